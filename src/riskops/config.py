@@ -1,0 +1,167 @@
+"""Workspace location and the ``riskops.toml`` config file.
+
+A workspace is one folder (``--home``, else ``RISKOPS_HOME``, else
+``./.riskops``) holding::
+
+    riskops.toml          config (this module reads and validates it)
+    riskops.db            SQLite database (unless RISKOPS_DATABASE_URL is set)
+    artifacts/            content-addressed blobs and per-version folders
+    lake/                 Parquet lake for inference logs (later issues)
+    keys/signing.pem      ECDSA P-256 private key, mode 0600
+    keys/public.pem       its public key; what verifiers trust
+    manifest.json(.sig)   the signed manifest serving reads
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from riskops.errors import InputError, WorkspaceNotFound
+
+CONFIG_NAME = "riskops.toml"
+DEFAULT_HOME = ".riskops"
+ENV_HOME = "RISKOPS_HOME"
+ENV_DATABASE_URL = "RISKOPS_DATABASE_URL"
+
+_KNOWN_KEYS: dict[str, set[str]] = {
+    "workspace": {"format"},
+    "database": {"url"},
+    "registry": {"trusted_types", "max_artifact_bytes"},
+}
+DEFAULT_MAX_ARTIFACT_BYTES = 8 * 1024**3
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated contents of ``riskops.toml``."""
+
+    database_url: str | None = None
+    trusted_types: tuple[str, ...] = ()
+    max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Paths of one workspace; ``settings`` as read from its config file."""
+
+    home: Path
+    settings: Settings = field(default_factory=Settings)
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_NAME
+
+    @property
+    def store_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def private_key_path(self) -> Path:
+        return self.keys_dir / "signing.pem"
+
+    @property
+    def public_key_path(self) -> Path:
+        return self.keys_dir / "public.pem"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.home / "manifest.json"
+
+    @property
+    def signature_path(self) -> Path:
+        return self.home / "manifest.json.sig"
+
+    @property
+    def manifest_archive_dir(self) -> Path:
+        return self.home / "manifests"
+
+    @property
+    def database_url(self) -> str:
+        """``RISKOPS_DATABASE_URL``, else the config file, else SQLite in the home."""
+        return (
+            os.environ.get(ENV_DATABASE_URL)
+            or self.settings.database_url
+            or f"sqlite:///{(self.home / 'riskops.db').resolve()}"
+        )
+
+
+def resolve_home(home: str | Path | None = None) -> Path:
+    """The workspace folder: ``home``, else ``$RISKOPS_HOME``, else ``./.riskops``."""
+    chosen = home or os.environ.get(ENV_HOME) or DEFAULT_HOME
+    return Path(chosen).expanduser().resolve()
+
+
+def open_workspace(home: str | Path | None = None) -> Workspace:
+    """Open an initialised workspace, reading and validating its config.
+
+    Raises
+    ------
+    WorkspaceNotFound
+        If the folder has no ``riskops.toml``.
+    InputError
+        If the config file is malformed or holds unknown keys or wrong types.
+    """
+    path = resolve_home(home)
+    config = path / CONFIG_NAME
+    if not config.is_file():
+        raise WorkspaceNotFound(
+            f"no riskops workspace at {path} ({CONFIG_NAME} not found); "
+            f"run 'riskops init --home {path}' or set {ENV_HOME}."
+        )
+    return Workspace(home=path, settings=read_settings(config))
+
+
+def read_settings(config: Path) -> Settings:
+    """Parse and validate a ``riskops.toml`` file."""
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{config}: not UTF-8 text ({exc.reason}).") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{config}: malformed TOML: {exc}.") from None
+    return settings_from_dict(data, source=str(config))
+
+
+def settings_from_dict(data: dict[str, Any], *, source: str) -> Settings:
+    for section, value in data.items():
+        if section not in _KNOWN_KEYS:
+            raise InputError(
+                f"{source}: unknown section [{section}]; "
+                f"known sections are {', '.join(sorted(_KNOWN_KEYS))}."
+            )
+        if not isinstance(value, dict):
+            raise InputError(
+                f"{source}: [{section}] must be a table, not a {type(value).__name__}."
+            )
+        unknown = set(value) - _KNOWN_KEYS[section]
+        if unknown:
+            raise InputError(
+                f"{source}: unknown key {section}.{sorted(unknown)[0]}; "
+                f"known keys in [{section}] are {', '.join(sorted(_KNOWN_KEYS[section]))}."
+            )
+    database = data.get("database", {})
+    registry = data.get("registry", {})
+    url = database.get("url")
+    if url is not None and (not isinstance(url, str) or not url.strip()):
+        raise InputError(f"{source}: database.url must be a non-empty string.")
+    trusted = registry.get("trusted_types", [])
+    if not isinstance(trusted, list) or not all(isinstance(t, str) and t for t in trusted):
+        raise InputError(f"{source}: registry.trusted_types must be a list of type names.")
+    max_bytes = registry.get("max_artifact_bytes", DEFAULT_MAX_ARTIFACT_BYTES)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+        raise InputError(f"{source}: registry.max_artifact_bytes must be a positive integer.")
+    return Settings(
+        database_url=url, trusted_types=tuple(trusted), max_artifact_bytes=max_bytes
+    )

@@ -1,0 +1,1 @@
+"""Governance: audit log, approvals and gates."""

@@ -1,0 +1,1 @@
+"""Model registry: artifact store, signed manifest, integrity checks, loading."""

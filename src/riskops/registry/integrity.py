@@ -1,0 +1,119 @@
+"""Digest, size and confinement checks of artifacts on disk.
+
+Files are hashed in fixed-size chunks (constant memory) on a small thread
+pool; ``hashlib`` releases the GIL while hashing, so several files hash in
+parallel on several cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from riskops.registry.manifest import ArtifactEntry
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failing file: its path relative to the store, and why."""
+
+    path: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "reason": self.reason}
+
+
+def sha256_file(path: Path | str, *, chunk: int = CHUNK) -> tuple[str, int]:
+    """SHA-256 hex digest and size of a file, read in ``chunk``-byte pieces."""
+    digest = hashlib.sha256()
+    buffer = bytearray(chunk)
+    view = memoryview(buffer)
+    size = 0
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buffer):
+            digest.update(view[:n])
+            size += n
+    return digest.hexdigest(), size
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def check_artifact(root: Path, entry: ArtifactEntry) -> Failure | None:
+    """Check one artifact against its manifest entry; ``None`` when it holds."""
+    failure = confinement_failure(root, entry.path)
+    if failure is not None:
+        return failure
+    path = root / entry.path
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return Failure(entry.path, "missing")
+    if not stat.S_ISREG(info.st_mode):
+        return Failure(entry.path, "not a regular file")
+    if info.st_size == 0 and entry.size != 0:
+        return Failure(entry.path, f"empty (expected {entry.size} bytes)")
+    if info.st_size != entry.size:
+        kind = "truncated" if info.st_size < entry.size else "grown"
+        return Failure(entry.path, f"{kind}: size {info.st_size}, expected {entry.size}")
+    digest, _ = sha256_file(path)
+    if digest != entry.sha256:
+        return Failure(
+            entry.path, f"sha256 mismatch: {digest[:12]}…, expected {entry.sha256[:12]}…"
+        )
+    return None
+
+
+def confinement_failure(root: Path, relative: str) -> Failure | None:
+    """A failure if ``root / relative`` is, or passes through, a symlink or leaves ``root``."""
+    root_real = os.path.realpath(root)
+    current = Path(root)
+    for part in relative.split("/"):
+        current = current / part
+        if current.is_symlink():
+            target = os.path.realpath(current)
+            where = "outside the store" if not _within(target, root_real) else "inside the store"
+            return Failure(relative, f"symbolic link to {where} ({target}); the store holds only "
+                                     "regular files")
+    if not _within(os.path.realpath(current), root_real):
+        return Failure(relative, "resolves outside the artifact store")
+    return None
+
+
+def verify_artifacts(
+    root: Path, entries: Sequence[ArtifactEntry], *, workers: int | None = None
+) -> list[Failure]:
+    """Check every entry; failures in the order of ``entries``."""
+    if not entries:
+        return []
+    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+        results = list(pool.map(lambda e: check_artifact(root, e), entries))
+    return [r for r in results if r is not None]
+
+
+def unlisted_files(root: Path, folder: str, listed: Iterable[str]) -> list[Failure]:
+    """Files (or links, or other entries) under ``root/folder`` that are not in ``listed``."""
+    expected = set(listed)
+    base = root / folder
+    found: list[Failure] = []
+    if not base.is_dir() or base.is_symlink():
+        return found
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        for name in sorted(filenames + [d for d in dirnames if Path(dirpath, d).is_symlink()]):
+            rel = Path(dirpath, name).relative_to(root).as_posix()
+            if rel not in expected:
+                found.append(Failure(rel, "unlisted file (not in the signed manifest)"))
+    return sorted(found, key=lambda f: f.path)
+
+
+def _within(path: str, root_real: str) -> bool:
+    return path == root_real or path.startswith(root_real + os.sep)

@@ -1,0 +1,157 @@
+"""Build, sign and publish the manifest from the database.
+
+``publish_manifest`` runs inside the write transaction that changed the
+registry, so the database row and the change commit together. Afterwards
+``sync_manifest_files`` writes the newest signed manifest to disk under a
+file lock, never replacing a newer file with an older one, so concurrent
+publishers converge on the database's newest version.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from riskops.config import Workspace
+from riskops.governance.audit_log import AuditEntry
+from riskops.registry.manifest import SCHEMA, canonical_bytes
+from riskops.registry.ossf import SIGNATURE_NAME
+from riskops.registry.signing import load_private_key, sign_bytes
+from riskops.registry.store import version_folder
+from riskops.storage import db, repository
+from riskops.storage.tables import ManifestRow
+
+
+def next_manifest_version(session: Any) -> int:
+    latest = repository.latest_manifest(session)
+    return (latest.manifest_version + 1) if latest else 1
+
+
+def build_manifest(
+    session: Any, *, manifest_version: int, published_at: str, audit_head: AuditEntry | None
+) -> dict[str, Any]:
+    """The manifest document for the registry's current state."""
+    artifacts: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row in repository.list_artifacts(session):
+        artifacts.setdefault((row.model_name, row.version), []).append(
+            {"path": row.path, "sha256": row.sha256, "size": row.size}
+        )
+    versions: dict[str, dict[str, Any]] = {}
+    for v in repository.list_versions(session):
+        files = artifacts.get((v.model_name, v.version), [])
+        signature = f"{version_folder(v.model_name, v.version)}/{SIGNATURE_NAME}"
+        versions.setdefault(v.model_name, {})[str(v.version)] = {
+            "version": v.version,
+            "created_at": v.created_at.isoformat(),
+            "author": v.author,
+            "entrypoint": v.entrypoint,
+            "artifacts": files,
+            "signature": signature if any(f["path"] == signature for f in files) else None,
+            "metrics": json.loads(v.metrics),
+            "params": json.loads(v.params),
+            "approvals": [],
+            "training_run_id": v.training_run_id,
+        }
+    models: dict[str, Any] = {}
+    for m in repository.list_models(session):
+        canary = (
+            {"version": m.canary_version, "percent": m.canary_percent}
+            if m.canary_version is not None
+            else None
+        )
+        models[m.name] = {
+            "stages": {
+                "production": m.production_version,
+                "staging": m.staging_version,
+                "canary": canary,
+            },
+            "history": json.loads(m.history),
+            "versions": versions.get(m.name, {}),
+        }
+    return {
+        "schema": SCHEMA,
+        "manifest_version": manifest_version,
+        "published_at": published_at,
+        "artifact_root": "artifacts",
+        "audit_head": {"seq": audit_head.seq, "hash": audit_head.hash} if audit_head else None,
+        "models": models,
+    }
+
+
+def publish_manifest(
+    session: Any, ws: Workspace, *, manifest_version: int, now: datetime,
+    audit_head: AuditEntry | None,
+) -> ManifestRow:
+    """Sign the current state as ``manifest_version`` and store it in the database."""
+    document = build_manifest(
+        session, manifest_version=manifest_version, published_at=now.isoformat(),
+        audit_head=audit_head,
+    )
+    body = canonical_bytes(document)
+    signature = sign_bytes(load_private_key(ws.private_key_path), body)
+    row = ManifestRow(
+        manifest_version=manifest_version,
+        published_at=now,
+        sha256=hashlib.sha256(body).hexdigest(),
+        body=body.decode(),
+        signature=base64.b64encode(signature).decode(),
+    )
+    repository.add_manifest(session, row)
+    return row
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _version_on_disk(path: Path) -> int:
+    try:
+        return int(json.loads(path.read_bytes())["manifest_version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def sync_manifest_files(ws: Workspace) -> int:
+    """Write the database's newest manifest to disk if the file is older; its version."""
+    with _file_lock(ws.home / ".manifest.lock"):
+        with db.read_session(ws.database_url) as session:
+            row = repository.latest_manifest(session)
+            if row is None:
+                return 0
+            version, body, signature = row.manifest_version, row.body.encode(), row.signature
+        if _version_on_disk(ws.manifest_path) >= version and ws.signature_path.exists():
+            return _version_on_disk(ws.manifest_path)
+        sig = base64.b64decode(signature)
+        archive = ws.manifest_archive_dir
+        archive.mkdir(parents=True, exist_ok=True)
+        _write_atomic(archive / f"manifest-{version:06d}.json", body)
+        _write_atomic(archive / f"manifest-{version:06d}.json.sig", sig)
+        # Signature first, then the manifest: a reader between the two sees a
+        # mismatch and retries (see manifest.read_verified_manifest).
+        _write_atomic(ws.signature_path, sig)
+        _write_atomic(ws.manifest_path, body)
+        return version

@@ -1,0 +1,331 @@
+"""Registry operations: register, promote, roll back, and the views of them.
+
+Each change runs in one serialised write transaction that updates the
+pointers, appends the audit entry and stores the newly signed manifest;
+after the commit the manifest files are written to disk.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from riskops.config import Workspace
+from riskops.errors import (
+    CheckFailed,
+    ConcurrentUpdate,
+    InputError,
+    UnknownModel,
+    UnknownVersion,
+)
+from riskops.registry import ossf, store
+from riskops.registry.integrity import sha256_file
+from riskops.registry.loader import untrusted_types_in
+from riskops.registry.publish import next_manifest_version, publish_manifest, sync_manifest_files
+from riskops.storage import db, repository
+from riskops.storage.tables import ArtifactRow, ModelVersionRow, PointerChangeRow
+
+MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+STAGES = ("production", "staging", "canary")
+
+
+class PromotionBlocked(CheckFailed):
+    """A promotion was refused by a rule (for now: production needs --force)."""
+
+
+def check_model_name(name: str) -> str:
+    if not MODEL_NAME.match(name) or ".." in name:
+        raise InputError(
+            f"model name {name!r} is invalid: use 1-64 lowercase letters, digits, '_', '-' or "
+            "'.', starting with a letter or digit."
+        )
+    return name
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class _ModelState:
+    revision: int
+    production: int | None
+    history: list[int]
+    versions: set[int]
+
+
+class Registry:
+    """The model registry of one workspace."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
+        self.url = workspace.database_url
+
+    # --- changes ---------------------------------------------------------------------
+
+    def register(
+        self,
+        model: str,
+        source: Path,
+        *,
+        actor: str,
+        metrics: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        training_run_id: str | None = None,
+        entrypoint: str | None = None,
+    ) -> dict[str, Any]:
+        """Store ``source``'s files as the next version of ``model`` (not live)."""
+        check_model_name(model)
+        files = store.scan_source(source, max_bytes=self.ws.settings.max_artifact_bytes)
+        names = [f.relative_to(source).as_posix() for f in files]
+        entrypoint = _choose_entrypoint(names, entrypoint, source)
+        for path, name in zip(files, names, strict=True):
+            if name.endswith(".skops"):
+                bad = untrusted_types_in(path.read_bytes(), self.ws.settings.trusted_types,
+                                         subject=f"--from {source}: {name}")
+                if bad:
+                    raise InputError(bad)
+        staging, stored = store.stage_files(self.ws.store_dir, source, files)
+        placed: Path | None = None
+        try:
+            with db.write_transaction(self.url) as session:
+                now = _now()
+                if repository.get_model(session, model) is None:
+                    repository.create_model(session, model, now)
+                version = repository.next_version(session, model)
+                placed = store.place_version(self.ws.store_dir, staging, model, version)
+                signature = ossf.sign_folder(placed, self.ws.private_key_path)
+                sig_digest, sig_size = sha256_file(signature)
+                folder = store.version_folder(model, version)
+                rows = [
+                    ArtifactRow(model_name=model, version=version, path=f"{folder}/{f.name}",
+                                sha256=f.sha256, size=f.size)
+                    for f in stored
+                ]
+                rows.append(ArtifactRow(model_name=model, version=version,
+                                        path=f"{folder}/{ossf.SIGNATURE_NAME}",
+                                        sha256=sig_digest, size=sig_size))
+                repository.add_version(
+                    session,
+                    ModelVersionRow(
+                        model_name=model, version=version, created_at=now, author=actor,
+                        entrypoint=entrypoint, metrics=json.dumps(metrics or {}),
+                        params=json.dumps(params or {}), training_run_id=training_run_id,
+                    ),
+                    rows,
+                )
+                mv = next_manifest_version(session)
+                entry = repository.append_audit(
+                    session, ts=now.isoformat(), actor=actor, action="model.registered",
+                    subject=f"{model}/{version}",
+                    data={"model": model, "version": version, "manifest_version": mv,
+                          "files": [{"path": r.path, "sha256": r.sha256, "size": r.size}
+                                    for r in rows]},
+                )
+                publish_manifest(session, self.ws, manifest_version=mv, now=now,
+                                 audit_head=entry)
+        except BaseException:
+            if placed is not None:
+                shutil.rmtree(placed, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        sync_manifest_files(self.ws)
+        return {"model": model, "version": version, "manifest_version": mv,
+                "entrypoint": entrypoint,
+                "artifacts": [{"path": r.path, "sha256": r.sha256, "size": r.size}
+                              for r in rows]}
+
+    def promote(
+        self, model: str, version: int, *, actor: str, stage: str = "production",
+        percent: int | None = None, force: bool = False,
+    ) -> dict[str, Any]:
+        """Point ``stage`` of ``model`` at ``version``, atomically."""
+        if stage not in STAGES:
+            raise InputError(f"--stage {stage!r} is not one of {', '.join(STAGES)}.")
+        if stage == "canary":
+            if percent is None or not 1 <= percent <= 100:
+                raise InputError("--percent must be given for a canary, between 1 and 100.")
+        elif percent is not None:
+            raise InputError(f"--percent applies to --stage canary only, not {stage}.")
+        state = self._read_state(model)
+        if version not in state.versions:
+            raise UnknownVersion(_unknown_version(model, version, state.versions))
+        if stage == "production" and not force:
+            raise PromotionBlocked(
+                f"{model} v{version} was not promoted: approval and quality gates are not yet "
+                "enforced, so production promotion needs an explicit --force.\n"
+                f"  next: riskops promote {model} {version} --force"
+            )
+        if stage == "production" and state.production == version:
+            return {"model": model, "stage": stage, "version": version, "changed": False}
+        values: dict[str, Any]
+        if stage == "production":
+            history = [*state.history, version]
+            values = {"production_version": version, "history": json.dumps(history)}
+            before = state.production
+        elif stage == "staging":
+            values, before = {"staging_version": version}, None
+        else:
+            values, before = {"canary_version": version, "canary_percent": percent}, None
+        return self._change_pointer(model, state, values, stage=stage, action="promote",
+                                    before=before, after=version, percent=percent, actor=actor)
+
+    def rollback(self, model: str, *, actor: str, to: int | None = None) -> dict[str, Any]:
+        """Move production back to ``history[n-1]``, or to version ``to``."""
+        state = self._read_state(model)
+        if state.production is None:
+            raise InputError(f"{model} has no production version to roll back from.")
+        if to is None:
+            if len(state.history) < 2:
+                raise InputError(
+                    f"{model} has no earlier production version to roll back to "
+                    f"(history: {state.history}); name one with --to VERSION."
+                )
+            target, history = state.history[-2], state.history[:-1]
+        else:
+            if to not in state.versions:
+                raise UnknownVersion(_unknown_version(model, to, state.versions))
+            if to == state.production:
+                raise InputError(f"{model} v{to} is already in production; nothing to roll back.")
+            target = to
+            if to in state.history:
+                cut = len(state.history) - 1 - state.history[::-1].index(to)
+                history = state.history[: cut + 1]
+            else:
+                history = [*state.history, to]
+        values = {"production_version": target, "history": json.dumps(history)}
+        return self._change_pointer(model, state, values, stage="production", action="rollback",
+                                    before=state.production, after=target, percent=None,
+                                    actor=actor)
+
+    def _read_state(self, model: str) -> _ModelState:
+        check_model_name(model)
+        with db.read_session(self.url) as session:
+            row = repository.get_model(session, model)
+            if row is None:
+                raise UnknownModel(_unknown_model(model, session))
+            versions = {v.version for v in repository.list_versions(session, model)}
+            return _ModelState(row.revision, row.production_version, json.loads(row.history),
+                               versions)
+
+    def _change_pointer(
+        self, model: str, state: _ModelState, values: dict[str, Any], *, stage: str,
+        action: str, before: int | None, after: int, percent: int | None, actor: str,
+    ) -> dict[str, Any]:
+        with db.write_transaction(self.url) as session:
+            if not repository.swap_pointers(session, model, state.revision, **values):
+                raise ConcurrentUpdate(
+                    f"{model} changed while this {action} was in flight (another promote or "
+                    f"rollback won); nothing was changed.\n  next: riskops models show {model}, "
+                    "then retry"
+                )
+            now = _now()
+            mv = next_manifest_version(session)
+            repository.add_pointer_change(
+                session,
+                PointerChangeRow(model_name=model, stage=stage, action=action,
+                                 from_version=before, to_version=after, percent=percent,
+                                 actor=actor, changed_at=now, manifest_version=mv),
+            )
+            event = "model.promoted" if action == "promote" else "model.rolled_back"
+            entry = repository.append_audit(
+                session, ts=now.isoformat(), actor=actor, action=event,
+                subject=f"{model}/{after}",
+                data={"model": model, "stage": stage, "from": before, "to": after,
+                      "percent": percent, "manifest_version": mv,
+                      "gates": "not enforced (--force)" if stage == "production"
+                      and action == "promote" else None},
+            )
+            publish_manifest(session, self.ws, manifest_version=mv, now=now, audit_head=entry)
+        sync_manifest_files(self.ws)
+        return {"model": model, "stage": stage, "action": action, "from": before, "to": after,
+                "percent": percent, "manifest_version": mv, "changed": True}
+
+    # --- views -----------------------------------------------------------------------
+
+    def list_models(self) -> list[dict[str, Any]]:
+        with db.read_session(self.url) as session:
+            versions: dict[str, list[int]] = {}
+            for v in repository.list_versions(session):
+                versions.setdefault(v.model_name, []).append(v.version)
+            return [
+                {"model": m.name, "production": m.production_version,
+                 "staging": m.staging_version, "canary": m.canary_version,
+                 "canary_percent": m.canary_percent,
+                 "versions": versions.get(m.name, []),
+                 "latest": max(versions.get(m.name, [0]))}
+                for m in repository.list_models(session)
+            ]
+
+    def show_model(self, model: str) -> dict[str, Any]:
+        check_model_name(model)
+        with db.read_session(self.url) as session:
+            row = repository.get_model(session, model)
+            if row is None:
+                raise UnknownModel(_unknown_model(model, session))
+            artifacts: dict[int, list[dict[str, Any]]] = {}
+            for a in repository.list_artifacts(session, model):
+                artifacts.setdefault(a.version, []).append(
+                    {"path": a.path, "sha256": a.sha256, "size": a.size})
+            return {
+                "model": model,
+                "stages": {"production": row.production_version, "staging": row.staging_version,
+                           "canary": None if row.canary_version is None else
+                           {"version": row.canary_version, "percent": row.canary_percent}},
+                "history": json.loads(row.history),
+                "versions": [
+                    {"version": v.version, "created_at": v.created_at.isoformat(),
+                     "author": v.author, "entrypoint": v.entrypoint,
+                     "metrics": json.loads(v.metrics), "params": json.loads(v.params),
+                     "training_run_id": v.training_run_id,
+                     "artifacts": artifacts.get(v.version, [])}
+                    for v in repository.list_versions(session, model)
+                ],
+            }
+
+    def history(self, model: str) -> list[dict[str, Any]]:
+        check_model_name(model)
+        with db.read_session(self.url) as session:
+            if repository.get_model(session, model) is None:
+                raise UnknownModel(_unknown_model(model, session))
+            return [
+                {"at": c.changed_at.isoformat(), "stage": c.stage, "action": c.action,
+                 "from": c.from_version, "to": c.to_version, "percent": c.percent,
+                 "actor": c.actor, "manifest_version": c.manifest_version}
+                for c in repository.pointer_changes(session, model)
+            ]
+
+
+def _choose_entrypoint(names: list[str], requested: str | None, source: Path) -> str | None:
+    if requested is not None:
+        if requested not in names:
+            raise InputError(f"--entrypoint {requested!r} is not a file in {source}.")
+        if not requested.endswith(".skops"):
+            raise InputError(f"--entrypoint {requested!r} must be a .skops file.")
+        return requested
+    skops_files = [n for n in names if n.endswith(".skops")]
+    if len(skops_files) == 1:
+        return skops_files[0]
+    if "model.skops" in skops_files:
+        return "model.skops"
+    if skops_files:
+        raise InputError(
+            f"--from {source} holds several .skops files ({', '.join(skops_files)}); "
+            "say which one serving loads with --entrypoint."
+        )
+    return None
+
+
+def _unknown_model(model: str, session: Any) -> str:
+    known = ", ".join(m.name for m in repository.list_models(session)) or "none registered"
+    return f"model {model!r} is not registered (models: {known}); see riskops models list."
+
+
+def _unknown_version(model: str, version: int, versions: set[int]) -> str:
+    known = ", ".join(str(v) for v in sorted(versions)) or "none"
+    return f"{model} has no version {version} (versions: {known})."

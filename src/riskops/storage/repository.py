@@ -1,0 +1,162 @@
+"""Queries and writes used by the registry, the audit log and tokens.
+
+Callers pass a session from ``db.read_session`` or ``db.write_transaction``;
+nothing here commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from riskops.governance.audit_log import GENESIS, AuditEntry, canonical_json, entry_hash
+from riskops.storage.tables import (
+    ApiTokenRow,
+    ArtifactRow,
+    AuditEntryRow,
+    ManifestRow,
+    ModelRow,
+    ModelVersionRow,
+    PointerChangeRow,
+)
+
+# --- models and versions -------------------------------------------------------------
+
+
+def get_model(session: Session, name: str) -> ModelRow | None:
+    return session.get(ModelRow, name)
+
+
+def list_models(session: Session) -> list[ModelRow]:
+    return list(session.scalars(select(ModelRow).order_by(ModelRow.name)))
+
+
+def create_model(session: Session, name: str, now: datetime) -> ModelRow:
+    row = ModelRow(name=name, created_at=now, revision=0, history="[]")
+    session.add(row)
+    session.flush()
+    return row
+
+
+def next_version(session: Session, name: str) -> int:
+    current = session.scalar(
+        select(func.max(ModelVersionRow.version)).where(ModelVersionRow.model_name == name)
+    )
+    return (current or 0) + 1
+
+
+def add_version(session: Session, row: ModelVersionRow, artifacts: list[ArtifactRow]) -> None:
+    session.add(row)
+    session.add_all(artifacts)
+    session.flush()
+
+
+def get_version(session: Session, name: str, version: int) -> ModelVersionRow | None:
+    return session.scalar(
+        select(ModelVersionRow).where(
+            ModelVersionRow.model_name == name, ModelVersionRow.version == version
+        )
+    )
+
+
+def list_versions(session: Session, name: str | None = None) -> list[ModelVersionRow]:
+    query = select(ModelVersionRow).order_by(ModelVersionRow.model_name, ModelVersionRow.version)
+    if name is not None:
+        query = query.where(ModelVersionRow.model_name == name)
+    return list(session.scalars(query))
+
+
+def list_artifacts(session: Session, name: str | None = None) -> list[ArtifactRow]:
+    query = select(ArtifactRow).order_by(ArtifactRow.model_name, ArtifactRow.version,
+                                         ArtifactRow.path)
+    if name is not None:
+        query = query.where(ArtifactRow.model_name == name)
+    return list(session.scalars(query))
+
+
+def swap_pointers(session: Session, name: str, expected_revision: int, **values: Any) -> bool:
+    """Compare-and-swap stage pointers; False if ``revision`` moved since it was read."""
+    result = session.execute(
+        update(ModelRow)
+        .where(ModelRow.name == name, ModelRow.revision == expected_revision)
+        .values(revision=expected_revision + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def add_pointer_change(session: Session, row: PointerChangeRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def pointer_changes(session: Session, name: str) -> list[PointerChangeRow]:
+    return list(
+        session.scalars(
+            select(PointerChangeRow)
+            .where(PointerChangeRow.model_name == name)
+            .order_by(PointerChangeRow.id)
+        )
+    )
+
+
+# --- manifests -----------------------------------------------------------------------
+
+
+def latest_manifest(session: Session) -> ManifestRow | None:
+    return session.scalar(select(ManifestRow).order_by(ManifestRow.manifest_version.desc()))
+
+
+def add_manifest(session: Session, row: ManifestRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+# --- audit log -----------------------------------------------------------------------
+
+
+def append_audit(
+    session: Session, *, ts: str, actor: str, action: str, subject: str, data: dict[str, Any]
+) -> AuditEntry:
+    """Append one entry chained to the newest; call inside ``write_transaction``."""
+    last = session.scalar(select(AuditEntryRow).order_by(AuditEntryRow.seq.desc()))
+    seq = (last.seq + 1) if last else 1
+    prev_hash = last.hash if last else GENESIS
+    body = canonical_json(data)
+    digest = entry_hash(prev_hash, seq=seq, ts=ts, actor=actor, action=action, subject=subject,
+                        data=body)
+    session.add(AuditEntryRow(seq=seq, ts=ts, actor=actor, action=action, subject=subject,
+                              data=body, prev_hash=prev_hash, hash=digest))
+    session.flush()
+    return AuditEntry(seq, ts, actor, action, subject, body, prev_hash, digest)
+
+
+def audit_entries(session: Session) -> list[AuditEntry]:
+    rows = session.scalars(select(AuditEntryRow).order_by(AuditEntryRow.seq))
+    return [
+        AuditEntry(r.seq, r.ts, r.actor, r.action, r.subject, r.data, r.prev_hash, r.hash)
+        for r in rows
+    ]
+
+
+# --- API tokens ----------------------------------------------------------------------
+
+
+def add_token(session: Session, row: ApiTokenRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def token_by_hash(session: Session, token_hash: str) -> ApiTokenRow | None:
+    return session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash))
+
+
+def token_by_name(session: Session, name: str) -> ApiTokenRow | None:
+    return session.scalar(select(ApiTokenRow).where(ApiTokenRow.name == name))
+
+
+def list_tokens(session: Session) -> list[ApiTokenRow]:
+    return list(session.scalars(select(ApiTokenRow).order_by(ApiTokenRow.id)))

@@ -1,0 +1,147 @@
+"""Tables of the riskops database (SQLAlchemy 2 declarative models).
+
+Schema changes go through Alembic migrations in ``migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; riskops stores aware UTC datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ModelRow(Base):
+    """One named model and its live stage pointers.
+
+    ``revision`` grows on every pointer change; writers compare-and-swap on it
+    so two concurrent promotions cannot both win.
+    """
+
+    __tablename__ = "models"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    production_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    staging_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    canary_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    canary_percent: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # JSON list of production versions, oldest first; rollback goes to history[n-1].
+    history: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class ModelVersionRow(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(ForeignKey("models.name"))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    author: Mapped[str] = mapped_column(String(256))
+    entrypoint: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    metrics: Mapped[str] = mapped_column(Text, default="{}")
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    training_run_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+
+
+class ArtifactRow(Base):
+    __tablename__ = "artifacts"
+    __table_args__ = (UniqueConstraint("model_name", "version", "path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    # Relative to the artifact store root, e.g. "models/fraud/3/model.skops".
+    path: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class PointerChangeRow(Base):
+    """Every change of a stage pointer, for `riskops models history`."""
+
+    __tablename__ = "pointer_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(128), index=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    from_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    percent: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str] = mapped_column(String(256))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    manifest_version: Mapped[int] = mapped_column(Integer)
+
+
+class ManifestRow(Base):
+    """Every published manifest: the exact signed bytes and their signature."""
+
+    __tablename__ = "manifests"
+
+    manifest_version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)  # exact UTF-8 JSON that was signed
+    signature: Mapped[str] = mapped_column(Text)  # base64 of the DER signature
+
+
+class AuditEntryRow(Base):
+    """One audit log entry; ``hash`` chains it to the entry before."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ts: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(256))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(256))
+    data: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

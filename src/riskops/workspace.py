@@ -1,0 +1,122 @@
+"""`riskops init`: create a workspace, or confirm an existing one unchanged."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import tomli_w
+
+from riskops.config import CONFIG_NAME, Workspace, open_workspace, resolve_home
+from riskops.errors import IntegrityError
+from riskops.registry import ossf
+from riskops.registry.integrity import verify_artifacts
+from riskops.registry.manifest import parse_manifest
+from riskops.registry.publish import next_manifest_version, publish_manifest, sync_manifest_files
+from riskops.registry.signing import generate_key_pair
+from riskops.storage import db, repository
+from riskops.storage.tables import ApiTokenRow
+from riskops.tokens import PREFIX, hash_token
+
+ADMIN_TOKEN_NAME = "admin"
+
+
+@dataclass
+class InitResult:
+    workspace: Workspace
+    created: bool
+    admin_token: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def init_workspace(home: str | Path | None = None, *, force: bool = False,
+                   actor: str = "riskops-init") -> InitResult:
+    """Create the workspace at ``home``; idempotent, keys kept unless ``force``.
+
+    With ``force`` on an existing workspace the key pair is replaced (a key
+    rotation): every version folder is re-checked against the manifest signed
+    with the old key, then re-signed, and a new manifest is published.
+    """
+    path = resolve_home(home)
+    config = path / CONFIG_NAME
+    if config.is_file():
+        ws = open_workspace(path)
+        db.migrate(ws.database_url)
+        if not force:
+            return InitResult(ws, created=False, notes=[
+                f"workspace {path} is already initialised; nothing changed "
+                "(keys are kept; pass --force to replace them)."])
+        return _rotate_keys(ws, actor=actor)
+
+    path.mkdir(parents=True, exist_ok=True)
+    for sub in ("artifacts", "lake", "keys", "manifests"):
+        (path / sub).mkdir(exist_ok=True)
+    config.write_text(tomli_w.dumps({"workspace": {"format": 1}}), encoding="utf-8")
+    ws = open_workspace(path)
+    if not ws.private_key_path.exists():
+        generate_key_pair(ws.private_key_path, ws.public_key_path)
+    db.migrate(ws.database_url)
+    result = InitResult(ws, created=True)
+    with db.write_transaction(ws.database_url) as session:
+        now = datetime.now(UTC)
+        if repository.token_by_name(session, ADMIN_TOKEN_NAME) is None:
+            import secrets
+
+            token = PREFIX + secrets.token_urlsafe(32)
+            repository.add_token(session, ApiTokenRow(
+                name=ADMIN_TOKEN_NAME, role="admin", token_hash=hash_token(token),
+                created_at=now))
+            result.admin_token = token
+        else:
+            result.notes.append("the database already has an admin token; none was created.")
+        mv = next_manifest_version(session)
+        entry = repository.append_audit(
+            session, ts=now.isoformat(), actor=actor, action="workspace.initialized",
+            subject=str(path), data={"home": str(path), "manifest_version": mv})
+        publish_manifest(session, ws, manifest_version=mv, now=now, audit_head=entry)
+    sync_manifest_files(ws)
+    return result
+
+
+def _rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
+    # Check every version against the manifest signed with the current key
+    # before anything is re-signed, so a tampered file is never blessed.
+    with db.read_session(ws.database_url) as session:
+        latest = repository.latest_manifest(session)
+    if latest is not None:
+        manifest = parse_manifest(latest.body.encode())
+        root = ws.store_dir
+        failures = [f for m in manifest.models.values() for v in m.versions.values()
+                    for f in verify_artifacts(root, v.artifacts)
+                    if not f.path.endswith(ossf.SIGNATURE_NAME)]
+        if failures:
+            raise IntegrityError(
+                "keys were not replaced: artifacts fail verification: "
+                + "; ".join(f"{f.path}: {f.reason}" for f in failures),
+                [(f.path, f.reason) for f in failures])
+    backup = ws.keys_dir / f"retired-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    backup.mkdir(parents=True)
+    for key in (ws.private_key_path, ws.public_key_path):
+        if key.exists():
+            shutil.move(key, backup / key.name)
+    generate_key_pair(ws.private_key_path, ws.public_key_path)
+    from riskops.registry.integrity import sha256_file
+
+    with db.write_transaction(ws.database_url) as session:
+        now = datetime.now(UTC)
+        for row in repository.list_artifacts(session):
+            if row.path.endswith("/" + ossf.SIGNATURE_NAME):
+                folder = ws.store_dir / row.path.rsplit("/", 1)[0]
+                ossf.sign_folder(folder, ws.private_key_path)
+                row.sha256, row.size = sha256_file(folder / ossf.SIGNATURE_NAME)
+        mv = next_manifest_version(session)
+        entry = repository.append_audit(
+            session, ts=now.isoformat(), actor=actor, action="keys.rotated",
+            subject=str(ws.home), data={"retired": str(backup), "manifest_version": mv})
+        publish_manifest(session, ws, manifest_version=mv, now=now, audit_head=entry)
+    sync_manifest_files(ws)
+    return InitResult(ws, created=False, notes=[
+        f"signing keys replaced (old pair kept in {backup}); every version re-signed; "
+        f"manifest v{mv} published."])

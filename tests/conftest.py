@@ -1,0 +1,145 @@
+"""Shared fixtures: workspaces on SQLite and PostgreSQL, a CLI runner, model folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from riskops.cli import main
+from riskops.config import Workspace
+from riskops.storage import db
+from riskops.workspace import init_workspace
+
+POSTGRES_URL = os.environ.get(
+    "RISKOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self):  # type: ignore[no-untyped-def]
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run ``riskops ARGS`` in-process; returns exit code, stdout and stderr."""
+
+    def run(*args: str | Path) -> CliResult:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in ("RISKOPS_HOME", "RISKOPS_DATABASE_URL", "RISKOPS_TOKEN", "RISKOPS_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield
+    db.dispose_engines()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """An initialised SQLite workspace, also exported as ``$RISKOPS_HOME``."""
+    home = tmp_path / "ws"
+    result = init_workspace(home)
+    monkeypatch.setenv("RISKOPS_HOME", str(home))
+    return result.workspace
+
+
+def postgres_available() -> str | None:
+    """``None`` if the test server answers, else the reason it does not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(_libpq(POSTGRES_URL), connect_timeout=3):
+            return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".strip()
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards.
+
+    Skips with the reason when no server answers, except under CI, where the
+    server must be there and its absence fails the test.
+    """
+    reason = postgres_available()
+    if reason is not None:
+        message = f"PostgreSQL at {POSTGRES_URL} is not reachable: {reason}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        print(f"SKIP: {message}")
+        pytest.skip(message)
+    import psycopg
+
+    name = f"riskops_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    url = f"{base}/{name}"
+    try:
+        yield url
+    finally:
+        db.dispose_engines()
+        with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> Workspace:
+    """An initialised workspace whose state lives in PostgreSQL."""
+    monkeypatch.setenv("RISKOPS_DATABASE_URL", postgres_url)
+    home = tmp_path / "pgws"
+    result = init_workspace(home)
+    monkeypatch.setenv("RISKOPS_HOME", str(home))
+    return result.workspace
+
+
+def make_model_dir(path: Path, *, seed: int = 0, extra: dict[str, bytes] | None = None) -> Path:
+    """A bring-your-own-artifacts folder: a skops-saved sklearn pipeline and a report."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(200, 4))
+    y = (X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=0.5, size=200) > 0).astype(int)
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    path.mkdir(parents=True, exist_ok=True)
+    sio.dump(model, path / "model.skops")
+    (path / "evaluation-report.json").write_text(json.dumps({"roc_auc": 0.9, "seed": seed}))
+    for name, data in (extra or {}).items():
+        target = path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    return make_model_dir(tmp_path / "artifacts-in")
