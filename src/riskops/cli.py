@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -366,14 +365,18 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("RISKOPS_DEBUG") == "1"
     try:
         result = app(args=argv, prog_name="riskops", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted.")
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return 2
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument, ...
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            sys.stderr.write(f"error: {exc}\n")
+        return int(getattr(exc, "exit_code", 2))
     except RiskopsError as exc:
         if debug:
             raise

@@ -42,7 +42,7 @@ def hash_token(token: str) -> str:
 
 def create_token(ws: Workspace, *, name: str, role: str, actor: str) -> str:
     """Create a token and return it; only its digest is stored."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InputError(f"--name {name!r} is invalid: 1-128 letters, digits, '_', '.', '@', '-'.")
     if role not in ROLES:
         raise InputError(f"--role {role!r} is not one of {', '.join(ROLES)}.")

@@ -39,7 +39,7 @@ class PromotionBlocked(CheckFailed):
 
 
 def check_model_name(name: str) -> str:
-    if not MODEL_NAME.match(name) or ".." in name:
+    if not MODEL_NAME.fullmatch(name) or ".." in name:
         raise InputError(
             f"model name {name!r} is invalid: use 1-64 lowercase letters, digits, '_', '-' or "
             "'.', starting with a letter or digit."
