@@ -29,8 +29,8 @@ app.add_typer(models_app, name="models")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_log_app, name="audit-log")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 HomeOption = Annotated[
     Path | None,
@@ -44,6 +44,10 @@ def _workspace(home: Path | None) -> Workspace:
 
     ws = open_workspace(home)
     db.migrate(ws.database_url)
+    if os.environ.get("RISKOPS_TOKEN") is not None:
+        # A token that is set must be valid for every command, reads included:
+        # an unknown or revoked token is refused, never silently ignored.
+        _actor(ws)
     return ws
 
 
@@ -69,13 +73,22 @@ def _json_option(value: str | None, option: str) -> dict[str, Any] | None:
     return parsed
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         out.print(f"riskops {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        # Eager, so it runs while parsing, before the group insists on a command.
+        typer.Option("--version", help="Print the version.", callback=_print_version,
+                     is_eager=True),
+    ] = False,
+) -> None:
+    pass
 
 
 @app.command()
@@ -299,11 +312,14 @@ def audit_log_verify(home: HomeOption = None, as_json: JsonFlag = False) -> None
                      "first_bad_seq": result.problem.seq if result.problem else None,
                      "reason": result.problem.reason if result.problem else None})
     elif result.ok:
+        # soft_wrap: one line each, never split by the console width (grep-able).
         out.print(f"ok: {result.entries} entries chain correctly; head {result.head_hash} "
-                  f"matches the signed manifest up to entry {result.anchored_seq}.")
+                  f"matches the signed manifest up to entry {result.anchored_seq}.",
+                  soft_wrap=True)
     else:
         assert result.problem is not None
-        err.print(f"error: audit log broken: {result.problem.reason}.", markup=False)
+        err.print(f"error: audit log broken: {result.problem.reason}.", markup=False,
+                  soft_wrap=True)
     if not result.ok:
         raise typer.Exit(1)
 

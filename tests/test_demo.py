@@ -1,0 +1,33 @@
+"""`riskops demo` runs end to end on embedded defaults and leaves a consistent workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from riskops.config import open_workspace
+
+
+def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    first = cli("demo", "--json")
+    assert first.code == 0, first.err
+    summary = first.json()
+    home = Path(summary["home"])
+    assert home == (tmp_path / ".riskops").resolve()  # the default workspace location
+    assert summary["versions"] == [1, 2] and summary["production"] == 1
+    assert all(0.0 <= s <= 1.0 for s in summary["scores"])
+
+    ws = open_workspace(home)
+    manifest = json.loads(ws.manifest_path.read_text())
+    assert manifest["manifest_version"] == summary["manifest_version"]
+    assert manifest["models"]["fraud"]["stages"]["production"] == 1
+    assert manifest["models"]["fraud"]["history"] == [1]
+    assert manifest["audit_head"]["seq"] == summary["audit_entries"]
+    metrics = manifest["models"]["fraud"]["versions"]["2"]["metrics"]
+    assert metrics["roc_auc"] > manifest["models"]["fraud"]["versions"]["1"]["metrics"]["roc_auc"]
+
+    again = cli("demo")
+    assert again.code == 0, again.err
+    assert "reused" in again.out and "v3" in again.out
+    assert cli("verify", "--home", home).code == 0
+    assert cli("audit-log", "verify", "--home", home).code == 0
