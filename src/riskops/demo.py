@@ -11,6 +11,8 @@ the governed approvals join this path as those features land.
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -75,6 +77,14 @@ def _train(
     return metrics
 
 
+def _riskops_command() -> str:
+    """``riskops`` if it is on PATH, else the path of the one beside this Python."""
+    if shutil.which("riskops"):
+        return "riskops"
+    beside = Path(sys.executable).parent / "riskops"
+    return str(beside) if beside.exists() else "riskops"
+
+
 def run_demo(
     home: str | Path | None = None, *, say: Callable[[str], None] = print
 ) -> dict[str, Any]:
@@ -129,8 +139,9 @@ def run_demo(
     say(f"7. audit log: {audit.entries} hash-chained entries verified")
     say("\nLook at:")
     say(f"  export RISKOPS_HOME={ws.home}")
-    for command in (f"riskops models show {MODEL}", f"riskops models history {MODEL}",
-                    "riskops verify --json-out model-integrity.json", "riskops audit-log verify",
+    exe = _riskops_command()
+    for command in (f"{exe} models show {MODEL}", f"{exe} models history {MODEL}",
+                    f"{exe} verify --json-out model-integrity.json", f"{exe} audit-log verify",
                     f"cat {ws.manifest_path}"):
         say(f"  {command}")
     return {"home": str(ws.home), "versions": versions, "production": rolled["to"],
