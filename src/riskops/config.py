@@ -115,6 +115,9 @@ def open_workspace(home: str | Path | None = None) -> Workspace:
     """
     path = resolve_home(home)
     config = path / CONFIG_NAME
+    if path.exists() and not path.is_dir():
+        raise InputError(f"workspace {path} is a file, not a folder; point --home or "
+                         f"{ENV_HOME} at a folder.")
     if not config.is_file():
         raise WorkspaceNotFound(
             f"no riskops workspace at {path} ({CONFIG_NAME} not found); "
@@ -131,6 +134,10 @@ def read_settings(config: Path) -> Settings:
         raise InputError(f"{config}: not UTF-8 text ({exc.reason}).") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{config}: malformed TOML: {exc}.") from None
+    except RecursionError:
+        # tomllib recurses once per nested array or inline table.
+        raise InputError(f"{config}: malformed TOML: arrays or tables nested too deeply.") \
+            from None
     return settings_from_dict(data, source=str(config))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import tomli_w
 
 from riskops.config import CONFIG_NAME, Workspace, open_workspace, resolve_home
-from riskops.errors import IntegrityError
+from riskops.errors import InputError, IntegrityError
 from riskops.registry import ossf
 from riskops.registry.integrity import verify_artifacts
 from riskops.registry.manifest import parse_manifest
@@ -50,7 +50,10 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
                 "(keys are kept; pass --force to replace them)."])
         return _rotate_keys(ws, actor=actor)
 
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, no permission, ...
+        raise InputError(f"cannot create workspace folder {path}: {exc.strerror}.") from None
     for sub in ("artifacts", "lake", "keys", "manifests"):
         (path / sub).mkdir(exist_ok=True)
     config.write_text(tomli_w.dumps({"workspace": {"format": 1}}), encoding="utf-8")
