@@ -58,7 +58,7 @@ def test_allowlisted_types_load_only_with_the_allowlist(
     sio.dump(FunctionTransformer(func=operator.methodcaller("__abs__")), src / "model.skops")
     workspace.config_path.write_text('[registry]\ntrusted_types = ["operator.methodcaller"]\n')
     assert cli("models", "register", "fraud", "--from", src).code == 0
-    with pytest.raises(IntegrityError, match="operator.methodcaller"):
+    with pytest.raises(IntegrityError, match=r"operator\.methodcaller"):
         load_model(_verified(workspace), "fraud", 1)
     loaded = load_model(_verified(workspace), "fraud", 1,
                         trusted_types=["operator.methodcaller"])

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import make_model_dir
 from riskops.config import Workspace
-from tests.conftest import make_model_dir
 
 
 def _state(ws: Workspace) -> tuple[bytes, list[str]]:
@@ -147,7 +147,9 @@ def test_malformed_json_options(workspace, model_dir, cli, option, value, needle
     _refused(cli, workspace, "fraud", "--from", model_dir, option, value, needle=needle)
 
 
-@pytest.mark.parametrize("name", ["../etc", "Fraud", "a/b", "", "x" * 65, "_lead", ".hidden", "fraud\n"])
+@pytest.mark.parametrize(
+    "name", ["../etc", "Fraud", "a/b", "", "x" * 65, "_lead", ".hidden", "fraud\n"]
+)
 def test_hostile_model_names(workspace: Workspace, model_dir: Path, cli, name: str) -> None:  # type: ignore[no-untyped-def]
     _refused(cli, workspace, name, "--from", model_dir, needle="model name")
 

@@ -66,7 +66,9 @@ def test_we_verify_an_openssl_signature(keys: tuple[Path, Path], tmp_path: Path)
 
 
 def test_encrypted_or_garbage_private_key_is_an_input_error(tmp_path: Path) -> None:
-    (tmp_path / "k.pem").write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    (tmp_path / "k.pem").write_text(
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+    )
     with pytest.raises(InputError, match="not a usable PEM private key"):
         load_private_key(tmp_path / "k.pem")
     with pytest.raises(InputError, match="missing"):

@@ -55,8 +55,11 @@ def _create_engine(url: str) -> Engine:
                 f"database URL scheme of {_redact(url)!r} is not supported; "
                 "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB."
             )
-    except (ArgumentError, NoSuchModuleError) as exc:
-        raise InputError(f"database URL {_redact(url)!r} is malformed: {exc}.") from None
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        # ValueError: SQLAlchemy's URL parser rejects e.g. a non-numeric port with it.
+        raise InputError(
+            f"database URL {_redact(url)!r} is malformed: {_one_line(exc)}."
+        ) from None
     return engine
 
 
@@ -89,6 +92,11 @@ def _redact(url: str) -> str:
     return url
 
 
+def _one_line(exc: BaseException) -> str:
+    """A driver's message on one line (libpq adds a tab-indented hint line)."""
+    return " ".join(str(exc).split()).rstrip(".")
+
+
 def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
@@ -113,7 +121,7 @@ def migrate(url: str) -> bool:
             conn.commit()
     except OperationalError as exc:
         raise InputError(
-            f"cannot reach the database at {_redact(url)}: {exc.orig}; "
+            f"cannot reach the database at {_redact(url)}: {_one_line(exc.orig)}; "
             "check RISKOPS_DATABASE_URL or [database] url in riskops.toml."
         ) from None
     return True
