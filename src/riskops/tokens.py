@@ -14,12 +14,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from riskops.config import Workspace
 from riskops.errors import InputError, InvalidToken
-from riskops.governance.audit_log import AuditEntry
-from riskops.registry.publish import next_manifest_version, publish_manifest, sync_manifest_files
+from riskops.registry.publish import record_change, sync_manifest_files
 from riskops.storage import db, repository
 from riskops.storage.tables import ApiTokenRow
 
@@ -56,10 +54,9 @@ def create_token(ws: Workspace, *, name: str, role: str, actor: str) -> str:
         now = datetime.now(UTC)
         repository.add_token(session, ApiTokenRow(name=name, role=role,
                                                   token_hash=hash_token(token), created_at=now))
-        entry = repository.append_audit(session, ts=now.isoformat(), actor=actor,
-                                        action="token.created", subject=name,
-                                        data={"name": name, "role": role})
-        _anchor(session, ws, entry, now)
+        # Publishing a manifest anchors this entry, so deleting it is caught too.
+        record_change(session, ws, now=now, actor=actor, action="token.created",
+                      subject=name, data={"name": name, "role": role})
     sync_manifest_files(ws)
     return token
 
@@ -73,21 +70,9 @@ def revoke_token(ws: Workspace, *, name: str, actor: str) -> None:
             raise InputError(f"token {name!r} is already revoked.")
         now = datetime.now(UTC)
         row.revoked_at = now
-        entry = repository.append_audit(session, ts=now.isoformat(), actor=actor,
-                                        action="token.revoked", subject=name,
-                                        data={"name": name})
-        _anchor(session, ws, entry, now)
+        record_change(session, ws, now=now, actor=actor, action="token.revoked",
+                      subject=name, data={"name": name})
     sync_manifest_files(ws)
-
-
-def _anchor(session: Any, ws: Workspace, entry: AuditEntry, now: datetime) -> None:
-    """Publish a manifest whose audit head is ``entry``.
-
-    Without it a token entry at the end of the log could be deleted unseen:
-    only the signed head catches the newest entries going missing.
-    """
-    publish_manifest(session, ws, manifest_version=next_manifest_version(session), now=now,
-                     audit_head=entry)
 
 
 def list_tokens(ws: Workspace) -> list[dict[str, str | None]]:

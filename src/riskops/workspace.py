@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,9 +13,9 @@ import tomli_w
 from riskops.config import CONFIG_NAME, Workspace, open_workspace, resolve_home
 from riskops.errors import InputError, IntegrityError
 from riskops.registry import ossf
-from riskops.registry.integrity import verify_artifacts
+from riskops.registry.integrity import sha256_file, verify_artifacts
 from riskops.registry.manifest import parse_manifest
-from riskops.registry.publish import next_manifest_version, publish_manifest, sync_manifest_files
+from riskops.registry.publish import record_change, sync_manifest_files
 from riskops.registry.signing import generate_key_pair
 from riskops.storage import db, repository
 from riskops.storage.tables import ApiTokenRow
@@ -44,29 +45,32 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
     if config.is_file():
         ws = open_workspace(path)
         db.migrate(ws.database_url)
-        if not force:
+        if force:
+            return _rotate_keys(ws, actor=actor)
+        if _has_manifest(ws) and ws.private_key_path.exists():
             return InitResult(ws, created=False, notes=[
                 f"workspace {path} is already initialised; nothing changed "
                 "(keys are kept; pass --force to replace them)."])
-        return _rotate_keys(ws, actor=actor)
-
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # a file in the way, no permission, ...
-        raise InputError(f"cannot create workspace folder {path}: {exc.strerror}.") from None
-    for sub in ("artifacts", "lake", "keys", "manifests"):
+        # Half made (e.g. interrupted): finish it below, keeping what exists.
+    else:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, no permission, ...
+            raise InputError(f"cannot create workspace folder {path}: {exc.strerror}.") from None
+        # The database first: an unreachable or malformed URL then leaves no
+        # config behind, so running init again after fixing it starts afresh.
+        db.migrate(Workspace(home=path).database_url)
+        config.write_text(tomli_w.dumps({"workspace": {"format": 1}}), encoding="utf-8")
+        ws = open_workspace(path)
+    for sub in ("artifacts", "lake", "manifests"):
         (path / sub).mkdir(exist_ok=True)
-    config.write_text(tomli_w.dumps({"workspace": {"format": 1}}), encoding="utf-8")
-    ws = open_workspace(path)
+    ws.keys_dir.mkdir(mode=0o700, exist_ok=True)
     if not ws.private_key_path.exists():
         generate_key_pair(ws.private_key_path, ws.public_key_path)
-    db.migrate(ws.database_url)
     result = InitResult(ws, created=True)
     with db.write_transaction(ws.database_url) as session:
         now = datetime.now(UTC)
         if repository.token_by_name(session, ADMIN_TOKEN_NAME) is None:
-            import secrets
-
             token = PREFIX + secrets.token_urlsafe(32)
             repository.add_token(session, ApiTokenRow(
                 name=ADMIN_TOKEN_NAME, role="admin", token_hash=hash_token(token),
@@ -74,13 +78,15 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
             result.admin_token = token
         else:
             result.notes.append("the database already has an admin token; none was created.")
-        mv = next_manifest_version(session)
-        entry = repository.append_audit(
-            session, ts=now.isoformat(), actor=actor, action="workspace.initialized",
-            subject=str(path), data={"home": str(path), "manifest_version": mv})
-        publish_manifest(session, ws, manifest_version=mv, now=now, audit_head=entry)
+        record_change(session, ws, now=now, actor=actor, action="workspace.initialized",
+                      subject=str(path), data={"home": str(path)})
     sync_manifest_files(ws)
     return result
+
+
+def _has_manifest(ws: Workspace) -> bool:
+    with db.read_session(ws.database_url) as session:
+        return repository.latest_manifest(session) is not None
 
 
 def _rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
@@ -99,13 +105,12 @@ def _rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
                 "keys were not replaced: artifacts fail verification: "
                 + "; ".join(f"{f.path}: {f.reason}" for f in failures),
                 [(f.path, f.reason) for f in failures])
-    backup = ws.keys_dir / f"retired-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    backup = ws.keys_dir / f"retired-{datetime.now(UTC):%Y%m%dT%H%M%S.%f}"
     backup.mkdir(parents=True)
     for key in (ws.private_key_path, ws.public_key_path):
         if key.exists():
             shutil.move(key, backup / key.name)
     generate_key_pair(ws.private_key_path, ws.public_key_path)
-    from riskops.registry.integrity import sha256_file
 
     with db.write_transaction(ws.database_url) as session:
         now = datetime.now(UTC)
@@ -114,11 +119,8 @@ def _rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
                 folder = ws.store_dir / row.path.rsplit("/", 1)[0]
                 ossf.sign_folder(folder, ws.private_key_path)
                 row.sha256, row.size = sha256_file(folder / ossf.SIGNATURE_NAME)
-        mv = next_manifest_version(session)
-        entry = repository.append_audit(
-            session, ts=now.isoformat(), actor=actor, action="keys.rotated",
-            subject=str(ws.home), data={"retired": str(backup), "manifest_version": mv})
-        publish_manifest(session, ws, manifest_version=mv, now=now, audit_head=entry)
+        mv = record_change(session, ws, now=now, actor=actor, action="keys.rotated",
+                           subject=str(ws.home), data={"retired": str(backup)})
     sync_manifest_files(ws)
     return InitResult(ws, created=False, notes=[
         f"signing keys replaced (old pair kept in {backup}); every version re-signed; "

@@ -108,6 +108,24 @@ def publish_manifest(
     return row
 
 
+def record_change(
+    session: Any, ws: Workspace, *, now: datetime, actor: str, action: str, subject: str,
+    data: dict[str, Any],
+) -> int:
+    """Append the audit entry for a change and publish the manifest that anchors it.
+
+    Call inside the change's write transaction; returns the new manifest
+    version, which the audit entry's ``data`` also records.
+    """
+    manifest_version = next_manifest_version(session)
+    entry = repository.append_audit(
+        session, ts=now.isoformat(), actor=actor, action=action, subject=subject,
+        data={**data, "manifest_version": manifest_version},
+    )
+    publish_manifest(session, ws, manifest_version=manifest_version, now=now, audit_head=entry)
+    return manifest_version
+
+
 @contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)

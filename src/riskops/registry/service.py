@@ -26,7 +26,7 @@ from riskops.errors import (
 from riskops.registry import ossf, store
 from riskops.registry.integrity import sha256_file
 from riskops.registry.loader import untrusted_types_in
-from riskops.registry.publish import next_manifest_version, publish_manifest, sync_manifest_files
+from riskops.registry.publish import record_change, sync_manifest_files
 from riskops.storage import db, repository
 from riskops.storage.tables import ArtifactRow, ModelVersionRow, PointerChangeRow
 
@@ -119,16 +119,13 @@ class Registry:
                     ),
                     rows,
                 )
-                mv = next_manifest_version(session)
-                entry = repository.append_audit(
-                    session, ts=now.isoformat(), actor=actor, action="model.registered",
+                mv = record_change(
+                    session, self.ws, now=now, actor=actor, action="model.registered",
                     subject=f"{model}/{version}",
-                    data={"model": model, "version": version, "manifest_version": mv,
+                    data={"model": model, "version": version,
                           "files": [{"path": r.path, "sha256": r.sha256, "size": r.size}
                                     for r in rows]},
                 )
-                publish_manifest(session, self.ws, manifest_version=mv, now=now,
-                                 audit_head=entry)
         except BaseException:
             if placed is not None:
                 shutil.rmtree(placed, ignore_errors=True)
@@ -225,23 +222,21 @@ class Registry:
                     "then retry"
                 )
             now = _now()
-            mv = next_manifest_version(session)
+            event = "model.promoted" if action == "promote" else "model.rolled_back"
+            forced = (stage, action) == ("production", "promote")
+            gates = "not enforced (--force)" if forced else None
+            mv = record_change(
+                session, self.ws, now=now, actor=actor, action=event,
+                subject=f"{model}/{after}",
+                data={"model": model, "stage": stage, "from": before, "to": after,
+                      "percent": percent, "gates": gates},
+            )
             repository.add_pointer_change(
                 session,
                 PointerChangeRow(model_name=model, stage=stage, action=action,
                                  from_version=before, to_version=after, percent=percent,
                                  actor=actor, changed_at=now, manifest_version=mv),
             )
-            event = "model.promoted" if action == "promote" else "model.rolled_back"
-            entry = repository.append_audit(
-                session, ts=now.isoformat(), actor=actor, action=event,
-                subject=f"{model}/{after}",
-                data={"model": model, "stage": stage, "from": before, "to": after,
-                      "percent": percent, "manifest_version": mv,
-                      "gates": "not enforced (--force)" if stage == "production"
-                      and action == "promote" else None},
-            )
-            publish_manifest(session, self.ws, manifest_version=mv, now=now, audit_head=entry)
         sync_manifest_files(self.ws)
         return {"model": model, "stage": stage, "action": action, "from": before, "to": after,
                 "percent": percent, "manifest_version": mv, "changed": True}
