@@ -232,7 +232,18 @@ def verify(
     from riskops.registry.verification import verify_workspace
 
     ws = _workspace(home)
-    report = verify_workspace(ws, model, version, openssf=openssf)
+    if as_json or not err.is_terminal:
+        report = verify_workspace(ws, model, version, openssf=openssf)
+    else:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+        with Progress("verifying", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                      console=err, transient=True) as bar:
+            task = bar.add_task("verify", total=None)
+            report = verify_workspace(
+                ws, model, version, openssf=openssf,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
     document = report.as_dict()
     if json_out is not None:
         json_out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,12 +43,13 @@ class IntegrityReport:
 
 def verify_workspace(
     ws: Workspace, model: str | None = None, version: int | None = None, *,
-    openssf: bool = True,
+    openssf: bool = True, progress: Callable[[int, int], None] | None = None,
 ) -> IntegrityReport:
     """Verify the manifest, then every artifact of the selected versions.
 
     Never raises for a failed check: failures go into the report. Unknown
     model or version names still raise (they are usage errors).
+    ``progress(done_bytes, total_bytes)`` is called after each version.
     """
     report = IntegrityReport()
     try:
@@ -67,6 +69,7 @@ def verify_workspace(
         manifest.version(model, version)
         selected = [(model, version)]
     root = verified.artifact_root
+    total = sum(a.size for m, v in selected for a in manifest.version(m, v).artifacts)
     for name, number in selected:
         entry = manifest.version(name, number)
         folder = version_folder(name, number)
@@ -82,4 +85,6 @@ def verify_workspace(
         report.bytes_checked += sum(a.size for a in entry.artifacts)
         report.checked.append({"model": name, "version": number,
                                "status": "fail" if failures else "pass"})
+        if progress is not None:
+            progress(report.bytes_checked, total)
     return report
