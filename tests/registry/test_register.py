@@ -185,3 +185,71 @@ def test_json_views_are_machine_readable(workspace: Workspace, model_dir: Path, 
     history = cli("models", "history", "fraud", "--json").json()
     assert [(h["action"], h["from"], h["to"]) for h in history] == [("promote", None, 1)]
     assert json.loads(workspace.manifest_path.read_text())["models"]["fraud"]["history"] == [1]
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [("a\\b.txt", "POSIX path"), ("line\nbreak.txt", "control character"),
+     ("tab\there.json", "control character")],
+    ids=["backslash", "newline", "tab"],
+)
+def test_file_names_no_manifest_reader_accepts(
+    workspace: Workspace, model_dir: Path, cli, name: str, needle: str  # type: ignore[no-untyped-def]
+) -> None:
+    (model_dir / name).write_text("x")
+    _refused(cli, workspace, "fraud", "--from", model_dir, needle=needle)
+
+
+def test_non_utf8_file_name(workspace: Workspace, model_dir: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    with open(os.path.join(os.fsencode(model_dir), b"caf\xe9.txt"), "wb") as fh:
+        fh.write(b"x")
+    _refused(cli, workspace, "fraud", "--from", model_dir, needle="not valid UTF-8")
+
+
+def test_fifo_in_the_source(workspace: Workspace, model_dir: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    os.mkfifo(model_dir / "pipe")
+    _refused(cli, workspace, "fraud", "--from", model_dir, needle="pipe is not a regular file")
+
+
+def test_source_inside_the_workspace(workspace: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    _refused(cli, workspace, "leak", "--from", workspace.keys_dir, needle="inside the workspace")
+
+
+def test_file_swapped_for_a_link_after_the_scan_is_not_followed(
+    workspace: Workspace, model_dir: Path, cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    from riskops.registry import store
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:*:20228:0:99999:7:::\n")
+    original = store.scan_source
+
+    def scan_then_swap(source: Path, *, max_bytes: int) -> list[Path]:
+        files = original(source, max_bytes=max_bytes)
+        report = source / "evaluation-report.json"
+        report.unlink()
+        report.symlink_to(secret)
+        return files
+
+    monkeypatch.setattr(store, "scan_source", scan_then_swap)
+    _refused(cli, workspace, "fraud", "--from", model_dir, needle="cannot open")
+    assert not list(workspace.store_dir.rglob("evaluation-report.json"))
+
+
+def test_file_grown_after_the_scan_hits_the_limit(
+    workspace: Workspace, model_dir: Path, cli, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    from riskops.registry import store
+
+    limit = sum(p.stat().st_size for p in model_dir.iterdir()) + 10
+    workspace.config_path.write_text(f"[registry]\nmax_artifact_bytes = {limit}\n")
+    original = store.scan_source
+
+    def scan_then_grow(source: Path, *, max_bytes: int) -> list[Path]:
+        files = original(source, max_bytes=max_bytes)
+        with open(source / "evaluation-report.json", "ab") as fh:
+            fh.write(b" " * 5000)
+        return files
+
+    monkeypatch.setattr(store, "scan_source", scan_then_grow)
+    _refused(cli, workspace, "fraud", "--from", model_dir, needle="grew past")

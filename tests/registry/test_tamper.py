@@ -208,3 +208,21 @@ def test_openssf_bundle_tampered_alone(registered: Workspace, cli) -> None:  # t
     os.chmod(sig, 0o644)
     sig.write_bytes(sig.read_bytes().replace(b'"', b"'", 1))
     _verify_fails(cli, "models/fraud/1/model.sig")
+
+
+def test_version_folder_replaced_by_a_file(registered: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    folder = registered.store_dir / "models/fraud/1"
+    shutil.rmtree(folder)
+    folder.write_text("not a folder")
+    _verify_fails(cli, MODEL, "cannot be opened")
+
+
+def test_fifo_in_place_of_an_artifact_does_not_hang(registered: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    target = registered.store_dir / REPORT
+    target.unlink()
+    os.mkfifo(target)
+    _verify_fails(cli, REPORT, "not a regular file")
+    with pytest.raises(IntegrityError, match="not a regular file"):
+        _load(registered)

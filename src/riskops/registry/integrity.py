@@ -8,6 +8,7 @@ parallel on several cores.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 from collections.abc import Iterable, Sequence
@@ -33,39 +34,63 @@ class Failure:
 
 def sha256_file(path: Path | str, *, chunk: int = CHUNK) -> tuple[str, int]:
     """SHA-256 hex digest and size of a file, read in ``chunk``-byte pieces."""
+    with open(path, "rb", buffering=0) as fh:
+        return _sha256_stream(fh, chunk)
+
+
+def _sha256_stream(fh: io.RawIOBase, chunk: int = CHUNK) -> tuple[str, int]:
     digest = hashlib.sha256()
     buffer = bytearray(chunk)
     view = memoryview(buffer)
     size = 0
-    with open(path, "rb", buffering=0) as fh:
-        while n := fh.readinto(buffer):
-            digest.update(view[:n])
-            size += n
+    while n := fh.readinto(buffer):
+        digest.update(view[:n])
+        size += n
     return digest.hexdigest(), size
 
 
 def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    """Hashing threads: the CPUs this process may run on, at most 4."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count() or 1
+    return max(1, min(4, usable))
 
 
 def check_artifact(root: Path, entry: ArtifactEntry) -> Failure | None:
-    """Check one artifact against its manifest entry; ``None`` when it holds."""
+    """Check one artifact against its manifest entry; ``None`` when it holds.
+
+    The file is opened once, without following a final symlink and without
+    blocking on a FIFO; type, size and digest are all taken from that open
+    file, so swapping the file between checks achieves nothing.
+    """
     failure = confinement_failure(root, entry.path)
     if failure is not None:
         return failure
-    path = root / entry.path
     try:
-        info = path.lstat()
+        fd = os.open(root / entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         return Failure(entry.path, "missing")
-    if not stat.S_ISREG(info.st_mode):
-        return Failure(entry.path, "not a regular file")
-    if info.st_size == 0 and entry.size != 0:
-        return Failure(entry.path, f"empty (expected {entry.size} bytes)")
-    if info.st_size != entry.size:
-        kind = "truncated" if info.st_size < entry.size else "grown"
-        return Failure(entry.path, f"{kind}: size {info.st_size}, expected {entry.size}")
-    digest, _ = sha256_file(path)
+    except OSError as exc:  # ELOOP (a link), ENOTDIR, EACCES, ...
+        return Failure(entry.path, f"cannot be opened: {exc.strerror}")
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return Failure(entry.path, "not a regular file")
+        if info.st_size == 0 and entry.size != 0:
+            return Failure(entry.path, f"empty (expected {entry.size} bytes)")
+        if info.st_size != entry.size:
+            kind = "truncated" if info.st_size < entry.size else "grown"
+            return Failure(entry.path, f"{kind}: size {info.st_size}, expected {entry.size}")
+        os.set_blocking(fd, True)
+        try:
+            digest, size = _sha256_stream(fh)
+        except OSError as exc:
+            return Failure(entry.path, f"read failed: {exc.strerror}")
+    if size != entry.size:
+        return Failure(entry.path, f"changed while being read: {size} bytes, expected "
+                                   f"{entry.size}")
     if digest != entry.sha256:
         return Failure(
             entry.path, f"sha256 mismatch: {digest[:12]}…, expected {entry.sha256[:12]}…"

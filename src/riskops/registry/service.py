@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,16 +80,21 @@ class Registry:
     ) -> dict[str, Any]:
         """Store ``source``'s files as the next version of ``model`` (not live)."""
         check_model_name(model)
-        files = store.scan_source(source, max_bytes=self.ws.settings.max_artifact_bytes)
+        _refuse_workspace_source(source, self.ws)
+        max_bytes = self.ws.settings.max_artifact_bytes
+        files = store.scan_source(source, max_bytes=max_bytes)
         names = [f.relative_to(source).as_posix() for f in files]
         entrypoint = _choose_entrypoint(names, entrypoint, source)
-        for path, name in zip(files, names, strict=True):
+        staging, stored = store.stage_files(self.ws.store_dir, source, files, max_bytes=max_bytes)
+        # Type-check the copies, not the source: the source may change under us.
+        for name in names:
             if name.endswith(".skops"):
-                bad = untrusted_types_in(path.read_bytes(), self.ws.settings.trusted_types,
+                bad = untrusted_types_in((staging / name).read_bytes(),
+                                         self.ws.settings.trusted_types,
                                          subject=f"--from {source}: {name}")
                 if bad:
+                    store.discard(staging, stored)
                     raise InputError(bad)
-        staging, stored = store.stage_files(self.ws.store_dir, source, files)
         placed: Path | None = None
         try:
             with db.write_transaction(self.url) as session:
@@ -127,9 +131,7 @@ class Registry:
                                     for r in rows]},
                 )
         except BaseException:
-            if placed is not None:
-                shutil.rmtree(placed, ignore_errors=True)
-            shutil.rmtree(staging, ignore_errors=True)
+            store.discard(placed if placed is not None else staging, stored)
             raise
         sync_manifest_files(self.ws)
         return {"model": model, "version": version, "manifest_version": mv,
@@ -294,6 +296,19 @@ class Registry:
                  "actor": c.actor, "manifest_version": c.manifest_version}
                 for c in repository.pointer_changes(session, model)
             ]
+
+
+def _refuse_workspace_source(source: Path, ws: Workspace) -> None:
+    """Refuse to register anything from inside the workspace (its keys, database, store)."""
+    try:
+        inside = source.resolve().is_relative_to(ws.home.resolve())
+    except OSError:
+        return
+    if inside:
+        raise InputError(
+            f"--from {source} is inside the workspace {ws.home}; register from the folder your "
+            "training wrote, never from the workspace (it holds the signing key)."
+        )
 
 
 def _choose_entrypoint(names: list[str], requested: str | None, source: Path) -> str | None:
