@@ -25,18 +25,46 @@ def test_unreachable_database_leaves_no_half_workspace(
     assert cli("verify", "--home", home).code == 0
 
 
-def test_interrupted_init_is_finished_by_the_next_one(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_lost_manifest_files_are_rewritten_from_the_database(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     home = tmp_path / "ws"
     assert cli("init", "--home", home).code == 0
+    published = (home / "manifest.json").read_bytes()
     for name in ("manifest.json", "manifest.json.sig"):
-        (home / name).unlink()
-    (home / "keys" / "signing.pem").unlink()  # as if init died before the keys were written
-    (home / "keys" / "public.pem").unlink()
-    again = cli("init", "--home", home, "--json")
+        (home / name).unlink()  # as if the process died between commit and file write
+    assert cli("verify", "--home", home).code == 1
+    again = cli("init", "--home", home)
     assert again.code == 0, again.err
-    assert again.json()["admin_token"] is None  # the database already had one
+    assert "rewritten from the database (v1)" in again.out
+    assert (home / "manifest.json").read_bytes() == published
+    assert cli("verify", "--home", home).code == 0
+
+
+def test_missing_signing_key_is_not_silently_replaced(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "ws"
+    assert cli("init", "--home", home).code == 0
+    public = (home / "keys" / "public.pem").read_bytes()
+    (home / "keys" / "signing.pem").unlink()
+    refused = cli("init", "--home", home)
+    assert refused.code == 2 and "signing.pem is missing" in refused.err
+    assert (home / "keys" / "public.pem").read_bytes() == public
+    assert not (home / "keys" / "signing.pem").exists()
+    rotated = cli("init", "--home", home, "--force")
+    assert rotated.code == 0, rotated.err
+    assert (home / "keys" / "public.pem").read_bytes() != public
     assert cli("verify", "--home", home).code == 0
     assert cli("audit-log", "verify", "--home", home).code == 0
+
+
+def test_tampered_manifest_file_is_kept_aside_when_rewritten(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "ws"
+    assert cli("init", "--home", home).code == 0
+    (home / "manifest.json").write_text('{"manifest_version": 999999}')
+    repaired = cli("init", "--home", home)
+    assert repaired.code == 0
+    assert "warning:" in repaired.err and "displaced-" in repaired.err
+    kept = list((home / "manifests").glob("displaced-*.json"))
+    assert [p.read_text() for p in kept] == ['{"manifest_version": 999999}']
+    assert cli("verify", "--home", home).code == 0
 
 
 def test_layout_and_permissions(workspace, cli) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -61,13 +62,26 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def _write_report(path: Path, document: dict[str, Any]) -> None:
+    try:
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--json-out {path}: cannot write the report: {exc.strerror}.") from None
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _json_option(value: str | None, option: str) -> dict[str, Any] | None:
     if value is None:
         return None
     try:
-        parsed = json.loads(value)
+        parsed = json.loads(value, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"{option} is not valid JSON: {exc.msg} at position {exc.pos}.") from None
+    except ValueError as exc:  # NaN and Infinity: standard JSON readers reject them
+        raise InputError(f"{option} is not valid JSON: {exc}.") from None
     if not isinstance(parsed, dict):
         raise InputError(f"{option} must be a JSON object, not {type(parsed).__name__}.")
     return parsed
@@ -246,7 +260,7 @@ def verify(
             )
     document = report.as_dict()
     if json_out is not None:
-        json_out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        _write_report(json_out, document)
     if as_json:
         _print_json(document)
     elif report.ok:
@@ -387,9 +401,37 @@ def _v(version: int | None) -> str:
     return "-" if version is None else f"v{version}"
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+class _LowerLevelFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _log_warnings_to_stderr() -> None:
+    logger = logging.getLogger("riskops")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(_LowerLevelFormatter())
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turn every expected error into one line and an exit code."""
     debug = os.environ.get("RISKOPS_DEBUG") == "1"
+    _log_warnings_to_stderr()
     try:
         result = app(args=argv, prog_name="riskops", standalone_mode=False)
     except typer.Exit as exc:

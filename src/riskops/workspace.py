@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -13,10 +14,11 @@ import tomli_w
 from riskops.config import CONFIG_NAME, Workspace, open_workspace, resolve_home
 from riskops.errors import InputError, IntegrityError
 from riskops.registry import ossf
-from riskops.registry.integrity import sha256_file, verify_artifacts
+from riskops.registry.integrity import sha256_file, unlisted_files, verify_artifacts
 from riskops.registry.manifest import parse_manifest
 from riskops.registry.publish import record_change, sync_manifest_files
-from riskops.registry.signing import generate_key_pair
+from riskops.registry.signing import generate_key_pair, load_public_key, verify_bytes
+from riskops.registry.store import version_folder
 from riskops.storage import db, repository
 from riskops.storage.tables import ApiTokenRow
 from riskops.tokens import PREFIX, hash_token
@@ -47,11 +49,22 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
         db.migrate(ws.database_url)
         if force:
             return _rotate_keys(ws, actor=actor)
-        if _has_manifest(ws) and ws.private_key_path.exists():
-            return InitResult(ws, created=False, notes=[
-                f"workspace {path} is already initialised; nothing changed "
-                "(keys are kept; pass --force to replace them)."])
-        # Half made (e.g. interrupted): finish it below, keeping what exists.
+        if _has_manifest(ws):
+            if not ws.private_key_path.exists():
+                raise InputError(
+                    f"{ws.private_key_path} is missing, but this workspace has published "
+                    "manifests; restore the key from its backup (verifier-only hosts need "
+                    "only public.pem and should not run init), or rotate keys with "
+                    "riskops init --force."
+                )
+            synced = sync_manifest_files(ws)
+            notes = [f"workspace {path} is already initialised; nothing changed "
+                     "(keys are kept; pass --force to replace them)."]
+            if synced.written:
+                notes = [f"workspace {path} is already initialised; manifest.json was "
+                         f"rewritten from the database (v{synced.manifest_version})."]
+            return InitResult(ws, created=False, notes=notes)
+        # Half made (interrupted before its first manifest): finish it below.
     else:
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -95,11 +108,20 @@ def _rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
     with db.read_session(ws.database_url) as session:
         latest = repository.latest_manifest(session)
     if latest is not None:
-        manifest = parse_manifest(latest.body.encode())
+        body = latest.body.encode()
+        # The record must still be what the current key signed before we re-sign it.
+        verify_bytes(load_public_key(ws.public_key_path), body,
+                     base64.b64decode(latest.signature),
+                     subject=f"database manifest v{latest.manifest_version}")
+        manifest = parse_manifest(body)
         root = ws.store_dir
-        failures = [f for m in manifest.models.values() for v in m.versions.values()
-                    for f in verify_artifacts(root, v.artifacts)
-                    if not f.path.endswith(ossf.SIGNATURE_NAME)]
+        failures = []
+        for name, model in manifest.models.items():
+            for number, version in model.versions.items():
+                failures += [f for f in verify_artifacts(root, version.artifacts)
+                             if not f.path.endswith(ossf.SIGNATURE_NAME)]
+                failures += unlisted_files(root, version_folder(name, int(number)),
+                                           [a.path for a in version.artifacts])
         if failures:
             raise IntegrityError(
                 "keys were not replaced: artifacts fail verification: "

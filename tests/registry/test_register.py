@@ -253,3 +253,22 @@ def test_file_grown_after_the_scan_hits_the_limit(
 
     monkeypatch.setattr(store, "scan_source", scan_then_grow)
     _refused(cli, workspace, "fraud", "--from", model_dir, needle="grew past")
+
+
+@pytest.mark.parametrize("value", ['{"auc": NaN}', '{"auc": Infinity}', '{"auc": -Infinity}'])
+def test_non_finite_metrics_are_refused(workspace, model_dir, cli, value) -> None:  # type: ignore[no-untyped-def]
+    _refused(cli, workspace, "fraud", "--from", model_dir, "--metrics", value,
+             needle="is not a JSON number")
+
+
+def test_unwritable_report_path(workspace: Workspace, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for target in (tmp_path / "missing-dir" / "x.json", tmp_path):
+        result = cli("verify", "--json-out", target)
+        assert result.code == 2 and "cannot write the report" in result.err, result.err
+
+
+def test_key_paths_that_are_folders(workspace: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    workspace.public_key_path.unlink()
+    workspace.public_key_path.mkdir()
+    result = cli("verify")
+    assert result.code == 1 and "unreadable: Is a directory" in result.err

@@ -226,3 +226,11 @@ def test_fifo_in_place_of_an_artifact_does_not_hang(registered: Workspace, cli) 
     _verify_fails(cli, REPORT, "not a regular file")
     with pytest.raises(IntegrityError, match="not a regular file"):
         _load(registered)
+
+
+def test_older_signed_manifest_put_back_is_caught(registered: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    archive = registered.manifest_archive_dir
+    older = sorted(archive.glob("manifest-*.json"))[0]
+    registered.manifest_path.write_bytes(older.read_bytes())
+    registered.signature_path.write_bytes(older.with_name(older.name + ".sig").read_bytes())
+    _verify_fails(cli, "manifest.json", "stale: v1 on disk")

@@ -134,7 +134,8 @@ class Manifest(_Strict):
 
 def canonical_bytes(manifest: dict[str, Any]) -> bytes:
     """The exact bytes that get signed: sorted keys, 2-space indent, UTF-8, final newline."""
-    return (json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+    text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode()
 
 
 @dataclass(frozen=True)

@@ -13,21 +13,26 @@ import base64
 import fcntl
 import hashlib
 import json
+import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from riskops.config import Workspace
 from riskops.governance.audit_log import AuditEntry
-from riskops.registry.manifest import SCHEMA, canonical_bytes
+from riskops.registry.manifest import SCHEMA, canonical_bytes, parse_manifest
 from riskops.registry.ossf import SIGNATURE_NAME
 from riskops.registry.signing import load_private_key, sign_bytes
 from riskops.registry.store import version_folder
 from riskops.storage import db, repository
 from riskops.storage.tables import ManifestRow
+
+log = logging.getLogger(__name__)
 
 
 def next_manifest_version(session: Any) -> int:
@@ -96,6 +101,8 @@ def publish_manifest(
         audit_head=audit_head,
     )
     body = canonical_bytes(document)
+    # Never sign what readers would refuse: one bad entry would take every model down.
+    parse_manifest(body, subject=f"manifest v{manifest_version} (about to be signed)")
     signature = sign_bytes(load_private_key(ws.private_key_path), body)
     row = ManifestRow(
         manifest_version=manifest_version,
@@ -137,39 +144,87 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _version_on_disk(path: Path) -> int:
+def _read_or_none(path: Path) -> bytes | None:
     try:
-        return int(json.loads(path.read_bytes())["manifest_version"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Replace ``path`` by rename from a fresh, exclusively created temporary file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
-def sync_manifest_files(ws: Workspace) -> int:
-    """Write the database's newest manifest to disk if the file is older; its version."""
+def sync_manifest_files(ws: Workspace) -> SyncResult:
+    """Make ``manifest.json(.sig)`` on disk the database's newest manifest.
+
+    The database is the record; the files are its published copy. Under a file
+    lock, the newest row is compared byte for byte with the files; if they
+    differ the files are rewritten (signature first, then manifest, each by
+    atomic rename). A replaced file that is not simply an older published
+    manifest (edited, forged, or of unknown origin) is first kept aside as
+    ``manifests/displaced-TIMESTAMP.json(.sig)`` for the investigation.
+    """
     with _file_lock(ws.home / ".manifest.lock"):
         with db.read_session(ws.database_url) as session:
             row = repository.latest_manifest(session)
             if row is None:
-                return 0
+                return SyncResult(0, False, None)
             version, body, signature = row.manifest_version, row.body.encode(), row.signature
-        if _version_on_disk(ws.manifest_path) >= version and ws.signature_path.exists():
-            return _version_on_disk(ws.manifest_path)
         sig = base64.b64decode(signature)
+        on_disk = _read_or_none(ws.manifest_path)
+        sig_on_disk = _read_or_none(ws.signature_path)
+        if on_disk == body and sig_on_disk == sig:
+            return SyncResult(version, False, None)
         archive = ws.manifest_archive_dir
         archive.mkdir(parents=True, exist_ok=True)
+        displaced = None
+        if on_disk is not None and not _is_published(archive, on_disk, sig_on_disk):
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+            displaced = archive / f"displaced-{stamp}.json"
+            _write_atomic(displaced, on_disk)
+            if sig_on_disk is not None:
+                _write_atomic(archive / f"displaced-{stamp}.json.sig", sig_on_disk)
+            log.warning(
+                "%s was not a manifest this workspace published (edited, replaced or "
+                "corrupt); kept it as %s and wrote manifest v%d from the database",
+                ws.manifest_path, displaced, version,
+            )
         _write_atomic(archive / f"manifest-{version:06d}.json", body)
         _write_atomic(archive / f"manifest-{version:06d}.json.sig", sig)
         # Signature first, then the manifest: a reader between the two sees a
         # mismatch and retries (see manifest.read_verified_manifest).
         _write_atomic(ws.signature_path, sig)
         _write_atomic(ws.manifest_path, body)
-        return version
+        return SyncResult(version, True, displaced)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What ``sync_manifest_files`` did: newest version, whether files were written,
+    and where a displaced unknown file was kept."""
+
+    manifest_version: int
+    written: bool
+    displaced: Path | None
+
+
+def _is_published(archive: Path, body: bytes, signature: bytes | None) -> bool:
+    """True if ``body`` (and its signature) is byte for byte an archived manifest."""
+    try:
+        version = int(json.loads(body)["manifest_version"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    name = f"manifest-{version:06d}.json"
+    return (_read_or_none(archive / name) == body
+            and _read_or_none(archive / f"{name}.sig") == signature)

@@ -50,6 +50,8 @@ def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
             f"signing key {path} is missing; only the workspace that publishes "
             "manifests needs it (riskops init creates it)."
         ) from None
+    except OSError as exc:
+        raise InputError(f"signing key {path} cannot be read: {exc.strerror}.") from None
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
@@ -74,6 +76,11 @@ def load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
         raise IntegrityError(
             f"public key {path} is missing; nothing can be verified.",
             [(str(path), "missing")],
+        ) from None
+    except OSError as exc:
+        raise IntegrityError(
+            f"public key {path} cannot be read: {exc.strerror}.",
+            [(str(path), f"unreadable: {exc.strerror}")],
         ) from None
     try:
         key = serialization.load_pem_public_key(data)

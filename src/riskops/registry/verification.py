@@ -13,6 +13,7 @@ from riskops.registry import ossf
 from riskops.registry.integrity import Failure, unlisted_files, verify_artifacts
 from riskops.registry.manifest import read_verified_manifest
 from riskops.registry.store import version_folder
+from riskops.storage import db, repository
 
 
 @dataclass
@@ -61,6 +62,9 @@ def verify_workspace(
         return report
     manifest = verified.manifest
     report.manifest_version = manifest.manifest_version
+    stale = _staleness(ws, verified.raw, manifest.manifest_version)
+    if stale is not None:
+        report.failures.append(stale)
     if model is None:
         selected = [(m, int(v)) for m, e in manifest.models.items() for v in e.versions]
     elif version is None:
@@ -88,3 +92,23 @@ def verify_workspace(
         if progress is not None:
             progress(report.bytes_checked, total)
     return report
+
+
+def _staleness(ws: Workspace, raw: bytes, on_disk: int) -> Failure | None:
+    """A failure if the verified file is not the database's newest published manifest.
+
+    Catches an older, correctly signed manifest put back in place (replay) and
+    a publish interrupted between commit and file write.
+    """
+    with db.read_session(ws.database_url) as session:
+        newest = repository.latest_manifest(session)
+    if newest is None or newest.body.encode() == raw:
+        return None
+    if newest.manifest_version > on_disk:
+        reason = (f"stale: v{on_disk} on disk, the database published v{newest.manifest_version} "
+                  "(an older manifest put back, or an interrupted publish); "
+                  "riskops init rewrites it from the database")
+    else:
+        reason = (f"v{on_disk} on disk is not the database's newest manifest "
+                  f"v{newest.manifest_version}")
+    return Failure(ws.manifest_path.name, reason)

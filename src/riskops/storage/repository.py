@@ -110,6 +110,10 @@ def latest_manifest(session: Session) -> ManifestRow | None:
     return session.scalar(select(ManifestRow).order_by(ManifestRow.manifest_version.desc()))
 
 
+def all_manifests(session: Session) -> list[ManifestRow]:
+    return list(session.scalars(select(ManifestRow).order_by(ManifestRow.manifest_version)))
+
+
 def add_manifest(session: Session, row: ManifestRow) -> None:
     session.add(row)
     session.flush()
