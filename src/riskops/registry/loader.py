@@ -22,6 +22,14 @@ from riskops.registry.manifest import VerifiedManifest
 from riskops.registry.store import version_folder
 
 
+#: scikit-learn internals used by riskops' own model families that skops does
+#: not trust by default; reviewed: plain data holders, no callables.
+BUILTIN_TRUSTED_TYPES: tuple[str, ...] = (
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     model: str
@@ -39,7 +47,7 @@ def untrusted_types_in(data: bytes, allowed: Iterable[str], *, subject: str) -> 
         untrusted = get_untrusted_types(data=data)
     except Exception as exc:  # skops raises zipfile/JSON/KeyError on malformed files
         return f"{subject} is not a readable skops file ({type(exc).__name__}: {exc})."
-    extra = sorted(set(untrusted) - set(allowed))
+    extra = sorted(set(untrusted) - set(allowed) - set(BUILTIN_TRUSTED_TYPES))
     if extra:
         return (
             f"{subject} needs types skops does not trust by default: {', '.join(extra)}; "
@@ -94,7 +102,7 @@ def load_model(
     problem = untrusted_types_in(data, trusted_types, subject=path)
     if problem is not None:
         raise IntegrityError(problem, [(path, "untrusted types")])
-    estimator = loads(data, trusted=list(trusted_types) or None)
+    estimator = loads(data, trusted=[*BUILTIN_TRUSTED_TYPES, *trusted_types])
     return LoadedModel(model, version, estimator, digest, verified.manifest.manifest_version)
 
 

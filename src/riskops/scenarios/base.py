@@ -1,0 +1,146 @@
+"""What a scenario is: feature schema, data generator, heuristic scorer, model family.
+
+A scenario bundles everything riskops needs to train, serve and monitor one
+kind of risk decision. Reference scenarios (``fraud``, ``shortfall``,
+``compliance``, ``incident``) subclass ``Scenario``; users add their own from
+a config file (see ``custom.py``).
+
+Generated and user data share one layout, one row per decision::
+
+    id, timestamp (UTC), tenant_id, <segment columns>, <sensitive column>,
+    <feature columns>, label
+
+The model sees only the feature columns. Segments and the sensitive attribute
+are for slicing drift, performance and fairness; they are never features.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+FeatureKind = Literal["numeric", "categorical", "text"]
+DriftKind = Literal["covariate", "concept", "prior"]
+DRIFT_KINDS: tuple[DriftKind, ...] = ("covariate", "concept", "prior")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One model input: its name, kind, meaning and the values it may take."""
+
+    name: str
+    kind: FeatureKind
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    categories: tuple[str, ...] | None = None
+    max_length: int | None = None  # text only
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Columns of a scenario's data; ``features`` are what the model sees."""
+
+    features: tuple[Feature, ...]
+    labels: tuple[str, ...]  # label values; for binary scenarios ("0", "1")
+    segments: tuple[str, ...] = ()
+    sensitive: str | None = None
+    id: str = "id"
+    timestamp: str = "timestamp"
+    tenant: str = "tenant_id"
+    label: str = "label"
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def columns(self, kind: FeatureKind) -> list[str]:
+        return [f.name for f in self.features if f.kind == kind]
+
+    def feature(self, name: str) -> Feature:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form, hashed into the reproducibility report."""
+        return {
+            "features": [
+                {k: v for k, v in vars(f).items() if v is not None} for f in self.features
+            ],
+            "labels": list(self.labels), "segments": list(self.segments),
+            "sensitive": self.sensitive, "id": self.id, "timestamp": self.timestamp,
+            "tenant": self.tenant, "label": self.label,
+        }
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Drift injected into generated data from ``start`` on.
+
+    covariate: the named features' distributions shift (labels follow the same
+        rule, so the model stays right where it has data).
+    concept: the rule linking features to labels changes.
+    prior: the share of positive (or high) labels changes.
+    ``magnitude`` scales the shift; 1.0 is clearly visible to PSI (> 0.25).
+    """
+
+    kind: DriftKind
+    start: date
+    features: tuple[str, ...] = ()
+    magnitude: float = 1.0
+
+
+@dataclass(frozen=True)
+class HeuristicResult:
+    """A rule-based score in [0, 1], its label and the rules that fired."""
+
+    score: float
+    label: str
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Scenario(ABC):
+    """A kind of risk decision riskops can train, serve and monitor."""
+
+    name: str
+    description: str
+    schema: Schema
+    #: Default decision threshold on the risk score before training picks one.
+    default_threshold: float = 0.5
+
+    @abstractmethod
+    def generate(
+        self, rows: int, *, start: date, days: int, seed: int = 0, drift: Drift | None = None,
+        tenants: int = 3,
+    ) -> pd.DataFrame:
+        """Seeded synthetic rows in the layout above, sorted by timestamp."""
+
+    @abstractmethod
+    def heuristic(self, features: Mapping[str, Any]) -> HeuristicResult:
+        """Deterministic rule-based score for one row of features."""
+
+    @abstractmethod
+    def build_model(self, *, seed: int) -> Any:
+        """An unfitted scikit-learn estimator with ``predict_proba``."""
+
+    def binary_target(self, labels: pd.Series | Sequence[Any]) -> np.ndarray:
+        """Labels as 0/1 for binary metrics (positive = the risky outcome)."""
+        return np.asarray(pd.Series(labels).astype(str) == self.schema.labels[-1], dtype=int)
+
+    def risk_scores(self, model: Any, features: pd.DataFrame) -> np.ndarray:
+        """Risk score in [0, 1] per row: the probability of the positive class."""
+        proba = model.predict_proba(features[self.schema.feature_names])
+        classes = [str(c) for c in model.classes_]
+        return proba[:, classes.index(self.schema.labels[-1])]
+
+    def label_for(self, score: float, threshold: float) -> str:
+        """The label a score gets at ``threshold``."""
+        return self.schema.labels[-1] if score >= threshold else self.schema.labels[0]
