@@ -465,3 +465,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     sys.exit(main())
+
+
+# Commands that live in their own modules; imported last so they can use the
+# helpers above.
+from riskops import cli_data, cli_train  # noqa: E402
+
+cli_data.register(app)
+cli_train.register(app)

@@ -21,7 +21,6 @@ from riskops.registry.integrity import confinement_failure, unlisted_files, veri
 from riskops.registry.manifest import VerifiedManifest
 from riskops.registry.store import version_folder
 
-
 #: scikit-learn internals used by riskops' own model families that skops does
 #: not trust by default; reviewed: plain data holders, no callables.
 BUILTIN_TRUSTED_TYPES: tuple[str, ...] = (
