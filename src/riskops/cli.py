@@ -313,7 +313,7 @@ def rollback(
     home: HomeOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Return production to the previous version (history[n-1]) or to --to VERSION."""
+    """Return production to the previous version (history\\[n-1]) or to --to VERSION."""
     from riskops.registry.service import Registry
 
     ws = _workspace(home)
