@@ -25,6 +25,7 @@ from riskops.registry.store import version_folder
 #: not trust by default; reviewed: plain data holders, no callables.
 BUILTIN_TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 )
 

@@ -135,9 +135,17 @@ class Scenario(ABC):
         """Labels as 0/1 for binary metrics (positive = the risky outcome)."""
         return np.asarray(pd.Series(labels).astype(str) == self.schema.labels[-1], dtype=int)
 
+    def model_input(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The feature columns exactly as the model is fitted and scored on.
+
+        Training and serving both call this; scenarios override it to clean
+        inputs the pipeline cannot take (for example missing text).
+        """
+        return frame[self.schema.feature_names]
+
     def risk_scores(self, model: Any, features: pd.DataFrame) -> np.ndarray:
         """Risk score in [0, 1] per row: the probability of the positive class."""
-        proba = model.predict_proba(features[self.schema.feature_names])
+        proba = model.predict_proba(self.model_input(features))
         classes = [str(c) for c in model.classes_]
         return proba[:, classes.index(self.schema.labels[-1])]
 
