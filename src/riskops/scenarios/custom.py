@@ -1,0 +1,637 @@
+"""Custom scenarios: a TOML config file plus the user's CSV or Parquet data.
+
+    [scenario]
+    name = "claims"                  # must equal the name on the command line
+    description = "Insurance claim leakage"
+    [columns]                        # all optional
+    id = "claim_id"                  # default "id"
+    timestamp = "submitted_at"       # default "timestamp"
+    tenant = "tenant"                # default "tenant_id"; absent column -> "default"
+    label = "leak"                   # default "label"
+    positive_label = "1"             # the risky value; default "1"
+    negative_label = "0"             # default: the other value found in the data
+    segments = ["line_of_business", "region"]
+    sensitive = "claimant_age_band"
+    [features]                       # at least one feature
+    numeric = ["amount", "days_to_report"]
+    categorical = ["channel"]
+    text = ["notes"]
+    [heuristic]                      # optional; without rules the score is 0
+    rules = [{ feature = "amount", op = ">", value = 10000, points = 0.4, reason = "large claim" }]
+    threshold = 0.5
+
+``CustomScenario.prepare(frame)`` checks the user's table and renames its
+columns to riskops' layout (``id, timestamp, tenant_id, <segments>,
+<sensitive>, <features>, label``); feature, segment and sensitive columns keep
+their names. The ``schema`` always uses riskops' names; its labels are final
+once ``prepare`` has seen the data.
+
+Heuristic rules: ``op`` is one of ``> >= < <= == != in``; ordering needs a
+numeric feature and a number; ``in`` takes a list. A rule whose feature is
+missing (absent, empty, unparseable as a number) does not fire. The score is
+the sum of the fired rules' points (rounded to 9 decimals), capped at 1.
+
+The model is ``calibrated_gradient_boosting``; each text feature adds a
+TF-IDF block (at most 100 terms each, dense) to its column transformer.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskops.errors import InputError
+from riskops.scenarios.base import (
+    Drift,
+    Feature,
+    FeatureKind,
+    HeuristicResult,
+    Scenario,
+    Schema,
+)
+from riskops.scenarios.tabular import calibrated_gradient_boosting
+
+#: Fewer labelled rows than this cannot be split into train, validation and golden sets.
+MIN_ROWS = 200
+#: Config files are a few hundred bytes; anything larger is not one.
+MAX_CONFIG_BYTES = 1024 * 1024
+TEXT_MAX_FEATURES = 100
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+
+_KNOWN_KEYS: dict[str, set[str]] = {
+    "scenario": {"name", "description"},
+    "columns": {"id", "timestamp", "tenant", "label", "positive_label", "negative_label",
+                "segments", "sensitive"},
+    "features": {"numeric", "categorical", "text"},
+    "heuristic": {"rules", "threshold"},
+}
+_RULE_KEYS = {"feature", "op", "value", "points", "reason"}
+#: Config key -> riskops' standard column name.
+_STANDARD = {"id": "id", "timestamp": "timestamp", "tenant": "tenant_id", "label": "label"}
+_ORDERING: dict[str, Callable[[Any, Any], bool]] = {
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+}
+_OPS = (*_ORDERING, "==", "!=", "in")
+_KINDS: tuple[FeatureKind, ...] = ("numeric", "categorical", "text")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One heuristic rule: ``points`` when ``feature op value`` holds."""
+
+    feature: str
+    kind: FeatureKind
+    op: str
+    value: Any  # float for numeric features, str otherwise; a tuple for "in"
+    points: float
+    reason: str
+
+    def fires(self, features: Mapping[str, Any]) -> bool:
+        raw = features.get(self.feature)
+        if _is_missing(raw):
+            return False
+        if self.kind == "numeric":
+            try:
+                observed: Any = float(raw)
+            except (TypeError, ValueError):
+                return False
+            if math.isnan(observed):
+                return False
+        else:
+            observed = str(raw)
+        if self.op in _ORDERING:
+            return _ORDERING[self.op](observed, self.value)
+        if self.op == "==":
+            return bool(observed == self.value)
+        if self.op == "!=":
+            return bool(observed != self.value)
+        return observed in self.value
+
+
+@dataclass(frozen=True)
+class CustomConfig:
+    """The validated contents of a custom scenario's config file."""
+
+    source: Path
+    name: str
+    description: str
+    columns: Mapping[str, str]  # config key (id, timestamp, tenant, label) -> user column
+    tenant_configured: bool
+    positive_label: str
+    negative_label: str | None
+    segments: tuple[str, ...]
+    sensitive: str | None
+    features: tuple[Feature, ...]
+    rules: tuple[Rule, ...]
+    threshold: float
+
+
+class CustomScenario(Scenario):
+    """A scenario defined by a config file; bring the data with ``--data``."""
+
+    def __init__(self, config: CustomConfig) -> None:
+        self.config = config
+        self.name = config.name
+        self.description = config.description
+        self.default_threshold = config.threshold
+        positive = config.positive_label
+        # Until prepare() has seen the data, an unset negative label is a placeholder.
+        negative = config.negative_label or ("0" if positive == "1" else f"not {positive}")
+        self.schema = Schema(
+            features=config.features, labels=(negative, positive),
+            segments=config.segments, sensitive=config.sensitive,
+        )
+
+    def generate(
+        self, rows: int, *, start: date, days: int, seed: int = 0, drift: Drift | None = None,
+        tenants: int = 3,
+    ) -> pd.DataFrame:
+        raise InputError("custom scenarios have no generator; bring your data with --data")
+
+    def heuristic(self, features: Mapping[str, Any]) -> HeuristicResult:
+        fired = [rule for rule in self.config.rules if rule.fires(features)]
+        score = min(1.0, round(math.fsum(rule.points for rule in fired), 9))
+        return HeuristicResult(
+            score=score, label=self.label_for(score, self.config.threshold),
+            reasons=tuple(rule.reason for rule in fired),
+        )
+
+    def build_model(self, *, seed: int) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        model = calibrated_gradient_boosting(self.schema, seed=seed)
+        text = self.schema.columns("text")
+        if text:
+            columns = model.named_steps["features"]
+            for name in text:  # a 1-D column: the vectorizer gets one string per row
+                columns.transformers.append((
+                    f"text:{name}",
+                    TfidfVectorizer(max_features=TEXT_MAX_FEATURES, sublinear_tf=True),
+                    name,
+                ))
+            # Gradient boosting needs dense input.
+            model.set_params(features__sparse_threshold=0.0)
+        return model
+
+    def prepare(self, frame: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
+        """Check the user's table and return it in riskops' layout, sorted by timestamp.
+
+        Columns are renamed per ``[columns]``; columns the config does not
+        mention are dropped. Labels become text (``schema.labels`` is set to
+        ``(negative, positive)``), ids text, timestamps tz-aware UTC (naive
+        ones are taken as UTC), numeric features floats (empty cells stay
+        NaN), categorical, segment and sensitive values text (empty stays
+        empty), text features text (empty is ""). A missing tenant column
+        (when ``columns.tenant`` is not set) becomes ``"default"``.
+
+        Raises
+        ------
+        InputError
+            Naming the data (``source``, else ``frame.attrs["source"]``), the
+            column and the rule: empty, missing columns, fewer than 200 rows,
+            empty or non-binary labels, non-numeric numbers, unparseable
+            timestamps, empty or duplicate ids.
+        """
+        cfg = self.config
+        where = source or frame.attrs.get("source") or "data"
+        if len(frame) == 0 or len(frame.columns) == 0:
+            raise InputError(f"{where}: is empty; a custom scenario needs at least "
+                             f"{MIN_ROWS} labelled rows.")
+        roles = self._roles()
+        missing = [(col, role) for col, role in roles if col not in frame.columns
+                   and not (role == "columns.tenant" and not cfg.tenant_configured)]
+        if missing:
+            listed = ", ".join(f"{col!r} ({role})" for col, role in missing)
+            raise InputError(
+                f"{where}: missing column{'s' if len(missing) > 1 else ''} {listed}, named in "
+                f"{cfg.source}; the file has {_preview(map(str, frame.columns))}."
+            )
+        doubled = sorted({str(c) for c, _ in roles if list(frame.columns).count(c) > 1})
+        if doubled:
+            raise InputError(f"{where}: column {_preview(doubled)} appears more than once; "
+                             "column names must be unique.")
+        if len(frame) < MIN_ROWS:
+            raise InputError(
+                f"{where}: {_rows(len(frame))}; a custom scenario needs at least {MIN_ROWS} "
+                "labelled rows to train and evaluate."
+            )
+        frame = frame.reset_index(drop=True)
+        col = cfg.columns
+        out = pd.DataFrame(index=frame.index)
+        out["id"] = _ids(frame[col["id"]], col["id"], where)
+        out["timestamp"] = _timestamps(frame[col["timestamp"]], col["timestamp"], where)
+        if col["tenant"] in frame.columns:
+            out["tenant_id"] = _text(frame[col["tenant"]]).fillna("default")
+        else:
+            out["tenant_id"] = "default"
+        for name in (*cfg.segments, *([cfg.sensitive] if cfg.sensitive else [])):
+            out[name] = _text(frame[name])
+        for feature in cfg.features:
+            column = frame[feature.name]
+            if feature.kind == "numeric":
+                out[feature.name] = _numbers(column, feature.name, where)
+            elif feature.kind == "categorical":
+                out[feature.name] = _text(column)
+            else:
+                out[feature.name] = column.fillna("").astype(str).astype(object)
+                if not out[feature.name].str.strip().astype(bool).any():
+                    raise InputError(f"{where}: text feature {feature.name!r} is empty in "
+                                     "every row; drop it from features.text.")
+        out["label"] = self._labels(frame[col["label"]], where)
+        return out.sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+    def _roles(self) -> list[tuple[str, str]]:
+        cfg = self.config
+        roles = [(cfg.columns[key], f"columns.{key}") for key in _STANDARD]
+        roles += [(s, "columns.segments") for s in cfg.segments]
+        if cfg.sensitive:
+            roles.append((cfg.sensitive, "columns.sensitive"))
+        roles += [(f.name, f"features.{f.kind}") for f in cfg.features]
+        return roles
+
+    def _labels(self, column: pd.Series, where: str) -> pd.Series:
+        cfg = self.config
+        name = cfg.columns["label"]
+        empty = column.isna().to_numpy()
+        if empty.any():
+            first = int(np.flatnonzero(empty)[0])
+            raise InputError(
+                f"{where}: label column {name!r} is empty in {int(empty.sum())} of "
+                f"{len(column)} rows (first: {_row(first)}); drop or label those rows."
+            )
+        values = column.map(_label_text).astype(object)
+        present = sorted(set(values.tolist()))
+        if len(present) == 1:
+            raise InputError(
+                f"{where}: label column {name!r} holds a single class ({present[0]!r} in all "
+                f"{len(values)} rows); training needs examples of both outcomes."
+            )
+        if len(present) > 2:
+            raise InputError(
+                f"{where}: label column {name!r} must hold exactly two distinct values; "
+                f"found {len(present)}: {_preview(present)}."
+            )
+        if cfg.positive_label not in present:
+            raise InputError(
+                f"{where}: columns.positive_label {cfg.positive_label!r} does not occur in "
+                f"label column {name!r} (values: {_preview(present)}); set it in "
+                f"{cfg.source} to the risky value."
+            )
+        negative = next(v for v in present if v != cfg.positive_label)
+        if cfg.negative_label is not None and negative != cfg.negative_label:
+            raise InputError(
+                f"{where}: columns.negative_label {cfg.negative_label!r} does not occur in "
+                f"label column {name!r} (values: {_preview(present)}); fix it in {cfg.source}."
+            )
+        self.schema = replace(self.schema, labels=(negative, cfg.positive_label))
+        return values
+
+
+def load_custom_scenario(config: Path, *, name: str) -> CustomScenario:
+    """The scenario ``name`` defined by the TOML file ``config``.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the key: unreadable, too large or malformed TOML,
+        unknown sections or keys, wrong types, no ``[features]``, a column in
+        two roles, a name that differs from ``name``, a bad heuristic rule.
+    """
+    return CustomScenario(parse_config(_read_toml(Path(config)), source=Path(config), name=name))
+
+
+def parse_config(data: dict[str, Any], *, source: Path, name: str) -> CustomConfig:
+    """Validate the parsed TOML of a custom scenario (``source`` names it in errors)."""
+    for section, value in data.items():
+        if section not in _KNOWN_KEYS:
+            raise InputError(f"{source}: unknown section [{section}]; known sections are "
+                             f"{', '.join(sorted(_KNOWN_KEYS))}.")
+        if not isinstance(value, dict):
+            raise InputError(f"{source}: [{section}] must be a table, not a "
+                             f"{type(value).__name__}.")
+        unknown = sorted(set(value) - _KNOWN_KEYS[section])
+        if unknown:
+            raise InputError(f"{source}: unknown key {section}.{unknown[0]}; known keys in "
+                             f"[{section}] are {', '.join(sorted(_KNOWN_KEYS[section]))}.")
+    get = _Getter(data, source)
+    declared = get.string("scenario", "name", required=True)
+    if not NAME_PATTERN.fullmatch(declared):
+        raise InputError(f"{source}: scenario.name {declared!r} must be lower case letters, "
+                         "digits, '-' or '_', starting with a letter (at most 63).")
+    if declared != name:
+        raise InputError(f"{source}: scenario.name is {declared!r} but the scenario asked for "
+                         f"is {name!r}; they must match.")
+    columns = {key: get.string("columns", key) or default for key, default in _STANDARD.items()}
+    positive = get.label("positive_label") or "1"
+    negative = get.label("negative_label")
+    if negative == positive:
+        raise InputError(f"{source}: columns.negative_label and columns.positive_label are both "
+                         f"{positive!r}; they must differ.")
+    segments = tuple(get.names("columns", "segments"))
+    sensitive = get.string("columns", "sensitive")
+    if "features" not in data:
+        raise InputError(f"{source}: missing [features]; list the model's inputs under "
+                         "features.numeric, features.categorical or features.text.")
+    features = tuple(Feature(n, kind, f"{kind} column {n!r} of {source.name}")
+                     for kind in _KINDS for n in get.names("features", kind))
+    if not features:
+        raise InputError(f"{source}: [features] lists no columns; name at least one under "
+                         "features.numeric, features.categorical or features.text.")
+    _check_roles(columns, segments, sensitive, features, source)
+    rules = tuple(_rule(i, raw, features, source)
+                  for i, raw in enumerate(get.rules()))
+    threshold = get.number("heuristic", "threshold", default=0.5)
+    if not 0.0 < threshold <= 1.0:
+        raise InputError(f"{source}: heuristic.threshold must be in (0, 1], got {threshold}.")
+    return CustomConfig(
+        source=source, name=declared, description=get.string("scenario", "description") or "",
+        columns=columns, tenant_configured=get.string("columns", "tenant") is not None,
+        positive_label=positive, negative_label=negative, segments=segments,
+        sensitive=sensitive, features=features, rules=rules, threshold=threshold,
+    )
+
+
+class _Getter:
+    """Typed reads of ``section.key`` with errors that name the file and the key."""
+
+    def __init__(self, data: dict[str, Any], source: Path) -> None:
+        self.data, self.source = data, source
+
+    def _raw(self, section: str, key: str) -> Any:
+        return self.data.get(section, {}).get(key)
+
+    def _fail(self, section: str, key: str, expected: str, value: Any) -> InputError:
+        return InputError(f"{self.source}: {section}.{key} must be {expected}, "
+                          f"not {_describe(value)}.")
+
+    def string(self, section: str, key: str, *, required: bool = False) -> str | None:
+        value = self._raw(section, key)
+        if value is None and not required:
+            return None
+        if value is None:
+            raise InputError(f"{self.source}: missing {section}.{key}.")
+        if not isinstance(value, str) or not value.strip():
+            raise self._fail(section, key, "a non-empty string", value)
+        return value
+
+    def label(self, key: str) -> str | None:
+        value = self._raw("columns", key)
+        if value is None:
+            return None
+        if isinstance(value, bool | int) or (isinstance(value, str) and value.strip()):
+            return str(int(value)) if isinstance(value, bool) else str(value)
+        raise self._fail("columns", key, "a string or an integer", value)
+
+    def names(self, section: str, key: str) -> list[str]:
+        value = self._raw(section, key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
+                                                  for v in value):
+            raise self._fail(section, key, "a list of column names", value)
+        return value
+
+    def number(self, section: str, key: str, *, default: float) -> float:
+        value = self._raw(section, key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value):
+            raise self._fail(section, key, "a number", value)
+        return float(value)
+
+    def rules(self) -> list[Any]:
+        value = self._raw("heuristic", "rules")
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self._fail("heuristic", "rules", "a list of tables", value)
+        return value
+
+
+def _check_roles(
+    columns: Mapping[str, str], segments: tuple[str, ...], sensitive: str | None,
+    features: tuple[Feature, ...], source: Path,
+) -> None:
+    """Each user column plays one role, and no renamed column lands on another's name."""
+    roles = [(columns[key], f"columns.{key}", std) for key, std in _STANDARD.items()]
+    roles += [(s, "columns.segments", s) for s in segments]
+    if sensitive:
+        roles.append((sensitive, "columns.sensitive", sensitive))
+    roles += [(f.name, f"features.{f.kind}", f.name) for f in features]
+    seen: dict[str, str] = {}
+    for column, role, _ in roles:
+        if column in seen:
+            if seen[column].startswith("features.") and role.startswith("features."):
+                raise InputError(f"{source}: feature {column!r} is listed twice "
+                                 f"({seen[column]} and {role}); list it once.")
+            if seen[column] == role:
+                raise InputError(f"{source}: column {column!r} is listed twice in {role}.")
+            raise InputError(f"{source}: column {column!r} is used as {seen[column]} and as "
+                             f"{role}; a column plays one role (features are never labels, "
+                             "segments or sensitive attributes).")
+        seen[column] = role
+    renamed: dict[str, tuple[str, str]] = {}
+    for column, role, target in roles:
+        if target in renamed:
+            other, other_role = renamed[target]
+            raise InputError(
+                f"{source}: {role} {column!r} clashes with riskops' standard column "
+                f"{target!r}, the new name of {other_role} {other!r}; rename the "
+                f"{column!r} column in the data and the config."
+            )
+        renamed[target] = (column, role)
+
+
+def _rule(index: int, raw: Any, features: tuple[Feature, ...], source: Path) -> Rule:
+    where = f"{source}: heuristic.rules[{index}]"
+    if not isinstance(raw, dict):
+        raise InputError(f"{where} must be a table like {{ feature = \"amount\", op = \">\", "
+                         f"value = 100, points = 0.4 }}, not {_describe(raw)}.")
+    unknown = sorted(set(raw) - _RULE_KEYS)
+    if unknown:
+        raise InputError(f"{where}: unknown key {unknown[0]!r}; known keys are "
+                         f"{', '.join(sorted(_RULE_KEYS))}.")
+    for key in ("feature", "op", "value", "points"):
+        if key not in raw:
+            raise InputError(f"{where}: missing {key!r}.")
+    kinds = {f.name: f.kind for f in features}
+    feature, op, value, points = raw["feature"], raw["op"], raw["value"], raw["points"]
+    if feature not in kinds:
+        raise InputError(f"{where}: feature {feature!r} is not one of the features "
+                         f"({_preview(kinds)}).")
+    kind = kinds[feature]
+    if op not in _OPS:
+        raise InputError(f"{where}: op {op!r} is not one of {' '.join(_OPS)}.")
+    if isinstance(points, bool) or not isinstance(points, int | float) \
+            or not math.isfinite(points) or points <= 0:
+        raise InputError(f"{where}: points must be a positive number, not {_describe(points)}.")
+    reason = raw.get("reason", f"{feature} {op} {value!r}")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InputError(f"{where}: reason must be a non-empty string.")
+    if op in _ORDERING and kind != "numeric":
+        raise InputError(f"{where}: op {op!r} needs a numeric feature; {feature!r} is {kind}.")
+    if op == "in":
+        if not isinstance(value, list) or not value:
+            raise InputError(f"{where}: op 'in' needs a non-empty list value, "
+                             f"not {_describe(value)}.")
+        parsed: Any = tuple(_rule_value(v, kind, where) for v in value)
+    else:
+        parsed = _rule_value(value, kind, where)
+    return Rule(feature=feature, kind=kind, op=op, value=parsed, points=float(points),
+                reason=reason)
+
+
+def _rule_value(value: Any, kind: FeatureKind, where: str) -> float | str:
+    if kind == "numeric":
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value):
+            raise InputError(f"{where}: value must be a number for a numeric feature, "
+                             f"not {_describe(value)}.")
+        return float(value)
+    if isinstance(value, str | int | float | bool):
+        return str(value)
+    raise InputError(f"{where}: value must be a string or a number, not {_describe(value)}.")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder, not a scenario config file.")
+        if size > MAX_CONFIG_BYTES:
+            raise InputError(f"{path}: {size} bytes is too large for a scenario config "
+                             f"(at most {MAX_CONFIG_BYTES}); is this the right file?")
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such scenario config file.") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason}).") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}.") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: malformed TOML: {exc}.") from None
+    except RecursionError:
+        # tomllib recurses once per nested array or inline table.
+        raise InputError(f"{path}: malformed TOML: arrays or tables nested too deeply.") \
+            from None
+
+
+# -- column checks (messages name the data and the user's column) ------------------------
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"
+
+
+def _row(index: int) -> str:
+    return f"data row {index + 1} (index {index})"
+
+
+def _ids(column: pd.Series, name: str, where: str) -> pd.Series:
+    empty = column.isna().to_numpy()
+    if empty.any():
+        first = int(np.flatnonzero(empty)[0])
+        raise InputError(f"{where}: id column {name!r} is empty in {_rows(int(empty.sum()))} "
+                         f"(first: {_row(first)}); every row needs an id.")
+    values = column.map(str).astype(object)
+    duplicated = values.duplicated(keep=False).to_numpy()
+    if duplicated.any():
+        first = int(np.flatnonzero(duplicated)[0])
+        count = int(values[duplicated].nunique())
+        raise InputError(
+            f"{where}: id column {name!r} holds {count} duplicated id{'s' if count != 1 else ''} "
+            f"(first: {values.iloc[first]!r} at {_row(first)}); ids must be unique."
+        )
+    return values
+
+
+def _timestamps(column: pd.Series, name: str, where: str) -> pd.Series:
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column):
+        parsed = pd.to_datetime(column, utc=True)
+    elif pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        raise InputError(
+            f"{where}: timestamp column {name!r} holds numbers ({column.dtype}); write ISO 8601 "
+            "timestamps (e.g. 2024-05-01T12:00:00Z) or use a timestamp type."
+        )
+    else:
+        text = column.astype(object).where(column.notna(), None)
+        try:
+            parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+        except (ValueError, TypeError, OverflowError):
+            parsed = pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns, UTC]")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{where}: timestamp column {name!r} has {int(bad.sum())} empty or unparseable "
+            f"values (first: {column.iloc[first]!r} at {_row(first)}); write ISO 8601 "
+            "timestamps, e.g. 2024-05-01T12:00:00Z (no zone means UTC)."
+        )
+    return parsed
+
+
+def _numbers(column: pd.Series, name: str, where: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        values = column.astype(float)
+    else:
+        values = pd.to_numeric(column, errors="coerce").astype(float)
+        bad = (values.isna() & column.notna()).to_numpy()
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"{where}: numeric feature {name!r} has {int(bad.sum())} non-numeric values "
+                f"(first: {column.iloc[first]!r} at {_row(first)}); fix them, or list the "
+                "column under features.categorical."
+            )
+    infinite = np.isinf(values.to_numpy())
+    if infinite.any():
+        first = int(np.flatnonzero(infinite)[0])
+        raise InputError(f"{where}: numeric feature {name!r} is infinite in "
+                         f"{_rows(int(infinite.sum()))} (first: {_row(first)}); leave the cell "
+                         "empty for a missing value.")
+    return values
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """Values as text; empty cells stay empty (None)."""
+    return column.map(str).astype(object).where(column.notna(), None)
+
+
+def _label_text(value: Any) -> str:
+    """A label as text; 1.0 read from a float column becomes "1", True becomes "1"."""
+    if isinstance(value, bool | np.bool_):
+        return str(int(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float | np.floating) and math.isnan(value)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{text[:40]}... ({type(value).__name__})" if len(text) > 40 \
+        else f"{text} ({type(value).__name__})"
+
+
+def _preview(values: Any, limit: int = 10) -> str:
+    items = [repr(v) for v in values]
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
