@@ -1,0 +1,1 @@
+"""Training: read and check data, split by time, fit, evaluate, compare, report, register."""

@@ -1,0 +1,335 @@
+"""`riskops train`: read, split, fit, evaluate, compare, report, register.
+
+    summary = train_scenario(ws, "fraud", Path("fraud.parquet"), seed=0, actor="local:ana")
+    summary["version"], summary["metrics"]["validation"]["roc_auc"]
+
+The candidate is registered as the next version of the model named after the
+scenario, with four artifacts: ``model.skops``, ``evaluation-report.json``,
+``reproducibility-report.json`` and ``golden-predictions.parquet``. It is
+not live until promoted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskops.config import Workspace
+from riskops.errors import InputError
+from riskops.scenarios.base import Scenario, Schema
+from riskops.training import reports
+from riskops.training.compare import compare_with_production
+from riskops.training.data import InvalidTrainingData, TrainingData, load_training_data
+from riskops.training.metrics import METRICS, classification_metrics, segment_metrics
+from riskops.training.progress import Progress, stepper
+from riskops.training.split import DEFAULT_FRACTIONS, SLICES, Split, ids_sha256, time_split
+from riskops.training.threshold import ThresholdChoice, choose_threshold
+
+TRAIN_STEPS = ("reading data", "fitting", "evaluating", "comparing with production",
+               "writing reports", "registering")
+#: Native threads while fitting; the count is recorded and reused by --reproduce.
+DEFAULT_THREADS = 1
+#: Each label present in the training slice needs this many rows (calibration folds).
+MIN_CLASS_ROWS = 10
+logger = logging.getLogger("riskops.training")
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A fitted model, the split it was fitted on, and its scores on the held-out slices."""
+
+    model: Any
+    split: Split
+    validation_scores: np.ndarray
+    golden_scores: np.ndarray
+    seconds: float
+
+
+def fit_and_score(
+    scenario: Scenario, data: TrainingData, *, seed: int,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS, threads: int = DEFAULT_THREADS,
+) -> FitResult:
+    """Split ``data`` by time, fit the scenario's model on the train slice, score the rest.
+
+    Native thread pools (OpenMP, BLAS) are limited to ``threads`` while
+    fitting and scoring: parallel sums split their work by thread count, so
+    the same count gives the same floating-point results on any machine.
+    Deterministic for the same data, seed, fractions, threads and library
+    versions.
+    """
+    from threadpoolctl import threadpool_limits
+
+    if threads < 1:
+        raise InputError(f"--threads must be at least 1, got {threads}.")
+    schema = scenario.schema
+    try:
+        split = time_split(data.frame, timestamp=schema.timestamp, id=schema.id,
+                           fractions=fractions)
+    except ValueError as exc:
+        raise InvalidTrainingData(f"--data {data.path}: {exc}") from None
+    _check_training_labels(split.train, scenario, data.path)
+    started = time.perf_counter()
+    model = scenario.build_model(seed=seed)
+    with threadpool_limits(limits=threads):
+        try:
+            model.fit(scenario.model_input(split.train), split.train[schema.label].astype(str))
+        except ValueError as exc:  # sklearn's verdict on the data (e.g. an unusable column)
+            raise InvalidTrainingData(
+                f"--data {data.path}: the model cannot be fitted on the training slice: {exc}"
+            ) from None
+        seconds = time.perf_counter() - started
+        validation = scenario.risk_scores(model, split.validation)
+        golden = scenario.risk_scores(model, split.golden)
+    return FitResult(model, split, validation, golden, seconds)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The chosen threshold, metrics per held-out slice, and the same per segment."""
+
+    threshold: ThresholdChoice
+    metrics: dict[str, dict[str, Any]]
+    segments: dict[str, Any]
+
+
+def evaluate(scenario: Scenario, fit: FitResult) -> Evaluation:
+    """Choose the threshold on validation; score validation and golden, also per segment
+    (the tenant column and the scenario's segment columns)."""
+    schema = scenario.schema
+    scores = {"validation": fit.validation_scores, "golden": fit.golden_scores}
+    frames = {"validation": fit.split.validation, "golden": fit.split.golden}
+    y = {name: scenario.binary_target(frame[schema.label]) for name, frame in frames.items()}
+    choice = choose_threshold(y["validation"], scores["validation"],
+                              fallback=scenario.default_threshold)
+    columns = [schema.tenant, *schema.segments]
+    metrics = {name: classification_metrics(y[name], scores[name], choice.threshold)
+               for name in frames}
+    segments: dict[str, Any] = {"columns": columns}
+    for name, frame in frames.items():
+        segments[name] = segment_metrics(frame, columns, y_true=y[name], scores=scores[name],
+                                         threshold=choice.threshold)
+    return Evaluation(choice, metrics, segments)
+
+
+def _check_training_labels(train: pd.DataFrame, scenario: Scenario, path: Path) -> None:
+    labels = scenario.schema.labels
+    counts = train[scenario.schema.label].value_counts()
+    where = f"--data {path}: the training slice (oldest {len(train)} rows)"
+    if scenario.binary_target(train[scenario.schema.label]).sum() == 0:
+        raise InvalidTrainingData(
+            f"{where} has no row labelled {labels[-1]!r}, the risky outcome; the model "
+            "cannot learn it. Add older examples of it or use a longer period."
+        )
+    if len(counts) < 2:
+        raise InvalidTrainingData(f"{where} holds a single label ({counts.index[0]!r}).")
+    rare = {label: int(n) for label, n in counts.items() if n < MIN_CLASS_ROWS}
+    if rare:
+        label, n = next(iter(rare.items()))
+        raise InvalidTrainingData(
+            f"{where} has only {n} rows labelled {label!r}; each label present needs at "
+            f"least {MIN_CLASS_ROWS} for the calibration folds."
+        )
+
+
+def train_scenario(
+    ws: Workspace, scenario_name: str, data_path: Path, *, seed: int = 0, actor: str,
+    config: Path | None = None, progress: Progress | None = None,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS, threads: int = DEFAULT_THREADS,
+) -> dict[str, Any]:
+    """Train, evaluate and register a candidate version of ``scenario_name`` (not live).
+
+    Returns a summary: ``model``, ``version``, ``manifest_version``, headline
+    ``metrics``, ``threshold``, ``comparison`` with production, ``artifacts``.
+
+    Raises
+    ------
+    InvalidTrainingData
+        Unreadable data, or data that breaks the scenario's schema.
+    UnknownScenario, InputError
+        Unknown scenario or unusable config.
+    """
+    from riskops.registry.service import Registry, check_model_name
+    from riskops.scenarios import get_scenario
+
+    step = stepper(progress, TRAIN_STEPS)
+    started = time.perf_counter()
+    created_at = datetime.now(UTC).isoformat()
+    run_id = uuid.uuid4().hex
+    if threads < 1:
+        raise InputError(f"--threads must be at least 1, got {threads}.")
+    check_model_name(scenario_name)
+    scenario = get_scenario(scenario_name, config=config)
+
+    step("reading data")
+    data = load_training_data(data_path, scenario)
+    schema = scenario.schema  # a custom scenario learns its labels from the data
+    read_seconds = time.perf_counter() - started
+
+    step("fitting")
+    fit = fit_and_score(scenario, data, seed=seed, fractions=fractions, threads=threads)
+
+    step("evaluating")
+    evaluated = time.perf_counter()
+    split = fit.split
+    evaluation = evaluate(scenario, fit)
+    threshold = evaluation.threshold.threshold
+    metrics = evaluation.metrics
+    evaluate_seconds = time.perf_counter() - evaluated
+
+    step("comparing with production")
+    comparison = compare_with_production(
+        ws, scenario, validation=split.validation, golden=split.golden,
+        candidate_validation=metrics["validation"], candidate_golden_scores=fit.golden_scores,
+        candidate_threshold=threshold,
+    )
+
+    step("writing reports")
+    params = {"seed": seed, "threads": threads, "threshold": threshold,
+              **reports.model_params_summary(fit.model)}
+    headline = {name: metrics["validation"][name] for name in METRICS}
+    headline["threshold"] = threshold
+    split_info = _split_info(scenario, split)
+    with tempfile.TemporaryDirectory(prefix="riskops-train-") as tmp:
+        folder = Path(tmp)
+        golden_digest = _write_model_and_predictions(folder, fit, scenario)
+        wall = {"read": read_seconds, "fit": fit.seconds, "evaluate": evaluate_seconds,
+                "total": time.perf_counter() - started}
+        evaluation_report = reports.evaluation_report(
+            model=scenario.name, training_run_id=run_id, created_at=created_at,
+            split=split_info, threshold=evaluation.threshold.as_dict(), metrics=metrics,
+            segments=evaluation.segments, comparison=comparison, model_params=params,
+            binary_target=f"{schema.label} == {schema.labels[-1]!r}",
+        )
+        reproducibility = reports.reproducibility_report(
+            model=scenario.name, training_run_id=run_id, created_at=created_at,
+            scenario=scenario_identity(scenario, config), data=data_identity(data),
+            schema=schema, seed=seed, threads=threads, split=_split_record(split, schema),
+            threshold=threshold, wall_time=wall, golden_predictions_sha256=golden_digest,
+        )
+        (folder / reports.EVALUATION_FILE).write_text(reports.dumps(evaluation_report),
+                                                     encoding="utf-8")
+        (folder / reports.REPRODUCIBILITY_FILE).write_text(reports.dumps(reproducibility),
+                                                          encoding="utf-8")
+
+        step("registering")
+        registered = Registry(ws).register(scenario.name, folder, actor=actor, metrics=headline,
+                                           params=params, training_run_id=run_id)
+        summary = {
+            "model": scenario.name,
+            "version": registered["version"],
+            "manifest_version": registered["manifest_version"],
+            "live": False,
+            "training_run_id": run_id,
+            "seed": seed,
+            "threads": threads,
+            "data": data_identity(data),
+            "split": {"rows": split_info["rows"]},
+            "threshold": evaluation.threshold.as_dict(),
+            "metrics": {k: {m: v[m] for m in METRICS} for k, v in metrics.items()},
+            "comparison": comparison,
+            "params": params,
+            "artifacts": registered["artifacts"],
+            "wall_time_seconds": time.perf_counter() - started,
+        }
+        summary["tracking"] = _track(ws, summary, folder)
+    step("done")
+    return summary
+
+
+def scenario_identity(scenario: Scenario, config: Path | None) -> dict[str, Any]:
+    """Name of the scenario and, for a custom one, the config file and its digest."""
+    if config is None:
+        return {"name": scenario.name, "config": None}
+    raw = config.read_bytes()
+    return {"name": scenario.name,
+            "config": {"path": str(config.resolve()), "sha256": hashlib.sha256(raw).hexdigest()}}
+
+
+def data_identity(data: TrainingData) -> dict[str, Any]:
+    return {"path": str(data.path), "sha256": data.sha256, "rows": data.rows,
+            "bytes": data.size, "format": data.format}
+
+
+def _split_record(split: Split, schema: Schema) -> dict[str, Any]:
+    """What reproduction needs: the rule, the fractions and a fingerprint of the golden ids."""
+    return {
+        "method": "time-ordered",
+        "order_by": [schema.timestamp, schema.id],
+        "fractions": dict(zip(SLICES, split.fractions, strict=True)),
+        "rows": {name: len(frame) for name, frame in split.slices().items()},
+        "golden_ids_sha256": ids_sha256(split.golden[schema.id]),
+    }
+
+
+def _split_info(scenario: Scenario, split: Split) -> dict[str, Any]:
+    schema = scenario.schema
+    slices = split.slices()
+    return {
+        **_split_record(split, schema),
+        "time_ranges": {
+            name: {"from": frame[schema.timestamp].min().isoformat(),
+                   "to": frame[schema.timestamp].max().isoformat()}
+            for name, frame in slices.items()
+        },
+        "positive_rate": {name: float(scenario.binary_target(frame[schema.label]).mean())
+                          for name, frame in slices.items()},
+        "labels": {name: {str(k): int(v) for k, v in
+                          frame[schema.label].value_counts().sort_index().items()}
+                   for name, frame in slices.items()},
+    }
+
+
+def _write_model_and_predictions(folder: Path, fit: FitResult, scenario: Scenario) -> str:
+    import skops.io as sio
+
+    sio.dump(fit.model, folder / reports.MODEL_FILE)
+    golden = pd.DataFrame({
+        "id": fit.split.golden[scenario.schema.id].astype(str).to_numpy(),
+        "score": np.asarray(fit.golden_scores, dtype=np.float64),
+    })
+    path = folder / reports.GOLDEN_FILE
+    golden.to_parquet(path, index=False)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _track(ws: Workspace, summary: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Log the run to MLflow when ``MLFLOW_TRACKING_URI`` is set; never fails the training.
+
+    Headline metrics are the validation slice's; the golden slice's go under
+    ``golden``. mlflow is imported only when the variable is set.
+    """
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        return {"mlflow": False, "reason": "MLFLOW_TRACKING_URI is not set"}
+    model, version = summary["model"], summary["version"]
+    try:
+        from riskops.training.tracking import log_to_mlflow
+
+        manifest_sha256 = hashlib.sha256(ws.manifest_path.read_bytes()).hexdigest()
+        run = {
+            "scenario": model, "seed": summary["seed"], "threads": summary["threads"],
+            "data_sha256": summary["data"]["sha256"], "data_rows": summary["data"]["rows"],
+            "training_run_id": summary["training_run_id"],
+            "metrics": {**summary["metrics"]["validation"],
+                        "golden": summary["metrics"]["golden"]},
+            "params": summary["params"],
+        }
+        result = log_to_mlflow(run, folder, model=model, version=version,
+                               manifest_sha256=manifest_sha256)
+    except Exception as exc:  # the version is registered; tracking is best effort
+        reason = f"{type(exc).__name__}: {exc}"
+        logger.warning("%s v%s is registered, but logging it to MLflow failed: %s",
+                       model, version, reason)
+        return {"mlflow": False, "reason": reason}
+    return {"mlflow": True, "run": result if isinstance(result, str | dict) else None}

@@ -1,0 +1,203 @@
+"""`riskops train --reproduce MODEL VERSION`: train again from the record, compare exactly.
+
+The version's reports and golden predictions are read from its folder in
+the store, checked against the signed manifest. The data file must be the
+very file it was trained on (same SHA-256). The model is fitted again with
+the recorded seed and split, and its golden-set scores must equal the stored
+ones bit for bit. Nothing is registered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskops.config import Workspace
+from riskops.errors import InputError, IntegrityError
+from riskops.training import reports
+from riskops.training.data import file_sha256, load_training_data
+from riskops.training.pipeline import fit_and_score
+from riskops.training.progress import Progress, stepper
+from riskops.training.split import SLICES, ids_sha256
+
+REPRODUCE_STEPS = ("verifying the version", "checking the data file", "fitting", "comparing")
+
+
+class DataChanged(InputError):
+    """The data file is not the one the version was trained on."""
+
+
+def reproduce_version(
+    ws: Workspace, model: str, version: int, *, actor: str | None = None,
+    data_path: Path | None = None, progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Retrain ``model`` v``version`` from its reproducibility report; compare golden scores.
+
+    ``data_path`` replaces the recorded data path (a moved file); its SHA-256
+    must still match. Returns ``match`` (golden scores identical), the largest
+    absolute difference, and the ways the environment differs from the
+    recorded one.
+
+    Raises
+    ------
+    IntegrityError
+        The manifest signature or any artifact of the version fails verification.
+    DataChanged
+        The data (or custom scenario config) file is gone or has other bytes.
+    InputError
+        The version was not made by ``riskops train``.
+    """
+    from riskops.registry.manifest import read_verified_manifest
+    from riskops.scenarios import get_scenario
+
+    step = stepper(progress, REPRODUCE_STEPS)
+    started = time.perf_counter()
+
+    step("verifying the version")
+    verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
+    _verify_version(verified, model, version)
+    record = json.loads(_read_listed(verified, model, version, reports.REPRODUCIBILITY_FILE))
+    if record.get("schema") != reports.REPRODUCIBILITY_SCHEMA:
+        raise InputError(f"{model} v{version}: {reports.REPRODUCIBILITY_FILE} has schema "
+                         f"{record.get('schema')!r}, expected {reports.REPRODUCIBILITY_SCHEMA}.")
+    stored = pd.read_parquet(io.BytesIO(
+        _read_listed(verified, model, version, reports.GOLDEN_FILE)))
+
+    step("checking the data file")
+    recorded = record["data"]
+    path = Path(data_path) if data_path is not None else Path(recorded["path"])
+    _check_digest(path, recorded["sha256"], what="data file", model=model, version=version)
+    config = _recorded_config(record, model, version)
+    scenario = get_scenario(record["scenario"]["name"], config=config)
+    data = load_training_data(path, scenario)
+    if data.sha256 != recorded["sha256"]:  # changed between the two reads
+        raise DataChanged(_digest_message(path, data.sha256, recorded["sha256"], model, version,
+                                          "data file"))
+
+    step("fitting")
+    fractions = [record["split"]["fractions"][name] for name in SLICES]
+    fit = fit_and_score(scenario, data, seed=int(record["seed"]), fractions=fractions,
+                        threads=int(record.get("threads", 1)))
+
+    step("comparing")
+    ids = fit.split.golden[scenario.schema.id].astype(str).to_numpy()
+    ids_match = (ids_sha256(ids) == record["split"]["golden_ids_sha256"]
+                 and np.array_equal(ids, stored["id"].astype(str).to_numpy()))
+    new = np.asarray(fit.golden_scores, dtype=np.float64)
+    old = stored["score"].to_numpy(dtype=np.float64)
+    same_shape = ids_match and new.shape == old.shape
+    match = bool(same_shape and np.array_equal(new, old))
+    delta = np.abs(new - old) if same_shape else None
+    step("done")
+    return {
+        "model": model,
+        "version": version,
+        "match": match,
+        "golden_ids_match": ids_match,
+        "rows": len(new),
+        "rows_differing": None if delta is None else int(np.count_nonzero(delta)),
+        "max_abs_score_delta": None if delta is None else float(delta.max(initial=0.0)),
+        "seed": int(record["seed"]),
+        "threads": int(record.get("threads", 1)),
+        "data": {"path": str(data.path), "sha256": data.sha256, "rows": data.rows},
+        "environment_differences": environment_differences(record, scenario.schema),
+        "checked_by": actor,
+        "wall_time_seconds": time.perf_counter() - started,
+        "recorded_wall_time_seconds": record.get("wall_time_seconds", {}).get("total"),
+    }
+
+
+def environment_differences(record: dict[str, Any], schema: Any) -> list[dict[str, Any]]:
+    """What differs between the recorded run and now: code, schema, interpreter, libraries."""
+    now_code = reports.code_identity()
+    now_env = reports.environment()
+    then_code = record.get("code", {})
+    then_env = record.get("environment", {})
+    pairs: list[tuple[str, Any, Any]] = [
+        ("riskops_version", then_code.get("riskops_version"), now_code["riskops_version"]),
+        ("git_commit", then_code.get("git_commit"), now_code["git_commit"]),
+        ("feature_schema_sha256", record.get("feature_schema_sha256"),
+         reports.schema_sha256(schema)),
+        ("python", then_env.get("python"), now_env["python"]),
+        ("platform", then_env.get("platform"), now_env["platform"]),
+    ]
+    installed_then = then_env.get("installed", {})
+    for name, current in now_env["installed"].items():
+        pairs.append((f"package {name}", installed_then.get(name), current))
+    return [{"what": what, "recorded": a, "now": b} for what, a, b in pairs if a != b]
+
+
+def _recorded_config(record: dict[str, Any], model: str, version: int) -> Path | None:
+    config = record["scenario"].get("config")
+    if config is None:
+        return None
+    path = Path(config["path"])
+    _check_digest(path, config["sha256"], what="scenario config", model=model, version=version)
+    return path
+
+
+def _check_digest(path: Path, expected: str, *, what: str, model: str, version: int) -> None:
+    if not path.is_file():
+        raise DataChanged(
+            f"{model} v{version} was trained on {path}, which no longer exists; pass the same "
+            f"file with --data (sha256 {expected})."
+        )
+    actual = file_sha256(path)
+    if actual != expected:
+        raise DataChanged(_digest_message(path, actual, expected, model, version, what))
+
+
+def _digest_message(
+    path: Path, actual: str, expected: str, model: str, version: int, what: str
+) -> str:
+    return (f"{what} {path} has sha256 {actual}, but {model} v{version} was trained on sha256 "
+            f"{expected}; reproduction needs the same bytes.")
+
+
+def _verify_version(verified: Any, model: str, version: int) -> None:
+    """Every artifact of the version matches the signed manifest; nothing unlisted."""
+    from riskops.registry.integrity import unlisted_files, verify_artifacts
+    from riskops.registry.store import version_folder
+
+    entry = verified.manifest.version(model, version)
+    root = verified.artifact_root
+    failures = verify_artifacts(root, entry.artifacts)
+    failures += unlisted_files(root, version_folder(model, version),
+                               [a.path for a in entry.artifacts])
+    if failures:
+        raise IntegrityError(
+            f"{model} v{version} failed verification; not reproduced: "
+            + "; ".join(f"{f.path}: {f.reason}" for f in failures),
+            [(f.path, f.reason) for f in failures],
+        )
+
+
+def _read_listed(verified: Any, model: str, version: int, name: str) -> bytes:
+    """The bytes of one artifact, checked against its signed digest as read."""
+    from riskops.registry.integrity import confinement_failure
+    from riskops.registry.store import version_folder
+
+    path = f"{version_folder(model, version)}/{name}"
+    listed = {a.path: a for a in verified.manifest.version(model, version).artifacts}.get(path)
+    if listed is None:
+        raise InputError(f"{model} v{version} has no {name}; only versions trained with "
+                         "riskops train can be reproduced.")
+    root = verified.artifact_root
+    bad = confinement_failure(root, path)
+    if bad is not None:
+        raise IntegrityError(f"{path}: {bad.reason}", [(path, bad.reason)])
+    fd = os.open(root / path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read()
+    if hashlib.sha256(data).hexdigest() != listed.sha256:
+        raise IntegrityError(f"{path}: changed while being read; not reproduced.",
+                             [(path, "changed while being read")])
+    return data
