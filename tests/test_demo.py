@@ -15,6 +15,7 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignor
     home = Path(summary["home"])
     assert home == (tmp_path / ".riskops").resolve()  # the default workspace location
     assert summary["versions"] == [1, 2] and summary["production"] == 1
+    assert summary["reproduced"] is True and summary["comparison"] == "compared"
     assert all(0.0 <= s <= 1.0 for s in summary["scores"])
 
     ws = open_workspace(home)
@@ -23,11 +24,15 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignor
     assert manifest["models"]["fraud"]["stages"]["production"] == 1
     assert manifest["models"]["fraud"]["history"] == [1]
     assert manifest["audit_head"]["seq"] == summary["audit_entries"]
-    metrics = manifest["models"]["fraud"]["versions"]["2"]["metrics"]
-    assert metrics["roc_auc"] > manifest["models"]["fraud"]["versions"]["1"]["metrics"]["roc_auc"]
+    files = {a["path"].rsplit("/", 1)[1]
+             for a in manifest["models"]["fraud"]["versions"]["2"]["artifacts"]}
+    assert files == {"model.skops", "model.sig", "evaluation-report.json",
+                     "reproducibility-report.json", "golden-predictions.parquet"}
+    report = json.loads((ws.store_dir / "models/fraud/2/evaluation-report.json").read_text())
+    assert report["comparison"]["production_version"] == 1
 
     again = cli("demo")
     assert again.code == 0, again.err
-    assert "reused" in again.out and "v3" in again.out
+    assert "reused" in again.out and "fraud v3" in again.out
     assert cli("verify", "--home", home).code == 0
     assert cli("audit-log", "verify", "--home", home).code == 0

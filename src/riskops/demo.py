@@ -1,24 +1,23 @@
 """`riskops demo`: the furthest end-to-end path that exists, on embedded defaults.
 
-Today that is: create (or reuse) a workspace, train two versions of a small
-payment-fraud classifier on seeded synthetic data, save them with skops,
-register and sign them, promote one after the other, verify every signature
-and digest, load the production model through the verified loader and score
-a few payments, roll back, and check the audit log. Serving, monitoring and
-the governed approvals join this path as those features land.
+Today that is: create (or reuse) a workspace; generate seeded payment-fraud
+data for a first quarter and for a later period whose last weeks drift;
+train, evaluate and register a model on each (the second compared with the
+first in production); promote; verify every signature and digest; load the
+production model through the verified loader and score a few payments beside
+the heuristic; reproduce the first version exactly; roll back; check the
+audit log. Serving, monitoring and governed approvals join this path as those
+features land.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from riskops.errors import CheckFailed
 from riskops.governance.audit_check import check_audit_log
@@ -29,52 +28,8 @@ from riskops.registry.verification import verify_workspace
 from riskops.workspace import init_workspace
 
 MODEL = "fraud"
-FEATURES = ("amount_log", "merchant_risk", "velocity_1h", "account_age_days", "foreign")
 ACTOR = "demo"
-
-
-def synthetic_payments(n: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded payments with a known fraud process: risk rises with amount, merchant risk,
-    velocity and foreign use, and falls with account age; ~5% positives."""
-    rng = np.random.default_rng(seed)
-    X = np.column_stack([
-        rng.normal(3.5, 1.2, n),               # log amount
-        rng.beta(2, 5, n),                     # merchant risk score
-        rng.poisson(1.5, n).astype(float),     # payments in the last hour
-        rng.gamma(2.0, 200.0, n),              # account age in days
-        rng.binomial(1, 0.15, n).astype(float),  # card used abroad
-    ])
-    logit = (-6.2 + 0.6 * X[:, 0] + 3.0 * X[:, 1] + 0.45 * X[:, 2]
-             - 0.002 * X[:, 3] + 1.1 * X[:, 4])
-    y = rng.binomial(1, 1 / (1 + np.exp(-logit)))
-    return X, y
-
-
-def _train(
-    X: np.ndarray, y: np.ndarray, columns: list[int], out: Path, seed: int
-) -> dict[str, Any]:
-    import skops.io as sio
-    from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import brier_score_loss, roc_auc_score
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    split = int(len(y) * 0.8)
-    pipeline = Pipeline([
-        ("features", ColumnTransformer([("scale", StandardScaler(), columns)])),
-        ("classifier", LogisticRegression(max_iter=1000, random_state=seed)),
-    ]).fit(X[:split], y[:split])
-    scores = pipeline.predict_proba(X[split:])[:, 1]
-    metrics = {"roc_auc": round(float(roc_auc_score(y[split:], scores)), 4),
-               "brier": round(float(brier_score_loss(y[split:], scores)), 5),
-               "validation_rows": int(len(y) - split)}
-    out.mkdir(parents=True, exist_ok=True)
-    sio.dump(pipeline, out / "model.skops")
-    (out / "evaluation-report.json").write_text(json.dumps(
-        {"metrics": metrics, "features": [FEATURES[c] for c in columns], "seed": seed},
-        indent=2) + "\n")
-    return metrics
+ROWS = 20_000
 
 
 def _riskops_command() -> str:
@@ -85,65 +40,101 @@ def _riskops_command() -> str:
     return str(beside) if beside.exists() else "riskops"
 
 
+def _metrics_line(metrics: dict[str, Any]) -> str:
+    names = (("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("f1", "F1"), ("brier", "Brier"),
+             ("ece", "ECE"))
+    return ", ".join(f"{label} {metrics[key]:.3f}" for key, label in names
+                     if isinstance(metrics.get(key), float))
+
+
 def run_demo(
     home: str | Path | None = None, *, say: Callable[[str], None] = print
 ) -> dict[str, Any]:
     """Run the demo; return a summary. Raises ``CheckFailed`` if a check fails."""
+    from riskops.scenarios import get_scenario
+    from riskops.scenarios.generate import generate_to_file
+    from riskops.training.pipeline import train_scenario
+    from riskops.training.reproduce import reproduce_version
+
     init = init_workspace(home, actor=ACTOR)
     ws = init.workspace
     say(f"1. workspace {ws.home} ({'created' if init.created else 'reused'})")
     if init.admin_token:
         say(f"   admin API token (shown once): {init.admin_token}")
 
-    X, y = synthetic_payments(20_000, seed=7)
-    registry = Registry(ws)
-    versions: list[int] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, columns in (("baseline", [0, 1]), ("full", list(range(len(FEATURES))))):
-            folder = Path(tmp) / label
-            metrics = _train(X, y, columns, folder, seed=7)
-            info = registry.register(MODEL, folder, actor=ACTOR, metrics=metrics,
-                                     params={"features": [FEATURES[c] for c in columns]})
-            versions.append(info["version"])
-            say(f"2. trained {label} model: ROC AUC {metrics['roc_auc']}, Brier "
-                f"{metrics['brier']}; registered and signed as {MODEL} v{info['version']}")
+    data_dir = ws.home / "data" / "demo"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    first = data_dir / "fraud-2026q1.parquet"
+    later = data_dir / "fraud-2026q2-drifted.parquet"
+    generate_to_file(MODEL, rows=ROWS, start=date(2026, 1, 1), days=90, out=first, seed=1)
+    generate_to_file(MODEL, rows=ROWS, start=date(2026, 4, 1), days=90, out=later, seed=2,
+                     drift_from=date(2026, 6, 1), drift_kind="covariate")
+    say(f"2. generated {ROWS:,} payments for 2026-Q1 and {ROWS:,} for Q2 (covariate drift "
+        f"from 2026-06-01) in {data_dir}")
 
-    old, new = versions
-    registry.promote(MODEL, old, actor=ACTOR, force=True)
-    registry.promote(MODEL, new, actor=ACTOR, force=True)
-    say(f"3. promoted v{old}, then v{new} to production (gates not yet enforced: --force)")
+    registry = Registry(ws)
+    v1 = train_scenario(ws, MODEL, first, seed=0, actor=ACTOR)
+    say(f"3. trained {MODEL} v{v1['version']} on Q1: {_metrics_line(v1['metrics']['validation'])}"
+        f"; threshold {v1['threshold']['value']:.3f}")
+    registry.promote(MODEL, v1["version"], actor=ACTOR, force=True)
+    v2 = train_scenario(ws, MODEL, later, seed=0, actor=ACTOR)
+    say(f"4. trained {MODEL} v{v2['version']} on Q2: {_metrics_line(v2['metrics']['validation'])}")
+    comparison = v2["comparison"]
+    if comparison["status"] == "compared":
+        delta = comparison["validation"]["delta"]
+        golden = comparison["golden"]
+        say(f"   vs production v{comparison['production_version']} on the same validation rows: "
+            + ", ".join(f"{k} {v:+.4f}" for k, v in delta.items() if isinstance(v, float))
+            + f"; golden set: mean |delta score| {golden['mean_abs_score_delta']:.4f}, "
+            f"{golden['share_labels_flipped']:.1%} labels flipped")
+    registry.promote(MODEL, v2["version"], actor=ACTOR, force=True)
+    say(f"5. promoted v{v1['version']}, then v{v2['version']} to production "
+        "(approval gates not yet enforced: --force)")
 
     report = verify_workspace(ws)
     if not report.ok:
         raise CheckFailed("demo stopped: verification failed: " + "; ".join(
             f"{f.path}: {f.reason}" for f in report.failures))
-    say(f"4. verified manifest v{report.manifest_version}: {report.files_checked} files, "
-        f"{len(report.checked)} versions, signatures and digests all match")
+    say(f"6. verified manifest v{report.manifest_version}: {report.files_checked} files in "
+        f"{len(report.checked)} versions; signatures and digests all match")
 
+    import pandas as pd
+
+    scenario = get_scenario(MODEL)
     verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
-    production = verified.manifest.model(MODEL).stages.production
-    assert production is not None
-    loaded = load_model(verified, MODEL, production)
-    sample, _ = synthetic_payments(5, seed=99)
-    scores = loaded.estimator.predict_proba(sample)[:, 1]
-    say(f"5. loaded {MODEL} v{production} through the verified loader; fraud scores of 5 "
-        f"payments: {', '.join(f'{s:.3f}' for s in scores)}")
+    loaded = load_model(verified, MODEL, v2["version"], trusted_types=ws.settings.trusted_types)
+    sample = pd.read_parquet(later).tail(5)
+    scores = scenario.risk_scores(loaded.estimator, sample)
+    say(f"7. loaded {MODEL} v{v2['version']} through the verified loader; 5 payments:")
+    for (_, row), score in zip(sample.iterrows(), scores, strict=True):
+        rule = scenario.heuristic(row.to_dict())
+        reasons = "; ".join(rule.reasons) or "no rule fired"
+        say(f"   {row['id']}: model {score:.3f}, heuristic {rule.score:.2f} ({reasons})")
+
+    again = reproduce_version(ws, MODEL, v1["version"], actor=ACTOR)
+    if not again["match"]:
+        raise CheckFailed(f"demo stopped: {MODEL} v{v1['version']} did not reproduce exactly")
+    say(f"8. reproduced v{v1['version']} from its report: all {again['rows']} golden-set "
+        "predictions identical")
 
     rolled = registry.rollback(MODEL, actor=ACTOR)
-    say(f"6. rolled back production v{rolled['from']} -> v{rolled['to']} "
+    say(f"9. rolled back production v{rolled['from']} -> v{rolled['to']} "
         f"(manifest v{rolled['manifest_version']})")
 
     audit = check_audit_log(ws)
     if not audit.ok:
         raise CheckFailed(f"demo stopped: audit log broken: {audit.problem}")
-    say(f"7. audit log: {audit.entries} hash-chained entries verified")
+    say(f"10. audit log: {audit.entries} hash-chained entries verified against every signed "
+        "manifest")
     say("\nLook at:")
     say(f"  export RISKOPS_HOME={ws.home}")
     exe = _riskops_command()
     for command in (f"{exe} models show {MODEL}", f"{exe} models history {MODEL}",
                     f"{exe} verify --json-out model-integrity.json", f"{exe} audit-log verify",
-                    f"cat {ws.manifest_path}"):
+                    f"{exe} train --reproduce {MODEL} {v2['version']}",
+                    f"cat {ws.store_dir}/models/{MODEL}/{v2['version']}/evaluation-report.json"):
         say(f"  {command}")
-    return {"home": str(ws.home), "versions": versions, "production": rolled["to"],
-            "manifest_version": rolled["manifest_version"], "scores": scores.tolist(),
-            "audit_entries": audit.entries}
+    return {"home": str(ws.home), "versions": [v1["version"], v2["version"]],
+            "production": rolled["to"], "manifest_version": rolled["manifest_version"],
+            "scores": [float(s) for s in scores], "audit_entries": audit.entries,
+            "reproduced": again["match"], "comparison": comparison["status"]}
