@@ -189,3 +189,35 @@ def test_error_type_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InvalidTrainingData) as caught:
         load_training_data(tmp_path / "x.csv", ToyScenario())
     assert isinstance(caught.value, InputError) and caught.value.exit_code == 2
+
+
+def test_csv_and_parquet_of_the_same_data_read_identically(tmp_path: Path) -> None:
+    from datetime import date
+
+    from riskops.scenarios import get_scenario
+    from riskops.training.data import load_training_data
+
+    scenario = get_scenario("fraud")
+    frame = scenario.generate(600, start=date(2026, 1, 1), days=30, seed=3)
+    frame["id"] = [f"{i:06d}" for i in range(len(frame))]  # leading zeros
+    frame.loc[frame.index[:50], "tenant_id"] = "NA"  # a value, not a missing cell
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    frame.to_parquet(tmp_path / "d.parquet", index=False)
+    from_csv = load_training_data(tmp_path / "d.csv", scenario).frame
+    from_parquet = load_training_data(tmp_path / "d.parquet", scenario).frame
+    pd.testing.assert_frame_equal(from_csv, from_parquet, check_dtype=False)
+    assert from_csv["id"].iloc[0] == "000000"
+    assert (from_csv["tenant_id"] == "NA").sum() == 50
+
+
+def test_parquet_with_the_id_saved_as_index(tmp_path: Path) -> None:
+    from datetime import date
+
+    from riskops.scenarios import get_scenario
+    from riskops.training.data import load_training_data
+
+    scenario = get_scenario("fraud")
+    frame = scenario.generate(400, start=date(2026, 1, 1), days=30, seed=4)
+    frame.set_index("id").to_parquet(tmp_path / "i.parquet")
+    loaded = load_training_data(tmp_path / "i.parquet", scenario).frame
+    assert loaded["id"].tolist() == frame["id"].tolist()

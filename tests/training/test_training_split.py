@@ -29,12 +29,23 @@ def test_row_order_of_the_file_does_not_matter() -> None:
     assert a.validation["id"].tolist() == b.validation["id"].tolist()
 
 
-def test_equal_timestamps_are_ordered_by_id() -> None:
+def test_tied_timestamps_never_straddle_a_cut() -> None:
+    day = [pd.Timestamp(f"2024-01-0{d}", tz="UTC") for d in (1, 2, 3, 4)]
+    # 10 rows: 4 on day 1, 3 on day 2, 2 on day 3, 1 on day 4; ids out of order.
+    stamps = [day[0]] * 4 + [day[1]] * 3 + [day[2]] * 2 + [day[3]]
+    frame = pd.DataFrame({"id": list("jihgfedcba"), "timestamp": stamps})
+    split = time_split(frame, timestamp="timestamp", id="id", fractions=(0.5, 0.3, 0.2))
+    # Plain cuts at 5 and 8 would split day 2 and day 3; both move back to the run start.
+    assert split.train["timestamp"].max() < split.validation["timestamp"].min()
+    assert split.validation["timestamp"].max() < split.golden["timestamp"].min()
+    assert len(split.train) == 4 and len(split.validation) == 3 and len(split.golden) == 3
+
+
+def test_all_equal_timestamps_cannot_be_split() -> None:
     stamp = pd.Timestamp("2024-01-01", tz="UTC")
     frame = pd.DataFrame({"id": ["d", "b", "a", "c"], "timestamp": [stamp] * 4})
-    split = time_split(frame, timestamp="timestamp", id="id", fractions=(0.5, 0.25, 0.25))
-    assert split.train["id"].tolist() == ["a", "b"]
-    assert split.golden["id"].tolist() == ["d"]
+    with pytest.raises(ValueError, match="timestamps tie across its cuts"):
+        time_split(frame, timestamp="timestamp", id="id", fractions=(0.5, 0.25, 0.25))
 
 
 def test_custom_fractions() -> None:

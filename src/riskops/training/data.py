@@ -146,10 +146,16 @@ def _read_bytes(path: Path) -> bytes:
 def _parse(raw: bytes, fmt: str, path: Path, schema: Schema) -> pd.DataFrame:
     try:
         if fmt == "csv":
-            # Labels and ids are text: "1" stays "1", "007" stays "007".
-            text_columns = {schema.label: str, schema.id: str}
-            return pd.read_csv(io.BytesIO(raw), dtype=text_columns, low_memory=False)
-        return pd.read_parquet(io.BytesIO(raw))
+            # Every cell is read as text and converted by the schema afterwards, so a
+            # CSV and a Parquet file of the same data give the same frame: "007"
+            # stays "007", "NA" is a value (only an empty cell is missing), numbers
+            # are parsed only where the schema says numeric.
+            return pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False,
+                               na_values=[""], low_memory=False)
+        frame = pd.read_parquet(io.BytesIO(raw))
+        if any(name is not None for name in frame.index.names):
+            frame = frame.reset_index()  # an index saved by pandas is a column to us
+        return frame
     except Exception as exc:  # pandas/pyarrow raise many types for malformed files
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         kind = "CSV" if fmt == "csv" else "Parquet"

@@ -84,12 +84,30 @@ def time_split(
     """
     n_train, n_validation, _ = slice_sizes(len(frame), fractions)
     ordered = frame.sort_values([timestamp, id], kind="mergesort")
+    times = ordered[timestamp].to_numpy()
+    # A cut inside a run of equal timestamps moves back to the run's start, so
+    # tied rows all land in the later slice and no slice sees its successor's time.
+    first_cut = _boundary(times, n_train)
+    second_cut = _boundary(times, n_train + n_validation)
+    if not 0 < first_cut < second_cut < len(ordered):
+        raise ValueError(
+            f"the time split leaves a slice empty because timestamps tie across its cuts "
+            f"({len(ordered)} rows, {len(np.unique(times))} distinct timestamps); the data "
+            "needs more distinct times."
+        )
     return Split(
-        train=ordered.iloc[:n_train],
-        validation=ordered.iloc[n_train:n_train + n_validation],
-        golden=ordered.iloc[n_train + n_validation:],
+        train=ordered.iloc[:first_cut],
+        validation=ordered.iloc[first_cut:second_cut],
+        golden=ordered.iloc[second_cut:],
         fractions=check_fractions(fractions),
     )
+
+
+def _boundary(times: np.ndarray, cut: int) -> int:
+    """``cut`` moved back to the first row holding the same timestamp as row ``cut``."""
+    if cut <= 0 or cut >= len(times):
+        return cut
+    return int(np.searchsorted(times, times[cut], side="left"))
 
 
 def ids_sha256(ids: Sequence[str] | pd.Series) -> str:

@@ -44,6 +44,10 @@ _MAX_DEPTH = 8
 _BAD_KEY_CHARS = re.compile(r"[^\w.\- /]")
 
 
+#: Applied only where the environment does not set them already.
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+
+
 def log_to_mlflow(
     summary: dict[str, Any], artifacts_dir: Path, *, model: str, version: int,
     manifest_sha256: str,
@@ -67,6 +71,10 @@ def log_to_mlflow(
         If mlflow is not installed, the artifacts folder is missing, or the
         tracking or registry store fails (one line naming the URI).
     """
+    # MLflow's HTTP client retries with back-off for minutes by default; training
+    # is already registered, so fail fast unless the user chose otherwise.
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     try:
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
