@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from training_helpers import SCHEMA, ToyScenario, use_toy_scenario, write_toy
+from training_helpers import SCHEMA, ToyScenario, toy_frame, use_toy_scenario, write_toy
 
 from riskops.cli_train import comparison_lines, summary_lines
 from riskops.config import Workspace
@@ -282,3 +282,15 @@ def test_summary_lines_for_an_unavailable_comparison_and_a_fallback_threshold() 
     assert lines[1] == ("threshold 0.5: scenario default threshold (no positive rows in the "
                         "validation slice)")
     assert lines[3].split() == ["validation"] + ["-"] * 8
+
+
+def test_numeric_feature_empty_in_every_row_is_named(
+    workspace: Workspace, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    use_toy_scenario(monkeypatch)
+    frame = toy_frame(1500)
+    frame["velocity"] = np.nan
+    frame.to_csv(tmp_path / "empty-feature.csv", index=False)
+    result = cli("train", "toy", "--data", tmp_path / "empty-feature.csv")
+    assert result.code == 2, result.err
+    assert "no value in numeric feature 'velocity'" in result.err

@@ -134,6 +134,12 @@ def _check_training_labels(train: pd.DataFrame, scenario: Scenario, path: Path) 
         )
     if len(counts) < 2:
         raise InvalidTrainingData(f"{where} holds a single label ({counts.index[0]!r}).")
+    for name in scenario.schema.columns("numeric"):
+        if name in train.columns and train[name].isna().all():
+            raise InvalidTrainingData(
+                f"{where} has no value in numeric feature {name!r} (every cell is empty); "
+                "fill it or drop the feature from the scenario."
+            )
     rare = {label: int(n) for label, n in counts.items() if n < MIN_CLASS_ROWS}
     if rare:
         label, n = next(iter(rare.items()))
