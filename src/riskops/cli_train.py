@@ -48,8 +48,7 @@ def register(app: typer.Typer) -> None:
             if version is None:
                 raise InputError("--reproduce needs a model and a version, e.g. "
                                  "riskops train --reproduce fraud 3.")
-            for given, option in ((seed, "--seed"), (threads, "--threads"),
-                                  (config, "--config")):
+            for given, option in ((seed, "--seed"), (threads, "--threads")):
                 if given is not None:
                     raise InputError(f"{option} is recorded in the version's reproducibility "
                                      "report; --reproduce does not take it.")
@@ -58,7 +57,8 @@ def register(app: typer.Typer) -> None:
             ws = _workspace(home)
             with _progress(as_json, "reproducing") as progress:
                 result = reproduce_version(ws, scenario, version, actor=_actor(ws),
-                                           data_path=data, progress=progress)
+                                           data_path=data, config_path=config,
+                                           progress=progress)
             if as_json:
                 _print_json(result)
             else:

@@ -43,7 +43,7 @@ def test_reproduction_matches_and_moved_or_changed_data_is_handled(
     shutil.move(trained, moved)
     gone = cli("train", "--reproduce", "toy", "1")
     assert gone.code == 2
-    assert f"toy v1 was trained on {trained}, which no longer exists" in gone.err
+    assert f"toy v1 was trained with the data file {trained}, which no longer exists" in gone.err
 
     as_json = cli("train", "--reproduce", "toy", "1", "--data", moved, "--json")
     assert as_json.code == 0, as_json.err

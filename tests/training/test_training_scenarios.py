@@ -99,6 +99,15 @@ def test_custom_scenario_from_a_config_file(
     assert reproduced.json()["match"] is True
     assert reproduced.json()["environment_differences"] == []
 
+    moved = tmp_path / "moved.toml"
+    moved.write_bytes(config.read_bytes())
+    config.unlink()
+    gone = cli("train", "--reproduce", "claims", "1")
+    assert gone.code == 2 and "pass the same file with --config" in gone.err, gone.err
+    again = cli("train", "--reproduce", "claims", "1", "--config", moved, "--json")
+    assert again.code == 0 and again.json()["match"] is True, again.err
+    moved.rename(config)
+
     config.write_text(config.read_text() + "# edited\n")
     edited = cli("train", "--reproduce", "claims", "1")
     assert edited.code == 2 and f"scenario config {config.resolve()} has sha256 " in edited.err

@@ -37,12 +37,14 @@ class DataChanged(InputError):
 
 def reproduce_version(
     ws: Workspace, model: str, version: int, *, actor: str | None = None,
-    data_path: Path | None = None, progress: Progress | None = None,
+    data_path: Path | None = None, config_path: Path | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Retrain ``model`` v``version`` from its reproducibility report; compare golden scores.
 
-    ``data_path`` replaces the recorded data path (a moved file); its SHA-256
-    must still match. Returns ``match`` (golden scores identical), the largest
+    ``data_path`` and ``config_path`` replace the recorded paths of the data
+    and of a custom scenario's config (moved files); their SHA-256 must still
+    match. Returns ``match`` (golden scores identical), the largest
     absolute difference, and the ways the environment differs from the
     recorded one.
 
@@ -75,7 +77,7 @@ def reproduce_version(
     recorded = record["data"]
     path = Path(data_path) if data_path is not None else Path(recorded["path"])
     _check_digest(path, recorded["sha256"], what="data file", model=model, version=version)
-    config = _recorded_config(record, model, version)
+    config = _recorded_config(record, model, version, moved_to=config_path)
     scenario = get_scenario(record["scenario"]["name"], config=config)
     data = load_training_data(path, scenario)
     if data.sha256 != recorded["sha256"]:  # changed between the two reads
@@ -135,20 +137,26 @@ def environment_differences(record: dict[str, Any], schema: Any) -> list[dict[st
     return [{"what": what, "recorded": a, "now": b} for what, a, b in pairs if a != b]
 
 
-def _recorded_config(record: dict[str, Any], model: str, version: int) -> Path | None:
+def _recorded_config(
+    record: dict[str, Any], model: str, version: int, *, moved_to: Path | None = None
+) -> Path | None:
     config = record["scenario"].get("config")
     if config is None:
+        if moved_to is not None:
+            raise InputError(f"{model} v{version} is a reference scenario; it has no --config.")
         return None
-    path = Path(config["path"])
-    _check_digest(path, config["sha256"], what="scenario config", model=model, version=version)
+    path = moved_to if moved_to is not None else Path(config["path"])
+    _check_digest(path, config["sha256"], what="scenario config", model=model, version=version,
+                  option="--config")
     return path
 
 
-def _check_digest(path: Path, expected: str, *, what: str, model: str, version: int) -> None:
+def _check_digest(path: Path, expected: str, *, what: str, model: str, version: int,
+                  option: str = "--data") -> None:
     if not path.is_file():
         raise DataChanged(
-            f"{model} v{version} was trained on {path}, which no longer exists; pass the same "
-            f"file with --data (sha256 {expected})."
+            f"{model} v{version} was trained with the {what} {path}, which no longer exists; "
+            f"pass the same file with {option} (sha256 {expected})."
         )
     actual = file_sha256(path)
     if actual != expected:
