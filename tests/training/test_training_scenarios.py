@@ -1,14 +1,16 @@
-"""Training the shipped scenarios end to end: fraud (binary), incident (three labels) and a
-custom scenario from a config file."""
+"""Training the shipped scenarios end to end: every reference scenario, a custom one from a
+config file, and a run logged to a real MLflow store."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from riskops.config import Workspace
 from riskops.scenarios import get_scenario
@@ -111,3 +113,44 @@ def test_custom_scenario_from_a_config_file(
     config.write_text(config.read_text() + "# edited\n")
     edited = cli("train", "--reproduce", "claims", "1")
     assert edited.code == 2 and f"scenario config {config.resolve()} has sha256 " in edited.err
+
+
+@pytest.mark.parametrize("name", ["shortfall", "compliance"])
+def test_other_tabular_scenarios_train_and_reproduce(
+    name: str, workspace: Workspace, tmp_path: Path, cli  # type: ignore[no-untyped-def]
+) -> None:
+    data = _generate(name, tmp_path / f"{name}.parquet", 3000)
+    trained = cli("train", name, "--data", data, "--json")
+    assert trained.code == 0, trained.err
+    summary = trained.json()
+    assert summary["metrics"]["validation"]["roc_auc"] > 0.65
+    assert summary["comparison"]["status"] == "no production version"
+    assert cli("train", "--reproduce", name, "1").code == 0
+
+
+def test_training_run_lands_in_a_real_mlflow_store(
+    workspace: Workspace, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    pytest.importorskip("mlflow", reason="mlflow-skinny is the riskops[mlflow] extra")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", str(tmp_path / "mlartifacts"))
+    data = _generate("fraud", tmp_path / "fraud.parquet", 3000)
+    trained = cli("train", "fraud", "--data", data, "--json")
+    assert trained.code == 0, trained.err
+    summary = trained.json()
+    assert summary["tracking"]["mlflow"] is True, summary["tracking"]
+
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    [version] = client.search_model_versions("name='fraud'")
+    assert version.tags["riskops.model_version"] == "1"
+    # Nothing was published after the training run, so the tag is the live manifest's digest.
+    manifest_sha = hashlib.sha256(workspace.manifest_path.read_bytes()).hexdigest()
+    assert version.tags["riskops.manifest_sha256"] == manifest_sha
+    run = client.get_run(version.run_id)
+    assert run.data.metrics["roc_auc"] == pytest.approx(
+        summary["metrics"]["validation"]["roc_auc"])
+    logged = {a.path for a in client.list_artifacts(version.run_id)}
+    assert {"evaluation-report.json", "reproducibility-report.json", "model.skops"} <= logged
