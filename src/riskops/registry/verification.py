@@ -66,9 +66,10 @@ def verify_workspace(
     if stale is not None:
         report.failures.append(stale)
     if model is None:
-        selected = [(m, int(v)) for m, e in manifest.models.items() for v in e.versions]
+        selected = [(m, v) for m, entry in manifest.models.items()
+                    for v in sorted(map(int, entry.versions))]
     elif version is None:
-        selected = [(model, int(v)) for v in manifest.model(model).versions]
+        selected = [(model, v) for v in sorted(map(int, manifest.model(model).versions))]
     else:
         manifest.version(model, version)
         selected = [(model, version)]
