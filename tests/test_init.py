@@ -75,3 +75,58 @@ def test_layout_and_permissions(workspace, cli) -> None:  # type: ignore[no-unty
     assert stat.S_IMODE((home / "keys" / "signing.pem").stat().st_mode) == 0o600
     assert (home / "manifests" / "manifest-000001.json").read_bytes() == (
         home / "manifest.json").read_bytes()
+
+
+def _registered_home(tmp_path: Path, cli) -> Path:  # type: ignore[no-untyped-def]
+    from conftest import make_model_dir
+
+    home = tmp_path / "ws"
+    assert cli("init", "--home", home).code == 0
+    assert cli("models", "register", "fraud", "--from", make_model_dir(tmp_path / "m"),
+               "--home", home).code == 0
+    return home
+
+
+def test_rotation_failing_before_commit_changes_nothing(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    from riskops import workspace
+
+    home = _registered_home(tmp_path, cli)
+    keys = {p.name: p.read_bytes() for p in (home / "keys").glob("*.pem")}
+    bundle = (home / "artifacts/models/fraud/1/model.sig").read_bytes()
+
+    def fail(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(workspace, "record_change", fail)
+    assert cli("init", "--home", home, "--force").code == 70
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in (home / "keys").glob("*.pem")} == keys
+    assert not list((home / "keys").glob("*.next"))
+    assert (home / "artifacts/models/fraud/1/model.sig").read_bytes() == bundle
+    assert not list(home.rglob("model.sig.next"))
+    assert cli("verify", "--home", home).code == 0
+
+
+def test_rotation_interrupted_after_commit_is_finished_by_init(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    from riskops import workspace
+
+    home = _registered_home(tmp_path, cli)
+    public = (home / "keys" / "public.pem").read_bytes()
+
+    def crash(_ws):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # the process dies between commit and renames
+
+    monkeypatch.setattr(workspace, "_finish_rotation", crash)
+    assert cli("init", "--home", home, "--force").code == 130
+    monkeypatch.undo()
+    assert (home / "keys" / "signing.pem.next").exists()
+    finished = cli("init", "--home", home)
+    assert finished.code == 0 and "finished a key rotation" in finished.out
+    assert (home / "keys" / "public.pem").read_bytes() != public
+    assert not list(home.rglob("*.next"))
+    assert cli("verify", "--home", home).code == 0
+    assert cli("audit-log", "verify", "--home", home).code == 0

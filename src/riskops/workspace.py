@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -47,6 +48,9 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
     if config.is_file():
         ws = open_workspace(path)
         db.migrate(ws.database_url)
+        recovered = _recover_rotation(ws)
+        if recovered is not None:
+            return InitResult(ws, created=False, notes=[recovered])
         if force:
             return _rotate_keys(ws, actor=actor)
         if _has_manifest(ws):
@@ -127,23 +131,73 @@ def _rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
                 "keys were not replaced: artifacts fail verification: "
                 + "; ".join(f"{f.path}: {f.reason}" for f in failures),
                 [(f.path, f.reason) for f in failures])
+    # The new pair and the new bundles are staged beside the live ones and only
+    # renamed into place after the database has committed the re-signed state,
+    # so a failure before the commit leaves the workspace exactly as it was,
+    # and a crash after it is finished by the next `riskops init`.
+    next_private, next_public = _staged_keys(ws)
+    generate_key_pair(next_private, next_public)
+    staged: list[Path] = []
+    try:
+        with db.write_transaction(ws.database_url) as session:
+            now = datetime.now(UTC)
+            for row in repository.list_artifacts(session):
+                if row.path.endswith("/" + ossf.SIGNATURE_NAME):
+                    folder = ws.store_dir / row.path.rsplit("/", 1)[0]
+                    staged.append(ossf.sign_folder(folder, next_private, staged=True))
+                    row.sha256, row.size = sha256_file(staged[-1])
+            mv = record_change(session, ws, now=now, actor=actor, action="keys.rotated",
+                               subject=str(ws.home), data={}, private_key=next_private)
+    except BaseException:
+        for path in (*staged, next_private, next_public):
+            path.unlink(missing_ok=True)
+        raise
+    backup = _finish_rotation(ws)
+    return InitResult(ws, created=False, notes=[
+        f"signing keys replaced (old pair kept in {backup}); every version re-signed; "
+        f"manifest v{mv} published."])
+
+
+def _staged_keys(ws: Workspace) -> tuple[Path, Path]:
+    return (ws.private_key_path.with_name("signing.pem.next"),
+            ws.public_key_path.with_name("public.pem.next"))
+
+
+def _finish_rotation(ws: Workspace) -> Path:
+    """Retire the live pair, move the staged pair and bundles into place, publish the files."""
+    next_private, next_public = _staged_keys(ws)
     backup = ws.keys_dir / f"retired-{datetime.now(UTC):%Y%m%dT%H%M%S.%f}"
     backup.mkdir(parents=True)
     for key in (ws.private_key_path, ws.public_key_path):
         if key.exists():
             shutil.move(key, backup / key.name)
-    generate_key_pair(ws.private_key_path, ws.public_key_path)
-
-    with db.write_transaction(ws.database_url) as session:
-        now = datetime.now(UTC)
-        for row in repository.list_artifacts(session):
-            if row.path.endswith("/" + ossf.SIGNATURE_NAME):
-                folder = ws.store_dir / row.path.rsplit("/", 1)[0]
-                ossf.sign_folder(folder, ws.private_key_path)
-                row.sha256, row.size = sha256_file(folder / ossf.SIGNATURE_NAME)
-        mv = record_change(session, ws, now=now, actor=actor, action="keys.rotated",
-                           subject=str(ws.home), data={"retired": str(backup)})
+    os.replace(next_private, ws.private_key_path)
+    os.replace(next_public, ws.public_key_path)
+    for bundle in ws.store_dir.glob(f"models/*/*/{ossf.STAGED_SIGNATURE_NAME}"):
+        os.replace(bundle, bundle.with_name(ossf.SIGNATURE_NAME))
     sync_manifest_files(ws)
-    return InitResult(ws, created=False, notes=[
-        f"signing keys replaced (old pair kept in {backup}); every version re-signed; "
-        f"manifest v{mv} published."])
+    return backup
+
+
+def _recover_rotation(ws: Workspace) -> str | None:
+    """Finish or discard a key rotation that a crash interrupted; what was done, if anything."""
+    next_private, next_public = _staged_keys(ws)
+    if not next_private.exists():
+        return None
+    with db.read_session(ws.database_url) as session:
+        latest = repository.latest_manifest(session)
+    committed = False
+    if latest is not None and next_public.exists():
+        try:
+            verify_bytes(load_public_key(next_public), latest.body.encode(),
+                         base64.b64decode(latest.signature), subject="database manifest")
+            committed = True
+        except IntegrityError:
+            committed = False
+    if committed:
+        _finish_rotation(ws)
+        return "finished a key rotation that was interrupted after it committed."
+    for path in (next_private, next_public,
+                 *ws.store_dir.glob(f"models/*/*/{ossf.STAGED_SIGNATURE_NAME}")):
+        path.unlink(missing_ok=True)
+    return "discarded a key rotation that was interrupted before it committed."

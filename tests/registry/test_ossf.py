@@ -79,3 +79,13 @@ def test_missing_bundle_is_named(workspace: Workspace, folder: Path) -> None:
     (folder / "model.sig").unlink()
     with pytest.raises(IntegrityError, match="missing"):
         ossf.verify_folder(folder, workspace.public_key_path, name="models/fraud/1")
+
+
+def test_model_signing_cli_accepts_a_version_re_signed_by_key_rotation(
+    workspace: Workspace, folder: Path, cli  # type: ignore[no-untyped-def]
+) -> None:
+    old_public = workspace.public_key_path.read_bytes()
+    assert cli("init", "--force").code == 0
+    assert workspace.public_key_path.read_bytes() != old_public
+    result = _model_signing_cli(workspace, folder)
+    assert result.returncode == 0, result.stdout + result.stderr

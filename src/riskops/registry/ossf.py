@@ -19,6 +19,7 @@ from pathlib import Path
 from riskops.errors import IntegrityError
 
 SIGNATURE_NAME = "model.sig"
+STAGED_SIGNATURE_NAME = "model.sig.next"
 
 
 def _hashing_config(signature: Path):  # type: ignore[no-untyped-def]
@@ -29,15 +30,23 @@ def _hashing_config(signature: Path):  # type: ignore[no-untyped-def]
     return hashing.Config().set_ignored_paths(paths=[signature], ignore_git_paths=False)
 
 
-def sign_folder(folder: Path, private_key: Path) -> Path:
-    """Sign ``folder`` with ``private_key``; return the path of ``model.sig``."""
-    from model_signing import signing
+def sign_folder(folder: Path, private_key: Path, *, staged: bool = False) -> Path:
+    """Sign ``folder`` with ``private_key``; return the path of the bundle written.
 
-    signature = folder / SIGNATURE_NAME
+    With ``staged`` the bundle goes to ``model.sig.next`` (a key rotation
+    renames it over ``model.sig`` once the rotation has committed); the live
+    ``model.sig`` is left out of the hash either way.
+    """
+    from model_signing import hashing, signing
+
+    signature = folder / (STAGED_SIGNATURE_NAME if staged else SIGNATURE_NAME)
+    ignored = {folder / SIGNATURE_NAME, signature}
     (
         signing.Config()
         .use_elliptic_key_signer(private_key=private_key)
-        .set_hashing_config(_hashing_config(signature))
+        .set_hashing_config(
+            hashing.Config().set_ignored_paths(paths=sorted(ignored), ignore_git_paths=False)
+        )
         .sign(folder, signature)
     )
     return signature

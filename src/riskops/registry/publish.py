@@ -93,7 +93,7 @@ def build_manifest(
 
 def publish_manifest(
     session: Any, ws: Workspace, *, manifest_version: int, now: datetime,
-    audit_head: AuditEntry | None,
+    audit_head: AuditEntry | None, private_key: Path | None = None,
 ) -> ManifestRow:
     """Sign the current state as ``manifest_version`` and store it in the database."""
     document = build_manifest(
@@ -103,7 +103,7 @@ def publish_manifest(
     body = canonical_bytes(document)
     # Never sign what readers would refuse: one bad entry would take every model down.
     parse_manifest(body, subject=f"manifest v{manifest_version} (about to be signed)")
-    signature = sign_bytes(load_private_key(ws.private_key_path), body)
+    signature = sign_bytes(load_private_key(private_key or ws.private_key_path), body)
     row = ManifestRow(
         manifest_version=manifest_version,
         published_at=now,
@@ -117,7 +117,7 @@ def publish_manifest(
 
 def record_change(
     session: Any, ws: Workspace, *, now: datetime, actor: str, action: str, subject: str,
-    data: dict[str, Any],
+    data: dict[str, Any], private_key: Path | None = None,
 ) -> int:
     """Append the audit entry for a change and publish the manifest that anchors it.
 
@@ -129,7 +129,8 @@ def record_change(
         session, ts=now.isoformat(), actor=actor, action=action, subject=subject,
         data={**data, "manifest_version": manifest_version},
     )
-    publish_manifest(session, ws, manifest_version=manifest_version, now=now, audit_head=entry)
+    publish_manifest(session, ws, manifest_version=manifest_version, now=now,
+                     audit_head=entry, private_key=private_key)
     return manifest_version
 
 
