@@ -76,6 +76,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from _report import load_average, table  # sibling module; scripts run from here
+
 MIB = 1024 * 1024
 WRITE_CHUNK = 4 * MIB
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / ".data"
@@ -352,28 +354,6 @@ def machine_lines() -> list[str]:
         f"sha256sum:  {sha256sum_version}",
         f"riskops:    verify_artifacts default workers = {default_workers()}",
     ]
-
-
-def load_average() -> str:
-    """1, 5 and 15 minute load averages: other work on the machine skews timings."""
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
-def table(rows: list[list[str]]) -> str:
-    """A Markdown table, aligned so it also reads as plain text."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-
-    def line(cells: list[str]) -> str:
-        padded = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
-                  enumerate(zip(cells, widths, strict=True))]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = "|" + "|".join("-" * (w + 1) + ":" if i else ":" + "-" * (w + 1)
-                          for i, w in enumerate(widths)) + "|"
-    return "\n".join([line(rows[0]), rule, *(line(r) for r in rows[1:])])
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
