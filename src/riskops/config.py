@@ -26,12 +26,18 @@ CONFIG_NAME = "riskops.toml"
 DEFAULT_HOME = ".riskops"
 ENV_HOME = "RISKOPS_HOME"
 ENV_DATABASE_URL = "RISKOPS_DATABASE_URL"
+ENV_AMQP_URL = "RISKOPS_AMQP_URL"
 
 _KNOWN_KEYS: dict[str, set[str]] = {
     "workspace": {"format"},
     "database": {"url"},
     "registry": {"trusted_types", "max_artifact_bytes"},
+    "amqp": {"url"},
 }
+#: Sections whose keys the owning package validates (``Settings.section``):
+#: ``riskops.events`` reads [events], ``riskops.jobs`` [scheduler] and [worker],
+#: ``riskops.serving`` [serving].
+DELEGATED_SECTIONS = ("events", "scheduler", "worker", "serving")
 DEFAULT_MAX_ARTIFACT_BYTES = 8 * 1024**3
 
 
@@ -42,6 +48,15 @@ class Settings:
     database_url: str | None = None
     trusted_types: tuple[str, ...] = ()
     max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES
+    amqp_url: str | None = None
+    #: Raw tables of the delegated sections, validated by their owners.
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The raw ``[name]`` table (empty if absent) of a delegated section."""
+        if name not in DELEGATED_SECTIONS:
+            raise KeyError(name)
+        return dict(self.sections.get(name, {}))
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,11 @@ class Workspace:
             or f"sqlite:///{(self.home / 'riskops.db').resolve()}"
         )
 
+    @property
+    def amqp_url(self) -> str | None:
+        """``RISKOPS_AMQP_URL``, else ``[amqp] url``; ``None`` means no broker (embedded)."""
+        return os.environ.get(ENV_AMQP_URL) or self.settings.amqp_url
+
 
 def resolve_home(home: str | Path | None = None) -> Path:
     """The workspace folder: ``home``, else ``$RISKOPS_HOME``, else ``./.riskops``."""
@@ -142,16 +162,19 @@ def read_settings(config: Path) -> Settings:
 
 
 def settings_from_dict(data: dict[str, Any], *, source: str) -> Settings:
+    known_sections = sorted([*_KNOWN_KEYS, *DELEGATED_SECTIONS])
     for section, value in data.items():
-        if section not in _KNOWN_KEYS:
+        if section not in known_sections:
             raise InputError(
                 f"{source}: unknown section [{section}]; "
-                f"known sections are {', '.join(sorted(_KNOWN_KEYS))}."
+                f"known sections are {', '.join(known_sections)}."
             )
         if not isinstance(value, dict):
             raise InputError(
                 f"{source}: [{section}] must be a table, not a {type(value).__name__}."
             )
+        if section in DELEGATED_SECTIONS:
+            continue
         unknown = set(value) - _KNOWN_KEYS[section]
         if unknown:
             raise InputError(
@@ -169,6 +192,13 @@ def settings_from_dict(data: dict[str, Any], *, source: str) -> Settings:
     max_bytes = registry.get("max_artifact_bytes", DEFAULT_MAX_ARTIFACT_BYTES)
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
         raise InputError(f"{source}: registry.max_artifact_bytes must be a positive integer.")
+    amqp_url = data.get("amqp", {}).get("url")
+    if amqp_url is not None and (
+        not isinstance(amqp_url, str) or not amqp_url.startswith(("amqp://", "amqps://"))
+    ):
+        raise InputError(f"{source}: amqp.url must be an amqp:// or amqps:// URL.")
     return Settings(
-        database_url=url, trusted_types=tuple(trusted), max_artifact_bytes=max_bytes
+        database_url=url, trusted_types=tuple(trusted), max_artifact_bytes=max_bytes,
+        amqp_url=amqp_url,
+        sections={name: dict(data[name]) for name in DELEGATED_SECTIONS if name in data},
     )

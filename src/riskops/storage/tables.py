@@ -9,8 +9,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -145,3 +148,119 @@ class ApiTokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+# --- events and jobs (migration 0002) ------------------------------------------------
+
+
+class OutboxEventRow(Base):
+    """One CloudEvents envelope, written in the transaction of the change it reports.
+
+    ``seq`` orders delivery; ``id`` is the CloudEvents id consumers de-duplicate on.
+    """
+
+    __tablename__ = "event_outbox"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(128), index=True)
+    source: Mapped[str] = mapped_column(String(256))
+    subject: Mapped[str] = mapped_column(String(256), index=True)
+    time: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    envelope: Mapped[str] = mapped_column(Text)  # the exact CloudEvents JSON
+
+
+class EventDeliveryRow(Base):
+    """Delivery state of one outbox event to one sink (log, webhook, amqp)."""
+
+    __tablename__ = "event_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_seq", "sink"),
+        Index("ix_event_deliveries_due", "sink", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_seq: Mapped[int] = mapped_column(ForeignKey("event_outbox.seq"), index=True)
+    sink: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class JobRunRow(Base):
+    """One run of a batch job.
+
+    A scheduled run is claimed by inserting its (job, scheduled_for) slot: the
+    unique constraint lets exactly one scheduler win it. Manual and message
+    triggers leave ``scheduled_for`` empty.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "scheduled_for"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(128), index=True)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    trigger: Mapped[str] = mapped_column(String(32))  # schedule | manual | message
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed
+    owner: Mapped[str] = mapped_column(String(256))  # host:pid that ran it
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
+
+
+# --- inference log, feedback and outcomes (migration 0003) ---------------------------
+
+
+class PredictionRow(Base):
+    """One served prediction, durable before its response is sent."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (Index("ix_predictions_scenario_time", "scenario", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    tenant_id: Mapped[str] = mapped_column(String(128))
+    scenario: Mapped[str] = mapped_column(String(64))
+    model_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    manifest_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    method: Mapped[str] = mapped_column(String(16))  # ml | heuristic
+    route: Mapped[str] = mapped_column(String(32))  # production | canary | pin | heuristic ...
+    inputs: Mapped[str] = mapped_column(Text)  # JSON object of the submitted features
+    score: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(64))
+    threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reasons: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    latency_ms: Mapped[float] = mapped_column(Float)
+
+
+class FeedbackRow(Base):
+    """A reviewer's verdict on a prediction: a label, an override, a severity."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(256))
+    label: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    override: Mapped[bool] = mapped_column(Boolean, default=False)
+    severity: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class OutcomeRow(Base):
+    """Ground truth for a prediction, for performance monitoring; the newest wins."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    observed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(256))
