@@ -47,7 +47,8 @@ def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    for name in ("RISKOPS_HOME", "RISKOPS_DATABASE_URL", "RISKOPS_TOKEN", "RISKOPS_DEBUG"):
+    for name in ("RISKOPS_HOME", "RISKOPS_DATABASE_URL", "RISKOPS_TOKEN", "RISKOPS_DEBUG",
+                 "RISKOPS_AMQP_URL", "RISK_ML_ENABLED", "PROMETHEUS_MULTIPROC_DIR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     yield

@@ -36,6 +36,11 @@ PREDICTIONS = Counter(
     "ml_predictions_total", "Predictions served, by scoring method (ml or heuristic).",
     ["model", "scenario", "method"],
 )
+MODEL_FALLBACKS = Counter(
+    "ml_inference_fallbacks_total",
+    "Requests routed to a model that the heuristic answered because the model failed.",
+    ["scenario", "error"],
+)
 RISK_REQUESTS = Counter(
     "risk_requests_total", "Scoring requests answered, by scoring method.", ["method"],
 )

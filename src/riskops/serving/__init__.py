@@ -1,0 +1,1 @@
+"""The scoring server: governed model serving over HTTP."""

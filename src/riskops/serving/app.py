@@ -1,0 +1,571 @@
+"""The FastAPI application: scoring, feedback, outcomes, insights, registry views, health.
+
+``create_app(ws)`` builds one app per process. Its lifespan loads and verifies
+the served models (``ModelPool``), starts the group-commit inference log and
+a thread that watches for new manifests. ``riskops serve --workers N`` runs N
+such processes (``app_from_env`` is the uvicorn factory).
+
+Every scoring request: authenticate → validate → route → score → append the
+prediction to the inference log and wait for its commit → respond. A response
+is only sent for a prediction that is durably recorded; if the log cannot take
+it, the client gets 503 and may retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from riskops import metrics
+from riskops.config import Workspace, open_workspace
+from riskops.errors import ConcurrentUpdate, InputError, RiskopsError
+from riskops.scenarios import REFERENCE, get_scenario
+from riskops.scenarios.base import Scenario
+from riskops.serving import schemas
+from riskops.serving.auth import TokenCache, authenticate, require
+from riskops.serving.budget import ErrorBudget
+from riskops.serving.limits import BodyLimitMiddleware
+from riskops.serving.pool import ModelPool, Snapshot
+from riskops.serving.routing import choose_route
+from riskops.serving.scoring import Scored, score_rows
+from riskops.serving.settings import ServingSettings, serving_settings
+from riskops.tokens import Identity
+
+log = logging.getLogger("riskops.serving")
+
+SCORER_ROLES = ("scorer", "service")
+REVIEWER_ROLES = ("reviewer", "risk_lead", "service")
+READER_ROLES = ("scorer", "reviewer", "risk_lead", "platform_owner", "service")
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
+_REQUEST_KEY_MAX = 256
+
+
+class ServingState:
+    """Everything one server process holds; lives on ``app.state.serving``."""
+
+    def __init__(self, ws: Workspace, settings: ServingSettings) -> None:
+        from riskops.serving.inference_log import InferenceLog
+
+        self.ws = ws
+        self.settings = settings
+        self.scenarios: dict[str, Scenario] = {name: get_scenario(name) for name in REFERENCE}
+        self.request_models = {
+            name: schemas.request_model(s, max_text_chars=settings.max_text_chars)
+            for name, s in self.scenarios.items()
+        }
+        self.pool = ModelPool(ws, self.scenarios, on_integrity_failure=self._integrity_failed)
+        self.log = InferenceLog(ws.database_url)
+        self.budget = ErrorBudget()
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self._published: set[tuple[str, str, str]] = set()
+
+    def _integrity_failed(self, problem: str, data: dict[str, Any]) -> None:
+        from riskops.events import emit_now
+
+        subject = str(data.get("modelId") or data.get("subject") or "manifest.json")
+        emit_now(self.ws, type="model_integrity_failed", subject=subject,
+                 data={**data, "problem": problem}, source="riskops/serving")
+
+    def start(self) -> None:
+        self.log.start()
+        self.pool.refresh(force=True)
+        self.publish_model_info()
+        self._thread(self._watch, "riskops-manifest-watch")
+        if self.settings.dispatch_events:
+            self._thread(self._dispatch, "riskops-event-dispatch")
+
+    def _thread(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _watch(self) -> None:
+        while not self.stop.wait(self.settings.manifest_poll_seconds):
+            try:
+                if self.pool.refresh():
+                    self.publish_model_info()
+            except Exception:
+                log.exception("manifest refresh failed; keeping the current models")
+
+    def _dispatch(self) -> None:
+        try:
+            from riskops.events.dispatcher import Dispatcher
+
+            Dispatcher(self.ws).run_forever(self.stop, interval=1.0)
+        except Exception:
+            log.exception("event dispatcher stopped; events stay in the outbox")
+
+    def publish_model_info(self) -> None:
+        live = {(v.model, str(v.version), v.loaded.sha256)
+                for slot in self.pool.snapshot.slots.values() for v in slot.versions()}
+        for labels in self._published - live:
+            metrics.MODEL_INFO.labels(*labels).set(0)
+        for labels in live:
+            metrics.MODEL_INFO.labels(*labels).set(1)
+        self._published = live
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.log.close()
+
+
+def _state(request: Request) -> ServingState:
+    return request.app.state.serving  # type: ignore[no-any-return]
+
+
+def _unprocessable(errors: list[dict[str, Any]]) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"detail": errors})
+
+
+class InvalidBody(Exception):
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+
+
+def _tenant(request: Request) -> str:
+    tenant = request.headers.get("x-tenant-id", "default")
+    if not _TENANT.fullmatch(tenant):
+        raise InvalidBody([{"field": "header.X-Tenant-ID", "type": "pattern",
+                            "reason": "must be 1-128 letters, digits or _.:@- "
+                                      "starting with a letter or digit"}])
+    return tenant
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        raise InvalidBody([{"field": "body", "type": "missing",
+                            "reason": "request body is empty; send a JSON object"}])
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" \
+            if isinstance(exc, json.JSONDecodeError) else ""
+        raise InvalidBody([{"field": "body", "type": "json_invalid",
+                            "reason": f"not valid UTF-8 JSON{where}"}]) from None
+    except RecursionError:
+        raise InvalidBody([{"field": "body", "type": "json_invalid",
+                            "reason": "JSON nested too deeply"}]) from None
+
+
+def _rows(state: ServingState, scenario: str, body: Any) -> tuple[list[dict[str, Any]], bool]:
+    model = state.request_models[scenario]
+    items, batch = (body, True) if isinstance(body, list) else ([body], False)
+    if batch and not items:
+        raise InvalidBody([{"field": "body", "type": "too_short",
+                            "reason": "batch is empty; send at least one row"}])
+    if len(items) > state.settings.max_batch:
+        raise HTTPException(413, f"batch of {len(items)} rows is over the limit of "
+                                 f"{state.settings.max_batch}; split it.")
+    rows, errors = [], []
+    for i, item in enumerate(items):
+        try:
+            rows.append(model.model_validate(item).model_dump())
+        except ValidationError as exc:
+            errors += schemas.field_errors(exc, prefix=("body", i) if batch else ("body",))
+    if errors:
+        raise InvalidBody(errors[:50])
+    return rows, batch
+
+
+async def _score(request: Request, scenario_name: str, rows: list[dict[str, Any]],
+                 *, batch: bool, with_plan: bool = False) -> Response:
+    from riskops.serving.records import PredictionRecord, new_prediction_id
+
+    state = _state(request)
+    scenario = state.scenarios[scenario_name]
+    tenant = _tenant(request)
+    snapshot: Snapshot = state.pool.snapshot
+    ids = [new_prediction_id() for _ in rows]
+    key = request.headers.get("x-request-key", "")[:_REQUEST_KEY_MAX] or ids[0]
+    route = choose_route(snapshot.slots.get(scenario_name), tenant=tenant, key=key,
+                         ml_enabled=state.settings.ml_enabled)
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(state.settings.request_timeout_seconds):
+            if len(rows) == 1:
+                scored = score_rows(scenario, route, rows)
+            else:
+                scored = await run_in_threadpool(score_rows, scenario, route, rows)
+            elapsed = time.perf_counter() - started
+            now = datetime.now(UTC)
+            served = route.served
+            per_row_ms = elapsed * 1000 / len(rows)
+            records = [
+                PredictionRecord(
+                    id=pid, created_at=now, tenant_id=tenant, scenario=scenario_name,
+                    model_name=served.model if served and s.method == "ml" else None,
+                    model_version=served.version if served and s.method == "ml" else None,
+                    manifest_version=snapshot.manifest_version, method=s.method,
+                    route=route.name, inputs=row, score=s.score, label=s.label,
+                    threshold=served.threshold if served and s.method == "ml" else None,
+                    reasons=list(s.reasons), latency_ms=per_row_ms)
+                for pid, row, s in zip(ids, rows, scored, strict=True)
+            ]
+            await asyncio.gather(*(state.log.append(r) for r in records))
+    except TimeoutError:
+        return JSONResponse(status_code=503, content={
+            "detail": f"not answered within {state.settings.request_timeout_seconds:g} s; "
+                      "nothing was recorded as served, retry."})
+    except Exception as exc:
+        log.error("could not record predictions durably: %s", exc)
+        return JSONResponse(status_code=503, content={
+            "detail": "the prediction could not be recorded durably, so it is not returned; "
+                      "retry."}, headers={"Retry-After": "1"})
+    _observe(state, scenario_name, route.served, scored, elapsed)
+    body = [_response(r, s, snapshot, scenario, with_plan) for r, s in
+            zip(records, scored, strict=True)]
+    return JSONResponse({"items": body} if batch else body[0])
+
+
+def _observe(state: ServingState, scenario: str, served: Any, scored: list[Scored],
+             elapsed: float) -> None:
+    model = served.model if served is not None else "heuristic"
+    metrics.INFERENCE_DURATION.labels(model, scenario).observe(elapsed)
+    for s in scored:
+        metrics.PREDICTIONS.labels(model if s.method == "ml" else "heuristic", scenario,
+                                   s.method).inc()
+        metrics.RISK_REQUESTS.labels(s.method).inc()
+        metrics.RISK_SCORE.observe(s.score)
+    if served is not None:
+        failed = sum(1 for s in scored if s.model_error is not None)
+        if failed:
+            metrics.MODEL_FALLBACKS.labels(scenario, scored[0].model_error or "error").inc(failed)
+        remaining = state.budget.record(scenario, total=len(scored), failed=failed)
+        metrics.ERROR_BUDGET_REMAINING.labels(scenario).set(remaining)
+
+
+def _response(record: Any, scored: Scored, snapshot: Snapshot, scenario: Scenario,
+              with_plan: bool) -> dict[str, Any]:
+    out = {
+        "prediction_id": record.id, "scenario": record.scenario, "tenant_id": record.tenant_id,
+        "risk_score": scored.score, "risk_label": scored.label,
+        "risk_score_method": scored.method, "risk_model_version": record.model_version,
+        "risk_threshold": record.threshold, "model_id": record.model_name,
+        "manifest_version": snapshot.manifest_version, "reasons": list(scored.reasons),
+    }
+    if with_plan:
+        out["plan"] = scenario.plan(scored.score, record.inputs)  # type: ignore[attr-defined]
+    return out
+
+
+def _scoring_body(scenario: str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{scenario.title()}Features"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "oneOf": [ref, {"type": "array", "items": ref, "minItems": 1}]}}}}}
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: ServingState = app.state.serving
+    await run_in_threadpool(state.start)
+    try:
+        yield
+    finally:
+        await run_in_threadpool(state.close)
+
+
+def create_app(ws: Workspace | None = None, *, settings: ServingSettings | None = None) -> FastAPI:
+    """The scoring API for workspace ``ws`` (default: ``$RISKOPS_HOME``)."""
+    ws = ws or open_workspace()
+    settings = settings or serving_settings(ws)
+    app = FastAPI(
+        title="riskops", version=_version(), lifespan=_lifespan,
+        description="Governed risk scoring: every score comes from a verified, approved model "
+                    "or the scenario's heuristic, and is durably logged with its audit fields.",
+    )
+    state = ServingState(ws, settings)
+    app.state.serving = state
+    app.state.tokens = TokenCache(ws)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    _install_error_handlers(app)
+    _add_components(app, state)
+    _add_scoring_routes(app, state)
+    _add_review_routes(app)
+    _add_registry_routes(app)
+    _add_ops_routes(app, settings)
+    return app
+
+
+def _version() -> str:
+    from riskops import __version__
+
+    return __version__
+
+
+def _add_components(app: FastAPI, state: ServingState) -> None:
+    """Put each scenario's feature model in the OpenAPI components."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = original()
+        components = spec.setdefault("components", {}).setdefault("schemas", {})
+        for model in state.request_models.values():
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(schema.pop("$defs", {}))
+            components[model.__name__] = schema
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:
+    for name in state.scenarios:
+        _add_scenario_route(app, name)
+
+    @app.post("/risk/{scenario}", tags=["scoring"], response_model=schemas.ScoreResponse,
+              responses={404: {"description": "unknown scenario"}})
+    async def score_unknown(scenario: str, request: Request,
+                            _: Identity = Depends(require(*SCORER_ROLES))) -> Response:
+        """Any other scenario name: 404 naming the known ones."""
+        raise HTTPException(404, f"unknown scenario {scenario[:64]!r}; scenarios served here: "
+                                 f"{', '.join(state.scenarios)}.")
+
+    @app.post("/plan/compliance", tags=["scoring"], response_model=schemas.ScoreResponse,
+              openapi_extra=_scoring_body("compliance"))
+    async def plan_compliance(request: Request,
+                              _: Identity = Depends(require(*SCORER_ROLES))) -> Response:
+        """Compliance risk plus the recommended plan of tiered actions."""
+        rows, batch = _rows(state, "compliance", await _json_body(request))
+        return await _score(request, "compliance", rows, batch=batch, with_plan=True)
+
+    @app.post("/risk", tags=["scoring"], response_model=schemas.ScoreResponse)
+    async def triage_incident(body: schemas.IncidentIn, request: Request,
+                              _: Identity = Depends(require(*SCORER_ROLES))) -> Response:
+        """Triage an incident report (the ``incident`` scenario) from its text."""
+        row = {"text": body.text, "source": body.source, "service_tier": body.service_tier}
+        if len(body.text) > state.settings.max_text_chars:
+            raise InvalidBody([{"field": "body.text", "type": "string_too_long",
+                                "reason": f"at most {state.settings.max_text_chars} characters"}])
+        model = state.request_models["incident"]
+        for field in ("source", "service_tier"):
+            if row[field] is not None:
+                try:
+                    model.__pydantic_validator__.validate_assignment(
+                        model.model_construct(), field, row[field])
+                except ValidationError as exc:
+                    raise InvalidBody(schemas.field_errors(exc, prefix=("body",))) from None
+        return await _score(request, "incident", [row], batch=False)
+
+
+def _add_scenario_route(app: FastAPI, name: str) -> None:
+    async def endpoint(request: Request,
+                       _: Identity = Depends(require(*SCORER_ROLES))) -> Response:
+        state = _state(request)
+        rows, batch = _rows(state, name, await _json_body(request))
+        return await _score(request, name, rows, batch=batch)
+
+    endpoint.__name__ = f"score_{name}"
+    endpoint.__doc__ = (f"Score one {name} decision (a JSON object of its features) or a batch "
+                        "(a JSON array of them).")
+    app.post(f"/risk/{name}", tags=["scoring"], response_model=schemas.ScoreResponse,
+             openapi_extra=_scoring_body(name))(endpoint)
+
+
+def _add_review_routes(app: FastAPI) -> None:
+    from riskops.serving import feedback_store
+
+    @app.post("/feedback", tags=["feedback"])
+    async def post_feedback(body: schemas.FeedbackIn, request: Request,
+                            who: Identity = Depends(require(*REVIEWER_ROLES))) -> Any:
+        """Record a reviewer's label, override or severity for a prediction."""
+        state = _state(request)
+        return await run_in_threadpool(
+            lambda: feedback_store.record_feedback(
+                state.ws.database_url, prediction_id=body.prediction_id, actor=who.actor,
+                label=body.label, override=body.override, severity=body.severity,
+                comment=body.comment))
+
+    @app.get("/feedback/{prediction_id}", tags=["feedback"])
+    async def get_feedback(prediction_id: str, request: Request,
+                           _: Identity = Depends(require(*REVIEWER_ROLES))) -> Any:
+        """The prediction (inputs, score, version) and its feedback."""
+        state = _state(request)
+        return await run_in_threadpool(feedback_store.prediction_with_feedback,
+                                       state.ws.database_url, prediction_id[:64])
+
+    @app.post("/outcomes", tags=["feedback"])
+    async def post_outcomes(body: schemas.OutcomesIn, request: Request,
+                            who: Identity = Depends(require(*REVIEWER_ROLES))) -> Any:
+        """Ground-truth labels for performance monitoring; all or nothing."""
+        state = _state(request)
+        if len(body.outcomes) > state.settings.max_batch:
+            raise HTTPException(413, f"{len(body.outcomes)} outcomes is over the limit of "
+                                     f"{state.settings.max_batch}; split them.")
+        items = [o.model_dump() for o in body.outcomes]
+        count = await run_in_threadpool(
+            lambda: feedback_store.record_outcomes(state.ws.database_url, items,
+                                                   actor=who.actor))
+        return {"recorded": count}
+
+    @app.get("/risk/insights", tags=["feedback"])
+    async def insights(request: Request,
+                       _: Identity = Depends(require(*REVIEWER_ROLES, "platform_owner"))) -> Any:
+        """Per scenario and tenant: override rate, feedback, versions live, error budget,
+        last drift and performance results."""
+        state = _state(request)
+        rows = await run_in_threadpool(
+            lambda: feedback_store.insights(state.ws.database_url, now=datetime.now(UTC)))
+        return {
+            "generated_at": datetime.now(UTC).isoformat(),
+            "scenarios": rows,
+            "live": _live(state.pool.snapshot),
+            "error_budget_remaining": state.budget.remaining_all(),
+            "monitoring": _last_monitoring(state.ws),
+        }
+
+
+def _last_monitoring(ws: Workspace) -> Any:
+    try:
+        from riskops.monitoring.job import last_results
+    except ImportError:
+        return None
+    return last_results(ws)
+
+
+def _live(snapshot: Snapshot) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, slot in snapshot.slots.items():
+        out[name] = {
+            "production": slot.production.version if slot.production else None,
+            "canary": ({"version": slot.canary.version, "percent": slot.canary_percent}
+                       if slot.canary else None),
+            "pins": {t: (v.version if v else "heuristic") for t, v in slot.pins.items()},
+        }
+    return out
+
+
+def _add_registry_routes(app: FastAPI) -> None:
+    from riskops.registry.service import Registry
+
+    @app.get("/models", tags=["registry"])
+    async def list_models(request: Request,
+                          _: Identity = Depends(require(*READER_ROLES))) -> Any:
+        """Registered models with their live stage pointers."""
+        return await run_in_threadpool(Registry(_state(request).ws).list_models)
+
+    @app.get("/models/{name}", tags=["registry"])
+    async def show_model(name: str, request: Request,
+                         _: Identity = Depends(require(*READER_ROLES))) -> Any:
+        """One model: versions, metrics, artifacts, stages."""
+        return await run_in_threadpool(Registry(_state(request).ws).show_model, name[:128])
+
+    @app.post("/models/{name}/promote", tags=["registry"])
+    async def promote(name: str, body: schemas.PromoteIn, request: Request,
+                      who: Identity = Depends(require("platform_owner"))) -> Any:
+        """Move a stage pointer. Production promotion is refused here until the
+        approval gates exist; use ``riskops promote --force`` from the command line."""
+        if body.stage == "production":
+            raise HTTPException(409, "promotion to production over HTTP needs the approval "
+                                     "gates; use 'riskops promote MODEL VERSION --force'.")
+        registry = Registry(_state(request).ws)
+        return await run_in_threadpool(
+            lambda: registry.promote(name[:128], body.version, stage=body.stage,
+                                     percent=body.percent, actor=who.actor))
+
+    @app.post("/models/{name}/rollback", tags=["registry"])
+    async def rollback(name: str, body: schemas.RollbackIn, request: Request,
+                       who: Identity = Depends(require("risk_lead", "platform_owner"))) -> Any:
+        """Put production back on the previous version (or ``to``)."""
+        registry = Registry(_state(request).ws)
+        return await run_in_threadpool(
+            lambda: registry.rollback(name[:128], actor=who.actor, to=body.to))
+
+
+def _add_ops_routes(app: FastAPI, settings: ServingSettings) -> None:
+    def open_or(roles: tuple[str, ...], is_open: bool) -> Any:
+        def dependency(request: Request) -> None:
+            if not is_open:
+                authenticate(request, roles)
+        return dependency
+
+    @app.get("/health", tags=["ops"],
+             dependencies=[Depends(open_or(READER_ROLES, settings.open_health))])
+    async def health() -> dict[str, str]:
+        """The process is up and answering."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["ops"],
+             dependencies=[Depends(open_or(READER_ROLES, settings.open_health))])
+    async def ready(request: Request) -> Response:
+        """200 when the manifest verified and every routed model loaded; else 503 and why."""
+        snapshot = _state(request).pool.snapshot
+        body = {"ready": snapshot.ready, "manifest_version": snapshot.manifest_version,
+                "loaded_at": snapshot.loaded_at.isoformat() if snapshot.loaded_at else None,
+                "models": _live(snapshot), "problems": list(snapshot.problems),
+                "ml_enabled": _state(request).settings.ml_enabled}
+        return JSONResponse(body, status_code=200 if snapshot.ready else 503)
+
+    @app.get("/metrics", tags=["ops"],
+             dependencies=[Depends(open_or(("service",), settings.open_metrics))])
+    async def prometheus_metrics() -> Response:
+        """Prometheus text exposition, merged across workers."""
+        payload, content_type = metrics.render()
+        return Response(payload, media_type=content_type)
+
+    @app.post("/api/v1/ml/model-monitoring/run", tags=["ops"])
+    async def monitoring_run(request: Request, body: schemas.MonitoringRunIn | None = None,
+                             _: Identity = Depends(require("service"))) -> Any:
+        """Run the model-monitoring job now (drift and performance checks)."""
+        from riskops.monitoring.job import run_model_monitoring
+
+        metadata = {"tenantIds": body.tenantIds} if body and body.tenantIds else {}
+        result = await run_in_threadpool(run_model_monitoring, _state(request).ws, metadata)
+        return {"driftChecked": result.get("driftChecked", 0),
+                "performanceChecked": result.get("performanceChecked", 0),
+                "events": result.get("events", [])}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InvalidBody)
+    async def invalid_body(_: Request, exc: InvalidBody) -> JSONResponse:
+        return _unprocessable(exc.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors()[:50]:
+            errors.append({"field": ".".join(str(p) for p in err.get("loc", ())) or "body",
+                           "reason": str(err.get("msg", "invalid")),
+                           "type": str(err.get("type", "invalid"))})
+        return _unprocessable(errors)
+
+    @app.exception_handler(RiskopsError)
+    async def riskops_error(_: Request, exc: RiskopsError) -> JSONResponse:
+        status = 404 if _is_not_found(exc) else 409 if isinstance(exc, ConcurrentUpdate) \
+            else 422 if isinstance(exc, InputError) else 409
+        return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+
+def _is_not_found(exc: Exception) -> bool:
+    from riskops.errors import UnknownModel, UnknownVersion
+
+    names = {"UnknownPrediction", "UnknownScenario"}
+    return isinstance(exc, UnknownModel | UnknownVersion) or type(exc).__name__ in names
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory for ``--workers N``: the workspace from ``$RISKOPS_HOME``."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return create_app()
+

@@ -1,0 +1,254 @@
+"""The verified models a server process scores with, and their hot swap.
+
+``ModelPool.refresh`` reads the signed manifest, verifies its signature, and
+loads every version the manifest routes traffic to (production, canary,
+tenant pins) through ``registry.loader.load_model``, which re-checks every
+artifact digest before deserialising. Each new version is warmed up on sample
+rows, then the pool swaps in a new immutable ``Snapshot`` with one reference
+assignment. A request takes the snapshot once at its start, so in-flight
+requests finish on the versions they started with.
+
+When verification fails the pool keeps its last good snapshot (or none: the
+scenarios then answer from their heuristics), records why for ``/ready`` and
+reports the failure once per distinct problem through ``on_integrity_failure``.
+A manifest whose ``manifest_version`` is lower than one already served is
+refused: replaying an old, validly signed manifest cannot roll serving back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+
+from riskops.config import Workspace
+from riskops.errors import InputError, IntegrityError
+from riskops.registry.loader import LoadedModel, load_model
+from riskops.registry.manifest import Manifest, VerifiedManifest, read_verified_manifest
+from riskops.scenarios.base import Scenario
+
+log = logging.getLogger("riskops.serving")
+
+#: Rows scored once through every newly loaded version before it takes traffic.
+WARMUP_ROWS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ServedVersion:
+    """A loaded, verified model version and the threshold signed with it."""
+
+    loaded: LoadedModel
+    threshold: float
+
+    @property
+    def model(self) -> str:
+        return self.loaded.model
+
+    @property
+    def version(self) -> int:
+        return self.loaded.version
+
+
+@dataclass(frozen=True)
+class ModelSlot:
+    """The live versions of one model (its name is the scenario's)."""
+
+    production: ServedVersion | None = None
+    canary: ServedVersion | None = None
+    canary_percent: int = 0
+    pins: Mapping[str, ServedVersion | None] = field(default_factory=dict)
+
+    def versions(self) -> list[ServedVersion]:
+        found = [self.production, self.canary, *self.pins.values()]
+        unique = {(v.model, v.version): v for v in found if v is not None}
+        return list(unique.values())
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the process serves right now; replaced whole, never mutated."""
+
+    manifest_version: int | None = None
+    slots: Mapping[str, ModelSlot] = field(default_factory=dict)
+    problems: tuple[str, ...] = ("no signed manifest loaded yet",)
+    loaded_at: datetime | None = None
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+
+IntegrityCallback = Callable[[str, dict[str, Any]], None]
+
+
+def _file_key(path: os.PathLike[str]) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class ModelPool:
+    """Loads, verifies, warms and atomically swaps the served model versions."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        scenarios: Mapping[str, Scenario],
+        *,
+        on_integrity_failure: IntegrityCallback | None = None,
+    ) -> None:
+        self._ws = ws
+        self._scenarios = dict(scenarios)
+        self._on_failure = on_integrity_failure
+        self._snapshot = Snapshot()
+        self._refresh_lock = threading.Lock()
+        self._seen: tuple[Any, ...] | None = None
+        self._reported: set[str] = set()
+        self._samples: dict[str, pd.DataFrame] = {}
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Re-read the manifest if its files changed; True if the snapshot was replaced."""
+        with self._refresh_lock:
+            key = (_file_key(self._ws.manifest_path), _file_key(self._ws.signature_path),
+                   _file_key(self._ws.public_key_path))
+            if not force and key == self._seen:
+                return False
+            self._seen = key
+            return self._reload()
+
+    def _reload(self) -> bool:
+        current = self._snapshot
+        try:
+            verified = read_verified_manifest(self._ws.manifest_path, self._ws.signature_path,
+                                              self._ws.public_key_path)
+        except (IntegrityError, InputError, OSError) as exc:
+            problem = f"manifest not verified: {exc}"
+            self._report(problem, {"subject": "manifest.json", "reason": str(exc)})
+            self._snapshot = _with_problems(current, (problem,))
+            return True
+        manifest = verified.manifest
+        if current.manifest_version is not None \
+                and manifest.manifest_version < current.manifest_version:
+            problem = (f"manifest v{manifest.manifest_version} is older than v"
+                       f"{current.manifest_version} already served; refused (replay?)")
+            self._report(problem, {"subject": "manifest.json", "reason": problem,
+                                   "manifestVersion": manifest.manifest_version})
+            self._snapshot = _with_problems(current, (problem,))
+            return True
+        problems: list[str] = []
+        slots: dict[str, ModelSlot] = {}
+        for name, scenario in self._scenarios.items():
+            if name not in manifest.models:
+                continue
+            slot, slot_problems = self._build_slot(verified, name, scenario,
+                                                   current.slots.get(name))
+            problems += slot_problems
+            slots[name] = slot
+        self._snapshot = Snapshot(manifest_version=manifest.manifest_version, slots=slots,
+                                  problems=tuple(problems), loaded_at=datetime.now(UTC))
+        for name, slot in slots.items():
+            for v in slot.versions():
+                log.info("serving %s v%s (manifest v%s)", name, v.version,
+                         manifest.manifest_version)
+        return True
+
+    def _build_slot(self, verified: VerifiedManifest, name: str, scenario: Scenario,
+                    previous: ModelSlot | None) -> tuple[ModelSlot, list[str]]:
+        manifest = verified.manifest
+        stages = manifest.models[name].stages
+        problems: list[str] = []
+        known = {(v.model, v.version): v for v in (previous.versions() if previous else [])}
+
+        def get(version: int | None, role: str) -> ServedVersion | None:
+            if version is None:
+                return None
+            try:
+                return self._load(verified, name, version, scenario, known)
+            except (IntegrityError, InputError) as exc:
+                problem = f"{name} v{version} ({role}) not loaded: {exc}"
+                problems.append(problem)
+                self._report(problem, {"modelId": name, "version": version, "stage": role,
+                                       "reason": str(exc),
+                                       "manifestVersion": manifest.manifest_version})
+                fallback = getattr(previous, role, None) if previous else None
+                return fallback if isinstance(fallback, ServedVersion) else None
+
+        production = get(stages.production, "production")
+        canary = get(stages.canary.version, "canary") if stages.canary else None
+        percent = stages.canary.percent if stages.canary and canary is not None else 0
+        pins: dict[str, ServedVersion | None] = {}
+        for tenant, pin in _pins(manifest, name).items():
+            pins[tenant] = None if pin == "heuristic" else get(int(pin), "pin")
+        return ModelSlot(production, canary, percent, pins), problems
+
+    def _load(self, verified: VerifiedManifest, name: str, version: int, scenario: Scenario,
+              known: Mapping[tuple[str, int], ServedVersion]) -> ServedVersion:
+        entry = verified.manifest.version(name, version)
+        threshold = _threshold(entry.metrics, scenario)
+        digest = next((a.sha256 for a in entry.artifacts
+                       if entry.entrypoint and a.path.endswith("/" + entry.entrypoint)), None)
+        previous = known.get((name, version))
+        if previous is not None and previous.loaded.sha256 == digest \
+                and previous.threshold == threshold:
+            return previous
+        loaded = load_model(verified, name, version,
+                            trusted_types=self._ws.settings.trusted_types)
+        served = ServedVersion(loaded, threshold)
+        self._warm_up(scenario, served)
+        return served
+
+    def _warm_up(self, scenario: Scenario, served: ServedVersion) -> None:
+        sample = self._samples.get(scenario.name)
+        if sample is None:
+            sample = scenario.generate(WARMUP_ROWS, start=date(2026, 1, 1), days=1, seed=7)
+            self._samples[scenario.name] = sample
+        try:
+            scenario.risk_scores(served.loaded.estimator, sample)
+        except Exception as exc:  # a model that cannot score its own schema is not served
+            raise InputError(f"warm-up scoring failed ({type(exc).__name__}: {exc})") from None
+
+    def _report(self, problem: str, data: dict[str, Any]) -> None:
+        log.error("%s", problem)
+        if problem in self._reported:
+            return
+        self._reported.add(problem)
+        if self._on_failure is not None:
+            try:
+                self._on_failure(problem, data)
+            except Exception:  # reporting must never take serving down
+                log.exception("could not record model_integrity_failed")
+
+    def watch(self, stop: threading.Event, *, interval: float) -> None:
+        """Poll for new manifests until ``stop`` is set (run in a daemon thread)."""
+        while not stop.wait(interval):
+            try:
+                self.refresh()
+            except Exception:
+                log.exception("manifest refresh failed; keeping the current models")
+
+
+def _with_problems(snapshot: Snapshot, problems: tuple[str, ...]) -> Snapshot:
+    return Snapshot(snapshot.manifest_version, snapshot.slots, problems, snapshot.loaded_at)
+
+
+def _threshold(metrics: Mapping[str, Any], scenario: Scenario) -> float:
+    value = metrics.get("threshold")
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
+        return float(value)
+    return scenario.default_threshold
+
+
+def _pins(manifest: Manifest, name: str) -> Mapping[str, int | str]:
+    return getattr(manifest.models[name], "pins", None) or {}

@@ -1,0 +1,133 @@
+"""Request and response bodies, built from each scenario's feature schema.
+
+A scenario's request model is generated from its ``Schema``: numeric features
+are finite numbers (JSON numbers only, no strings or booleans), categorical
+features one of their listed categories, text features non-empty strings up
+to ``max_text_chars``. Unknown fields are refused so a typo is not silently
+scored as a missing value.
+
+Validation errors are reported with the field path, the rule and pydantic's
+message, never the submitted value: risk inputs hold personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from riskops.scenarios.base import Feature, Scenario
+
+#: Largest magnitude accepted for a numeric feature; beyond it a value is a unit error.
+MAX_ABS_NUMBER = 1e15
+
+
+def _annotation(feature: Feature, *, max_text_chars: int) -> Any:
+    if feature.kind == "numeric":
+        return Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_ABS_NUMBER,
+                                      le=MAX_ABS_NUMBER, description=feature.description)]
+    if feature.kind == "categorical" and feature.categories:
+        return Annotated[Literal[feature.categories], Field(description=feature.description)]
+    limit = max_text_chars if feature.kind == "text" else 256
+    return Annotated[str, Field(strict=True, min_length=1, max_length=limit,
+                                description=feature.description)]
+
+
+def request_model(scenario: Scenario, *, max_text_chars: int) -> type[BaseModel]:
+    """The pydantic model of one row of ``scenario``'s features."""
+    fields: dict[str, Any] = {
+        f.name: (_annotation(f, max_text_chars=max_text_chars), ...)
+        for f in scenario.schema.features
+    }
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{scenario.name.title().replace('_', '')}Features",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=f"Features of one {scenario.name} decision: {scenario.description}",
+        **fields,
+    )
+
+
+def field_errors(exc: ValidationError, *, prefix: tuple[str | int, ...] = ()) -> list[dict]:
+    """``{field, reason, type}`` per error, without the submitted input."""
+    out = []
+    for err in exc.errors(include_url=False, include_input=False, include_context=False):
+        loc = (*prefix, *err["loc"])
+        out.append({"field": ".".join(str(p) for p in loc) or "body",
+                    "reason": err["msg"], "type": err["type"]})
+    return out
+
+
+class ScoreResponse(BaseModel):
+    """One scored decision with the fields an auditor needs to trace it."""
+
+    prediction_id: str
+    scenario: str
+    tenant_id: str
+    risk_score: float = Field(ge=0, le=1)
+    risk_label: str
+    risk_score_method: Literal["ml", "heuristic"]
+    risk_model_version: int | None
+    risk_threshold: float | None
+    model_id: str | None
+    manifest_version: int | None
+    reasons: list[str]
+    plan: list[dict[str, Any]] | None = None
+
+
+class BatchResponse(BaseModel):
+    items: list[ScoreResponse]
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prediction_id: str = Field(min_length=1, max_length=64)
+    label: str | None = Field(default=None, min_length=1, max_length=64)
+    override: bool = False
+    severity: Literal["info", "low", "medium", "high", "critical"] | None = None
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class OutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prediction_id: str = Field(min_length=1, max_length=64)
+    label: str = Field(min_length=1, max_length=64)
+    observed_at: str | None = Field(default=None, max_length=40,
+                                    description="ISO 8601 time the outcome was observed")
+
+
+class OutcomesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcomes: list[OutcomeIn] = Field(min_length=1)
+
+
+class IncidentIn(BaseModel):
+    """``POST /risk``: an incident report to triage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1)
+    source: str | None = None
+    service_tier: str | None = None
+
+
+class PromoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1)
+    stage: Literal["production", "staging", "canary"] = "production"
+    percent: int | None = Field(default=None, ge=1, le=100)
+
+
+class RollbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: int | None = Field(default=None, ge=1)
+
+
+class MonitoringRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenantIds: list[str] | None = Field(default=None, max_length=1000)

@@ -1,0 +1,95 @@
+"""Every endpoint but the open ones: 401 without a token, 403 with the wrong role."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.routing import APIRoute
+from serving_helpers import (  # noqa: F401  (fixtures)
+    auth,
+    client,
+    example_row,
+    served_template,
+    served_ws,
+    tokens,
+)
+
+from riskops.serving.auth import TokenCache
+from riskops.tokens import revoke_token
+
+OPEN = {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect",
+        "/redoc", "/v2/health/live", "/v2/health/ready"}
+# A role that must be refused on each protected path (never admin).
+WRONG_ROLE = {
+    "/risk/{scenario}": "reviewer", "/plan/compliance": "reviewer", "/risk": "reviewer",
+    "/feedback": "scorer", "/feedback/{prediction_id}": "scorer", "/outcomes": "scorer",
+    "/risk/insights": "scorer", "/models": None, "/models/{name}": None,
+    "/models/{name}/promote": "scorer", "/models/{name}/rollback": "scorer",
+    "/api/v1/ml/model-monitoring/run": "scorer",
+}
+
+
+def _protected(app) -> list[tuple[str, str]]:
+    out = []
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path not in OPEN:
+            out += [(m, route.path) for m in sorted(route.methods)]
+    return out
+
+
+def _concrete(path: str) -> str:
+    return (path.replace("{scenario}", "nope").replace("{prediction_id}", "abc")
+            .replace("{name}", "fraud"))
+
+
+def test_every_protected_endpoint_needs_a_token_and_the_right_role(client, tokens):
+    routes = _protected(client.app)
+    assert len(routes) >= 15
+    for method, path in routes:
+        url = _concrete(path)
+        r = client.request(method, url, json={})
+        assert r.status_code == 401, (method, path, r.status_code)
+        assert r.headers["www-authenticate"].startswith("Bearer")
+        r = client.request(method, url, json={}, headers={"Authorization": "Bearer rko_wrong"})
+        assert r.status_code == 401, (method, path)
+        # Per-scenario scoring routes (/risk/fraud, ...) and V2 inference refuse reviewers.
+        role = WRONG_ROLE.get(path, "reviewer")
+        if role is not None:
+            r = client.request(method, url, json={}, headers=auth(tokens[role]))
+            assert r.status_code == 403, (method, path, role, r.status_code)
+            assert "needs one of" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("header", ["Basic abc", "Bearer", "Bearer ", "bearer " + "x" * 600,
+                                    "Token abc"])
+def test_malformed_authorization_headers_are_401(client, header):
+    r = client.post("/risk/fraud", json=example_row("fraud"), headers={"Authorization": header})
+    assert r.status_code == 401
+
+
+def test_admin_may_call_everything(client, tokens):
+    r = client.post("/risk/fraud", json=example_row("fraud"), headers=auth(tokens["admin"]))
+    assert r.status_code == 200
+
+
+def test_revoked_token_stops_working_after_the_cache_ttl(client, tokens, served_ws):
+    client.app.state.tokens = TokenCache(served_ws, ttl=0.0)
+    assert client.post("/risk/fraud", json=example_row("fraud"),
+                       headers=auth(tokens["scorer"])).status_code == 200
+    revoke_token(served_ws, name="t-scorer", actor="local:test")
+    assert client.post("/risk/fraud", json=example_row("fraud"),
+                       headers=auth(tokens["scorer"])).status_code == 401
+
+
+def test_health_and_metrics_can_be_closed(served_ws, tokens):
+    from fastapi.testclient import TestClient
+
+    from riskops.serving.app import create_app
+    from riskops.serving.settings import ServingSettings
+
+    app = create_app(served_ws, settings=ServingSettings(open_health=False, open_metrics=False))
+    with TestClient(app) as c:
+        assert c.get("/health").status_code == 401
+        assert c.get("/metrics").status_code == 401
+        assert c.get("/metrics", headers=auth(tokens["scorer"])).status_code == 403
+        assert c.get("/metrics", headers=auth(tokens["service"])).status_code == 200
+        assert c.get("/ready", headers=auth(tokens["scorer"])).status_code == 200
