@@ -310,19 +310,71 @@ def promote(
 def rollback(
     model: str,
     to: Annotated[int | None, typer.Option("--to", help="Version to return to.")] = None,
+    fallback: Annotated[str | None, typer.Option(
+        "--fallback", help="'heuristic': take production off the model; every replica "
+                           "answers from the scenario's rules.")] = None,
     home: HomeOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Return production to the previous version (history\\[n-1]) or to --to VERSION."""
+    """Return production to the previous version (history\\[n-1]), to --to VERSION, or
+    to the heuristic with --fallback heuristic."""
     from riskops.registry.service import Registry
 
+    if fallback is not None and fallback != "heuristic":
+        raise InputError(f"--fallback {fallback!r} is not supported; the only fallback is "
+                         "'heuristic'.")
     ws = _workspace(home)
-    result = Registry(ws).rollback(model, actor=_actor(ws), to=to)
+    result = Registry(ws).rollback(model, actor=_actor(ws), to=to,
+                                   fallback_heuristic=fallback == "heuristic")
     if as_json:
         _print_json(result)
     else:
-        out.print(f"rolled back {model} production v{result['from']} -> v{result['to']}; "
+        out.print(f"rolled back {model} production {_v(result['from'])} -> "
+                  f"{_v(result['to']) if result['to'] is not None else 'heuristic'}; "
                   f"manifest v{result['manifest_version']}.")
+
+
+@models_app.command("pin")
+def models_pin(
+    model: str,
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant id (X-Tenant-ID).")],
+    version: Annotated[int | None, typer.Option("--version", help="Version to pin.")] = None,
+    heuristic: Annotated[bool, typer.Option(
+        "--heuristic", help="Pin the tenant to the heuristic (no model).")] = False,
+    home: HomeOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Route one tenant to a fixed version of MODEL, or to its heuristic."""
+    from riskops.registry.service import Registry
+
+    if (version is None) == (not heuristic):
+        raise InputError("give exactly one of --version VERSION or --heuristic.")
+    ws = _workspace(home)
+    result = Registry(ws).pin(model, tenant, version, actor=_actor(ws))
+    if as_json:
+        _print_json(result)
+    else:
+        target = "the heuristic" if version is None else f"v{version}"
+        out.print(f"pinned tenant {tenant} of {model} to {target}; "
+                  f"manifest v{result['manifest_version']}.")
+
+
+@models_app.command("unpin")
+def models_unpin(
+    model: str,
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant id (X-Tenant-ID).")],
+    home: HomeOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove a tenant's pin; it follows production and canary again."""
+    from riskops.registry.service import Registry
+
+    ws = _workspace(home)
+    result = Registry(ws).unpin(model, tenant, actor=_actor(ws))
+    if as_json:
+        _print_json(result)
+    else:
+        out.print(f"unpinned tenant {tenant} of {model}; manifest v{result['manifest_version']}.")
 
 
 @audit_log_app.command("verify")

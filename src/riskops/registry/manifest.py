@@ -92,6 +92,8 @@ class ModelEntry(_Strict):
     stages: Stages
     history: list[int]
     versions: dict[str, VersionEntry]
+    #: Per-tenant routing pins: tenant -> version, or "heuristic" for no model.
+    pins: dict[str, int | Literal["heuristic"]] = Field(default_factory=dict)
 
 
 class AuditAnchor(_Strict):

@@ -80,6 +80,7 @@ def build_manifest(
             },
             "history": json.loads(m.history),
             "versions": versions.get(m.name, {}),
+            "pins": json.loads(m.pins or "{}"),
         }
     return {
         "schema": SCHEMA,

@@ -37,6 +37,17 @@ class PromotionBlocked(CheckFailed):
     """A promotion was refused by a rule (for now: production needs --force)."""
 
 
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
+
+
+def check_tenant(tenant: str) -> str:
+    """``tenant`` if it is a valid tenant id (the same rule as ``X-Tenant-ID``)."""
+    if not _TENANT.fullmatch(tenant):
+        raise InputError(f"--tenant {tenant[:64]!r} is invalid: 1-128 letters, digits or "
+                         "'_.:@-', starting with a letter or digit.")
+    return tenant
+
+
 def check_model_name(name: str) -> str:
     if not MODEL_NAME.fullmatch(name) or ".." in name:
         raise InputError(
@@ -174,11 +185,28 @@ class Registry:
         return self._change_pointer(model, state, values, stage=stage, action="promote",
                                     before=before, after=version, percent=percent, actor=actor)
 
-    def rollback(self, model: str, *, actor: str, to: int | None = None) -> dict[str, Any]:
-        """Move production back to ``history[n-1]``, or to version ``to``."""
+    def rollback(self, model: str, *, actor: str, to: int | None = None,
+                 fallback_heuristic: bool = False) -> dict[str, Any]:
+        """Move production back to ``history[n-1]``, to version ``to``, or off the model.
+
+        With ``fallback_heuristic`` production points at no version: every replica
+        answers from the scenario's heuristic until a version is promoted or
+        rolled back to (``to``). The history is kept for that return.
+        """
         state = self._read_state(model)
-        if state.production is None:
-            raise InputError(f"{model} has no production version to roll back from.")
+        if fallback_heuristic:
+            if to is not None:
+                raise InputError("--to and --fallback heuristic exclude each other; pick one.")
+            if state.production is None:
+                raise InputError(f"{model} already answers from the heuristic "
+                                 "(no production version).")
+            return self._change_pointer(model, state, {"production_version": None},
+                                        stage="production", action="rollback",
+                                        before=state.production, after=None, percent=None,
+                                        actor=actor)
+        if state.production is None and to is None:
+            raise InputError(f"{model} has no production version to roll back from; "
+                             "name the version to return to with --to VERSION.")
         if to is None:
             if len(state.history) < 2:
                 raise InputError(
@@ -202,6 +230,56 @@ class Registry:
                                     before=state.production, after=target, percent=None,
                                     actor=actor)
 
+    def pin(self, model: str, tenant: str, version: int | None, *, actor: str) -> dict[str, Any]:
+        """Route ``tenant`` to ``version`` of ``model`` (``None``: the heuristic)."""
+        check_tenant(tenant)
+        state = self._read_state(model)
+        if version is not None and version not in state.versions:
+            raise UnknownVersion(_unknown_version(model, version, state.versions))
+        return self._change_pin(model, state, tenant, version, remove=False, actor=actor)
+
+    def unpin(self, model: str, tenant: str, *, actor: str) -> dict[str, Any]:
+        """Remove ``tenant``'s pin; it follows production and canary again."""
+        check_tenant(tenant)
+        state = self._read_state(model)
+        return self._change_pin(model, state, tenant, None, remove=True, actor=actor)
+
+    def _change_pin(self, model: str, state: _ModelState, tenant: str, version: int | None,
+                    *, remove: bool, actor: str) -> dict[str, Any]:
+        with db.write_transaction(self.url) as session:
+            row = repository.get_model(session, model)
+            pins: dict[str, int | str] = json.loads(row.pins or "{}") if row else {}
+            before = pins.get(tenant)
+            if remove:
+                if tenant not in pins:
+                    raise InputError(f"tenant {tenant!r} has no pin on {model}; "
+                                     f"pinned tenants: {', '.join(sorted(pins)) or 'none'}.")
+                del pins[tenant]
+            else:
+                pins[tenant] = "heuristic" if version is None else version
+            if not repository.swap_pointers(session, model, state.revision,
+                                            pins=json.dumps(pins, sort_keys=True)):
+                raise ConcurrentUpdate(
+                    f"{model} changed while this pin was in flight; nothing was changed.\n"
+                    f"  next: riskops models show {model}, then retry")
+            if row is not None:
+                session.expire(row)  # the manifest below must read the swapped pins
+            now = _now()
+            after = None if remove else pins[tenant]
+            action = "model.unpinned" if remove else "model.pinned"
+            mv = record_change(session, self.ws, now=now, actor=actor, action=action,
+                               subject=f"{model}/{tenant}",
+                               data={"model": model, "tenant": tenant, "from": before,
+                                     "to": after})
+            repository.add_pointer_change(session, PointerChangeRow(
+                model_name=model, stage="pin", action="unpin" if remove else "pin",
+                from_version=before if isinstance(before, int) else None,
+                to_version=after if isinstance(after, int) else None, percent=None,
+                actor=actor, changed_at=now, manifest_version=mv))
+        sync_manifest_files(self.ws)
+        return {"model": model, "tenant": tenant, "from": before, "to": after,
+                "manifest_version": mv, "changed": True}
+
     def _read_state(self, model: str) -> _ModelState:
         check_model_name(model)
         with db.read_session(self.url) as session:
@@ -214,7 +292,7 @@ class Registry:
 
     def _change_pointer(
         self, model: str, state: _ModelState, values: dict[str, Any], *, stage: str,
-        action: str, before: int | None, after: int, percent: int | None, actor: str,
+        action: str, before: int | None, after: int | None, percent: int | None, actor: str,
     ) -> dict[str, Any]:
         with db.write_transaction(self.url) as session:
             if not repository.swap_pointers(session, model, state.revision, **values):
@@ -275,6 +353,7 @@ class Registry:
                            "canary": None if row.canary_version is None else
                            {"version": row.canary_version, "percent": row.canary_percent}},
                 "history": json.loads(row.history),
+                "pins": json.loads(row.pins or "{}"),
                 "versions": [
                     {"version": v.version, "created_at": v.created_at.isoformat(),
                      "author": v.author, "entrypoint": v.entrypoint,

@@ -65,6 +65,8 @@ class ModelRow(Base):
     canary_percent: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # JSON list of production versions, oldest first; rollback goes to history[n-1].
     history: Mapped[str] = mapped_column(Text, default="[]")
+    # JSON object tenant -> version (int) or "heuristic"; per-tenant routing pins.
+    pins: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
 
 class ModelVersionRow(Base):
