@@ -1,0 +1,524 @@
+"""Drift statistics: pure functions over arrays, no I/O, no verdicts.
+
+Samples go ``reference, current``. Numeric samples must be non-empty, 1-D and
+finite: ``drop_missing`` removes NaN and infinity first and reports their
+share, so a column with gaps is measured on its values and the gap is reported
+beside the statistic, not hidden in it. Categorical samples are compared as
+strings. What counts as drift (thresholds, the 30-sample floor) lives in
+``verdicts.py`` and ``drift.py``.
+
+    psi(reference, current)                 # population stability index, quantile bins
+    categorical_psi(reference, current)     # PSI over category shares
+    ks_statistic(reference, current)        # two-sample Kolmogorov-Smirnov
+    jensen_shannon(reference, current)      # JS distance (base 2) on the PSI bins
+    wasserstein_scaled(reference, current)  # Wasserstein-1 / std of the reference
+    chi_square(reference, current)          # Pearson chi-square on category counts
+    drift_z_score(reference, current)       # |mean shift| / standard error
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+import numpy as np
+from scipy import stats as _scipy_stats
+
+__all__ = [
+    "ChiSquareResult",
+    "KsResult",
+    "bin_shares",
+    "categorical_psi",
+    "category_shares",
+    "chi_square",
+    "drift_z_score",
+    "drop_missing",
+    "jensen_shannon",
+    "ks_statistic",
+    "psi",
+    "wasserstein_scaled",
+]
+
+
+class KsResult(NamedTuple):
+    """The Kolmogorov-Smirnov statistic and its p-value."""
+
+    statistic: float
+    pvalue: float
+
+
+class ChiSquareResult(NamedTuple):
+    """Pearson chi-square statistic, p-value and degrees of freedom."""
+
+    statistic: float
+    pvalue: float
+    dof: int
+
+
+# --- validation ----------------------------------------------------------------------
+
+
+def _as_float_1d(values: Any, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold numbers; convert or drop the other values.") from None
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}.")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty; a drift statistic needs at least one value.")
+    return array
+
+
+def _finite_1d(values: Any, name: str) -> np.ndarray:
+    array = _as_float_1d(values, name)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinity; drop them first "
+                         "(riskops.monitoring.stats.drop_missing).")
+    return array
+
+
+def _labels_1d(values: Any, name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=object)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}.")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty; a drift statistic needs at least one value.")
+    return np.array([str(v) for v in array], dtype=object)
+
+
+def _check_bins(bins: int) -> None:
+    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 2:
+        raise ValueError(f"bins must be an integer of at least 2, got {bins!r}.")
+
+
+def _check_epsilon(epsilon: float) -> None:
+    if not 0 < epsilon < 1:
+        raise ValueError(f"epsilon must be in (0, 1), got {epsilon!r}.")
+
+
+# --- missing values ------------------------------------------------------------------
+
+
+def drop_missing(values: Any, *, name: str = "values") -> tuple[np.ndarray, float]:
+    """The finite values of a numeric sample and the share that was NaN or infinite.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_samples,)
+        Numbers; ``None`` counts as missing.
+    name : str, default="values"
+        Named in error messages.
+
+    Returns
+    -------
+    finite : ndarray of shape (n_finite,)
+        The values that are neither NaN nor infinite, in their original order.
+    missing_share : float
+        Share of ``values`` that was dropped, in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty, not 1-D or holds something that is not a number.
+
+    Examples
+    --------
+    >>> finite, share = drop_missing([1.0, float("nan"), 3.0, None])
+    >>> finite.tolist(), share
+    ([1.0, 3.0], 0.5)
+    """
+    array = _as_float_1d(values, name)  # None becomes NaN
+    keep = np.isfinite(array)
+    return array[keep], float(1.0 - keep.mean())
+
+
+# --- binning -------------------------------------------------------------------------
+
+
+def _bin_index(reference: np.ndarray, bins: int) -> tuple[Any, int]:
+    """A function mapping values to bin numbers, and the number of bins.
+
+    Few distinct reference values (at most ``bins``): one bin per value plus a
+    gap bin below, between and above them, so a shift onto a value the
+    reference never had is visible. Otherwise: quantile bins of the reference,
+    left-closed ``[q_i, q_i+1)``, with tied quantiles merged; values beyond the
+    reference fall in the end bins.
+    """
+    distinct = np.unique(reference)
+    if distinct.size <= bins:
+        def by_value(x: np.ndarray) -> np.ndarray:
+            position = np.searchsorted(distinct, x, side="left")
+            inside = position < distinct.size
+            exact = np.zeros(x.shape, dtype=bool)
+            exact[inside] = distinct[position[inside]] == x[inside]
+            return 2 * position + exact
+
+        return by_value, 2 * distinct.size + 1
+    probabilities = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    edges = np.unique(np.quantile(reference, probabilities))
+
+    def by_quantile(x: np.ndarray) -> np.ndarray:
+        return np.searchsorted(edges, x, side="right")
+
+    return by_quantile, edges.size + 1
+
+
+def bin_shares(reference: Any, current: Any, *, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Shares of each sample in bins drawn from ``reference``.
+
+    When the reference holds at most ``bins`` distinct values (flags, counts,
+    a constant column), every value gets its own bin, with gap bins below,
+    between and above them. Otherwise the bins are the reference's quantiles
+    at ``1/bins, ..., (bins-1)/bins``, left-closed, tied quantiles merged (so
+    a tie-heavy reference yields fewer bins); current values beyond the
+    reference fall in the end bins.
+
+    Parameters
+    ----------
+    reference, current : array-like of shape (n_samples,)
+        Finite numbers.
+    bins : int, default=10
+        Quantile bins at most.
+
+    Returns
+    -------
+    reference_shares, current_shares : ndarray of shape (n_bins,)
+        Each sums to 1; empty bins are 0.
+
+    Raises
+    ------
+    ValueError
+        If a sample is empty, not 1-D, or holds NaN or infinity; if ``bins`` < 2.
+
+    Examples
+    --------
+    >>> ref, cur = bin_shares([0, 0, 1, 1], [0, 0, 0, 1], bins=2)
+    >>> ref.tolist(), cur.tolist()
+    ([0.0, 0.5, 0.0, 0.5, 0.0], [0.0, 0.75, 0.0, 0.25, 0.0])
+    """
+    _check_bins(bins)
+    reference = _finite_1d(reference, "reference")
+    current = _finite_1d(current, "current")
+    index, n_bins = _bin_index(reference, bins)
+    ref = np.bincount(index(reference), minlength=n_bins) / reference.size
+    cur = np.bincount(index(current), minlength=n_bins) / current.size
+    return ref, cur
+
+
+def category_shares(reference: Any, current: Any) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Categories seen in either sample (sorted) and each sample's share of them.
+
+    Values are compared as strings, so ``1`` and ``"1"`` are one category.
+    A category only ``current`` has gets share 0 in the reference.
+
+    Examples
+    --------
+    >>> cats, ref, cur = category_shares(["a", "a", "b"], ["b", "c"])
+    >>> cats, ref.round(3).tolist(), cur.tolist()
+    (['a', 'b', 'c'], [0.667, 0.333, 0.0], [0.0, 0.5, 0.5])
+    """
+    ref_labels = _labels_1d(reference, "reference")
+    cur_labels = _labels_1d(current, "current")
+    categories = sorted(set(ref_labels.tolist()) | set(cur_labels.tolist()))
+    ref_counts, cur_counts = _category_counts(ref_labels, cur_labels, categories)
+    return categories, ref_counts / ref_labels.size, cur_counts / cur_labels.size
+
+
+def _category_counts(ref: np.ndarray, cur: np.ndarray, categories: Iterable[str]) -> tuple[
+    np.ndarray, np.ndarray
+]:
+    order = {c: i for i, c in enumerate(categories)}
+    ref_counts = np.bincount([order[v] for v in ref], minlength=len(order)).astype(float)
+    cur_counts = np.bincount([order[v] for v in cur], minlength=len(order)).astype(float)
+    return ref_counts, cur_counts
+
+
+def _psi_of_shares(ref: np.ndarray, cur: np.ndarray, epsilon: float) -> float:
+    ref = np.where(ref == 0, epsilon, ref)
+    cur = np.where(cur == 0, epsilon, cur)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+# --- statistics ----------------------------------------------------------------------
+
+
+def psi(reference: Any, current: Any, *, bins: int = 10, epsilon: float = 1e-4) -> float:
+    """Population stability index of ``current`` against ``reference``.
+
+    ``PSI = sum_i (c_i - r_i) * ln(c_i / r_i)`` over the bins of
+    ``bin_shares`` (quantiles of the reference, or one bin per value when the
+    reference has few distinct values). A bin empty in a sample counts as
+    ``epsilon`` for that sample, so PSI stays finite. It is the symmetrised
+    Kullback-Leibler divergence ``KL(c||r) + KL(r||c)`` of the binned shares.
+
+    Parameters
+    ----------
+    reference, current : array-like of shape (n_samples,)
+        Finite numbers.
+    bins : int, default=10
+        Quantile bins at most; fewer when the reference has tied quantiles.
+    epsilon : float, default=1e-4
+        Share given to an empty bin.
+
+    Returns
+    -------
+    psi : float
+        0.0 for identically binned samples; larger means more shift. Read
+        against the guidance in ``riskops.monitoring.verdicts``.
+
+    Raises
+    ------
+    ValueError
+        If a sample is empty, not 1-D, or holds NaN or infinity; if ``bins``
+        < 2 or ``epsilon`` is not in (0, 1).
+
+    Examples
+    --------
+    >>> ref = np.random.default_rng(0).normal(size=5_000)
+    >>> psi(ref, ref) == 0.0
+    True
+    >>> psi(ref, ref + 1.0) > 0.25
+    True
+    """
+    _check_epsilon(epsilon)
+    ref, cur = bin_shares(reference, current, bins=bins)
+    return _psi_of_shares(ref, cur, epsilon)
+
+
+def categorical_psi(reference: Any, current: Any, *, epsilon: float = 1e-4) -> float:
+    """Population stability index over category shares.
+
+    As ``psi``, with one bin per category seen in either sample; a category
+    one sample lacks counts as ``epsilon`` there.
+
+    Parameters
+    ----------
+    reference, current : array-like of shape (n_samples,)
+        Category labels, compared as strings.
+    epsilon : float, default=1e-4
+        Share given to a category a sample does not have.
+
+    Returns
+    -------
+    psi : float
+
+    Raises
+    ------
+    ValueError
+        If a sample is empty or not 1-D, or ``epsilon`` is not in (0, 1).
+
+    Examples
+    --------
+    >>> categorical_psi(["a", "b"] * 50, ["a", "b"] * 50)
+    0.0
+    """
+    _check_epsilon(epsilon)
+    _, ref, cur = category_shares(reference, current)
+    return _psi_of_shares(ref, cur, epsilon)
+
+
+def ks_statistic(reference: Any, current: Any) -> KsResult:
+    """Two-sample Kolmogorov-Smirnov test.
+
+    The statistic is the largest gap between the two empirical CDFs,
+    ``D = max_x |F_ref(x) - F_cur(x)|``. The p-value is the asymptotic one,
+    ``P(D_en >= D)`` under the one-sample Kolmogorov distribution with
+    ``en = round(n * m / (n + m))`` (``scipy.stats.ks_2samp(..., method="asymp")``).
+
+    Parameters
+    ----------
+    reference, current : array-like of shape (n_samples,)
+        Finite numbers.
+
+    Returns
+    -------
+    result : KsResult
+        ``statistic`` in [0, 1] and ``pvalue`` in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If a sample is empty, not 1-D, or holds NaN or infinity.
+
+    Examples
+    --------
+    >>> ks_statistic([1, 2, 3, 4], [3, 4, 5, 6]).statistic
+    0.5
+    """
+    reference = np.sort(_finite_1d(reference, "reference"))
+    current = np.sort(_finite_1d(current, "current"))
+    points = np.concatenate([reference, current])
+    cdf_ref = np.searchsorted(reference, points, side="right") / reference.size
+    cdf_cur = np.searchsorted(current, points, side="right") / current.size
+    statistic = float(np.max(np.abs(cdf_ref - cdf_cur)))
+    n, m = reference.size, current.size
+    en = round(n * m / (n + m))
+    pvalue = float(np.clip(_scipy_stats.kstwo.sf(statistic, max(en, 1)), 0.0, 1.0))
+    return KsResult(statistic, pvalue)
+
+
+def jensen_shannon(reference: Any, current: Any, *, bins: int = 10) -> float:
+    """Jensen-Shannon distance (base 2) between the binned samples.
+
+    On the bins of ``bin_shares`` (the same as ``psi``), with
+    ``m = (r + c) / 2``: ``JS = sqrt(KL(r||m) / 2 + KL(c||m) / 2)`` in bits,
+    the value of ``scipy.spatial.distance.jensenshannon(r, c, base=2)``.
+    Empty bins need no epsilon: ``0 * log 0 = 0``.
+
+    Parameters
+    ----------
+    reference, current : array-like of shape (n_samples,)
+        Finite numbers.
+    bins : int, default=10
+
+    Returns
+    -------
+    distance : float
+        In [0, 1]: 0 for identically binned samples, 1 for disjoint bins.
+
+    Raises
+    ------
+    ValueError
+        If a sample is empty, not 1-D, or holds NaN or infinity; if ``bins`` < 2.
+
+    Examples
+    --------
+    >>> jensen_shannon([0, 0, 0], [1, 1, 1])
+    1.0
+    """
+    ref, cur = bin_shares(reference, current, bins=bins)
+    middle = (ref + cur) / 2
+
+    def kl(p: np.ndarray) -> float:
+        mask = p > 0
+        return float(np.sum(p[mask] * np.log2(p[mask] / middle[mask])))
+
+    divergence = max(0.0, (kl(ref) + kl(cur)) / 2)
+    return float(min(1.0, math.sqrt(divergence)))
+
+
+def wasserstein_scaled(reference: Any, current: Any) -> float:
+    """Wasserstein-1 distance between the samples, in reference standard deviations.
+
+    ``W1 = integral |F_ref(x) - F_cur(x)| dx`` over the empirical CDFs (the
+    value of ``scipy.stats.wasserstein_distance``), divided by the population
+    standard deviation (``ddof=0``) of ``reference`` so features of different
+    units compare: 0.1 means the mass moved a tenth of a standard deviation
+    on average. A constant reference has no spread to scale by; the distance
+    is then returned unscaled, in the feature's own units.
+
+    Parameters
+    ----------
+    reference, current : array-like of shape (n_samples,)
+        Finite numbers.
+
+    Returns
+    -------
+    distance : float
+        At least 0.
+
+    Raises
+    ------
+    ValueError
+        If a sample is empty, not 1-D, or holds NaN or infinity.
+
+    Examples
+    --------
+    >>> wasserstein_scaled([0.0, 2.0], [1.0, 3.0])
+    1.0
+    """
+    reference = np.sort(_finite_1d(reference, "reference"))
+    current = np.sort(_finite_1d(current, "current"))
+    points = np.sort(np.concatenate([reference, current]))
+    widths = np.diff(points)
+    cdf_ref = np.searchsorted(reference, points[:-1], side="right") / reference.size
+    cdf_cur = np.searchsorted(current, points[:-1], side="right") / current.size
+    distance = float(np.sum(np.abs(cdf_ref - cdf_cur) * widths))
+    scale = float(np.std(reference))
+    return distance / scale if scale > 0 else distance
+
+
+def chi_square(reference: Any, current: Any) -> ChiSquareResult:
+    """Pearson chi-square test that two samples share one category distribution.
+
+    The 2 x k contingency table holds each sample's count of every category
+    seen in either sample (a category only ``current`` has is a column with
+    a 0 reference count, so unseen categories raise the statistic rather than
+    being dropped). ``statistic = sum (observed - expected)^2 / expected`` with
+    ``expected = row total * column total / n``, ``dof = k - 1``, and no
+    continuity correction (``scipy.stats.chi2_contingency(table, correction=False)``).
+
+    Parameters
+    ----------
+    reference, current : array-like of shape (n_samples,)
+        Category labels, compared as strings.
+
+    Returns
+    -------
+    result : ChiSquareResult
+        ``statistic``, ``pvalue`` and ``dof``. One category in all: 0.0, 1.0, 0.
+
+    Raises
+    ------
+    ValueError
+        If a sample is empty or not 1-D.
+
+    Examples
+    --------
+    >>> chi_square(["a", "b"] * 10, ["a", "b"] * 10)
+    ChiSquareResult(statistic=0.0, pvalue=1.0, dof=1)
+    """
+    ref = _labels_1d(reference, "reference")
+    cur = _labels_1d(current, "current")
+    categories = sorted(set(ref.tolist()) | set(cur.tolist()))
+    table = np.vstack(_category_counts(ref, cur, categories))
+    dof = len(categories) - 1
+    if dof == 0:
+        return ChiSquareResult(0.0, 1.0, 0)
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
+    statistic = float(np.sum((table - expected) ** 2 / expected))
+    pvalue = float(_scipy_stats.chi2.sf(statistic, dof))
+    return ChiSquareResult(statistic, pvalue, dof)
+
+
+def drift_z_score(reference: Any, current: Any) -> float:
+    """How many standard errors the current mean lies from the reference mean.
+
+    ``z = |mean(current) - mean(reference)| / (std(reference) / sqrt(n_current))``
+    with the sample standard deviation (``ddof=1``) of the reference: the
+    z-statistic of the current window's mean under the reference
+    distribution. It grows with ``sqrt(n_current)``, so large windows flag
+    small but persistent shifts; the alert rule (score > 3.0 for three
+    consecutive evaluations) asks for persistence to keep noise out. A
+    reference that is constant (or a single value) has no spread: the score
+    is 0.0 when the means agree and infinity when they do not.
+
+    Parameters
+    ----------
+    reference, current : array-like of shape (n_samples,)
+        Finite numbers.
+
+    Returns
+    -------
+    z : float
+        At least 0; ``inf`` only for a constant reference.
+
+    Raises
+    ------
+    ValueError
+        If a sample is empty, not 1-D, or holds NaN or infinity.
+
+    Examples
+    --------
+    >>> round(drift_z_score([0.0, 2.0], [2.0, 2.0, 2.0, 2.0]), 3)  # std 1.414, se 0.707
+    1.414
+    """
+    reference = _finite_1d(reference, "reference")
+    current = _finite_1d(current, "current")
+    shift = abs(float(current.mean()) - float(reference.mean()))
+    spread = float(np.std(reference, ddof=1)) if reference.size > 1 else 0.0
+    if spread == 0.0:
+        return 0.0 if shift == 0.0 else math.inf
+    return shift / (spread / math.sqrt(current.size))

@@ -1,0 +1,56 @@
+"""What the numbers mean: drift and performance thresholds and their verdicts.
+
+The PSI bands are the industry rule of thumb DESIGN.md adopts: below 0.1 the
+population is stable, 0.1 to 0.25 deserves watching, above 0.25 it has
+shifted. Events fire at ``DEFAULT_PSI_ALERT`` (0.2), inside the watch band,
+so an alert arrives before the shift is gross; the threshold is configurable
+per run.
+
+    psi_verdict(0.05)                   # "stable"
+    psi_verdict(0.3)                    # "alert"
+    is_drift(0.21)                      # True: over the 0.2 event threshold
+    is_degraded("brier", 0.23)          # True: over the 0.2 Brier threshold
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+Verdict = Literal["stable", "monitor", "alert"]
+
+#: Upper edge of "stable" and lower edge of "alert" in the PSI guidance.
+PSI_STABLE_BELOW = 0.1
+PSI_ALERT_ABOVE = 0.25
+#: PSI above which ``ml.model.drift.detected`` is emitted.
+DEFAULT_PSI_ALERT = 0.2
+#: The ``ml_feature_drift_score`` alert rule: over 3.0 for 3 consecutive evaluations.
+Z_SCORE_ALERT = 3.0
+#: Fewer rows than this in a window and the check is skipped, saying so.
+MIN_SAMPLES = 30
+#: Loss metrics over these are ``ml.model.performance.degraded``.
+DEFAULT_DEGRADATION: Mapping[str, float] = {"brier": 0.2, "mae": 0.2}
+
+
+def psi_verdict(value: float) -> Verdict:
+    """``"stable"`` below 0.1, ``"monitor"`` from 0.1 to 0.25, ``"alert"`` above 0.25."""
+    if value < PSI_STABLE_BELOW:
+        return "stable"
+    if value <= PSI_ALERT_ABOVE:
+        return "monitor"
+    return "alert"
+
+
+def is_drift(psi_value: float, threshold: float = DEFAULT_PSI_ALERT) -> bool:
+    """True when ``psi_value`` is over the event threshold (strictly greater)."""
+    return psi_value > threshold
+
+
+def is_degraded(metric: str, value: float | None, thresholds: Mapping[str, float]
+                = DEFAULT_DEGRADATION) -> bool:
+    """True when a loss ``metric`` with a threshold is strictly over it.
+
+    Metrics without a threshold, and undefined values (``None``), are never degraded.
+    """
+    limit = thresholds.get(metric)
+    return limit is not None and value is not None and value > limit
