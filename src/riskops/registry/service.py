@@ -22,6 +22,7 @@ from riskops.errors import (
     UnknownModel,
     UnknownVersion,
 )
+from riskops.events import emit
 from riskops.registry import ossf, store
 from riskops.registry.integrity import sha256_file
 from riskops.registry.loader import untrusted_types_in
@@ -317,6 +318,17 @@ class Registry:
                                  from_version=before, to_version=after, percent=percent,
                                  actor=actor, changed_at=now, manifest_version=mv),
             )
+            if action == "promote":
+                emit(session, self.ws, type="ml.model.promoted", subject=model,
+                     source="registry",
+                     data={"modelId": model, "version": after, "stage": stage,
+                           **({"percent": percent} if percent is not None else {}),
+                           "fromVersion": before, "actor": actor, "manifestVersion": mv})
+            else:
+                emit(session, self.ws, type="ml.model.rolled_back", subject=model,
+                     source="registry",
+                     data={"modelId": model, "fromVersion": before, "toVersion": after,
+                           "actor": actor, "manifestVersion": mv})
         sync_manifest_files(self.ws)
         return {"model": model, "stage": stage, "action": action, "from": before, "to": after,
                 "percent": percent, "manifest_version": mv, "changed": True}

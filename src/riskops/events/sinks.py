@@ -1,0 +1,88 @@
+"""Where events go: the sink protocol, the log sink and the sink factory.
+
+A sink's ``send`` returns when the event is durably handed over and raises
+:class:`DeliveryFailed` (retry later) or :class:`PermanentFailure` (retrying
+cannot help; dead-letter now) otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+from riskops.events.settings import EventSettings
+
+
+class DeliveryFailed(Exception):
+    """The sink did not take the event; the dispatcher retries with backoff."""
+
+
+class PermanentFailure(DeliveryFailed):
+    """The sink refused the event for good (e.g. HTTP 400); it is dead-lettered at once."""
+
+
+class Sink(Protocol):
+    """What the dispatcher needs from a sink."""
+
+    name: str
+
+    def send(self, envelope: dict[str, Any], body: str) -> None:
+        """Deliver one event; ``body`` is the exact CloudEvents JSON of ``envelope``."""
+
+    def close(self) -> None:
+        """Release connections; ``send`` may be called again afterwards."""
+
+
+class LogSink:
+    """Appends each envelope as one JSON line to a file and fsyncs it.
+
+    One ``write`` per line on an ``O_APPEND`` descriptor, so lines from several
+    dispatchers never interleave.
+    """
+
+    name = "log"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def send(self, envelope: dict[str, Any], body: str) -> None:
+        line = (body.replace("\n", " ") + "\n").encode("utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                written = os.write(fd, line)
+                if written != len(line):
+                    raise DeliveryFailed(f"short write to {self.path} ({written} of "
+                                         f"{len(line)} bytes)")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise DeliveryFailed(f"cannot append to {self.path}: {exc.strerror}") from None
+
+    def close(self) -> None:
+        pass
+
+
+def build_sinks(settings: EventSettings) -> dict[str, Sink]:
+    """One sink per name in ``settings.sinks``, configured from ``settings``."""
+    sinks: dict[str, Sink] = {}
+    for name in settings.sinks:
+        if name == "log":
+            sinks[name] = LogSink(settings.log_path)
+        elif name == "webhook":
+            from riskops.events.webhook import WebhookSink
+
+            assert settings.webhook_url is not None  # load_settings guarantees it
+            sinks[name] = WebhookSink(settings.webhook_url, fmt=settings.webhook_format,
+                                      timeout=settings.webhook_timeout_seconds,
+                                      external_url=settings.external_url)
+        elif name == "amqp":
+            from riskops.events.amqp import AmqpSink
+
+            assert settings.amqp_url is not None  # load_settings guarantees it
+            sinks[name] = AmqpSink(settings.amqp_url, exchange=settings.exchange,
+                                   timeout=settings.amqp_timeout_seconds)
+    return sinks
