@@ -521,8 +521,11 @@ def run() -> None:
 
 # Commands that live in their own modules; imported last so they can use the
 # helpers above.
-from riskops import cli_data, cli_serve, cli_train  # noqa: E402
+from riskops import cli_data, cli_events, cli_jobs, cli_monitor, cli_serve, cli_train  # noqa: E402
 
 cli_data.register(app)
 cli_train.register(app)
+cli_jobs.register(app)
+cli_monitor.register(app)
+cli_events.register(app)
 cli_serve.register(app)

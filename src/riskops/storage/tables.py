@@ -196,18 +196,24 @@ class JobRunRow(Base):
 
     A scheduled run is claimed by inserting its (job, scheduled_for) slot: the
     unique constraint lets exactly one scheduler win it. Manual and message
-    triggers leave ``scheduled_for`` empty.
+    triggers leave ``scheduled_for`` empty. ``trigger_id`` is the trigger
+    message's id (AMQP ``message_id`` / CloudEvents ``id``): a second copy of a
+    message finds its run and is not run twice; ``attempts`` counts the starts
+    of the run (a redelivery after a worker died starts it again).
     """
 
     __tablename__ = "job_runs"
-    __table_args__ = (UniqueConstraint("job", "scheduled_for"),)
+    __table_args__ = (UniqueConstraint("job", "scheduled_for"), UniqueConstraint("trigger_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job: Mapped[str] = mapped_column(String(128), index=True)
     scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     trigger: Mapped[str] = mapped_column(String(32))  # schedule | manual | message
-    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed
+    trigger_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | succeeded | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     owner: Mapped[str] = mapped_column(String(256))  # host:pid that ran it
+    metadata_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -39,14 +39,18 @@ def upgrade() -> None:
         sa.Column("job", sa.String(length=128), nullable=False),
         sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=True),
         sa.Column("trigger", sa.String(length=32), nullable=False),
+        sa.Column("trigger_id", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), server_default="1", nullable=False),
         sa.Column("owner", sa.String(length=256), nullable=False),
+        sa.Column("metadata_json", sa.Text(), server_default="{}", nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("result", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("job", "scheduled_for"),
+        sa.UniqueConstraint("trigger_id"),
     )
     op.create_index(op.f("ix_job_runs_job"), "job_runs", ["job"], unique=False)
     op.create_table(

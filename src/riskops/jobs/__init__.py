@@ -1,0 +1,1 @@
+"""Batch jobs: catalog, cron schedules, scheduler, RabbitMQ worker (see docs/jobs.md)."""
