@@ -17,6 +17,11 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignor
     assert summary["versions"] == [1, 2] and summary["production"] == 1
     assert summary["reproduced"] is True and summary["comparison"] == "compared"
     assert all(0.0 <= s <= 1.0 for s in summary["scores"])
+    served = summary["served"]
+    assert served["requests"] == 400 and served["methods"] == {"ml": 400}
+    assert served["imported"] == 800 and served["overrides"] >= 1
+    # The replayed traffic is from the drifted period: monitoring must see it.
+    assert served["drift_detected"] >= 1 and served["events"]
 
     ws = open_workspace(home)
     manifest = json.loads(ws.manifest_path.read_text())

@@ -6,8 +6,9 @@ train, evaluate and register a model on each (the second compared with the
 first in production); promote; verify every signature and digest; load the
 production model through the verified loader and score a few payments beside
 the heuristic; reproduce the first version exactly; roll back; check the
-audit log. Serving, monitoring and governed approvals join this path as those
-features land.
+audit log; then serve the production model over HTTP, replay drifted traffic,
+record reviewer feedback and outcomes, run monitoring and deliver its events
+(``demo_serving.py``). Governed approvals join this path when they land.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,10 +122,20 @@ def run_demo(
     say(f"9. rolled back production v{rolled['from']} -> v{rolled['to']} "
         f"(manifest v{rolled['manifest_version']})")
 
+    from riskops.demo_serving import serve_and_monitor
+
+    served = serve_and_monitor(ws, model=MODEL, production=rolled["to"], reference=first,
+                               drifted=later, drift_from=datetime(2026, 6, 1, tzinfo=UTC),
+                               say=say)
+
+    report_after = verify_workspace(ws)
+    if not report_after.ok:
+        raise CheckFailed("demo stopped: verification failed after serving: " + "; ".join(
+            f"{f.path}: {f.reason}" for f in report_after.failures))
     audit = check_audit_log(ws)
     if not audit.ok:
         raise CheckFailed(f"demo stopped: audit log broken: {audit.problem}")
-    say(f"10. audit log: {audit.entries} hash-chained entries verified against every signed "
+    say(f"15. audit log: {audit.entries} hash-chained entries verified against every signed "
         "manifest")
     say("\nLook at:")
     say(f"  export RISKOPS_HOME={ws.home}")
@@ -132,9 +143,19 @@ def run_demo(
     for command in (f"{exe} models show {MODEL}", f"{exe} models history {MODEL}",
                     f"{exe} verify --json-out model-integrity.json", f"{exe} audit-log verify",
                     f"{exe} train --reproduce {MODEL} {v2['version']}",
-                    f"cat {ws.store_dir}/models/{MODEL}/{v2['version']}/evaluation-report.json"):
+                    f"cat {ws.store_dir}/models/{MODEL}/{v2['version']}/evaluation-report.json",
+                    f"{exe} serve    # then, with a scorer token (riskops token create):",
+                    "curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: "
+                    "application/json' localhost:4006/risk/fraud -d '{\"amount\": 912.5, "
+                    "\"hour_of_day\": 3, \"account_age_days\": 12, \"txn_count_24h\": 9, "
+                    "\"distance_from_home_km\": 4100, \"failed_auth_7d\": 3, "
+                    "\"card_present\": \"no\", \"channel\": \"web\", "
+                    "\"new_device\": \"yes\"}'",
+                    f"{exe} events list", f"{exe} monitor run", f"{exe} jobs list",
+                    f"cat {ws.home}/events.jsonl"):
         say(f"  {command}")
     return {"home": str(ws.home), "versions": [v1["version"], v2["version"]],
-            "production": rolled["to"], "manifest_version": rolled["manifest_version"],
+            "production": rolled["to"], "manifest_version": report_after.manifest_version,
             "scores": [float(s) for s in scores], "audit_entries": audit.entries,
-            "reproduced": again["match"], "comparison": comparison["status"]}
+            "reproduced": again["match"], "comparison": comparison["status"],
+            "served": {k: v for k, v in served.items() if k != "scorer_token"}}

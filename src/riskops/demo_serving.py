@@ -1,0 +1,217 @@
+"""The serving half of `riskops demo`: serve, replay traffic, review, monitor.
+
+The workspace from the first half has fraud v1 in production. This part
+starts the real scoring server on 127.0.0.1:4006 (or a free port when that one
+is taken), imports last month's decisions into the inference log as the
+monitoring reference, replays payments from a drifted period over HTTP as a
+client application would, sends reviewer feedback and ground-truth outcomes,
+runs the model-monitoring job and delivers its events, then reads the
+insights and metrics back.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from riskops.config import Workspace
+from riskops.errors import CheckFailed
+
+DEFAULT_PORT = 4006
+HOST = "127.0.0.1"
+REFERENCE_ROWS = 800
+LIVE_ROWS = 400
+CLIENTS = 8
+
+
+def free_port(preferred: int = DEFAULT_PORT) -> int:
+    """``preferred`` if nothing listens there, else a free port the OS picks."""
+    for port in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise CheckFailed("demo stopped: no free TCP port on 127.0.0.1")
+
+
+@contextmanager
+def running_server(ws: Workspace, port: int) -> Iterator[str]:
+    """The scoring API in a background thread; yields its base URL, stops it after."""
+    import httpx
+    import uvicorn
+
+    from riskops.serving.app import create_app
+
+    config = uvicorn.Config(create_app(ws), host=HOST, port=port, log_level="warning",
+                            access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="riskops-demo-server", daemon=True)
+    thread.start()
+    url = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise CheckFailed(f"demo stopped: the scoring server did not start on {url}")
+        time.sleep(0.05)
+    try:
+        httpx.get(f"{url}/health", timeout=5).raise_for_status()
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def import_history(ws: Workspace, frame: pd.DataFrame, *, model: str, version: int,
+                   start: datetime, end: datetime) -> int:
+    """Score ``frame`` with ``model`` v``version`` and log it as decisions made in [start, end).
+
+    This is a backfill, as ``riskops monitor import`` will do for real history:
+    it gives monitoring a reference window before live traffic exists.
+    """
+    from riskops.registry.loader import load_model
+    from riskops.registry.manifest import read_verified_manifest
+    from riskops.scenarios import get_scenario
+    from riskops.serving.inference_log import write_predictions
+    from riskops.serving.records import PredictionRecord, new_prediction_id
+
+    scenario = get_scenario(model)
+    verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
+    loaded = load_model(verified, model, version, trusted_types=ws.settings.trusted_types)
+    threshold = float(verified.manifest.version(model, version).metrics.get(
+        "threshold", scenario.default_threshold))
+    scores = scenario.risk_scores(loaded.estimator, frame)
+    step = (end - start) / max(len(frame), 1)
+    records = []
+    for i, ((_, row), score) in enumerate(zip(frame.iterrows(), scores, strict=True)):
+        inputs = {k: _plain(row[k]) for k in scenario.schema.feature_names}
+        records.append(PredictionRecord(
+            id=new_prediction_id(), created_at=start + i * step, tenant_id=str(row["tenant_id"]),
+            scenario=model, model_name=model, model_version=version,
+            manifest_version=verified.manifest.manifest_version, method="ml", route="import",
+            inputs=inputs, score=float(score), label=scenario.label_for(float(score), threshold),
+            threshold=threshold, reasons=list(scenario.heuristic(inputs).reasons),
+            latency_ms=0.0))
+    return write_predictions(ws.database_url, records)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def replay(url: str, token: str, frame: pd.DataFrame, features: list[str]) -> dict[str, Any]:
+    """POST each row to /risk/fraud from ``CLIENTS`` threads; the responses and the rate."""
+    import httpx
+
+    rows = [({k: _plain(r[k]) for k in features}, str(r["tenant_id"]), str(r["label"]),
+             str(r["id"])) for _, r in frame.iterrows()]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def send(chunk: list[tuple[dict[str, Any], str, str, str]]) -> list[dict[str, Any]]:
+        out = []
+        with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+            for features_, tenant, label, key in chunk:
+                r = client.post("/risk/fraud", json=features_,
+                                headers={"X-Tenant-ID": tenant, "X-Request-Key": key})
+                r.raise_for_status()
+                out.append({**r.json(), "true_label": label})
+        return out
+
+    chunks = [rows[i::CLIENTS] for i in range(CLIENTS)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        responses = [r for part in pool.map(send, chunks) for r in part]
+    elapsed = time.perf_counter() - started
+    return {"responses": responses, "seconds": elapsed, "rate": len(responses) / elapsed}
+
+
+def serve_and_monitor(ws: Workspace, *, model: str, production: int, reference: Path,
+                      drifted: Path, drift_from: datetime,
+                      say: Callable[[str], None]) -> dict[str, Any]:
+    """Steps 10-14 of the demo; returns what a test needs to check them."""
+    import httpx
+
+    from riskops.events.dispatcher import Dispatcher
+    from riskops.monitoring.job import run_model_monitoring
+    from riskops.scenarios import get_scenario
+    from riskops.tokens import create_token
+
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y%m%d%H%M%S%f")
+    scorer = create_token(ws, name=f"demo-scorer-{stamp}", role="scorer", actor="demo")
+    reviewer = create_token(ws, name=f"demo-reviewer-{stamp}", role="reviewer", actor="demo")
+    features = get_scenario(model).schema.feature_names
+
+    history = pd.read_parquet(reference).tail(REFERENCE_ROWS)
+    imported = import_history(ws, history, model=model, version=production,
+                              start=now - timedelta(days=58), end=now - timedelta(days=31))
+    say(f"10. imported {imported} decisions of last month into the inference log as the "
+        "monitoring reference (what riskops monitor import will do for real history)")
+
+    live = pd.read_parquet(drifted)
+    live = live[live["timestamp"] >= pd.Timestamp(drift_from)].head(LIVE_ROWS)
+    port = free_port()
+    with running_server(ws, port) as url:
+        ready = httpx.get(f"{url}/ready", timeout=10).json()
+        say(f"11. serving on {url} (OpenAPI at {url}/docs): manifest "
+            f"v{ready['manifest_version']}, {model} v{ready['models'][model]['production']} in "
+            f"production, ready={ready['ready']}")
+        sent = replay(url, scorer, live, features)
+        counts = pd.Series([r["risk_score_method"] for r in sent["responses"]]).value_counts()
+        methods = {str(k): int(v) for k, v in counts.items()}
+        say(f"12. replayed {len(sent['responses'])} drifted payments over HTTP from {CLIENTS} "
+            f"clients: {sent['rate']:.0f} req/s; methods {methods}; every response "
+            "carries prediction_id, model version, threshold and manifest version")
+
+        review = httpx.Client(base_url=url, timeout=30,
+                              headers={"Authorization": f"Bearer {reviewer}"})
+        missed = [r for r in sent["responses"]
+                  if r["true_label"] == "1" and r["risk_label"] == "0"][:5]
+        for r in missed:
+            review.post("/feedback", json={
+                "prediction_id": r["prediction_id"], "label": "1", "override": True,
+                "severity": "high", "comment": "confirmed fraud the model let through",
+            }).raise_for_status()
+        outcomes = [{"prediction_id": r["prediction_id"], "label": r["true_label"]}
+                    for r in sent["responses"]]
+        review.post("/outcomes", json={"outcomes": outcomes}).raise_for_status()
+        say(f"13. a reviewer overrode {len(missed)} missed frauds; {len(outcomes)} ground-truth "
+            "outcomes recorded")
+
+        monitoring = run_model_monitoring(ws, {})
+        delivered = Dispatcher(ws).run_once()
+        drifted_checks = [r for r in monitoring["results"] if r.get("drift")]
+        top = sorted(drifted_checks, key=lambda r: -(r.get("psi") or 0))[:3]
+        say(f"14. monitoring: {monitoring['driftChecked']} drift checks, "
+            f"{monitoring['driftDetected']} found drift"
+            + (" (" + ", ".join(f"{r.get('feature')} for {r.get('tenantId')} PSI "
+                                f"{r.get('psi'):.2f}" for r in top) + ")"
+               if top else "")
+            + f"; {monitoring['performanceChecked']} performance checks; "
+            f"{len(monitoring['events'])} events, {delivered.delivered} delivered to "
+            f"{ws.home / 'events.jsonl'}")
+        insights = review.get("/risk/insights").json()
+        metrics = httpx.get(f"{url}/metrics", timeout=10).text
+        review.close()
+    fraud = [s for s in insights["scenarios"] if s["scenario"] == model]
+    overrides = sum(s["overrides"] for s in fraud)
+    served_lines = [line for line in metrics.splitlines()
+                    if line.startswith("ml_predictions_total{")]
+    say(f"    /risk/insights: {overrides} overrides in the last 7 days; /metrics: "
+        + "; ".join(served_lines))
+    return {"url": url, "requests": len(sent["responses"]), "rate": sent["rate"],
+            "imported": imported, "overrides": overrides,
+            "drift_checked": monitoring["driftChecked"],
+            "drift_detected": monitoring["driftDetected"],
+            "events": monitoring["events"], "methods": methods,
+            "scorer_token": scorer}
