@@ -163,7 +163,25 @@ def execute(
     outcome.duration_seconds = time.perf_counter() - started
     BATCH_JOB_DURATION.labels(job_name=spec.name).observe(outcome.duration_seconds)
     record_end(ws, outcome)
+    if spec.name != "events-dispatch":
+        deliver_events(ws)
     return outcome
+
+
+def deliver_events(ws: Workspace) -> None:
+    """Deliver what the job put in the outbox now, so its alerts need not wait for the
+    next ``events-dispatch`` run; what fails stays in the outbox for the retries."""
+    try:
+        from riskops.events.dispatcher import Dispatcher
+
+        dispatcher = Dispatcher(ws)
+        try:
+            dispatcher.run_once()
+        finally:
+            dispatcher.close()
+    except Exception as exc:  # delivery is retried later; the job's result stands
+        log.warning("events of this job stay in the outbox for later delivery: %s",
+                    describe(exc))
 
 
 def record_end(ws: Workspace, outcome: RunOutcome) -> None:
