@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import date
@@ -37,6 +38,9 @@ def build_template(root: Path) -> Path:
     frame = get_scenario("fraud").generate(ROWS["fraud"], start=date(2026, 1, 1), days=60, seed=2)
     frame.to_parquet(root / "fraud2.parquet")
     train_scenario(ws, "fraud", root / "fraud2.parquet", actor="local:trainer")
+    tokens = {role: create_token(ws, name=f"t-{role}", role=role, actor="local:test")
+              for role in ROLES}
+    (root / "tokens.json").write_text(json.dumps(tokens))
     db.dispose_engines()
     return home
 
@@ -54,19 +58,31 @@ def served_ws(served_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     return open_workspace(home)
 
 
-@pytest.fixture
-def tokens(served_ws: Workspace) -> dict[str, str]:
-    """One bearer token per role."""
-    return {role: create_token(served_ws, name=f"t-{role}", role=role, actor="local:test")
-            for role in ROLES}
+@pytest.fixture(scope="session")
+def tokens(served_template: Path) -> dict[str, str]:
+    """One bearer token per role (named ``t-<role>``), valid in every copy of the template."""
+    return json.loads((served_template.parent / "tokens.json").read_text())
 
 
 @pytest.fixture
 def client(served_ws: Workspace) -> Iterator[TestClient]:
+    """A client of a fresh server on a private copy of the template: tests may change it."""
     from riskops.serving.app import create_app
 
     with TestClient(create_app(served_ws), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def shared_client(served_template: Path, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[TestClient]:
+    """One server per test module for tests that only read and score."""
+    from riskops.serving.app import create_app
+
+    home = tmp_path_factory.mktemp("shared") / "served"
+    shutil.copytree(served_template, home)
+    with TestClient(create_app(open_workspace(home)), raise_server_exceptions=False) as c:
+        yield c
 
 
 def auth(token: str, **headers: str) -> dict[str, str]:

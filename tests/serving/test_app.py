@@ -12,6 +12,7 @@ from serving_helpers import (  # noqa: F401  (fixtures)
     example_row,
     served_template,
     served_ws,
+    shared_client,
     tokens,
 )
 from sqlalchemy import select
@@ -68,7 +69,8 @@ def test_the_ml_score_is_the_models_own_probability(client, tokens, served_ws):
     assert body["risk_score"] == pytest.approx(float(expected), abs=1e-12)
 
 
-def test_compliance_plan_and_incident_text(client, tokens):
+def test_compliance_plan_and_incident_text(shared_client, tokens):
+    client = shared_client
     r = client.post("/plan/compliance", json=example_row("compliance"),
                     headers=auth(tokens["scorer"]))
     assert r.status_code == 200, r.text
@@ -101,7 +103,8 @@ def test_batch_scores_each_row_and_logs_each(client, tokens, served_ws):
     ({"channel": "carrier-pigeon"}, "body.channel"),
     ({"surprise": 1}, "body.surprise"),
 ])
-def test_invalid_fields_are_named_and_their_values_never_echoed(client, tokens, body, field):
+def test_invalid_fields_are_named_and_their_values_never_echoed(shared_client, tokens, body, field):
+    client = shared_client
     row = {**example_row("fraud"), **body}
     raw = json.dumps(row, allow_nan=True)
     r = client.post("/risk/fraud", content=raw, headers={
@@ -115,7 +118,8 @@ def test_invalid_fields_are_named_and_their_values_never_echoed(client, tokens, 
 
 
 @pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e999"])
-def test_nan_and_infinite_numbers_are_refused(client, tokens, raw):
+def test_nan_and_infinite_numbers_are_refused(shared_client, tokens, raw):
+    client = shared_client
     row = example_row("fraud")
     text = json.dumps(row).replace(f'"amount": {json.dumps(row["amount"])}', f'"amount": {raw}')
     r = client.post("/risk/fraud", content=text, headers={
@@ -124,7 +128,8 @@ def test_nan_and_infinite_numbers_are_refused(client, tokens, raw):
     assert r.json()["detail"][0]["field"] == "body.amount"
 
 
-def test_secret_values_do_not_leak_into_errors(client, tokens):
+def test_secret_values_do_not_leak_into_errors(shared_client, tokens):
+    client = shared_client
     secret = "4111-1111-1111-1111 Jane Doe"
     row = {**example_row("fraud"), "amount": secret, "new_device": secret}
     r = client.post("/risk/fraud", json=row, headers=auth(tokens["scorer"]))
@@ -141,14 +146,16 @@ def test_secret_values_do_not_leak_into_errors(client, tokens):
     (b"", "empty"), (b"{not json", "not valid UTF-8 JSON"), (b"\xff\xfe", "not valid UTF-8"),
     (b"[" * 5000 + b"]" * 5000, "JSON"), (b"[]", "batch is empty"), (b"42", "body"),
 ])
-def test_malformed_bodies_get_422(client, tokens, content, reason):
+def test_malformed_bodies_get_422(shared_client, tokens, content, reason):
+    client = shared_client
     r = client.post("/risk/fraud", content=content, headers={
         **auth(tokens["scorer"]), "Content-Type": "application/json"})
     assert r.status_code == 422, r.text
     assert reason in r.text
 
 
-def test_oversized_body_and_batch_get_413(client, tokens):
+def test_oversized_body_and_batch_get_413(shared_client, tokens):
+    client = shared_client
     big = json.dumps({"pad": "x" * (2 * 1024 * 1024)})
     r = client.post("/risk/fraud", content=big, headers={
         **auth(tokens["scorer"]), "Content-Type": "application/json"})
@@ -158,7 +165,8 @@ def test_oversized_body_and_batch_get_413(client, tokens):
     assert r.status_code == 413 and "1001" in r.json()["detail"]
 
 
-def test_unknown_scenario_is_404_and_bad_tenant_is_422(client, tokens):
+def test_unknown_scenario_is_404_and_bad_tenant_is_422(shared_client, tokens):
+    client = shared_client
     r = client.post("/risk/nope", json={}, headers=auth(tokens["scorer"]))
     assert r.status_code == 404 and "fraud" in r.json()["detail"]
     r = client.post("/risk/fraud", json=example_row("fraud"),
@@ -166,7 +174,8 @@ def test_unknown_scenario_is_404_and_bad_tenant_is_422(client, tokens):
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "header.X-Tenant-ID"
 
 
-def test_huge_text_is_refused_and_unicode_accepted(client, tokens):
+def test_huge_text_is_refused_and_unicode_accepted(shared_client, tokens):
+    client = shared_client
     row = {**example_row("incident"), "text": "ü" * 20_001}
     r = client.post("/risk/incident", json=row, headers=auth(tokens["scorer"]))
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body.text"
@@ -305,7 +314,7 @@ def test_feedback_round_trip_insights_and_metrics(client, tokens):
     assert r.status_code == 404
     insights = client.get("/risk/insights", headers=auth(tokens["risk_lead"])).json()
     fraud = [s for s in insights["scenarios"] if s["scenario"] == "fraud"]
-    assert fraud and fraud[0]["override_count"] == 1
+    assert fraud and fraud[0]["overrides"] == 1 and fraud[0]["override_rate"] == 1.0
     assert insights["live"]["fraud"]["production"] == 1
     text = client.get("/metrics").text
     assert 'ml_predictions_total{method="ml",model="fraud",scenario="fraud"}' in text
@@ -313,16 +322,18 @@ def test_feedback_round_trip_insights_and_metrics(client, tokens):
     assert "ml_inference_duration_seconds_bucket" in text and "risk_score_value_bucket" in text
 
 
-def test_health_ready_and_openapi(client):
+def test_health_ready_and_openapi(shared_client):
+    client = shared_client
     assert client.get("/health").json() == {"status": "ok"}
     spec = client.get("/openapi.json").json()
     assert "/risk/fraud" in spec["paths"] and "FraudFeatures" in spec["components"]["schemas"]
     assert client.get("/docs").status_code == 200
 
 
-def test_registry_views(client, tokens):
+def test_registry_views(shared_client, tokens):
+    client = shared_client
     models = client.get("/models", headers=auth(tokens["scorer"])).json()
-    assert {m["name"] for m in models} >= {"fraud", "incident"}
+    assert {m["model"] for m in models} >= {"fraud", "incident"}
     assert client.get("/models/fraud", headers=auth(tokens["scorer"])).status_code == 200
     assert client.get("/models/nope", headers=auth(tokens["scorer"])).status_code == 404
 
@@ -336,3 +347,72 @@ def test_rollback_over_http(client, tokens, served_ws):
                        headers=auth(tokens["scorer"])).json()
     assert body["risk_model_version"] == 1
     assert math.isfinite(body["risk_score"])
+
+
+def test_tenant_pins_route_to_their_version_or_the_heuristic(client, tokens, served_ws):
+    registry = Registry(served_ws)
+    registry.pin("fraud", "acme", 2, actor="local:lead")
+    registry.pin("fraud", "globex", None, actor="local:lead")
+    assert client.app.state.serving.pool.refresh()
+
+    def score(tenant: str) -> dict:
+        return client.post("/risk/fraud", json=example_row("fraud"),
+                           headers=auth(tokens["scorer"], **{"X-Tenant-ID": tenant})).json()
+
+    assert score("acme")["risk_model_version"] == 2
+    pinned_off = score("globex")
+    assert pinned_off["risk_score_method"] == "heuristic" and pinned_off["model_id"] is None
+    assert score("initech")["risk_model_version"] == 1
+    assert client.get("/ready").json()["models"]["fraud"]["pins"] == {
+        "acme": 2, "globex": "heuristic"}
+
+
+def test_fallback_heuristic_rollback_reaches_serving(client, tokens, served_ws):
+    Registry(served_ws).rollback("fraud", actor="local:oncall", fallback_heuristic=True)
+    assert client.app.state.serving.pool.refresh()
+    body = client.post("/risk/fraud", json=example_row("fraud"),
+                       headers=auth(tokens["scorer"])).json()
+    assert body["risk_score_method"] == "heuristic" and body["risk_model_version"] is None
+    other = client.post("/risk/shortfall", json=example_row("shortfall"),
+                        headers=auth(tokens["scorer"])).json()
+    assert other["risk_score_method"] == "ml"
+
+
+def test_a_log_that_cannot_commit_answers_503_and_returns_no_score(client, tokens):
+    state = client.app.state.serving
+
+    async def broken(record):
+        raise RuntimeError("disk full")
+
+    state.log.append = broken
+    r = client.post("/risk/fraud", json=example_row("fraud"), headers=auth(tokens["scorer"]))
+    assert r.status_code == 503 and "risk_score" not in r.text
+    assert r.headers["retry-after"] == "1"
+
+
+def test_slow_requests_time_out_with_503(served_ws, tokens):
+    import asyncio
+
+    from fastapi.testclient import TestClient
+
+    from riskops.serving.app import create_app
+    from riskops.serving.settings import ServingSettings
+
+    app = create_app(served_ws, settings=ServingSettings(request_timeout_seconds=0.2))
+    with TestClient(app) as c:
+        async def slow(record):
+            await asyncio.sleep(2)
+
+        c.app.state.serving.log.append = slow
+        r = c.post("/risk/fraud", json=example_row("fraud"), headers=auth(tokens["scorer"]))
+        assert r.status_code == 503 and "0.2 s" in r.json()["detail"]
+
+
+def test_monitoring_run_endpoint(client, tokens):
+    r = client.post("/api/v1/ml/model-monitoring/run", json={"tenantIds": ["acme"]},
+                    headers=auth(tokens["service"]))
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == {"driftChecked", "performanceChecked", "events"}
+    r = client.post("/api/v1/ml/model-monitoring/run", json={"tenantIds": "acme"},
+                    headers=auth(tokens["service"]))
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body.tenantIds"

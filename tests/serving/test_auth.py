@@ -10,6 +10,7 @@ from serving_helpers import (  # noqa: F401  (fixtures)
     example_row,
     served_template,
     served_ws,
+    shared_client,
     tokens,
 )
 
@@ -17,14 +18,15 @@ from riskops.serving.auth import TokenCache
 from riskops.tokens import revoke_token
 
 OPEN = {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect",
-        "/redoc", "/v2/health/live", "/v2/health/ready"}
+        "/redoc", "/v2/health/live", "/v2/health/ready", "/v2/models/{name}/ready",
+        "/v2/models/{name}/versions/{version}/ready"}
 # A role that must be refused on each protected path (never admin).
 WRONG_ROLE = {
     "/risk/{scenario}": "reviewer", "/plan/compliance": "reviewer", "/risk": "reviewer",
     "/feedback": "scorer", "/feedback/{prediction_id}": "scorer", "/outcomes": "scorer",
     "/risk/insights": "scorer", "/models": None, "/models/{name}": None,
     "/models/{name}/promote": "scorer", "/models/{name}/rollback": "scorer",
-    "/api/v1/ml/model-monitoring/run": "scorer",
+    "/api/v1/ml/model-monitoring/run": "scorer", "/v2": None,
 }
 
 
@@ -38,10 +40,11 @@ def _protected(app) -> list[tuple[str, str]]:
 
 def _concrete(path: str) -> str:
     return (path.replace("{scenario}", "nope").replace("{prediction_id}", "abc")
-            .replace("{name}", "fraud"))
+            .replace("{name}", "fraud").replace("{version}", "1"))
 
 
-def test_every_protected_endpoint_needs_a_token_and_the_right_role(client, tokens):
+def test_every_protected_endpoint_needs_a_token_and_the_right_role(shared_client, tokens):
+    client = shared_client
     routes = _protected(client.app)
     assert len(routes) >= 15
     for method, path in routes:
@@ -52,7 +55,8 @@ def test_every_protected_endpoint_needs_a_token_and_the_right_role(client, token
         r = client.request(method, url, json={}, headers={"Authorization": "Bearer rko_wrong"})
         assert r.status_code == 401, (method, path)
         # Per-scenario scoring routes (/risk/fraud, ...) and V2 inference refuse reviewers.
-        role = WRONG_ROLE.get(path, "reviewer")
+        metadata = path.startswith("/v2") and not path.endswith("/infer")
+        role = WRONG_ROLE.get(path, None if metadata else "reviewer")
         if role is not None:
             r = client.request(method, url, json={}, headers=auth(tokens[role]))
             assert r.status_code == 403, (method, path, role, r.status_code)
@@ -61,12 +65,14 @@ def test_every_protected_endpoint_needs_a_token_and_the_right_role(client, token
 
 @pytest.mark.parametrize("header", ["Basic abc", "Bearer", "Bearer ", "bearer " + "x" * 600,
                                     "Token abc"])
-def test_malformed_authorization_headers_are_401(client, header):
+def test_malformed_authorization_headers_are_401(shared_client, header):
+    client = shared_client
     r = client.post("/risk/fraud", json=example_row("fraud"), headers={"Authorization": header})
     assert r.status_code == 401
 
 
-def test_admin_may_call_everything(client, tokens):
+def test_admin_may_call_everything(shared_client, tokens):
+    client = shared_client
     r = client.post("/risk/fraud", json=example_row("fraud"), headers=auth(tokens["admin"]))
     assert r.status_code == 200
 
