@@ -416,3 +416,13 @@ def test_monitoring_run_endpoint(client, tokens):
     r = client.post("/api/v1/ml/model-monitoring/run", json={"tenantIds": "acme"},
                     headers=auth(tokens["service"]))
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body.tenantIds"
+
+
+@pytest.mark.parametrize("body,field", [
+    ({}, "body.text"), ({"text": ""}, "body.text"), ({"text": "x", "source": "pigeon"},
+                                                     "body.source"),
+    ({"text": 5}, "body.text"), ({"text": "x", "extra": 1}, "body.extra"),
+])
+def test_incident_report_validation(shared_client, tokens, body, field):
+    r = shared_client.post("/risk", json=body, headers=auth(tokens["scorer"]))
+    assert r.status_code == 422 and field in [e["field"] for e in r.json()["detail"]]

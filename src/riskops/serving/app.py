@@ -67,6 +67,8 @@ class ServingState:
             name: schemas.request_model(s, max_text_chars=settings.max_text_chars)
             for name, s in self.scenarios.items()
         }
+        self.incident_text_model = schemas.text_request_model(
+            self.scenarios["incident"], max_text_chars=settings.max_text_chars)
         self.pool = ModelPool(ws, self.scenarios, on_integrity_failure=self._integrity_failed)
         self.log = InferenceLog(ws.database_url)
         self.budget = ErrorBudget()
@@ -301,6 +303,8 @@ def create_app(ws: Workspace | None = None, *, settings: ServingSettings | None 
     _add_review_routes(app)
     _add_registry_routes(app)
     _add_ops_routes(app, settings)
+    from riskops.serving.v2 import add_v2_routes
+    add_v2_routes(app)
     return app
 
 
@@ -319,7 +323,7 @@ def _add_components(app: FastAPI, state: ServingState) -> None:
             return app.openapi_schema
         spec = original()
         components = spec.setdefault("components", {}).setdefault("schemas", {})
-        for model in state.request_models.values():
+        for model in [*state.request_models.values(), state.incident_text_model]:
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(schema.pop("$defs", {}))
             components[model.__name__] = schema
@@ -349,22 +353,19 @@ def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:
         rows, batch = _rows(state, "compliance", await _json_body(request))
         return await _score(request, "compliance", rows, batch=batch, with_plan=True)
 
-    @app.post("/risk", tags=["scoring"], response_model=schemas.ScoreResponse)
-    async def triage_incident(body: schemas.IncidentIn, request: Request,
+    @app.post("/risk", tags=["scoring"], response_model=schemas.ScoreResponse,
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": {
+                      "$ref": "#/components/schemas/IncidentReport"}}}}})
+    async def triage_incident(request: Request,
                               _: Identity = Depends(require(*SCORER_ROLES))) -> Response:
-        """Triage an incident report (the ``incident`` scenario) from its text."""
-        row = {"text": body.text, "source": body.source, "service_tier": body.service_tier}
-        if len(body.text) > state.settings.max_text_chars:
-            raise InvalidBody([{"field": "body.text", "type": "string_too_long",
-                                "reason": f"at most {state.settings.max_text_chars} characters"}])
-        model = state.request_models["incident"]
-        for field in ("source", "service_tier"):
-            if row[field] is not None:
-                try:
-                    model.__pydantic_validator__.validate_assignment(
-                        model.model_construct(), field, row[field])
-                except ValidationError as exc:
-                    raise InvalidBody(schemas.field_errors(exc, prefix=("body",))) from None
+        """Triage an incident report (the ``incident`` scenario) from its text; ``source``
+        and ``service_tier`` are optional here."""
+        body = await _json_body(request)
+        try:
+            row = state.incident_text_model.model_validate(body).model_dump()
+        except ValidationError as exc:
+            raise InvalidBody(schemas.field_errors(exc, prefix=("body",))[:50]) from None
         return await _score(request, "incident", [row], batch=False)
 
 
@@ -559,9 +560,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def _is_not_found(exc: Exception) -> bool:
     from riskops.errors import UnknownModel, UnknownVersion
+    from riskops.scenarios import UnknownScenario
+    from riskops.serving.feedback_store import UnknownPrediction
 
-    names = {"UnknownPrediction", "UnknownScenario"}
-    return isinstance(exc, UnknownModel | UnknownVersion) or type(exc).__name__ in names
+    return isinstance(exc, UnknownModel | UnknownVersion | UnknownScenario | UnknownPrediction)
 
 
 def app_from_env() -> FastAPI:

@@ -47,6 +47,21 @@ def request_model(scenario: Scenario, *, max_text_chars: int) -> type[BaseModel]
     )
 
 
+def text_request_model(scenario: Scenario, *, max_text_chars: int) -> type[BaseModel]:
+    """Like ``request_model`` but only the text features are required; the others may be
+    left out (``None``), for callers that only have a report's text (``POST /risk``)."""
+    fields: dict[str, Any] = {}
+    for f in scenario.schema.features:
+        annotation = _annotation(f, max_text_chars=max_text_chars)
+        fields[f.name] = (annotation, ...) if f.kind == "text" else (annotation | None, None)
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{scenario.name.title().replace('_', '')}Report",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=f"A {scenario.name} report: its text, other features optional.",
+        **fields,
+    )
+
+
 def field_errors(exc: ValidationError, *, prefix: tuple[str | int, ...] = ()) -> list[dict]:
     """``{field, reason, type}`` per error, without the submitted input."""
     out = []
@@ -101,16 +116,6 @@ class OutcomesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcomes: list[OutcomeIn] = Field(min_length=1)
-
-
-class IncidentIn(BaseModel):
-    """``POST /risk``: an incident report to triage."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(min_length=1)
-    source: str | None = None
-    service_tier: str | None = None
 
 
 class PromoteIn(BaseModel):

@@ -9,7 +9,6 @@ the whole request from the heuristic and says why in ``reasons``.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,8 +60,8 @@ def score_rows(scenario: Scenario, route: Route, rows: Sequence[dict[str, Any]])
 
 def _model_scores(scenario: Scenario, estimator: Any, frame: pd.DataFrame) -> np.ndarray:
     scores = np.asarray(scenario.risk_scores(estimator, frame), dtype=float)
-    if scores.shape != (len(frame),) or not all(0.0 <= s <= 1.0 for s in scores if
-                                                  not math.isnan(s)) or np.isnan(scores).any():
+    # NaN fails both comparisons, so it is refused too.
+    if scores.shape != (len(frame),) or not np.all((scores >= 0.0) & (scores <= 1.0)):
         raise ValueError("model returned scores outside [0, 1]")
     return scores
 

@@ -1,0 +1,621 @@
+"""The Open Inference Protocol (KServe / Seldon "V2" REST) over the riskops scoring path.
+
+    GET  /v2/health/live                          200 while the process answers
+    GET  /v2/health/ready                         200 when /ready is, else 503
+    GET  /v2                                      server metadata
+    GET  /v2/models/{name}[/versions/{v}]         model metadata
+    GET  /v2/models/{name}[/versions/{v}]/ready   200 or 503
+    POST /v2/models/{name}[/versions/{v}]/infer   score rows
+
+A model is a scenario. An infer request carries either one tensor per feature
+(``{"name": "amount", "shape": [N], "datatype": "FP64", "data": [...]}``;
+``[N, 1]`` too) or one BYTES tensor ``features`` holding N JSON objects. The
+rows are validated by the scenario's request model and scored by the same
+code as ``POST /risk/{scenario}``: routing, heuristic fallback, the durable
+prediction log, metrics and audit fields are identical. A version in the URL
+is an assertion, not a choice: it must be the version routing picks for this
+request, else 409; governance decides which version answers.
+
+Errors are V2 error objects, ``{"error": message}``; a 422 adds ``detail``,
+the same ``{field, reason, type}`` list as ``/risk``, never a submitted value.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from riskops.scenarios.base import Feature, Scenario
+from riskops.serving import schemas
+from riskops.serving.app import (
+    READER_ROLES,
+    SCORER_ROLES,
+    InvalidBody,
+    ServingState,
+    _json_body,
+    _score,
+    _state,
+    _tenant,
+)
+from riskops.serving.auth import authenticate
+from riskops.serving.routing import choose_route
+
+FEATURES_INPUT = "features"
+PLATFORM = "sklearn"
+NUMERIC_DATATYPES = ("FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8",
+                     "UINT64", "UINT32", "UINT16", "UINT8")
+DATATYPES = (*NUMERIC_DATATYPES, "BOOL", "BYTES")
+_MAX_ERRORS = 50
+
+
+class RequestInput(BaseModel):
+    """One input tensor: a feature column, or ``features`` (JSON objects)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128)
+    shape: list[Annotated[int, Field(strict=True, ge=0)]] = Field(min_length=1, max_length=2)
+    datatype: str = Field(min_length=1, max_length=16)
+    data: list[Any]
+    parameters: dict[str, Any] | None = None
+
+
+class RequestOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128)
+    parameters: dict[str, Any] | None = None
+
+
+class InferenceRequest(BaseModel):
+    """Open Inference Protocol request body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, max_length=256)
+    parameters: dict[str, Any] | None = None
+    inputs: list[RequestInput] = Field(min_length=1, max_length=1024)
+    outputs: list[RequestOutput] | None = Field(default=None, max_length=16)
+
+
+class MetadataTensor(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int]
+    parameters: dict[str, Any] | None = None
+
+
+class ModelMetadata(BaseModel):
+    name: str
+    versions: list[str]
+    platform: str
+    inputs: list[MetadataTensor]
+    outputs: list[MetadataTensor]
+    parameters: dict[str, Any] | None = None
+
+
+class ResponseOutput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    data: list[Any]
+
+
+class InferenceResponse(BaseModel):
+    """Open Inference Protocol response; ``parameters`` carries the audit fields."""
+
+    model_name: str
+    model_version: str
+    id: str
+    parameters: dict[str, Any]
+    outputs: list[ResponseOutput]
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: list[dict[str, Any]] | None = None
+
+
+class V2Error(Exception):
+    """A request this module refuses; becomes ``{"error": message}`` with ``status``."""
+
+    def __init__(self, status: int, message: str, *, detail: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+        self.headers = headers
+
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {"error": str(self)}
+        if self.detail is not None:
+            body["detail"] = self.detail
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def _unprocessable(errors: list[dict[str, Any]]) -> V2Error:
+    errors = errors[:_MAX_ERRORS]
+    first = f"{errors[0]['field']}: {errors[0]['reason']}" if errors else "invalid request"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return V2Error(422, f"invalid inference request: {first}{more}", detail=errors)
+
+
+def _bad(field: str, kind: str, reason: str) -> dict[str, str]:
+    return {"field": field, "reason": reason, "type": kind}
+
+
+def _datatype(feature: Feature) -> str:
+    return "FP64" if feature.kind == "numeric" else "BYTES"
+
+
+def _outputs(scenario: Scenario) -> list[dict[str, Any]]:
+    out = [
+        {"name": "risk_score", "datatype": "FP64", "shape": [-1]},
+        {"name": "risk_label", "datatype": "BYTES", "shape": [-1]},
+        {"name": "prediction_id", "datatype": "BYTES", "shape": [-1]},
+        {"name": "reasons", "datatype": "BYTES", "shape": [-1],
+         "parameters": {"content_type": "json"}},
+    ]
+    if hasattr(scenario, "plan"):
+        out.append({"name": "plan", "datatype": "BYTES", "shape": [-1],
+                    "parameters": {"content_type": "json"}})
+    return out
+
+
+def model_metadata(scenario: Scenario, versions: list[int]) -> dict[str, Any]:
+    """V2 model metadata of ``scenario``: one input tensor per feature."""
+    inputs = []
+    for f in scenario.schema.features:
+        parameters: dict[str, Any] = {"kind": f.kind, "description": f.description}
+        if f.categories:
+            parameters["categories"] = json.dumps(list(f.categories))
+        inputs.append({"name": f.name, "datatype": _datatype(f), "shape": [-1],
+                       "parameters": parameters})
+    return {
+        "name": scenario.name, "versions": [str(v) for v in versions], "platform": PLATFORM,
+        "inputs": inputs, "outputs": _outputs(scenario),
+        "parameters": {
+            "description": scenario.description,
+            "labels": json.dumps(list(scenario.schema.labels)),
+            "alternative_input": f"one BYTES tensor {FEATURES_INPUT!r} of shape [-1] whose "
+                                 "elements are JSON objects of all features",
+        },
+    }
+
+
+# -- request tensors -> rows -------------------------------------------------------------
+
+def _rows_of(n: int) -> str:
+    return f"{n} row{'s' if n != 1 else ''}"
+
+
+def _batch_size(tensor: RequestInput, field: str, max_batch: int) -> int:
+    shape = tensor.shape
+    if len(shape) == 2 and shape[1] != 1:
+        raise _unprocessable([_bad(f"{field}.shape", "shape",
+                                   "shape must be [N] or [N, 1]: one value per row")])
+    n = shape[0]
+    if n == 0:
+        raise _unprocessable([_bad(f"{field}.shape", "too_short",
+                                   "batch is empty; send at least one row")])
+    if n > max_batch:
+        raise V2Error(413, f"batch of {n} rows is over the limit of {max_batch}; split it.")
+    return n
+
+
+def _flat(tensor: RequestInput, field: str, n: int) -> list[Any]:
+    data = tensor.data
+    if len(tensor.shape) == 2 and data and all(isinstance(v, list) for v in data):
+        if any(len(v) != 1 for v in data):
+            raise _unprocessable([_bad(f"{field}.data", "shape",
+                                       "nested data must hold one value per row for shape "
+                                       "[N, 1]")])
+        data = [v[0] for v in data]
+    if len(data) != n:
+        raise _unprocessable([_bad(f"{field}.data", "shape",
+                                   f"data holds {len(data)} values but shape says "
+                                   f"{_rows_of(n)}")])
+    return data
+
+
+def _fits(value: Any, datatype: str) -> bool:
+    if isinstance(value, bool):
+        return False
+    if datatype == "BYTES":
+        return isinstance(value, str)
+    if datatype.startswith("FP"):
+        return isinstance(value, int | float)
+    return isinstance(value, int) and (value >= 0 or not datatype.startswith("U"))
+
+
+def _check_binary(tensor: RequestInput, field: str) -> None:
+    if tensor.parameters and "binary_data_size" in tensor.parameters:
+        raise _unprocessable([_bad(f"{field}.parameters", "unsupported",
+                                   "the binary tensor data extension is not supported; send "
+                                   "the data as JSON (tritonclient: binary_data=False)")])
+
+
+def _column(tensor: RequestInput, feature: Feature, field: str, n: int) -> list[Any]:
+    wanted = _datatype(feature)
+    ok = tensor.datatype in NUMERIC_DATATYPES if wanted == "FP64" else tensor.datatype == wanted
+    if not ok:
+        given = tensor.datatype if tensor.datatype in DATATYPES else "an unknown datatype"
+        takes = "FP64 (or another FP or INT datatype)" if wanted == "FP64" else "BYTES"
+        raise _unprocessable([_bad(f"{field}.datatype", "datatype",
+                                   f"{feature.kind} feature {feature.name!r} takes {takes}, "
+                                   f"not {given}")])
+    values = _flat(tensor, field, n)
+    for i, value in enumerate(values):
+        if not _fits(value, tensor.datatype):
+            raise _unprocessable([_bad(f"{field}.data.{i}", "datatype",
+                                       f"value does not fit datatype {tensor.datatype}")])
+    return values
+
+
+def _raw_rows(scenario: Scenario, request: InferenceRequest,
+              max_batch: int) -> tuple[list[dict[str, Any]], str]:
+    """Rows as submitted, and how errors name a row's field (``{i}``, ``{loc}``)."""
+    names = scenario.schema.feature_names
+    inputs = request.inputs
+    for i, tensor in enumerate(inputs):
+        _check_binary(tensor, f"inputs.{i}")
+    if FEATURES_INPUT not in names and any(t.name == FEATURES_INPUT for t in inputs):
+        return _object_rows(inputs, max_batch), f"inputs.{FEATURES_INPUT}.data.{{i}}.{{loc}}"
+    features = {f.name: f for f in scenario.schema.features}
+    errors, columns, sizes = [], {}, {}
+    for tensor in inputs:
+        field = f"inputs.{tensor.name}"
+        if tensor.name in columns:
+            errors.append(_bad(field, "duplicate", "input given more than once"))
+        elif tensor.name not in features:
+            errors.append(_bad(field, "unknown_input",
+                               f"not an input of {scenario.name}; send one tensor per feature "
+                               f"({', '.join(names)}) or one BYTES tensor {FEATURES_INPUT!r}"))
+        else:
+            sizes[tensor.name] = _batch_size(tensor, field, max_batch)
+            columns[tensor.name] = _column(tensor, features[tensor.name], field,
+                                           sizes[tensor.name])
+    errors += [_bad(f"inputs.{name}", "missing", "no input tensor for this feature")
+               for name in names if name not in columns]
+    if len(set(sizes.values())) > 1:
+        usual = Counter(sizes.values()).most_common(1)[0][0]
+        errors += [_bad(f"inputs.{name}.shape", "shape",
+                        f"{_rows_of(n)}, but the other inputs have {_rows_of(usual)}")
+                   for name, n in sizes.items() if n != usual]
+    if errors:
+        raise _unprocessable(errors)
+    n = next(iter(sizes.values()))
+    rows = [{name: columns[name][i] for name in names} for i in range(n)]
+    return rows, "inputs.{loc}.data.{i}"
+
+
+def _object_rows(inputs: list[RequestInput], max_batch: int) -> list[dict[str, Any]]:
+    field = f"inputs.{FEATURES_INPUT}"
+    if len(inputs) > 1:
+        raise _unprocessable([_bad("inputs", "too_long",
+                                   f"with {FEATURES_INPUT!r}, send no other input tensor")])
+    tensor = inputs[0]
+    if tensor.datatype != "BYTES":
+        raise _unprocessable([_bad(f"{field}.datatype", "datatype",
+                                   f"{FEATURES_INPUT!r} takes BYTES: JSON objects or JSON "
+                                   "strings of objects")])
+    rows = []
+    for i, item in enumerate(_flat(tensor, field, _batch_size(tensor, field, max_batch))):
+        if isinstance(item, str):
+            try:
+                item = json.loads(item)
+            except (json.JSONDecodeError, RecursionError):
+                raise _unprocessable([_bad(f"{field}.data.{i}", "json_invalid",
+                                           "not a JSON object")]) from None
+        if not isinstance(item, dict):
+            raise _unprocessable([_bad(f"{field}.data.{i}", "dict_type",
+                                       "must be a JSON object of the features")])
+        rows.append(item)
+    return rows
+
+
+def _validated(state: ServingState, name: str, raw: list[dict[str, Any]],
+               where: str) -> list[dict[str, Any]]:
+    model = state.request_models[name]
+    rows, errors = [], []
+    for i, item in enumerate(raw):
+        try:
+            rows.append(model.model_validate(item).model_dump())
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False, include_input=False,
+                                  include_context=False):
+                loc = ".".join(str(p) for p in err["loc"]) or "row"
+                errors.append(_bad(where.format(i=i, loc=loc), err["type"], err["msg"]))
+    if errors:
+        raise _unprocessable(errors)
+    return rows
+
+
+# -- routes ------------------------------------------------------------------------------
+
+def _scenario(state: ServingState, name: str) -> Scenario:
+    scenario = state.scenarios.get(name)
+    if scenario is None:
+        raise V2Error(404, f"unknown model {name[:64]!r}; models served here: "
+                           f"{', '.join(state.scenarios)}.")
+    return scenario
+
+
+def _live_versions(state: ServingState, name: str) -> list[int]:
+    slot = state.pool.snapshot.slots.get(name)
+    return sorted(v.version for v in slot.versions()) if slot is not None else []
+
+
+def _live_version(state: ServingState, name: str, version: str) -> int:
+    live = _live_versions(state, name)
+    number = int(version) if version.isascii() and version.isdigit() \
+        and len(version) < 10 else None
+    if number not in live:
+        shown = f"{name} v{number} is" if number is not None \
+            else f"versions of {name} are whole numbers; the one asked for is"
+        raise V2Error(404, f"{shown} not served here; live versions: "
+                           f"{', '.join(map(str, live)) or 'none (heuristic only)'}.")
+    return number  # type: ignore[return-value]
+
+
+def _check_routed(request: Request, state: ServingState, name: str, version: int) -> None:
+    """409 unless routing sends this request to ``version`` (governance picks, not the URL)."""
+    slot = state.pool.snapshot.slots.get(name)
+    tenant = _tenant(request)
+    key = request.headers.get("x-request-key", "")[:256]
+    if slot is not None and slot.canary is not None and 0 < slot.canary_percent < 100 \
+            and not key and tenant not in slot.pins:
+        raise V2Error(409, f"{name} is split between versions by X-Request-Key (canary at "
+                           f"{slot.canary_percent}%); send X-Request-Key to address a version, "
+                           f"or call /v2/models/{name}/infer.")
+    route = choose_route(slot, tenant=tenant, key=key, ml_enabled=state.settings.ml_enabled)
+    if route.served is None or route.served.version != version:
+        routed = f"v{route.served.version}" if route.served else "the heuristic"
+        raise V2Error(409, f"this request is routed to {routed} ({route.name}), not v{version}; "
+                           f"only the routed version may answer. Call /v2/models/{name}/infer.")
+
+
+def _envelope_errors(exc: ValidationError, body: Any) -> list[dict[str, Any]]:
+    """Errors in the request envelope; an input with a usable name is named by it."""
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    errors = []
+    for err in schemas.field_errors(exc):
+        parts = err["field"].split(".")
+        if isinstance(inputs, list) and len(parts) > 1 and parts[0] == "inputs" \
+                and parts[1].isdigit() and int(parts[1]) < len(inputs):
+            tensor = inputs[int(parts[1])]
+            name = tensor.get("name") if isinstance(tensor, dict) else None
+            if isinstance(name, str) and 0 < len(name) <= 128 and parts[2:] != ["name"]:
+                err = {**err, "field": ".".join(["inputs", name, *parts[2:]])}
+        errors.append(err)
+    return errors
+
+
+def _requested_outputs(scenario: Scenario, request: InferenceRequest) -> list[str]:
+    available = [o["name"] for o in _outputs(scenario)]
+    if not request.outputs:
+        return available
+    errors = [_bad(f"outputs.{i}.name", "unknown_output",
+                   f"not an output of {scenario.name}; outputs are {', '.join(available)}")
+              for i, o in enumerate(request.outputs) if o.name not in available]
+    if errors:
+        raise _unprocessable(errors)
+    return [o.name for o in request.outputs]
+
+
+def _same_or_each(items: list[dict[str, Any]], key: str) -> Any:
+    values = [item[key] for item in items]
+    return values[0] if all(v == values[0] for v in values) else values
+
+
+def inference_response(name: str, request_id: str, items: list[dict[str, Any]],
+                       outputs: list[str]) -> dict[str, Any]:
+    """The V2 response for the scored ``items`` (``/risk`` batch items)."""
+    n = len(items)
+    columns: dict[str, tuple[str, list[Any]]] = {
+        "risk_score": ("FP64", [i["risk_score"] for i in items]),
+        "risk_label": ("BYTES", [i["risk_label"] for i in items]),
+        "prediction_id": ("BYTES", [i["prediction_id"] for i in items]),
+        "reasons": ("BYTES", [json.dumps(i["reasons"]) for i in items]),
+        "plan": ("BYTES", [json.dumps(i.get("plan")) for i in items]),
+    }
+    parameters = {key: _same_or_each(items, key) for key in (
+        "risk_score_method", "risk_model_version", "risk_threshold", "model_id",
+        "manifest_version", "tenant_id")}
+    parameters["prediction_ids"] = [i["prediction_id"] for i in items]
+    version = parameters["risk_model_version"]
+    return {
+        "model_name": name,
+        "model_version": str(version) if isinstance(version, int) else "heuristic",
+        "id": request_id,
+        "parameters": parameters,
+        "outputs": [{"name": o, "datatype": columns[o][0], "shape": [n], "data": columns[o][1]}
+                    for o in outputs],
+    }
+
+
+async def _infer(request: Request, name: str, version: str | None) -> Response:
+    state = _state(request)
+    authenticate(request, SCORER_ROLES)
+    scenario = _scenario(state, name)
+    if version is not None:
+        _check_routed(request, state, name, _live_version(state, name, version))
+    if request.headers.get("inference-header-content-length"):
+        raise _unprocessable([_bad("body", "unsupported",
+                                   "the binary tensor data extension is not supported; "
+                                   "send JSON (tritonclient: binary_data=False)")])
+    raw_body = await _json_body(request)
+    try:
+        body = InferenceRequest.model_validate(raw_body)
+    except ValidationError as exc:
+        raise _unprocessable(_envelope_errors(exc, raw_body)) from None
+    outputs = _requested_outputs(scenario, body)
+    raw, where = _raw_rows(scenario, body, state.settings.max_batch)
+    rows = _validated(state, name, raw, where)
+    scored = await _score(request, name, rows, batch=True, with_plan=hasattr(scenario, "plan"))
+    payload = json.loads(bytes(scored.body))
+    if scored.status_code != 200:
+        retry = {"Retry-After": scored.headers["retry-after"]} \
+            if "retry-after" in scored.headers else None
+        raise V2Error(scored.status_code, str(payload.get("detail")), headers=retry)
+    request_id = body.id if body.id is not None else str(uuid.uuid4())
+    return JSONResponse(inference_response(name, request_id, payload["items"], outputs))
+
+
+async def _live(request: Request) -> Response:
+    _open_or_authenticate(request, READER_ROLES, _state(request).settings.open_health)
+    return JSONResponse({"live": True})
+
+
+async def _ready(request: Request) -> Response:
+    state = _state(request)
+    _open_or_authenticate(request, READER_ROLES, state.settings.open_health)
+    ready = state.pool.snapshot.ready
+    return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+
+async def _server_metadata(request: Request) -> Response:
+    from riskops import __version__
+
+    authenticate(request, READER_ROLES)
+    return JSONResponse({"name": "riskops", "version": __version__, "extensions": []})
+
+
+async def _metadata(request: Request, name: str, version: str | None) -> Response:
+    state = _state(request)
+    authenticate(request, READER_ROLES)
+    scenario = _scenario(state, name)
+    versions = _live_versions(state, name) if version is None \
+        else [_live_version(state, name, version)]
+    return JSONResponse(model_metadata(scenario, versions))
+
+
+async def _model_ready(request: Request, name: str, version: str | None) -> Response:
+    state = _state(request)
+    _open_or_authenticate(request, READER_ROLES, state.settings.open_health)
+    _scenario(state, name)
+    if version is not None:
+        _live_version(state, name, version)
+    ready = state.pool.snapshot.ready
+    return JSONResponse({"name": name, "ready": ready}, status_code=200 if ready else 503)
+
+
+def _open_or_authenticate(request: Request, roles: tuple[str, ...], is_open: bool) -> None:
+    """``/health``'s rule: open when ``open_health`` is set, else any reader token."""
+    if not is_open:
+        authenticate(request, roles)
+
+
+async def _v2(call: Callable[..., Awaitable[Response]], *args: Any) -> Response:
+    """Run ``call``; refusals (auth, 404, 413, 422, 503) become V2 error objects."""
+    try:
+        return await call(*args)
+    except V2Error as exc:
+        return exc.response()
+    except HTTPException as exc:
+        return V2Error(exc.status_code, str(exc.detail), headers=exc.headers).response()
+    except InvalidBody as exc:
+        return _unprocessable(exc.errors).response()
+
+
+def add_v2_routes(app: FastAPI) -> None:
+    """Add the Open Inference Protocol endpoints to the riskops app ``app``."""
+    errors: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorBody} for status in (401, 403, 404, 409, 413, 422, 503)}
+    infer_body = {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/InferenceRequest"}}}}}
+    route = app.api_route
+
+    @route("/v2/health/live", methods=["GET"], tags=["v2"], responses=errors)
+    async def v2_live(request: Request) -> Response:
+        """V2 liveness: the process is up and answering."""
+        return await _v2(_live, request)
+
+    @route("/v2/health/ready", methods=["GET"], tags=["v2"], responses=errors)
+    async def v2_ready(request: Request) -> Response:
+        """V2 readiness: 200 when the manifest verified and every routed model loaded,
+        else 503 (``/ready`` says why)."""
+        return await _v2(_ready, request)
+
+    @route("/v2", methods=["GET"], tags=["v2"], responses=errors)
+    async def v2_server_metadata(request: Request) -> Response:
+        """V2 server metadata."""
+        return await _v2(_server_metadata, request)
+
+    meta = {**errors, 200: {"model": ModelMetadata}}
+
+    @route("/v2/models/{name}", methods=["GET"], tags=["v2"], responses=meta)
+    async def v2_model_metadata(request: Request, name: str) -> Response:
+        """V2 model metadata: one input tensor per feature, and the outputs."""
+        return await _v2(_metadata, request, name, None)
+
+    @route("/v2/models/{name}/versions/{version}", methods=["GET"], tags=["v2"],
+           responses=meta)
+    async def v2_version_metadata(request: Request, name: str, version: str) -> Response:
+        """V2 model metadata of a live version; 404 for a version not served."""
+        return await _v2(_metadata, request, name, version)
+
+    @route("/v2/models/{name}/ready", methods=["GET"], tags=["v2"], responses=errors)
+    async def v2_model_ready(request: Request, name: str) -> Response:
+        """V2 model readiness: the server's readiness; 404 for an unknown model."""
+        return await _v2(_model_ready, request, name, None)
+
+    @route("/v2/models/{name}/versions/{version}/ready", methods=["GET"], tags=["v2"],
+           responses=errors)
+    async def v2_version_ready(request: Request, name: str, version: str) -> Response:
+        """V2 model readiness of a live version; 404 for a version not served."""
+        return await _v2(_model_ready, request, name, version)
+
+    scored = {**errors, 200: {"model": InferenceResponse}}
+
+    @route("/v2/models/{name}/infer", methods=["POST"], tags=["v2"], responses=scored,
+           openapi_extra=infer_body)
+    async def v2_infer(request: Request, name: str) -> Response:
+        """Score rows sent as V2 tensors: one per feature, or one BYTES tensor ``features``
+        of JSON objects. Same routing, logging and audit fields as ``POST /risk/{name}``."""
+        return await _v2(_infer, request, name, None)
+
+    @route("/v2/models/{name}/versions/{version}/infer", methods=["POST"], tags=["v2"],
+           responses=scored, openapi_extra=infer_body)
+    async def v2_version_infer(request: Request, name: str, version: str) -> Response:
+        """As ``/v2/models/{name}/infer``, asserting the version: 409 unless routing sends
+        this request to it (governance picks the version, not the URL)."""
+        return await _v2(_infer, request, name, version)
+
+    _add_components(app)
+
+
+def _add_components(app: FastAPI) -> None:
+    """Put the V2 request schema in the OpenAPI components; list the model names."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec = original()
+        components = spec.setdefault("components", {}).setdefault("schemas", {})
+        if "InferenceRequest" not in components:
+            schema = InferenceRequest.model_json_schema(
+                ref_template="#/components/schemas/{model}")
+            components.update(schema.pop("$defs", {}))
+            components["InferenceRequest"] = schema
+            models = list(app.state.serving.scenarios)
+            for path, operations in spec.get("paths", {}).items():
+                if not path.startswith("/v2/models/"):
+                    continue
+                for operation in operations.values():
+                    for parameter in operation.get("parameters", []):
+                        if parameter.get("name") == "name":
+                            parameter["schema"] = {"type": "string", "enum": models,
+                                                   "title": "Model (scenario)"}
+                        elif parameter.get("name") == "version":
+                            parameter["schema"] = {"type": "string", "pattern": "^[0-9]+$",
+                                                   "title": "Version"}
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
