@@ -16,8 +16,9 @@ prediction log, metrics and audit fields are identical. A version in the URL
 is an assertion, not a choice: it must be the version routing picks for this
 request, else 409; governance decides which version answers.
 
-Errors are V2 error objects, ``{"error": message}``; a 422 adds ``detail``,
-the same ``{field, reason, type}`` list as ``/risk``, never a submitted value.
+Errors are V2 error objects, ``{"error": message}``, that also carry the
+``detail`` of every other riskops endpoint: the message, or for a 422 the same
+``{field, reason, type}`` list as ``/risk``, never a submitted value.
 """
 
 from __future__ import annotations
@@ -119,8 +120,11 @@ class InferenceResponse(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    """V2 error object; ``detail`` is the message, or for 422 the ``{field, reason, type}``
+    list."""
+
     error: str
-    detail: list[dict[str, Any]] | None = None
+    detail: str | list[dict[str, Any]]
 
 
 class V2Error(Exception):
@@ -134,9 +138,8 @@ class V2Error(Exception):
         self.headers = headers
 
     def response(self) -> JSONResponse:
-        body: dict[str, Any] = {"error": str(self)}
-        if self.detail is not None:
-            body["detail"] = self.detail
+        # "error" for V2 clients; "detail" as every other riskops endpoint answers.
+        body = {"error": str(self), "detail": str(self) if self.detail is None else self.detail}
         return JSONResponse(body, status_code=self.status, headers=self.headers)
 
 
@@ -264,8 +267,8 @@ def _raw_rows(scenario: Scenario, request: InferenceRequest,
     """Rows as submitted, and how errors name a row's field (``{i}``, ``{loc}``)."""
     names = scenario.schema.feature_names
     inputs = request.inputs
-    for i, tensor in enumerate(inputs):
-        _check_binary(tensor, f"inputs.{i}")
+    for tensor in inputs:
+        _check_binary(tensor, f"inputs.{tensor.name}")
     if FEATURES_INPUT not in names and any(t.name == FEATURES_INPUT for t in inputs):
         return _object_rows(inputs, max_batch), f"inputs.{FEATURES_INPUT}.data.{{i}}.{{loc}}"
     features = {f.name: f for f in scenario.schema.features}
