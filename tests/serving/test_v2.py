@@ -372,15 +372,16 @@ def test_compliance_answers_with_its_plan_and_incident_with_text(shared_client, 
 
 
 def test_metrics_count_v2_requests_like_risk(shared_client, tokens):
-    def total() -> float:
+    def total(name: str) -> float:
         text = shared_client.get("/metrics").text
         return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith("risk_requests_total{"))
+                   if line.startswith(name + "{"))
 
-    before = total()
+    requests, predictions = total("risk_requests_total"), total("ml_predictions_total")
     body = tensors([example_row("fraud")] * 3)
     assert infer(shared_client, tokens["scorer"], body).status_code == 200
-    assert total() - before == 3
+    assert total("risk_requests_total") - requests == 1  # one request ...
+    assert total("ml_predictions_total") - predictions == 3  # ... of three predictions
 
 
 def test_openapi_describes_v2(shared_client):

@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from riskops import metrics
 from riskops.config import Workspace, open_workspace
@@ -37,11 +38,12 @@ from riskops.scenarios import REFERENCE, get_scenario
 from riskops.scenarios.base import Scenario
 from riskops.serving import schemas
 from riskops.serving.auth import TokenCache, authenticate, require
+from riskops.serving.batcher import MicroBatcher
 from riskops.serving.budget import ErrorBudget
 from riskops.serving.limits import BodyLimitMiddleware
 from riskops.serving.pool import ModelPool, Snapshot
 from riskops.serving.routing import choose_route
-from riskops.serving.scoring import Scored, score_rows
+from riskops.serving.scoring import Scored
 from riskops.serving.settings import ServingSettings, serving_settings
 from riskops.tokens import Identity
 
@@ -72,6 +74,8 @@ class ServingState:
         self.pool = ModelPool(ws, self.scenarios, on_integrity_failure=self._integrity_failed)
         self.log = InferenceLog(ws.database_url)
         self.budget = ErrorBudget()
+        self.batcher = MicroBatcher()
+        self._thread_limits: Any = None
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
         self._published: set[tuple[str, str, str]] = set()
@@ -86,6 +90,13 @@ class ServingState:
     def start(self) -> None:
         self.log.start()
         self.pool.refresh(force=True)
+        # One native thread per model call: a one-row predict opens hundreds of OpenMP
+        # regions, and waiting for a second thread in each costs more than it gives.
+        # Applied after loading (the pools exist by then); concurrency comes from
+        # micro-batching and from --workers instead.
+        from threadpoolctl import threadpool_limits
+
+        self._thread_limits = threadpool_limits(limits=self.settings.model_threads)
         self.publish_model_info()
         self._thread(self._watch, "riskops-manifest-watch")
         if self.settings.dispatch_events:
@@ -151,7 +162,11 @@ def _tenant(request: Request) -> str:
 
 
 async def _json_body(request: Request) -> Any:
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        raise HTTPException(400, "the client closed the connection before the body "
+                                 "arrived.") from None
     if not raw.strip():
         raise InvalidBody([{"field": "body", "type": "missing",
                             "reason": "request body is empty; send a JSON object"}])
@@ -202,10 +217,7 @@ async def _score(request: Request, scenario_name: str, rows: list[dict[str, Any]
     started = time.perf_counter()
     try:
         async with asyncio.timeout(state.settings.request_timeout_seconds):
-            if len(rows) == 1:
-                scored = score_rows(scenario, route, rows)
-            else:
-                scored = await run_in_threadpool(score_rows, scenario, route, rows)
+            scored = await state.batcher.score(scenario, route, rows)
             elapsed = time.perf_counter() - started
             now = datetime.now(UTC)
             served = route.served
@@ -241,10 +253,10 @@ def _observe(state: ServingState, scenario: str, served: Any, scored: list[Score
              elapsed: float) -> None:
     model = served.model if served is not None else "heuristic"
     metrics.INFERENCE_DURATION.labels(model, scenario).observe(elapsed)
+    metrics.RISK_REQUESTS.labels(scored[0].method).inc()
     for s in scored:
         metrics.PREDICTIONS.labels(model if s.method == "ml" else "heuristic", scenario,
                                    s.method).inc()
-        metrics.RISK_REQUESTS.labels(s.method).inc()
         metrics.RISK_SCORE.observe(s.score)
     if served is not None:
         failed = sum(1 for s in scored if s.model_error is not None)

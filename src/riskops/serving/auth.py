@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from riskops.config import Workspace
 from riskops.storage import db, repository
@@ -33,12 +34,19 @@ class TokenCache:
         self._entries: dict[str, tuple[Identity | None, float]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, token: str) -> tuple[bool, Identity | None]:
+        """``(True, identity)`` from memory if fresh, else ``(False, None)``: no I/O."""
+        hit = self._entries.get(hash_token(token))
+        if hit is not None and time.monotonic() - hit[1] < self._ttl:
+            return True, hit[0]
+        return False, None
+
     def identity(self, token: str) -> Identity | None:
+        fresh, found = self.cached(token)
+        if fresh:
+            return found
         digest = hash_token(token)
         now = time.monotonic()
-        hit = self._entries.get(digest)
-        if hit is not None and now - hit[1] < self._ttl:
-            return hit[0]
         with db.read_session(self._ws.database_url) as session:
             row = repository.token_by_hash(session, digest)
             found = (Identity(name=row.name, role=row.role)
@@ -67,12 +75,30 @@ def _unauthorized(reason: str) -> HTTPException:
 
 def authenticate(request: Request, roles: Iterable[str]) -> Identity:
     """The caller's identity if its token is valid and holds one of ``roles``."""
+    token = _token_or_401(request)
+    cache: TokenCache = request.app.state.tokens
+    return _check(cache.identity(token), roles)
+
+
+async def authenticate_async(request: Request, roles: Iterable[str]) -> Identity:
+    """``authenticate`` without leaving the event loop when the token is cached."""
+    token = _token_or_401(request)
+    cache: TokenCache = request.app.state.tokens
+    fresh, identity = cache.cached(token)
+    if not fresh:
+        identity = await run_in_threadpool(cache.identity, token)
+    return _check(identity, roles)
+
+
+def _token_or_401(request: Request) -> str:
     token = bearer_token(request)
     if token is None:
         raise _unauthorized("missing or malformed Authorization header; "
                             "send 'Authorization: Bearer <token>' (riskops token create).")
-    cache: TokenCache = request.app.state.tokens
-    identity = cache.identity(token)
+    return token
+
+
+def _check(identity: Identity | None, roles: Iterable[str]) -> Identity:
     if identity is None:
         raise _unauthorized("unknown or revoked API token.")
     allowed = tuple(roles)
@@ -85,11 +111,11 @@ def authenticate(request: Request, roles: Iterable[str]) -> Identity:
     return identity
 
 
-def require(*roles: str) -> Callable[[Request], Identity]:
+def require(*roles: str) -> Callable[[Request], Awaitable[Identity]]:
     """A FastAPI dependency admitting tokens with one of ``roles`` (or admin)."""
 
-    def dependency(request: Request) -> Identity:
-        return authenticate(request, roles)
+    async def dependency(request: Request) -> Identity:
+        return await authenticate_async(request, roles)
 
     dependency.__name__ = f"require_{'_or_'.join(roles) or 'admin'}"
     return dependency

@@ -11,6 +11,7 @@ Every key is optional::
     request_timeout_seconds = 10
     manifest_poll_seconds = 2   # how often replicas look for a new manifest
     dispatch_events = true      # deliver outbox events from the server process
+    model_threads = 1           # native (OpenMP/BLAS) threads per model call
 
 ``RISK_ML_ENABLED=false`` forces every scenario onto its heuristic scorer.
 """
@@ -39,6 +40,7 @@ class ServingSettings:
     request_timeout_seconds: float = 10.0
     manifest_poll_seconds: float = 2.0
     dispatch_events: bool = True
+    model_threads: int = 1
     ml_enabled: bool = True
 
 
@@ -48,6 +50,7 @@ _LIMITS: dict[str, tuple[type, float, float]] = {
     "max_text_chars": (int, 1, 10_000_000),
     "request_timeout_seconds": (float, 0.1, 3600),
     "manifest_poll_seconds": (float, 0.05, 3600),
+    "model_threads": (int, 1, 256),
 }
 _BOOLS = ("open_health", "open_metrics", "dispatch_events")
 
