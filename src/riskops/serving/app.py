@@ -38,7 +38,7 @@ from riskops.scenarios import REFERENCE, get_scenario
 from riskops.scenarios.base import Scenario
 from riskops.serving import schemas
 from riskops.serving.auth import TokenCache, authenticate, require
-from riskops.serving.batcher import MicroBatcher
+from riskops.serving.batcher import ArrivalMiddleware, MicroBatcher, settle_arrival
 from riskops.serving.budget import ErrorBudget
 from riskops.serving.limits import BodyLimitMiddleware
 from riskops.serving.pool import ModelPool, Snapshot
@@ -74,7 +74,7 @@ class ServingState:
         self.pool = ModelPool(ws, self.scenarios, on_integrity_failure=self._integrity_failed)
         self.log = InferenceLog(ws.database_url)
         self.budget = ErrorBudget()
-        self.batcher = MicroBatcher()
+        self.batcher = MicroBatcher(model_threads=settings.model_threads)
         self._thread_limits: Any = None
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -97,6 +97,7 @@ class ServingState:
         from threadpoolctl import threadpool_limits
 
         self._thread_limits = threadpool_limits(limits=self.settings.model_threads)
+        settle_heap()
         self.publish_model_info()
         self._thread(self._watch, "riskops-manifest-watch")
         if self.settings.dispatch_events:
@@ -112,6 +113,7 @@ class ServingState:
             try:
                 if self.pool.refresh():
                     self.publish_model_info()
+                    settle_heap()
             except Exception:
                 log.exception("manifest refresh failed; keeping the current models")
 
@@ -136,7 +138,23 @@ class ServingState:
         self.stop.set()
         for thread in self.threads:
             thread.join(timeout=5)
+        self.batcher.close()
         self.log.close()
+
+
+def settle_heap() -> None:
+    """Move what loading created out of the garbage collector's sight.
+
+    Loaded models and pandas leave a large, long-lived heap; a full collection
+    walking it paused requests for 50-100 ms (p99 3x worse). Freezing it after
+    each load keeps collections short; nothing frozen is ever freed, which is
+    what a served model is for (a swapped-out version's memory stays, bounded
+    by the number of swaps).
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _state(request: Request) -> ServingState:
@@ -209,6 +227,7 @@ async def _score(request: Request, scenario_name: str, rows: list[dict[str, Any]
     state = _state(request)
     scenario = state.scenarios[scenario_name]
     tenant = _tenant(request)
+    settle_arrival(request.scope, state.batcher)  # validated; it queues for the model now
     snapshot: Snapshot = state.pool.snapshot
     ids = [new_prediction_id() for _ in rows]
     key = request.headers.get("x-request-key", "")[:_REQUEST_KEY_MAX] or ids[0]
@@ -308,6 +327,7 @@ def create_app(ws: Workspace | None = None, *, settings: ServingSettings | None 
     state = ServingState(ws, settings)
     app.state.serving = state
     app.state.tokens = TokenCache(ws)
+    app.add_middleware(ArrivalMiddleware, batcher=state.batcher)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
     _add_components(app, state)
