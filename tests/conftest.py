@@ -20,6 +20,7 @@ from riskops.workspace import init_workspace
 POSTGRES_URL = os.environ.get(
     "RISKOPS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+AMQP_URL = os.environ.get("RISKOPS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
 
 @dataclass
@@ -64,6 +65,39 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     return result.workspace
 
 
+def require_service(name: str, url: str, reason: str | None) -> None:
+    """Skip with ``reason`` printed when the service does not answer; fail under CI,
+    where this machine's services must be there."""
+    if reason is None:
+        return
+    message = f"{name} at {url} is not reachable: {reason}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    print(f"SKIP: {message}")
+    pytest.skip(message)
+
+
+def amqp_unavailable(url: str = AMQP_URL) -> str | None:
+    """``None`` if the broker accepts a connection, else why not."""
+    try:
+        import pika
+
+        params = pika.URLParameters(url)
+        params.socket_timeout = 3
+        params.connection_attempts = 1
+        pika.BlockingConnection(params).close()
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".strip()
+
+
+@pytest.fixture
+def amqp_url() -> str:
+    """The test RabbitMQ's URL (``RISKOPS_TEST_AMQP_URL``); skips or fails as above."""
+    require_service("RabbitMQ", AMQP_URL, amqp_unavailable(AMQP_URL))
+    return AMQP_URL
+
+
 def postgres_available() -> str | None:
     """``None`` if the test server answers, else the reason it does not."""
     try:
@@ -86,13 +120,7 @@ def postgres_url() -> Iterator[str]:
     Skips with the reason when no server answers, except under CI, where the
     server must be there and its absence fails the test.
     """
-    reason = postgres_available()
-    if reason is not None:
-        message = f"PostgreSQL at {POSTGRES_URL} is not reachable: {reason}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        print(f"SKIP: {message}")
-        pytest.skip(message)
+    require_service("PostgreSQL", POSTGRES_URL, postgres_available())
     import psycopg
 
     name = f"riskops_test_{uuid.uuid4().hex[:12]}"

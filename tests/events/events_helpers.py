@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -16,9 +15,8 @@ from typing import Any
 
 import pytest
 
+from conftest import AMQP_URL, amqp_unavailable  # noqa: F401  (re-exported)
 from riskops.config import Workspace, open_workspace
-
-AMQP_URL = os.environ.get("RISKOPS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
 
 def configure_events(ws: Workspace, text: str) -> Workspace:
@@ -157,34 +155,6 @@ class TcpProxy:
             for s in (source, sink):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-
-
-def amqp_unavailable(url: str) -> str | None:
-    """``None`` if the broker accepts a connection, else why not."""
-    try:
-        import pika
-
-        params = pika.URLParameters(url)
-        params.socket_timeout = 3
-        params.connection_attempts = 1
-        pika.BlockingConnection(params).close()
-        return None
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}".strip()
-
-
-@pytest.fixture
-def amqp_url() -> str:
-    """The test broker's URL. Skips with the reason when none answers, except under CI,
-    where its absence fails the test."""
-    reason = amqp_unavailable(AMQP_URL)
-    if reason is not None:
-        message = f"RabbitMQ at {AMQP_URL} is not reachable: {reason}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        print(f"SKIP: {message}")
-        pytest.skip(message)
-    return AMQP_URL
 
 
 class BoundQueue:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pika
 import pytest
-from events_helpers import BoundQueue, Clock, TcpProxy, amqp_url, configure_events  # noqa: F401
+from events_helpers import BoundQueue, Clock, TcpProxy, configure_events
 from sqlalchemy import select
 
 from riskops.config import Workspace

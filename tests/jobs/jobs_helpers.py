@@ -22,7 +22,9 @@ import pytest
 
 from riskops.config import Workspace, open_workspace
 
+# Subprocess jobs import this module, so it cannot import conftest; same default.
 AMQP_URL = os.environ.get("RISKOPS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
 HERE = Path(__file__).parent
 
 # --- test jobs ------------------------------------------------------------------------
@@ -112,32 +114,6 @@ def utc(*args: int) -> datetime:
 
 
 # --- RabbitMQ -------------------------------------------------------------------------
-
-
-def broker_available() -> str | None:
-    try:
-        import pika
-
-        params = pika.URLParameters(AMQP_URL)
-        params.socket_timeout = 3
-        params.connection_attempts = 1
-        pika.BlockingConnection(params).close()
-        return None
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}".strip()
-
-
-@pytest.fixture
-def amqp_url() -> str:
-    """The test broker's URL; skips with the reason if it does not answer, fails under CI."""
-    reason = broker_available()
-    if reason is not None:
-        message = f"RabbitMQ at {AMQP_URL} is not reachable: {reason}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        print(f"SKIP: {message}")
-        pytest.skip(message)
-    return AMQP_URL
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import pytest
 from jobs_helpers import (
     HERE,
     Clock,
-    amqp_url,  # noqa: F401
     broker_ws,  # noqa: F401
     calls_for,
     get_all,
