@@ -378,19 +378,23 @@ def test_fallback_heuristic_rollback_reaches_serving(client, tokens, served_ws):
     assert other["risk_score_method"] == "ml"
 
 
-def test_a_log_that_cannot_commit_answers_503_and_returns_no_score(client, tokens):
+def test_a_log_that_cannot_commit_answers_503_and_returns_no_score(client, tokens, served_ws):
+    from concurrent.futures import Future
+
     state = client.app.state.serving
 
-    async def broken(record):
-        raise RuntimeError("disk full")
+    def failing(records):
+        future: Future[None] = Future()
+        future.set_exception(RuntimeError("disk full"))
+        return [future for _ in records]
 
-    state.log.append = broken
+    state.log.submit_many = failing
     r = client.post("/risk/fraud", json=example_row("fraud"), headers=auth(tokens["scorer"]))
     assert r.status_code == 503 and "risk_score" not in r.text
     assert r.headers["retry-after"] == "1"
 
 
-def test_slow_requests_time_out_with_503(served_ws, tokens):
+def test_slow_scoring_times_out_with_503_and_records_nothing(served_ws, tokens):
     import asyncio
 
     from fastapi.testclient import TestClient
@@ -400,12 +404,14 @@ def test_slow_requests_time_out_with_503(served_ws, tokens):
 
     app = create_app(served_ws, settings=ServingSettings(request_timeout_seconds=0.2))
     with TestClient(app) as c:
-        async def slow(record):
+        async def slow(*args):
             await asyncio.sleep(2)
 
-        c.app.state.serving.log.append = slow
+        c.app.state.serving.batcher.score = slow
         r = c.post("/risk/fraud", json=example_row("fraud"), headers=auth(tokens["scorer"]))
         assert r.status_code == 503 and "0.2 s" in r.json()["detail"]
+    with db.read_session(served_ws.database_url) as session:
+        assert session.scalars(select(PredictionRow.id)).all() == []
 
 
 def test_monitoring_run_endpoint(client, tokens):

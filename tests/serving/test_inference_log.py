@@ -403,3 +403,29 @@ def test_two_logs_on_one_sqlite_database_take_turns(workspace: Workspace) -> Non
             log.close()
     assert sorted(stored_ids(workspace.database_url)) == sorted(pid for pid, _ in submitted)
     assert Path(workspace.database_url.removeprefix("sqlite:///") + ".writers.lock").exists()
+
+
+def test_submit_many_queues_all_records_or_none(workspace: Workspace) -> None:
+    log = InferenceLog(workspace.database_url, max_batch=2, max_queue=3, max_delay=0)
+    release = threading.Event()
+    original = log._write
+
+    def held_write(batch):  # the writer holds its first batch until released
+        release.wait(10)
+        original(batch)
+
+    log._write = held_write  # type: ignore[method-assign]
+    log.start()
+    try:
+        first = log.submit(make_record())
+        time.sleep(0.2)  # the writer has taken it and is holding
+        queued = log.submit_many([make_record(), make_record()])
+        with pytest.raises(InferenceLogFull, match="the 2 predictions of this request"):
+            log.submit_many([make_record(), make_record()])
+        release.set()
+        for future in [first, *queued]:
+            future.result(timeout=10)
+    finally:
+        release.set()
+        log.close()
+    assert stored_count(workspace.database_url) == 3

@@ -176,7 +176,10 @@ class Registry:
             return {"model": model, "stage": stage, "version": version, "changed": False}
         values: dict[str, Any]
         if stage == "production":
-            history = [*state.history, version]
+            # After a heuristic fallback, promoting the last production version again
+            # resumes it rather than stacking it twice (a rollback must move).
+            history = state.history if state.history[-1:] == [version] else [
+                *state.history, version]
             values = {"production_version": version, "history": json.dumps(history)}
             before = state.production
         elif stage == "staging":
@@ -220,12 +223,16 @@ class Registry:
                 raise UnknownVersion(_unknown_version(model, to, state.versions))
             if to == state.production:
                 raise InputError(f"{model} v{to} is already in production; nothing to roll back.")
+            if to not in state.history:
+                # A rollback returns to what was approved for production before; a
+                # version that never was goes through promotion and its gates.
+                raise InputError(
+                    f"{model} v{to} was never in production (history: {state.history}); "
+                    f"a rollback only returns to an earlier production version. "
+                    f"Promote it instead: riskops promote {model} {to}.")
             target = to
-            if to in state.history:
-                cut = len(state.history) - 1 - state.history[::-1].index(to)
-                history = state.history[: cut + 1]
-            else:
-                history = [*state.history, to]
+            cut = len(state.history) - 1 - state.history[::-1].index(to)
+            history = state.history[: cut + 1]
         values = {"production_version": target, "history": json.dumps(history)}
         return self._change_pointer(model, state, values, stage="production", action="rollback",
                                     before=state.production, after=target, percent=None,

@@ -50,6 +50,8 @@ from riskops.tokens import Identity
 log = logging.getLogger("riskops.serving")
 
 SCORER_ROLES = ("scorer", "service")
+#: Largest canary share the HTTP API sets without the production gates.
+MAX_HTTP_CANARY_PERCENT = 50
 REVIEWER_ROLES = ("reviewer", "risk_lead", "service")
 READER_ROLES = ("scorer", "reviewer", "risk_lead", "platform_owner", "service")
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
@@ -237,26 +239,30 @@ async def _score(request: Request, scenario_name: str, rows: list[dict[str, Any]
     try:
         async with asyncio.timeout(state.settings.request_timeout_seconds):
             scored = await state.batcher.score(scenario, route, rows)
-            elapsed = time.perf_counter() - started
-            now = datetime.now(UTC)
-            served = route.served
-            per_row_ms = elapsed * 1000 / len(rows)
-            records = [
-                PredictionRecord(
-                    id=pid, created_at=now, tenant_id=tenant, scenario=scenario_name,
-                    model_name=served.model if served and s.method == "ml" else None,
-                    model_version=served.version if served and s.method == "ml" else None,
-                    manifest_version=snapshot.manifest_version, method=s.method,
-                    route=route.name, inputs=row, score=s.score, label=s.label,
-                    threshold=served.threshold if served and s.method == "ml" else None,
-                    reasons=list(s.reasons), latency_ms=per_row_ms)
-                for pid, row, s in zip(ids, rows, scored, strict=True)
-            ]
-            await asyncio.gather(*(state.log.append(r) for r in records))
     except TimeoutError:
         return JSONResponse(status_code=503, content={
-            "detail": f"not answered within {state.settings.request_timeout_seconds:g} s; "
-                      "nothing was recorded as served, retry."})
+            "detail": f"not scored within {state.settings.request_timeout_seconds:g} s; "
+                      "nothing was recorded, retry."}, headers={"Retry-After": "1"})
+    elapsed = time.perf_counter() - started
+    now = datetime.now(UTC)
+    served = route.served
+    per_row_ms = elapsed * 1000 / len(rows)
+    records = [
+        PredictionRecord(
+            id=pid, created_at=now, tenant_id=tenant, scenario=scenario_name,
+            model_name=served.model if served and s.method == "ml" else None,
+            model_version=served.version if served and s.method == "ml" else None,
+            manifest_version=snapshot.manifest_version, method=s.method,
+            route=route.name, inputs=row, score=s.score, label=s.label,
+            threshold=served.threshold if served and s.method == "ml" else None,
+            reasons=list(s.reasons), latency_ms=per_row_ms)
+        for pid, row, s in zip(ids, rows, scored, strict=True)
+    ]
+    try:
+        # All of the request's predictions are queued or none; once queued they are
+        # committed even if this request is cancelled, so the wait is shielded.
+        futures = state.log.submit_many(records)
+        await asyncio.shield(asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
     except Exception as exc:
         log.error("could not record predictions durably: %s", exc)
         return JSONResponse(status_code=503, content={
@@ -511,6 +517,10 @@ def _add_registry_routes(app: FastAPI) -> None:
         if body.stage == "production":
             raise HTTPException(409, "promotion to production over HTTP needs the approval "
                                      "gates; use 'riskops promote MODEL VERSION --force'.")
+        if body.stage == "canary" and (body.percent or 0) > MAX_HTTP_CANARY_PERCENT:
+            raise HTTPException(409, f"a canary over {MAX_HTTP_CANARY_PERCENT}% is production "
+                                     "by another name and needs the approval gates; use the "
+                                     "command line.")
         registry = Registry(_state(request).ws)
         return await run_in_threadpool(
             lambda: registry.promote(name[:128], body.version, stage=body.stage,

@@ -214,6 +214,28 @@ class InferenceLog:
                 self._cond.notify()
         return future
 
+    def submit_many(self, records: list[PredictionRecord]) -> list[Future[None]]:
+        """Queue all of ``records`` or none (``InferenceLogFull`` if they do not all fit).
+
+        A batch request then either has every prediction on its way to the
+        database or none, never a committed prefix behind a 503.
+        """
+        rows = [record.to_row() for record in records]
+        futures: list[Future[None]] = [Future() for _ in records]
+        with self._cond:
+            if self._thread is None or self._closing:
+                raise InferenceLogClosed(
+                    "the inference log is not running; the predictions were not recorded.")
+            depth = len(self._queue)
+            if depth + len(rows) > self.max_queue:
+                raise InferenceLogFull(
+                    f"the inference log has {depth} predictions waiting for the database "
+                    f"(limit max_queue={self.max_queue}); the {len(rows)} predictions of "
+                    "this request were not recorded. Retry shortly.")
+            self._queue.extend(zip(rows, futures, strict=True))
+            self._cond.notify()
+        return futures
+
     async def append(self, record: PredictionRecord) -> None:
         """Queue ``record`` and return once it is committed; raises if it was not.
 

@@ -139,10 +139,10 @@ class ModelPool:
             self._snapshot = _with_problems(current, (problem,))
             return True
         manifest = verified.manifest
-        if current.manifest_version is not None \
-                and manifest.manifest_version < current.manifest_version:
-            problem = (f"manifest v{manifest.manifest_version} is older than v"
-                       f"{current.manifest_version} already served; refused (replay?)")
+        floor = max(current.manifest_version or 0, self._published_floor())
+        if manifest.manifest_version < floor:
+            problem = (f"manifest v{manifest.manifest_version} is older than v{floor}, "
+                       "already served or published; refused (replay?)")
             self._report(problem, {"subject": "manifest.json", "reason": problem,
                                    "manifestVersion": manifest.manifest_version})
             self._snapshot = _with_problems(current, (problem,))
@@ -164,6 +164,22 @@ class ModelPool:
                          manifest.manifest_version)
         return True
 
+    def _published_floor(self) -> int:
+        """The newest manifest version the database records as published (0 if unknown).
+
+        A process that starts fresh has served nothing yet; this floor keeps it from
+        accepting an older, validly signed manifest put back in place.
+        """
+        try:
+            from riskops.storage import db, repository
+
+            with db.read_session(self._ws.database_url) as session:
+                latest = repository.latest_manifest(session)
+                return latest.manifest_version if latest is not None else 0
+        except Exception as exc:  # the files stay authoritative when the DB is away
+            log.warning("cannot read the newest published manifest version: %s", exc)
+            return 0
+
     def _build_slot(self, verified: VerifiedManifest, name: str, scenario: Scenario,
                     previous: ModelSlot | None) -> tuple[ModelSlot, list[str]]:
         manifest = verified.manifest
@@ -176,14 +192,18 @@ class ModelPool:
                 return None
             try:
                 return self._load(verified, name, version, scenario, known)
-            except (IntegrityError, InputError) as exc:
-                problem = f"{name} v{version} ({role}) not loaded: {exc}"
+            except Exception as exc:  # whatever the reason, this version is not served
+                reason = str(exc) if isinstance(exc, IntegrityError | InputError) else (
+                    f"{type(exc).__name__}: {exc}")
+                problem = f"{name} v{version} ({role}) not loaded: {reason}"
                 problems.append(problem)
                 self._report(problem, {"modelId": name, "version": version, "stage": role,
-                                       "reason": str(exc),
+                                       "reason": reason,
                                        "manifestVersion": manifest.manifest_version})
-                fallback = getattr(previous, role, None) if previous else None
-                return fallback if isinstance(fallback, ServedVersion) else None
+                # Only the same version, already verified and in memory, may stand in;
+                # anything else would serve a version the manifest no longer routes to.
+                same = known.get((name, version))
+                return same if same is not None else None
 
         production = get(stages.production, "production")
         canary = get(stages.canary.version, "canary") if stages.canary else None
