@@ -432,3 +432,22 @@ def test_monitoring_run_endpoint(client, tokens):
 def test_incident_report_validation(shared_client, tokens, body, field):
     r = shared_client.post("/risk", json=body, headers=auth(tokens["scorer"]))
     assert r.status_code == 422 and field in [e["field"] for e in r.json()["detail"]]
+
+
+@pytest.mark.parametrize("method,path,body,role", [
+    ("post", "/risk/fraud", '{"amount": ' + "1" * 5000 + "}", "scorer"),
+    ("post", "/outcomes", '{"outcomes": [{"prediction_id": "abc", "label": "1", '
+                          '"observed_at": "0001-01-01T00:00:00+01:00"}]}', "service"),
+    ("post", "/feedback", '{"prediction_id": "\\u0000", "label": "1"}', "reviewer"),
+    ("post", "/outcomes", '{"outcomes": [{"prediction_id": "a\\u0000", "label": "1"}]}',
+     "service"),
+    ("post", "/api/v1/ml/model-monitoring/run", '{"tenantIds": ["\\ud800"]}', "service"),
+    ("get", "/feedback/%00", None, "reviewer"),
+    ("post", "/v2/models/fraud/infer", '{"inputs": [{"name": "features", "shape": [1], '
+     '"datatype": "BYTES", "data": ["{\\"amount\\": ' + "9" * 5000 + '}"]}]}', "scorer"),
+])
+def test_hostile_inputs_get_4xx_not_500(shared_client, tokens, method, path, body, role):
+    headers = {**auth(tokens[role]), "Content-Type": "application/json"}
+    r = shared_client.request(method.upper(), path, content=body, headers=headers)
+    assert 400 <= r.status_code < 500, (r.status_code, r.text)
+    assert "0001-01-01" not in r.text

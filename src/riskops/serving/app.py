@@ -192,7 +192,7 @@ async def _json_body(request: Request) -> Any:
                             "reason": "request body is empty; send a JSON object"}])
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, integers over 4300 digits
         where = f" at line {exc.lineno} column {exc.colno}" \
             if isinstance(exc, json.JSONDecodeError) else ""
         raise InvalidBody([{"field": "body", "type": "json_invalid",
@@ -440,8 +440,10 @@ def _add_review_routes(app: FastAPI) -> None:
                            _: Identity = Depends(require(*REVIEWER_ROLES))) -> Any:
         """The prediction (inputs, score, version) and its feedback."""
         state = _state(request)
+        if not schemas.PREDICTION_ID.fullmatch(prediction_id):
+            raise HTTPException(404, "no prediction with that id.")
         return await run_in_threadpool(feedback_store.prediction_with_feedback,
-                                       state.ws.database_url, prediction_id[:64])
+                                       state.ws.database_url, prediction_id)
 
     @app.post("/outcomes", tags=["feedback"])
     async def post_outcomes(body: schemas.OutcomesIn, request: Request,

@@ -258,17 +258,22 @@ def _outcome_row(index: int, item: Mapping[str, Any], *, actor: str,
 def _parse_time(value: Any, *, where: str, default: datetime) -> datetime:
     if value is None:
         return default
+    # Messages name the field, never the value: outcomes travel with personal data.
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
             raise InputError(
-                f"{where}.observed_at {value!r} is not an ISO 8601 time; "
-                "use e.g. 2026-03-01T12:00:00Z."
+                f"{where}.observed_at is not an ISO 8601 time; use e.g. 2026-03-01T12:00:00Z."
             ) from None
     if not isinstance(value, datetime):
-        raise InputError(f"{where}.observed_at must be an ISO 8601 string, got {value!r}.")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        raise InputError(f"{where}.observed_at must be an ISO 8601 string, "
+                         f"not a {type(value).__name__}.")
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise InputError(f"{where}.observed_at is out of range once converted to UTC.") \
+            from None
 
 
 def _feedback_dict(row: Mapping[str, Any]) -> dict[str, Any]:

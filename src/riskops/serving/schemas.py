@@ -12,6 +12,7 @@ message, never the submitted value: risk inputs hold personal data.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -20,6 +21,10 @@ from riskops.scenarios.base import Feature, Scenario
 
 #: Largest magnitude accepted for a numeric feature; beyond it a value is a unit error.
 MAX_ABS_NUMBER = 1e15
+_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+#: What a prediction id may look like (riskops makes UUIDs); anything else is unknown.
+PREDICTION_ID = re.compile(_ID_PATTERN)
+_TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 
 
 def _annotation(feature: Feature, *, max_text_chars: int) -> Any:
@@ -96,7 +101,7 @@ class BatchResponse(BaseModel):
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    prediction_id: str = Field(min_length=1, max_length=64)
+    prediction_id: str = Field(pattern=_ID_PATTERN)
     label: str | None = Field(default=None, min_length=1, max_length=64)
     override: bool = False
     severity: Literal["info", "low", "medium", "high", "critical"] | None = None
@@ -106,7 +111,7 @@ class FeedbackIn(BaseModel):
 class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    prediction_id: str = Field(min_length=1, max_length=64)
+    prediction_id: str = Field(pattern=_ID_PATTERN)
     label: str = Field(min_length=1, max_length=64)
     observed_at: str | None = Field(default=None, max_length=40,
                                     description="ISO 8601 time the outcome was observed")
@@ -135,4 +140,5 @@ class RollbackIn(BaseModel):
 class MonitoringRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tenantIds: list[str] | None = Field(default=None, max_length=1000)
+    tenantIds: list[Annotated[str, Field(pattern=_TENANT_PATTERN)]] | None = Field(
+        default=None, max_length=1000)

@@ -45,7 +45,7 @@ from riskops.serving.app import (
     _state,
     _tenant,
 )
-from riskops.serving.auth import authenticate
+from riskops.serving.auth import authenticate, authenticate_async
 from riskops.serving.routing import choose_route
 
 FEATURES_INPUT = "features"
@@ -314,7 +314,7 @@ def _object_rows(inputs: list[RequestInput], max_batch: int) -> list[dict[str, A
         if isinstance(item, str):
             try:
                 item = json.loads(item)
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):  # ValueError: also over-long integers
                 raise _unprocessable([_bad(f"{field}.data.{i}", "json_invalid",
                                            "not a JSON object")]) from None
         if not isinstance(item, dict):
@@ -446,7 +446,7 @@ def inference_response(name: str, request_id: str, items: list[dict[str, Any]],
 
 async def _infer(request: Request, name: str, version: str | None) -> Response:
     state = _state(request)
-    authenticate(request, SCORER_ROLES)
+    await authenticate_async(request, SCORER_ROLES)
     scenario = _scenario(state, name)
     if version is not None:
         _check_routed(request, state, name, _live_version(state, name, version))
@@ -487,13 +487,13 @@ async def _ready(request: Request) -> Response:
 async def _server_metadata(request: Request) -> Response:
     from riskops import __version__
 
-    authenticate(request, READER_ROLES)
+    await authenticate_async(request, READER_ROLES)
     return JSONResponse({"name": "riskops", "version": __version__, "extensions": []})
 
 
 async def _metadata(request: Request, name: str, version: str | None) -> Response:
     state = _state(request)
-    authenticate(request, READER_ROLES)
+    await authenticate_async(request, READER_ROLES)
     scenario = _scenario(state, name)
     versions = _live_versions(state, name) if version is None \
         else [_live_version(state, name, version)]
