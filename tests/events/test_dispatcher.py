@@ -246,3 +246,30 @@ def test_run_forever_delivers_until_stopped(workspace: Workspace) -> None:
         thread.join(5)
     assert not thread.is_alive()
     assert [line["id"] for line in log_lines(workspace)] == ids
+
+
+def test_a_stale_claim_cannot_overwrite_a_newer_delivery(workspace: Workspace) -> None:
+    """A's lease ran out mid-send and B claimed the row; A's late failure must not stick."""
+    from riskops.events.dispatcher import DispatchResult
+
+    ws = configure_events(workspace, "max_attempts = 1\nlease_seconds = 10")
+    clock = Clock()
+    slow = Dispatcher(ws, sinks=[FlakySink(fail=1, subjects=("fraud",))], clock=clock)
+    fast = Dispatcher(ws, sinks=[FlakySink()], clock=clock)
+    _bias(ws)
+    (stale,) = slow._claim(10, set())
+    clock.advance(11)  # A's lease expires before its send returns
+    (fresh,) = fast._claim(10, set())
+    failed = DispatchResult()
+    slow._deliver(stale, failed)  # A's send fails now and it would dead-letter the event
+    assert failed.failed == 1
+    assert _delivery(ws).status == "pending"  # ... but the row is B's claim now
+    delivered = DispatchResult()
+    fast._deliver(fresh, delivered)
+    row = _delivery(ws)
+    assert delivered.delivered == 1 and row.status == "delivered" and row.attempts == 2
+
+
+def test_claims_per_pass_fit_in_the_lease(workspace: Workspace) -> None:
+    ws = configure_events(workspace, "lease_seconds = 30\nwebhook_timeout_seconds = 5")
+    assert Dispatcher(ws, sinks=[FlakySink()])._claim_size() == 3

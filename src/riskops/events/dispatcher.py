@@ -106,7 +106,7 @@ class Dispatcher:
         result = DispatchResult()
         tried: set[int] = set()
         while result.attempted < limit and self.sinks:
-            claims = self._claim(limit - result.attempted, tried)
+            claims = self._claim(min(limit - result.attempted, self._claim_size()), tried)
             if not claims:
                 break
             for claim in claims:
@@ -134,6 +134,12 @@ class Dispatcher:
                     stop.wait(interval)
         finally:
             self.close()
+
+    def _claim_size(self) -> int:
+        """Claims taken at once: few enough to all be sent before their lease runs out,
+        even if every send waits for its full timeout."""
+        slowest = max(self.settings.webhook_timeout_seconds, self.settings.amqp_timeout_seconds)
+        return max(1, int(self.settings.lease_seconds // (2 * max(slowest, 0.1))))
 
     def close(self) -> None:
         for sink in self.sinks.values():
@@ -207,6 +213,9 @@ class Dispatcher:
     def _record(self, claim: _Claim, *, status: str, **values: Any) -> None:
         d = EventDeliveryRow
         with transaction(self.ws) as session:
-            session.execute(update(d).where(d.id == claim.id, d.status == "pending")
+            # Only while the claim is still ours: had its lease expired and another
+            # dispatcher claimed the row again, attempts moved on and this is a no-op.
+            session.execute(update(d).where(d.id == claim.id, d.status == "pending",
+                                            d.attempts == claim.attempts)
                             .values(status=status, **values)
                             .execution_options(synchronize_session=False))
