@@ -116,7 +116,7 @@ def test_outcome_items_are_checked(workspace: Workspace) -> None:
     url = workspace.database_url
     with pytest.raises(InputError, match=r"outcomes\[0\]\.label must be a non-empty string"):
         record_outcomes(url, [{"prediction_id": "x", "label": ""}], actor="a")
-    with pytest.raises(InputError, match=r"outcomes\[1\]\.observed_at 'soon' is not an ISO 8601"):
+    with pytest.raises(InputError, match=r"outcomes\[1\]\.observed_at is not an ISO 8601"):
         record_outcomes(url, [{"prediction_id": "x", "label": "y"},
                               {"prediction_id": "x", "label": "y", "observed_at": "soon"}],
                         actor="a")
