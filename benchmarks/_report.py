@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 
 def load_average() -> str:
@@ -11,6 +12,27 @@ def load_average() -> str:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return "unknown"
+
+
+def _proc_field(path: str, prefix: str) -> str | None:
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(prefix):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else "unknown"."""
+    return _proc_field("/proc/cpuinfo", "model name") or "unknown"
+
+
+def memory_total() -> str:
+    """Total RAM in GiB from /proc/meminfo, else "unknown"."""
+    value = _proc_field("/proc/meminfo", "MemTotal:")
+    return f"{int(value.split()[0]) / 1024**2:.1f} GiB" if value else "unknown"
 
 
 def table(rows: list[list[str]]) -> str:

@@ -76,7 +76,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from _report import load_average, table  # sibling module; scripts run from here
+# sibling module; scripts run from here
+from _report import cpu_model, load_average, memory_total, table
 
 MIB = 1024 * 1024
 WRITE_CHUNK = 4 * MIB
@@ -320,22 +321,8 @@ def python_contender(mode: str, data_dir: Path, workers: int | None) -> Callable
 
 
 def machine_lines() -> list[str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram = f"{int(line.split()[1]) / MIB:.1f} GiB"
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
+    ram = memory_total()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     from riskops.registry.integrity import default_workers
 

@@ -100,7 +100,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _report import load_average, table  # sibling module; scripts run from here
+# sibling module; scripts run from here
+from _report import cpu_model, load_average, table
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -819,14 +820,7 @@ def machine_lines(args: argparse.Namespace) -> list[str]:
     import sklearn
     import uvicorn
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     wrk = "not installed"
     if shutil.which("wrk"):
         probe = subprocess.run(["wrk", "--version"], capture_output=True, text=True)

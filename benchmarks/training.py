@@ -79,7 +79,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _report import load_average, table  # sibling module; scripts run from here
+# sibling module; scripts run from here
+from _report import cpu_model, load_average, memory_total, table
 
 MIB = 1024 * 1024
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / ".data"
@@ -326,22 +327,8 @@ def machine_lines(threads: int) -> list[str]:
     import pandas
     import sklearn
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram = f"{int(line.split()[1]) / MIB:.1f} GiB"
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
+    ram = memory_total()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return [
         f"date:       {now()}",
