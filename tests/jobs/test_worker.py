@@ -233,3 +233,13 @@ def test_message_that_keeps_killing_its_worker_is_dead_lettered(broker_ws: Works
     assert "was started 3 times from this message" in dead[0].headers[amqp.REASON_HEADER]
     (row,) = runs(ws)
     assert row.status == "failed" and "max_attempts = 3" in (row.error or "")
+
+
+def test_a_redelivered_trigger_without_an_id_is_not_started_again(workspace: Workspace) -> None:
+    from riskops.jobs.worker import Trigger, Worker
+
+    worker = Worker(workspace, url="amqp://guest:guest@127.0.0.1:5672/%2F")
+    trigger = Trigger("integrity-check", {}, None)
+    assert worker._begin(trigger, redelivered=False).action == "run"
+    again = worker._begin(trigger, redelivered=True)
+    assert again.action == "dead" and "without a message id" in again.reason

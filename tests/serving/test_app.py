@@ -394,7 +394,7 @@ def test_a_log_that_cannot_commit_answers_503_and_returns_no_score(client, token
     assert r.headers["retry-after"] == "1"
 
 
-def test_slow_scoring_times_out_with_503_and_records_nothing(served_ws, tokens):
+def test_a_model_that_does_not_answer_in_time_is_replaced_by_the_heuristic(served_ws, tokens):
     import asyncio
 
     from fastapi.testclient import TestClient
@@ -404,14 +404,19 @@ def test_slow_scoring_times_out_with_503_and_records_nothing(served_ws, tokens):
 
     app = create_app(served_ws, settings=ServingSettings(request_timeout_seconds=0.2))
     with TestClient(app) as c:
-        async def slow(*args):
+        async def hung(*args):
             await asyncio.sleep(2)
 
-        c.app.state.serving.batcher.score = slow
+        c.app.state.serving.batcher.score = hung
         r = c.post("/risk/fraud", json=example_row("fraud"), headers=auth(tokens["scorer"]))
-        assert r.status_code == 503 and "0.2 s" in r.json()["detail"]
+        body = r.json()
+        assert r.status_code == 200 and body["risk_score_method"] == "heuristic"
+        assert "did not answer within 0.2 s" in body["reasons"][-1]
+        assert 'ml_inference_fallbacks_total{error="Timeout",scenario="fraud"} 1.0' in \
+            c.get("/metrics").text
     with db.read_session(served_ws.database_url) as session:
-        assert session.scalars(select(PredictionRow.id)).all() == []
+        stored = session.get(PredictionRow, body["prediction_id"])
+    assert stored is not None and stored.method == "heuristic"
 
 
 def test_monitoring_run_endpoint(client, tokens):

@@ -273,6 +273,13 @@ class Worker:
     def _begin(self, trigger: Trigger, *, redelivered: bool) -> _Begin:
         owner, now = owner_id(), datetime.now(UTC)
         with db.write_transaction(self.ws.database_url) as session:
+            if trigger.trigger_id is None and redelivered:
+                # Without an id its earlier starts cannot be counted: a job that kills its
+                # worker would be redelivered and started forever.
+                return _Begin("dead", reason="redelivered trigger without a message id or "
+                                             "CloudEvents id; its attempts cannot be counted, "
+                                             "so it is not started again (publish triggers "
+                                             "with an id, as riskops jobs trigger does)")
             if trigger.trigger_id is None:
                 return _Begin("run", job_runs.start_run(
                     session, job=trigger.job, trigger="message", owner=owner, now=now,

@@ -42,8 +42,8 @@ from riskops.serving.batcher import ArrivalMiddleware, MicroBatcher, settle_arri
 from riskops.serving.budget import ErrorBudget
 from riskops.serving.limits import BodyLimitMiddleware
 from riskops.serving.pool import ModelPool, Snapshot
-from riskops.serving.routing import choose_route
-from riskops.serving.scoring import Scored
+from riskops.serving.routing import Route, choose_route
+from riskops.serving.scoring import Scored, score_rows
 from riskops.serving.settings import ServingSettings, serving_settings
 from riskops.tokens import Identity
 
@@ -142,6 +142,9 @@ class ServingState:
             thread.join(timeout=5)
         self.batcher.close()
         self.log.close()
+        if self._thread_limits is not None:
+            self._thread_limits.restore_original_limits()
+            self._thread_limits = None
 
 
 def settle_heap() -> None:
@@ -240,9 +243,14 @@ async def _score(request: Request, scenario_name: str, rows: list[dict[str, Any]
         async with asyncio.timeout(state.settings.request_timeout_seconds):
             scored = await state.batcher.score(scenario, route, rows)
     except TimeoutError:
-        return JSONResponse(status_code=503, content={
-            "detail": f"not scored within {state.settings.request_timeout_seconds:g} s; "
-                      "nothing was recorded, retry."}, headers={"Retry-After": "1"})
+        # A model that does not answer in time is a model fault: the heuristic answers.
+        seconds = state.settings.request_timeout_seconds
+        error = "Timeout"
+        scored = [Scored(h.score, h.label, "heuristic",
+                         (*h.reasons, f"model {route.served.model} v{route.served.version} did "
+                                      f"not answer within {seconds:g} s; heuristic answered"),
+                         model_error=error) if route.served else h
+                  for h in score_rows(scenario, Route(None, "timeout"), rows)]
     elapsed = time.perf_counter() - started
     now = datetime.now(UTC)
     served = route.served
@@ -314,7 +322,11 @@ def _scoring_body(scenario: str) -> dict[str, Any]:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServingState = app.state.serving
-    await run_in_threadpool(state.start)
+    try:
+        await run_in_threadpool(state.start)
+    except BaseException:
+        await run_in_threadpool(state.close)  # no writer thread or connection left behind
+        raise
     try:
         yield
     finally:
