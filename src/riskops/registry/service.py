@@ -38,12 +38,14 @@ class PromotionBlocked(CheckFailed):
     """A promotion was refused by a rule (for now: production needs --force)."""
 
 
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
+#: A tenant id, as pinned here and sent by callers in ``X-Tenant-ID``.
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
+TENANT = re.compile(TENANT_PATTERN)
 
 
 def check_tenant(tenant: str) -> str:
     """``tenant`` if it is a valid tenant id (the same rule as ``X-Tenant-ID``)."""
-    if not _TENANT.fullmatch(tenant):
+    if not TENANT.fullmatch(tenant):
         raise InputError(f"--tenant {tenant[:64]!r} is invalid: 1-128 letters, digits or "
                          "'_.:@-', starting with a letter or digit.")
     return tenant

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -34,10 +33,11 @@ from starlette.requests import ClientDisconnect
 from riskops import metrics
 from riskops.config import Workspace, open_workspace
 from riskops.errors import ConcurrentUpdate, InputError, RiskopsError
+from riskops.registry.service import TENANT
 from riskops.scenarios import REFERENCE, get_scenario
 from riskops.scenarios.base import Scenario
 from riskops.serving import schemas
-from riskops.serving.auth import TokenCache, authenticate, require
+from riskops.serving.auth import TokenCache, authenticate_unless_open, require
 from riskops.serving.batcher import ArrivalMiddleware, MicroBatcher, settle_arrival
 from riskops.serving.budget import ErrorBudget
 from riskops.serving.limits import BodyLimitMiddleware
@@ -54,7 +54,6 @@ SCORER_ROLES = ("scorer", "service")
 MAX_HTTP_CANARY_PERCENT = 50
 REVIEWER_ROLES = ("reviewer", "risk_lead", "service")
 READER_ROLES = ("scorer", "reviewer", "risk_lead", "platform_owner", "service")
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
 _REQUEST_KEY_MAX = 256
 
 
@@ -177,7 +176,7 @@ class InvalidBody(Exception):
 
 def _tenant(request: Request) -> str:
     tenant = request.headers.get("x-tenant-id", "default")
-    if not _TENANT.fullmatch(tenant):
+    if not TENANT.fullmatch(tenant):
         raise InvalidBody([{"field": "header.X-Tenant-ID", "type": "pattern",
                             "reason": "must be 1-128 letters, digits or _.:@- "
                                       "starting with a letter or digit"}])
@@ -552,8 +551,7 @@ def _add_registry_routes(app: FastAPI) -> None:
 def _add_ops_routes(app: FastAPI, settings: ServingSettings) -> None:
     def open_or(roles: tuple[str, ...], is_open: bool) -> Any:
         def dependency(request: Request) -> None:
-            if not is_open:
-                authenticate(request, roles)
+            authenticate_unless_open(request, roles, is_open=is_open)
         return dependency
 
     @app.get("/health", tags=["ops"],

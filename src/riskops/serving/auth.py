@@ -90,6 +90,13 @@ async def authenticate_async(request: Request, roles: Iterable[str]) -> Identity
     return _check(identity, roles)
 
 
+def authenticate_unless_open(request: Request, roles: Iterable[str], *, is_open: bool) -> None:
+    """The rule of the health and metrics endpoints: open when configured so, else a token
+    with one of ``roles``."""
+    if not is_open:
+        authenticate(request, roles)
+
+
 def _token_or_401(request: Request) -> str:
     token = bearer_token(request)
     if token is None:

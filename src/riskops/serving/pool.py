@@ -30,7 +30,7 @@ import pandas as pd
 from riskops.config import Workspace
 from riskops.errors import InputError, IntegrityError
 from riskops.registry.loader import LoadedModel, load_model
-from riskops.registry.manifest import Manifest, VerifiedManifest, read_verified_manifest
+from riskops.registry.manifest import VerifiedManifest, read_verified_manifest
 from riskops.scenarios.base import Scenario
 
 log = logging.getLogger("riskops.serving")
@@ -209,7 +209,7 @@ class ModelPool:
         canary = get(stages.canary.version, "canary") if stages.canary else None
         percent = stages.canary.percent if stages.canary and canary is not None else 0
         pins: dict[str, ServedVersion | None] = {}
-        for tenant, pin in _pins(manifest, name).items():
+        for tenant, pin in manifest.models[name].pins.items():
             pins[tenant] = None if pin == "heuristic" else get(int(pin), "pin")
         return ModelSlot(production, canary, percent, pins), problems
 
@@ -250,15 +250,6 @@ class ModelPool:
             except Exception:  # reporting must never take serving down
                 log.exception("could not record model_integrity_failed")
 
-    def watch(self, stop: threading.Event, *, interval: float) -> None:
-        """Poll for new manifests until ``stop`` is set (run in a daemon thread)."""
-        while not stop.wait(interval):
-            try:
-                self.refresh()
-            except Exception:
-                log.exception("manifest refresh failed; keeping the current models")
-
-
 def _with_problems(snapshot: Snapshot, problems: tuple[str, ...]) -> Snapshot:
     return Snapshot(snapshot.manifest_version, snapshot.slots, problems, snapshot.loaded_at)
 
@@ -269,6 +260,3 @@ def _threshold(metrics: Mapping[str, Any], scenario: Scenario) -> float:
         return float(value)
     return scenario.default_threshold
 
-
-def _pins(manifest: Manifest, name: str) -> Mapping[str, int | str]:
-    return getattr(manifest.models[name], "pins", None) or {}

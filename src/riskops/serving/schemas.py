@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from riskops.registry.service import TENANT_PATTERN
 from riskops.scenarios.base import Feature, Scenario
 
 #: Largest magnitude accepted for a numeric feature; beyond it a value is a unit error.
@@ -24,7 +25,6 @@ MAX_ABS_NUMBER = 1e15
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 #: What a prediction id may look like (riskops makes UUIDs); anything else is unknown.
 PREDICTION_ID = re.compile(_ID_PATTERN)
-_TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 
 
 def _annotation(feature: Feature, *, max_text_chars: int) -> Any:
@@ -140,5 +140,5 @@ class RollbackIn(BaseModel):
 class MonitoringRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tenantIds: list[Annotated[str, Field(pattern=_TENANT_PATTERN)]] | None = Field(
+    tenantIds: list[Annotated[str, Field(pattern=TENANT_PATTERN)]] | None = Field(
         default=None, max_length=1000)

@@ -45,7 +45,7 @@ from riskops.serving.app import (
     _state,
     _tenant,
 )
-from riskops.serving.auth import authenticate, authenticate_async
+from riskops.serving.auth import authenticate_async, authenticate_unless_open
 from riskops.serving.routing import choose_route
 
 FEATURES_INPUT = "features"
@@ -473,13 +473,13 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
 
 
 async def _live(request: Request) -> Response:
-    _open_or_authenticate(request, READER_ROLES, _state(request).settings.open_health)
+    authenticate_unless_open(request, READER_ROLES, is_open=_state(request).settings.open_health)
     return JSONResponse({"live": True})
 
 
 async def _ready(request: Request) -> Response:
     state = _state(request)
-    _open_or_authenticate(request, READER_ROLES, state.settings.open_health)
+    authenticate_unless_open(request, READER_ROLES, is_open=state.settings.open_health)
     ready = state.pool.snapshot.ready
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
@@ -502,18 +502,12 @@ async def _metadata(request: Request, name: str, version: str | None) -> Respons
 
 async def _model_ready(request: Request, name: str, version: str | None) -> Response:
     state = _state(request)
-    _open_or_authenticate(request, READER_ROLES, state.settings.open_health)
+    authenticate_unless_open(request, READER_ROLES, is_open=state.settings.open_health)
     _scenario(state, name)
     if version is not None:
         _live_version(state, name, version)
     ready = state.pool.snapshot.ready
     return JSONResponse({"name": name, "ready": ready}, status_code=200 if ready else 503)
-
-
-def _open_or_authenticate(request: Request, roles: tuple[str, ...], is_open: bool) -> None:
-    """``/health``'s rule: open when ``open_health`` is set, else any reader token."""
-    if not is_open:
-        authenticate(request, roles)
 
 
 async def _v2(call: Callable[..., Awaitable[Response]], *args: Any) -> Response:
