@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from riskops.cli import main
+from riskops.cli.main import main
 from riskops.config import Workspace
 from riskops.storage import db
 from riskops.workspace import init_workspace

@@ -43,7 +43,7 @@ def wait_for_everyone(stage):
         time.sleep(0.005)
 
 
-from riskops.cli import main
+from riskops.cli.main import main
 from riskops.registry import service
 
 if "register" in argv:

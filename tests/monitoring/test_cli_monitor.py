@@ -32,15 +32,15 @@ def test_monitor_run_prints_a_table(cli, workspace: Workspace):
     assert result.code == 0, result.err
     assert "model monitoring" in result.out
     assert "data_drift" in result.out and "amount" in result.out
-    assert "10 drift checks (0 over threshold), 1 performance checks, 0 events" in result.out
+    assert "10 drift checks (0 over threshold), 1 performance check, 0 events" in result.out
 
 
 def test_monitor_run_bad_now_exits_2_in_one_line(cli, workspace: Workspace):
     result = cli("monitor", "run", "--now", "soon")
 
     assert result.code == 2
-    assert result.err == ("error: now has value 'soon', which is not an ISO 8601 time; use "
-                          "e.g. 2026-03-01T00:00:00Z.\n")
+    assert result.err == ("error: --now 'soon' is not an ISO 8601 time; use e.g. 2026-03-01 or "
+                          "2026-03-01T12:00:00Z.\n")
 
 
 def test_monitor_run_empty_tenant_exits_2(cli, workspace: Workspace):

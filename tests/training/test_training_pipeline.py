@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from training_helpers import SCHEMA, ToyScenario, toy_frame, use_toy_scenario, write_toy
 
-from riskops.cli_train import comparison_lines, summary_lines
+from riskops.cli.train import comparison_lines, summary_lines
 from riskops.config import Workspace
 from riskops.errors import InputError
 from riskops.registry.loader import load_model

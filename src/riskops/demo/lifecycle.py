@@ -8,7 +8,7 @@ production model through the verified loader and score a few payments beside
 the heuristic; reproduce the first version exactly; roll back; check the
 audit log; then serve the production model over HTTP, replay drifted traffic,
 record reviewer feedback and outcomes, run monitoring and deliver its events
-(``demo_serving.py``). Governed approvals join this path when they land.
+(``live.py``). Governed approvals join this path when they land.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def run_demo(
     say(f"9. rolled back production v{rolled['from']} -> v{rolled['to']} "
         f"(manifest v{rolled['manifest_version']})")
 
-    from riskops.demo_serving import serve_and_monitor
+    from riskops.demo.live import serve_and_monitor
 
     served = serve_and_monitor(ws, model=MODEL, production=rolled["to"], reference=first,
                                drifted=later, drift_from=datetime(2026, 6, 1, tzinfo=UTC),

@@ -1,0 +1,307 @@
+"""Model versions: ``riskops models ...`` and the top-level ``verify``, ``promote``, ``rollback``.
+
+    riskops models register fraud --from ./out [--metrics JSON] [--entrypoint model.skops]
+    riskops models list|show|history [MODEL] [--json]
+    riskops models pin fraud --tenant acme (--version 3 | --heuristic); riskops models unpin
+    riskops verify [MODEL [VERSION]] [--json-out model-integrity.json]
+    riskops promote fraud 3 [--stage canary --percent 10] [--force]
+    riskops rollback fraud [--to 2 | --fallback heuristic]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from riskops.cli.common import (
+    HomeOption,
+    JsonFlag,
+    actor,
+    err,
+    json_object,
+    open_ws,
+    out,
+    plural,
+    print_json,
+    version_text,
+    write_report,
+)
+from riskops.errors import InputError
+
+app = typer.Typer(help="Register and inspect model versions.", no_args_is_help=True)
+
+ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Model name, e.g. fraud.")]
+VersionArg = Annotated[int, typer.Argument(metavar="VERSION", help="Version number.")]
+TenantOption = Annotated[str, typer.Option(
+    "--tenant", metavar="TENANT", help="Tenant id, as sent in X-Tenant-ID.")]
+
+
+@app.command("register")
+def register(
+    model: ModelArg,
+    source: Annotated[Path, typer.Option(
+        "--from", metavar="DIR", help="Folder holding the artifacts.")],
+    metrics: Annotated[str | None, typer.Option(
+        "--metrics", metavar="JSON", help="Metrics as a JSON object.")] = None,
+    params: Annotated[str | None, typer.Option(
+        "--params", metavar="JSON", help="Parameters as a JSON object.")] = None,
+    run_id: Annotated[str | None, typer.Option(
+        "--run-id", metavar="ID", help="Training run id.")] = None,
+    entrypoint: Annotated[str | None, typer.Option(
+        "--entrypoint", metavar="FILE", help="The .skops file serving loads (if several).")] = None,
+    home: HomeOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Store a folder of artifacts as the next version of MODEL (not live)."""
+    from riskops.registry.service import Registry
+
+    ws = open_ws(home)
+    result = Registry(ws).register(
+        model, source, actor=actor(ws), metrics=json_object(metrics, "--metrics"),
+        params=json_object(params, "--params"), training_run_id=run_id, entrypoint=entrypoint,
+    )
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"registered {model} v{result['version']} "
+              f"({plural(len(result['artifacts']), 'file')}, manifest "
+              f"v{result['manifest_version']}); not live until promoted.", markup=False)
+
+
+@app.command("list")
+def list_(home: HomeOption = None, as_json: JsonFlag = False) -> None:
+    """Every model with its stage pointers."""
+    from riskops.registry.service import Registry
+
+    rows = Registry(open_ws(home)).list_models()
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("no models registered; see riskops models register --help")
+        return
+    table = Table("model", "production", "staging", "canary", "versions")
+    for r in rows:
+        canary = f"v{r['canary']} ({r['canary_percent']}%)" if r["canary"] else "-"
+        table.add_row(r["model"], version_text(r["production"]), version_text(r["staging"]),
+                      canary, ", ".join(str(v) for v in r["versions"]))
+    out.print(table)
+
+
+@app.command("show")
+def show(model: ModelArg, home: HomeOption = None, as_json: JsonFlag = False) -> None:
+    """One model: stages, history, tenant pins and every version with its artifacts."""
+    from riskops.registry.service import Registry
+
+    info = Registry(open_ws(home)).show_model(model)
+    if as_json:
+        print_json(info)
+        return
+    stages = info["stages"]
+    canary = stages["canary"]
+    canary_text = f"v{canary['version']} ({canary['percent']}%)" if canary else "-"
+    out.print(f"[bold]{model}[/bold]  production {production_text(stages['production'], info)}"
+              f"  staging {version_text(stages['staging'])}  canary {canary_text}")
+    out.print(f"history: {' -> '.join(f'v{v}' for v in info['history']) or '-'}", markup=False)
+    if info["pins"]:
+        out.print("pins: " + ", ".join(
+            f"{tenant} -> {target if target == 'heuristic' else f'v{target}'}"
+            for tenant, target in sorted(info["pins"].items())), markup=False)
+    table = Table("version", "created", "author", "entrypoint", "files", "metrics")
+    for v in info["versions"]:
+        table.add_row(str(v["version"]), v["created_at"][:19], v["author"],
+                      v["entrypoint"] or "-", str(len(v["artifacts"])),
+                      metrics_text(v["metrics"]))
+    out.print(table)
+
+
+def metrics_text(metrics: dict[str, Any], *, limit: int = 60) -> str:
+    """``roc_auc 0.9412, threshold 0.6`` for a table cell: four significant digits."""
+    text = ", ".join(f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}"
+                     for name, value in metrics.items())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def production_text(version: int | None, info: dict[str, Any]) -> str:
+    """``v3``; ``heuristic`` after ``rollback --fallback heuristic``; ``-`` if never live."""
+    if version is None and info["history"]:
+        return "heuristic"
+    return version_text(version)
+
+
+@app.command("history")
+def history(model: ModelArg, home: HomeOption = None, as_json: JsonFlag = False) -> None:
+    """Every stage pointer change of MODEL, oldest first."""
+    from riskops.registry.service import Registry
+
+    rows = Registry(open_ws(home)).history(model)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print(f"{model} has never been promoted.", markup=False)
+        return
+    table = Table("at", "stage", "action", "from", "to", "actor", "manifest")
+    for r in rows:
+        table.add_row(r["at"][:19], r["stage"], r["action"], version_text(r["from"]),
+                      version_text(r["to"], none=_target_none(r)), r["actor"],
+                      str(r["manifest_version"]))
+    out.print(table)
+
+
+def _target_none(change: dict[str, Any]) -> str:
+    """What a change to no version means: the heuristic for production and pins."""
+    return "heuristic" if change["stage"] in ("production", "pin") and \
+        change["action"] in ("rollback", "pin") else "-"
+
+
+@app.command("pin")
+def pin(
+    model: ModelArg,
+    tenant: TenantOption,
+    version: Annotated[int | None, typer.Option(
+        "--version", metavar="VERSION", help="Version to pin.")] = None,
+    heuristic: Annotated[bool, typer.Option(
+        "--heuristic", help="Pin the tenant to the heuristic (no model).")] = False,
+    home: HomeOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Route one tenant to a fixed version of MODEL, or to its heuristic."""
+    from riskops.registry.service import Registry
+
+    if (version is None) == (not heuristic):
+        raise InputError("give exactly one of --version VERSION or --heuristic.")
+    ws = open_ws(home)
+    result = Registry(ws).pin(model, tenant, version, actor=actor(ws))
+    if as_json:
+        print_json(result)
+        return
+    target = "the heuristic" if version is None else f"v{version}"
+    out.print(f"pinned tenant {tenant} of {model} to {target}; "
+              f"manifest v{result['manifest_version']}.", markup=False)
+
+
+@app.command("unpin")
+def unpin(model: ModelArg, tenant: TenantOption, home: HomeOption = None,
+          as_json: JsonFlag = False) -> None:
+    """Remove a tenant's pin; it follows production and canary again."""
+    from riskops.registry.service import Registry
+
+    ws = open_ws(home)
+    result = Registry(ws).unpin(model, tenant, actor=actor(ws))
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"unpinned tenant {tenant} of {model}; manifest v{result['manifest_version']}.",
+              markup=False)
+
+
+def verify(
+    model: Annotated[str | None, typer.Argument(metavar="MODEL", help="Only this model.")] = None,
+    version: Annotated[int | None, typer.Argument(
+        metavar="VERSION", help="Only this version.")] = None,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json-out", metavar="FILE", help="Also write the report to this JSON file.")] = None,
+    openssf: Annotated[bool, typer.Option(
+        "--openssf/--no-openssf", help="Also check the OpenSSF signature bundles.")] = True,
+    home: HomeOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check the manifest signature and every artifact's digest and size."""
+    from riskops.registry.verification import verify_workspace
+
+    ws = open_ws(home)
+    if as_json or not err.is_terminal:
+        report = verify_workspace(ws, model, version, openssf=openssf)
+    else:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+        with Progress("verifying", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                      console=err, transient=True) as bar:
+            task = bar.add_task("verify", total=None)
+            report = verify_workspace(
+                ws, model, version, openssf=openssf,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    document = report.as_dict()
+    if json_out is not None:
+        write_report(json_out, document)
+    if as_json:
+        print_json(document)
+    elif report.ok:
+        out.print(f"ok: manifest v{report.manifest_version} signature verified; "
+                  f"{plural(report.files_checked, 'file')} "
+                  f"({plural(report.bytes_checked, 'byte')}) in "
+                  f"{plural(len(report.checked), 'version')} match their digests.", markup=False)
+    else:
+        for failure in report.failures:
+            err.print(f"FAIL {failure.path}: {failure.reason}", markup=False)
+        err.print(f"error: {plural(len(report.failures), 'integrity failure')}; nothing "
+                  "failing will be loaded.", markup=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def promote(
+    model: ModelArg,
+    version: VersionArg,
+    stage: Annotated[str, typer.Option(
+        "--stage", metavar="STAGE", help="production, staging or canary.")] = "production",
+    percent: Annotated[int | None, typer.Option(
+        "--percent", metavar="N", help="Canary traffic share, 1-100.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Promote to production without gates.")] = False,
+    home: HomeOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Point a stage of MODEL at VERSION and publish a signed manifest."""
+    from riskops.registry.service import Registry
+
+    ws = open_ws(home)
+    result = Registry(ws).promote(model, version, actor=actor(ws), stage=stage,
+                                  percent=percent, force=force)
+    if as_json:
+        print_json(result)
+    elif not result["changed"]:
+        out.print(f"{model} v{version} is already in {stage}; nothing changed.", markup=False)
+    else:
+        if stage == "production":
+            err.print("warning: approval and quality gates are not yet enforced (--force).")
+        share = f" at {percent}%" if percent else ""
+        out.print(f"promoted {model} v{version} to {stage}{share} "
+                  f"(was {version_text(result['from'])}); "
+                  f"manifest v{result['manifest_version']}.", markup=False)
+
+
+def rollback(
+    model: ModelArg,
+    to: Annotated[int | None, typer.Option(
+        "--to", metavar="VERSION", help="Earlier production version to return to.")] = None,
+    fallback: Annotated[str | None, typer.Option(
+        "--fallback", metavar="heuristic", help="Take production off the model: every replica "
+        "answers from the scenario's rules.")] = None,
+    home: HomeOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Return production to the previous version, to --to VERSION, or to the heuristic.
+
+    Without options production goes back to history\\[n-1], the version live
+    before the current one.
+    """
+    from riskops.registry.service import Registry
+
+    if fallback is not None and fallback != "heuristic":
+        raise InputError(f"--fallback {fallback!r} is not supported; the only fallback is "
+                         "'heuristic'.")
+    ws = open_ws(home)
+    result = Registry(ws).rollback(model, actor=actor(ws), to=to,
+                                   fallback_heuristic=fallback == "heuristic")
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"rolled back {model} production {version_text(result['from'])} -> "
+              f"{version_text(result['to'], none='heuristic')}; "
+              f"manifest v{result['manifest_version']}.", markup=False)

@@ -1,0 +1,1 @@
+"""The end-to-end walk-through `riskops demo` runs on embedded defaults."""

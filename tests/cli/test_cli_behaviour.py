@@ -1,0 +1,73 @@
+"""The command line behaves the same everywhere: one error line naming the option as
+typed, plurals, honest start lines, readable numbers."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from riskops.cli.common import number, plural, version_text
+from riskops.cli.models import metrics_text
+from riskops.config import Workspace
+
+
+def test_plural_counts_one_and_many() -> None:
+    assert plural(1, "version") == "1 version"
+    assert plural(2, "version") == "2 versions"
+    assert plural(0, "entry", "entries") == "0 entries"
+    assert plural(1, "entry", "entries") == "1 entry"
+
+
+def test_numbers_for_people_are_rounded() -> None:
+    assert number(0.6000000000000001) == "0.600"
+    assert number(None) == "-"
+    assert version_text(None, none="heuristic") == "heuristic"
+    assert version_text(3) == "v3"
+    assert metrics_text({"threshold": 0.6000000000000001, "roc_auc": 0.94123, "rows": 7}) == (
+        "threshold 0.6, roc_auc 0.9412, rows 7")
+    assert metrics_text({"a" * 80: 1}).endswith("…")
+    assert len(metrics_text({"a" * 80: 1})) == 60
+
+
+def _listening_port() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
+
+
+def test_serve_on_a_taken_port_is_one_error_line_and_exit_2(cli, workspace: Workspace) -> None:
+    with _listening_port() as taken:
+        port = taken.getsockname()[1]
+        result = cli("serve", "--port", port)
+    assert result.code == 2
+    assert "serving" not in result.out
+    assert result.err.splitlines() == [
+        f"error: --port {port}: 127.0.0.1:{port} is already in use; stop what listens there "
+        "or choose another port with --port."]
+
+
+def test_serve_on_an_address_that_is_not_ours_names_host(cli, workspace: Workspace) -> None:
+    result = cli("serve", "--host", "192.0.2.1", "--port", "0")
+    assert result.code == 2
+    assert result.err.startswith("error: --host 192.0.2.1: cannot listen on 192.0.2.1:0")
+    assert len(result.err.splitlines()) == 1
+
+
+def test_serve_out_of_range_port(cli, workspace: Workspace) -> None:
+    result = cli("serve", "--port", "70000")
+    assert (result.code, result.err) == (2, "error: --port 70000 is out of range 0-65535.\n")
+
+
+def test_monitor_now_names_the_option(cli, workspace: Workspace) -> None:
+    result = cli("monitor", "run", "--now", "yesterday-ish")
+    assert result.code == 2
+    assert result.err.startswith("error: --now ")
+    assert len(result.err.splitlines()) == 1
+
+
+def test_verify_counts_in_the_singular(cli, workspace: Workspace, model_dir: Path) -> None:
+    assert cli("models", "register", "fraud", "--from", model_dir).code == 0
+    result = cli("verify")
+    assert result.code == 0, result.err
+    assert " in 1 version match their digests." in result.out
