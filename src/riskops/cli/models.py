@@ -35,6 +35,7 @@ app = typer.Typer(help="Register and inspect model versions.", no_args_is_help=T
 
 ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Model name, e.g. fraud.")]
 VersionArg = Annotated[int, typer.Argument(metavar="VERSION", help="Version number.")]
+HEADLINE_METRICS = ("roc_auc", "f1", "brier", "threshold")
 TenantOption = Annotated[str, typer.Option(
     "--tenant", metavar="TENANT", help="Tenant id, as sent in X-Tenant-ID.")]
 
@@ -118,10 +119,13 @@ def show(model: ModelArg, home: HomeOption = None, as_json: JsonFlag = False) ->
     out.print(table)
 
 
-def metrics_text(metrics: dict[str, Any], *, limit: int = 60) -> str:
-    """``roc_auc 0.9412, threshold 0.6`` for a table cell: four significant digits."""
-    text = ", ".join(f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}"
-                     for name, value in metrics.items())
+def metrics_text(metrics: dict[str, Any], *, limit: int = 40) -> str:
+    """``roc_auc 0.9412, f1 0.6`` for a table cell: headline metrics first, four significant
+    digits, cut at ``limit`` characters (``models show --json`` has them all)."""
+    names = [n for n in HEADLINE_METRICS if n in metrics] + sorted(
+        n for n in metrics if n not in HEADLINE_METRICS)
+    text = ", ".join(f"{n} {metrics[n]:.4g}" if isinstance(metrics[n], float)
+                     else f"{n} {metrics[n]}" for n in names)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
