@@ -163,11 +163,12 @@ def test_stored_row_round_trips_every_field(workspace: Workspace, started) -> No
 def test_writer_connection_uses_synchronous_full_by_default(started) -> None:
     log = started()
     log.submit(make_record()).result(timeout=10)
-    assert log._conn is not None
+    conn = log._writer.connection
+    assert conn is not None
     with log._cond:  # the writer is idle and holds no transaction
-        mode = log._conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+        mode = conn.connection.driver_connection.execute(  # type: ignore[union-attr]
             "PRAGMA synchronous").fetchone()[0]
-        journal = log._conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+        journal = conn.connection.driver_connection.execute(  # type: ignore[union-attr]
             "PRAGMA journal_mode").fetchone()[0]
     assert (mode, journal) == (2, "wal")  # 2 = FULL
 

@@ -12,9 +12,8 @@ import pytest
 
 from riskops.config import Workspace
 from riskops.errors import InputError
-from riskops.serving.feedback_store import record_feedback, record_outcomes
-from riskops.serving.inference_log import write_predictions
 from riskops.serving.records import PredictionRecord, new_prediction_id
+from riskops.storage.feedback import add_feedback, add_outcomes
 from riskops.storage.lake import (
     COLUMNS,
     export_job,
@@ -22,6 +21,7 @@ from riskops.storage.lake import (
     predictions_dir,
     read_predictions,
 )
+from riskops.storage.predictions import insert_predictions
 
 DAY1 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 DAY2 = datetime(2026, 3, 2, 23, 59, 59, 999_000, tzinfo=UTC)
@@ -38,6 +38,10 @@ def _record(scenario: str, created_at: datetime, **overrides: object) -> Predict
     }
     fields.update(overrides)
     return PredictionRecord(**fields)  # type: ignore[arg-type]
+
+
+def write_predictions(database_url: str, records: list[PredictionRecord]) -> None:
+    assert insert_predictions(database_url, [r.to_row() for r in records]) == len(records)
 
 
 def _seed(ws: Workspace) -> list[PredictionRecord]:
@@ -143,10 +147,15 @@ def test_an_export_that_crashed_before_its_watermark_rewrites_the_same_files(
 def test_outcome_and_override_are_exported(workspace: Workspace) -> None:
     records = _seed(workspace)
     url = workspace.database_url
-    record_outcomes(url, [{"prediction_id": records[0].id, "label": "legit"}], actor="r")
-    record_outcomes(url, [{"prediction_id": records[0].id, "label": "fraud"}], actor="r")
-    record_feedback(url, prediction_id=records[1].id, actor="r", override=True)
-    record_feedback(url, prediction_id=records[3].id, actor="r", override=False)
+    for label, recorded_at in (("legit", LATER - timedelta(hours=2)),
+                               ("fraud", LATER - timedelta(hours=1))):
+        assert add_outcomes(url, [{"prediction_id": records[0].id, "label": label,
+                                   "observed_at": DAY2, "recorded_at": recorded_at,
+                                   "actor": "r"}]) == []
+    for record, override in ((records[1], True), (records[3], False)):
+        assert add_feedback(url, prediction_id=record.id, created_at=DAY2, actor="r",
+                            label=None, override=override, severity=None,
+                            comment=None) is not None
     export_predictions(workspace, now=LATER)
     frame = read_predictions(workspace).set_index("id")
     assert frame.loc[records[0].id, "outcome"] == "fraud"

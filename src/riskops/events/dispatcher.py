@@ -25,18 +25,13 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import exists, select, update
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import aliased
 
 from riskops.config import Workspace
-from riskops.events.outbox import transaction
 from riskops.events.settings import EventSettings, load_settings
-from riskops.events.sinks import DeliveryFailed, PermanentFailure, Sink, build_sinks
-from riskops.storage import db
-from riskops.storage.tables import EventDeliveryRow, OutboxEventRow
+from riskops.events.sink_factory import build_sinks
+from riskops.events.sinks import DeliveryFailed, PermanentFailure, Sink
+from riskops.storage import deliveries
+from riskops.storage.db import DatabaseError
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 2000
@@ -123,7 +118,7 @@ class Dispatcher:
             while not stop.is_set():
                 try:
                     busy = self.run_once().attempted > 0
-                except SQLAlchemyError as exc:
+                except DatabaseError as exc:
                     log.warning("event dispatch paused: database error: %s",
                                 " ".join(str(exc).split())[:300])
                     busy = False
@@ -153,34 +148,15 @@ class Dispatcher:
     def _claim(self, limit: int, tried: set[int]) -> list[_Claim]:
         now = self.clock()
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
-        d, o = EventDeliveryRow, OutboxEventRow
-        d2, o2 = aliased(EventDeliveryRow), aliased(OutboxEventRow)
-        blocked = exists().where(
-            d2.event_seq == o2.seq, d2.sink == d.sink, o2.subject == o.subject,
-            d2.event_seq < d.event_seq, d2.status != "delivered",
-        )
-        due = (select(d.id, d.sink, d.attempts, o.envelope)
-               .join(o, o.seq == d.event_seq)
-               .where(d.status == "pending", d.next_attempt_at <= now,
-                      d.sink.in_(sorted(self.sinks)), ~blocked)
-               .order_by(d.event_seq, d.sink)
-               .limit(limit + len(tried)))
-        with db.read_session(self.url) as session:
-            rows = [r for r in session.execute(due).all() if r.id not in tried][:limit]
+        due = deliveries.due_deliveries(self.url, sinks=sorted(self.sinks), now=now,
+                                        limit=limit + len(tried))
+        rows = [r for r in due if r.id not in tried][:limit]
         if not rows:
             return []
-        claims = []
-        with transaction(self.ws) as session:
-            for row in rows:  # (event_seq, sink) order on every dispatcher: no lock cycles
-                won = session.execute(
-                    update(d).where(d.id == row.id, d.status == "pending",
-                                    d.next_attempt_at <= now)
-                    .values(next_attempt_at=lease_until, attempts=d.attempts + 1)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                if won == 1:
-                    claims.append(_Claim(row.id, row.sink, row.attempts + 1, row.envelope))
-        return claims
+        # (event_seq, sink) order on every dispatcher: no lock cycles.
+        won = set(deliveries.claim_deliveries(self.url, [r.id for r in rows], now=now,
+                                              lease_until=lease_until))
+        return [_Claim(r.id, r.sink, r.attempts + 1, r.envelope) for r in rows if r.id in won]
 
     def _deliver(self, claim: _Claim, result: DispatchResult) -> None:
         sink = self.sinks[claim.sink]
@@ -210,12 +186,11 @@ class Dispatcher:
                      next_attempt_at=self.clock() + timedelta(seconds=delay))
         result.retried += 1
 
-    def _record(self, claim: _Claim, *, status: str, **values: Any) -> None:
-        d = EventDeliveryRow
-        with transaction(self.ws) as session:
-            # Only while the claim is still ours: had its lease expired and another
-            # dispatcher claimed the row again, attempts moved on and this is a no-op.
-            session.execute(update(d).where(d.id == claim.id, d.status == "pending",
-                                            d.attempts == claim.attempts)
-                            .values(status=status, **values)
-                            .execution_options(synchronize_session=False))
+    def _record(self, claim: _Claim, *, status: str, last_error: str | None,
+                delivered_at: datetime | None = None,
+                next_attempt_at: datetime | None = None) -> None:
+        # A no-op if the claim is no longer ours (its lease expired and another
+        # dispatcher claimed the delivery again).
+        deliveries.record_attempt(self.url, claim.id, attempts=claim.attempts, status=status,
+                                  last_error=last_error, delivered_at=delivered_at,
+                                  next_attempt_at=next_attempt_at)

@@ -13,19 +13,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
-from sqlalchemy.orm import Session
-
 from riskops.config import Workspace
 from riskops.errors import InputError
 from riskops.events.envelope import build_envelope, dumps
 from riskops.events.settings import load_settings
-from riskops.storage import db
-from riskops.storage.tables import EventDeliveryRow, OutboxEventRow
+from riskops.storage import db, deliveries, outbox
+from riskops.storage.db import Session
+from riskops.storage.deliveries import DeliveryRecord
+from riskops.storage.outbox import EventRecord
 
 STATUSES = ("pending", "delivered", "failed")
-# PostgreSQL advisory lock key held by emitters until their transaction ends.
-_PG_EMIT_LOCK = 0x7269736B6F7045  # "riskopE"
 
 
 def emit(
@@ -46,20 +43,12 @@ def emit(
         The ``[events]`` config is invalid.
     """
     settings = load_settings(ws)
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise emitters until commit so ``seq`` order is commit order: a
-        # dispatcher never sees event N+1 of a subject before event N.
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_EMIT_LOCK})
+    # Serialise emitters until commit (PostgreSQL) so ``seq`` order is commit order.
+    outbox.serialize_emitters(session)
     now = datetime.now(UTC)
     envelope = build_envelope(type=type, subject=subject, data=data, source=source, time=now)
-    row = OutboxEventRow(id=envelope["id"], type=type, source=envelope["source"],
-                         subject=subject, time=now, envelope=dumps(envelope))
-    session.add(row)
-    session.flush()  # assigns row.seq
-    for sink in settings.sinks:
-        session.add(EventDeliveryRow(event_seq=row.seq, sink=sink, status="pending",
-                                     attempts=0, next_attempt_at=now))
-    session.flush()
+    outbox.add_event(session, event_id=envelope["id"], type=type, source=envelope["source"],
+                     subject=subject, time=now, envelope=dumps(envelope), sinks=settings.sinks)
     return str(envelope["id"])
 
 
@@ -67,24 +56,18 @@ def emit_now(
     ws: Workspace, *, type: str, subject: str, data: dict[str, Any], source: str = "riskops",
 ) -> str:
     """Emit one event in its own short transaction, committed before returning its id."""
-    with transaction(ws) as session:
+    with db.transaction(ws.database_url) as session:
         return emit(session, ws, type=type, subject=subject, data=data, source=source)
 
 
 @contextmanager
 def transaction(ws: Workspace) -> Iterator[Session]:
-    """A plain write transaction (no registry lock); commits on success.
+    """A plain write transaction on ``ws``'s database (no registry lock); commits on success.
 
-    On SQLite it starts with ``BEGIN IMMEDIATE`` so concurrent writers queue on
-    the busy timeout instead of failing to upgrade a read lock.
+    The old home of :func:`riskops.storage.db.transaction`, kept for its callers.
     """
-    conn = db.get_engine(ws.database_url).connect().execution_options(riskops_write=True)
-    try:
-        with conn.begin(), Session(bind=conn) as session:
-            yield session
-            session.flush()
-    finally:
-        conn.close()
+    with db.transaction(ws.database_url) as session:
+        yield session
 
 
 # --- views and repairs (``riskops events ...``) -----------------------------------------
@@ -98,27 +81,18 @@ def list_deliveries(
         raise InputError(f"--status {status!r} is not one of {', '.join(STATUSES)}.")
     if limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}.")
-    query = (select(OutboxEventRow, EventDeliveryRow)
-             .join(EventDeliveryRow, EventDeliveryRow.event_seq == OutboxEventRow.seq)
-             .order_by(OutboxEventRow.seq.desc(), EventDeliveryRow.sink).limit(limit))
-    if status is not None:
-        query = query.where(EventDeliveryRow.status == status)
-    if type is not None:
-        query = query.where(OutboxEventRow.type == type)
     with db.read_session(ws.database_url) as session:
-        return [{**_event_summary(event), **_delivery(delivery)}
-                for event, delivery in session.execute(query)]
+        rows = deliveries.newest_deliveries(session, status=status, type=type, limit=limit)
+    return [{**_event_summary(event), **_delivery(delivery)} for event, delivery in rows]
 
 
 def show_event(ws: Workspace, event_id: str) -> dict[str, Any]:
     """One event: its envelope and its delivery to every sink."""
     with db.read_session(ws.database_url) as session:
         event = _find(session, event_id)
-        deliveries = session.scalars(select(EventDeliveryRow)
-                                     .where(EventDeliveryRow.event_seq == event.seq)
-                                     .order_by(EventDeliveryRow.sink)).all()
-        return {**_event_summary(event), "envelope": json.loads(event.envelope),
-                "deliveries": [_delivery(d) for d in deliveries]}
+        found = deliveries.deliveries_of(session, event.seq)
+    return {**_event_summary(event), "envelope": json.loads(event.envelope),
+            "deliveries": [_delivery(d) for d in found]}
 
 
 def retry_failed(ws: Workspace, event_id: str | None = None) -> list[dict[str, Any]]:
@@ -128,50 +102,36 @@ def retry_failed(ws: Workspace, event_id: str | None = None) -> list[dict[str, A
     event; ``None`` retries every failed delivery. Returns what was reset.
     """
     now = datetime.now(UTC)
-    with transaction(ws) as session:
-        query = (select(OutboxEventRow, EventDeliveryRow)
-                 .join(EventDeliveryRow, EventDeliveryRow.event_seq == OutboxEventRow.seq)
-                 .where(EventDeliveryRow.status == "failed").order_by(OutboxEventRow.seq))
-        if event_id is not None:
-            event = _find(session, event_id)
-            query = query.where(OutboxEventRow.seq == event.seq)
-        rows = session.execute(query).all()
-        if event_id is not None and not rows:
-            statuses = session.scalars(select(EventDeliveryRow.status)
-                                       .where(EventDeliveryRow.event_seq == event.seq)).all()
+    with db.transaction(ws.database_url) as session:
+        event = None if event_id is None else _find(session, event_id)
+        rows = deliveries.failed_deliveries(session,
+                                            event_seq=None if event is None else event.seq)
+        if event is not None and not rows:
+            statuses = deliveries.delivery_statuses(session, event.seq)
             raise InputError(f"event {event.id} has no failed delivery to retry (deliveries: "
                              f"{', '.join(statuses) or 'none'}); see riskops events show "
                              f"{event.id}.")
-        ids = [d.id for _, d in rows]
-        if ids:
-            session.execute(update(EventDeliveryRow).where(EventDeliveryRow.id.in_(ids))
-                            .values(status="pending", attempts=0, next_attempt_at=now))
+        deliveries.reset_to_pending(session, [d.id for _, d in rows], now=now)
         return [{**_event_summary(e), "sink": d.sink, "last_error": d.last_error}
                 for e, d in rows]
 
 
-def _find(session: Session, event_id: str) -> OutboxEventRow:
-    event = session.scalars(select(OutboxEventRow).where(OutboxEventRow.id == event_id)).first()
-    if event is not None:
-        return event
-    if len(event_id) >= 8:
-        matches = session.scalars(select(OutboxEventRow)
-                                  .where(OutboxEventRow.id.startswith(event_id, autoescape=True))
-                                  .limit(2)).all()
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            raise InputError(f"event id prefix {event_id!r} matches several events; give more "
-                             "characters.")
+def _find(session: Session, event_id: str) -> EventRecord:
+    matches = outbox.find_events(session, event_id)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise InputError(f"event id prefix {event_id!r} matches several events; give more "
+                         "characters.")
     raise InputError(f"no event with id {event_id!r}; list ids with riskops events list.")
 
 
-def _event_summary(event: OutboxEventRow) -> dict[str, Any]:
+def _event_summary(event: EventRecord) -> dict[str, Any]:
     return {"id": event.id, "seq": event.seq, "type": event.type, "subject": event.subject,
             "source": event.source, "time": event.time.isoformat()}
 
 
-def _delivery(d: EventDeliveryRow) -> dict[str, Any]:
+def _delivery(d: DeliveryRecord) -> dict[str, Any]:
     return {"sink": d.sink, "status": d.status, "attempts": d.attempts,
             "next_attempt_at": d.next_attempt_at.isoformat() if d.status == "pending" else None,
             "last_error": d.last_error,

@@ -1,8 +1,9 @@
-"""Where events go: the sink protocol, the log sink and the sink factory.
+"""Where events go: the sink protocol, its failures and the log sink.
 
 A sink's ``send`` returns when the event is durably handed over and raises
 :class:`DeliveryFailed` (retry later) or :class:`PermanentFailure` (retrying
-cannot help; dead-letter now) otherwise.
+cannot help; dead-letter now) otherwise. The webhook and AMQP sinks live in
+their own modules; :mod:`riskops.events.sink_factory` builds the configured ones.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Protocol
-
-from riskops.events.settings import EventSettings
 
 
 class DeliveryFailed(Exception):
@@ -65,24 +64,3 @@ class LogSink:
     def close(self) -> None:
         pass
 
-
-def build_sinks(settings: EventSettings) -> dict[str, Sink]:
-    """One sink per name in ``settings.sinks``, configured from ``settings``."""
-    sinks: dict[str, Sink] = {}
-    for name in settings.sinks:
-        if name == "log":
-            sinks[name] = LogSink(settings.log_path)
-        elif name == "webhook":
-            from riskops.events.webhook import WebhookSink
-
-            assert settings.webhook_url is not None  # load_settings guarantees it
-            sinks[name] = WebhookSink(settings.webhook_url, fmt=settings.webhook_format,
-                                      timeout=settings.webhook_timeout_seconds,
-                                      external_url=settings.external_url)
-        elif name == "amqp":
-            from riskops.events.amqp import AmqpSink
-
-            assert settings.amqp_url is not None  # load_settings guarantees it
-            sinks[name] = AmqpSink(settings.amqp_url, exchange=settings.exchange,
-                                   timeout=settings.amqp_timeout_seconds)
-    return sinks

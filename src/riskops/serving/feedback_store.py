@@ -1,26 +1,22 @@
 """Feedback, outcomes and insights over the inference log.
 
-Pure storage functions: each opens its own session, writes in one plain
-transaction (committed before the function returns, so the caller may answer
-"ok") and returns JSON-ready dicts. Writes do not take the registry's lock.
+Each function checks its input, runs its statements through
+:mod:`riskops.storage.feedback` (one plain write transaction per write,
+committed before the function returns, so the caller may answer "ok"; no
+registry lock) and returns JSON-ready dicts.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, func, insert, select
-
 from riskops.errors import InputError
-from riskops.storage.db import get_engine
-from riskops.storage.tables import FeedbackRow, OutcomeRow, PredictionRow
+from riskops.storage import feedback as store
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-_IN_CHUNK = 500  # ids per IN (...) list; far below every backend's parameter limit
 _MAX_NAMED = 10
 
 
@@ -30,15 +26,6 @@ class UnknownPrediction(InputError):
     def __init__(self, message: str, ids: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.ids = list(ids)
-
-
-@contextmanager
-def _transaction(database_url: str) -> Iterator[Connection]:
-    """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit."""
-    with get_engine(database_url).connect() as conn:
-        conn = conn.execution_options(riskops_write=True)
-        with conn.begin():
-            yield conn
 
 
 def record_feedback(database_url: str, *, prediction_id: str, actor: str,
@@ -59,15 +46,12 @@ def record_feedback(database_url: str, *, prediction_id: str, actor: str,
         )
     if not isinstance(override, bool):
         raise InputError(f"feedback override must be true or false, got {override!r}.")
-    values = {"prediction_id": prediction_id, "created_at": datetime.now(UTC), "actor": actor,
-              "label": label, "override": override, "severity": severity,
-              "comment": comment}
-    with _transaction(database_url) as conn:
-        if _known_ids(conn, [prediction_id]) != {prediction_id}:
-            raise _unknown([prediction_id])
-        feedback_id = conn.execute(
-            insert(FeedbackRow).values(**values).returning(FeedbackRow.id)
-        ).scalar_one()
+    values: dict[str, Any] = {
+        "prediction_id": prediction_id, "created_at": datetime.now(UTC), "actor": actor,
+        "label": label, "override": override, "severity": severity, "comment": comment}
+    feedback_id = store.add_feedback(database_url, **values)
+    if feedback_id is None:
+        raise _unknown([prediction_id])
     return _feedback_dict({"id": feedback_id, **values})
 
 
@@ -80,20 +64,10 @@ def prediction_with_feedback(database_url: str, prediction_id: str) -> dict[str,
     UnknownPrediction
         If ``prediction_id`` is not in the inference log.
     """
-    with get_engine(database_url).connect() as conn:
-        row = conn.execute(
-            select(PredictionRow).where(PredictionRow.id == prediction_id)
-        ).mappings().first()
-        if row is None:
-            raise _unknown([prediction_id])
-        feedback = conn.execute(
-            select(FeedbackRow).where(FeedbackRow.prediction_id == prediction_id)
-            .order_by(FeedbackRow.created_at, FeedbackRow.id)
-        ).mappings().all()
-        outcome = conn.execute(
-            select(OutcomeRow).where(OutcomeRow.prediction_id == prediction_id)
-            .order_by(OutcomeRow.recorded_at.desc(), OutcomeRow.id.desc()).limit(1)
-        ).mappings().first()
+    detail = store.prediction_detail(database_url, prediction_id)
+    if detail is None:
+        raise _unknown([prediction_id])
+    row, feedback, outcome = detail.prediction, detail.feedback, detail.outcome
     return {
         "prediction_id": row["id"],
         "created_at": row["created_at"].isoformat(),
@@ -135,13 +109,9 @@ def record_outcomes(database_url: str, items: Sequence[Mapping[str, Any]], *,
     rows = [_outcome_row(i, item, actor=actor, now=now) for i, item in enumerate(items)]
     if not rows:
         return 0
-    wanted = list(dict.fromkeys(r["prediction_id"] for r in rows))
-    with _transaction(database_url) as conn:
-        known = _known_ids(conn, wanted)
-        unknown = [pid for pid in wanted if pid not in known]
-        if unknown:
-            raise _unknown(unknown, what="outcomes")
-        conn.execute(insert(OutcomeRow), rows)
+    unknown = store.add_outcomes(database_url, rows)
+    if unknown:
+        raise _unknown(unknown, what="outcomes")
     return len(rows)
 
 
@@ -162,7 +132,6 @@ def insights(database_url: str, *, now: datetime, window_days: int = 7) -> list[
         raise InputError(f"insights: window_days must be a positive integer, "
                          f"got {window_days!r}.")
     since = now - timedelta(days=window_days)
-    p, f, o = PredictionRow, FeedbackRow, OutcomeRow
     groups: dict[tuple[str, str], dict[str, Any]] = {}
 
     def group(scenario: str, tenant: str) -> dict[str, Any]:
@@ -174,41 +143,20 @@ def insights(database_url: str, *, now: datetime, window_days: int = 7) -> list[
             }
         return groups[(scenario, tenant)]
 
-    with get_engine(database_url).connect() as conn:
-        served = conn.execute(
-            select(p.scenario, p.tenant_id, p.method, p.model_name, p.model_version,
-                   func.count())
-            .where(p.created_at > since, p.created_at <= now)
-            .group_by(p.scenario, p.tenant_id, p.method, p.model_name, p.model_version)
-        ).all()
-        reviewed = conn.execute(
-            select(p.scenario, p.tenant_id, func.count(),
-                   func.sum(case((f.override.is_(True), 1), else_=0)),
-                   func.sum(case((f.severity == "critical", 1), else_=0)))
-            .select_from(f).join(p, p.id == f.prediction_id)
-            .where(f.created_at > since, f.created_at <= now)
-            .group_by(p.scenario, p.tenant_id)
-        ).all()
-        observed = conn.execute(
-            select(p.scenario, p.tenant_id, func.count())
-            .select_from(o).join(p, p.id == o.prediction_id)
-            .where(o.recorded_at > since, o.recorded_at <= now)
-            .group_by(p.scenario, p.tenant_id)
-        ).all()
-
-    for scenario, tenant, method, model, version, count in served:
+    counts = store.insight_counts(database_url, since=since, until=now)
+    for scenario, tenant, method, model, version, count in counts.served:
         g = group(scenario, tenant)
         g["predictions"] += count
         if method in ("ml", "heuristic"):
             g[method] += count
         if version is not None:
             g["versions"].append({"model": model, "version": version, "predictions": count})
-    for scenario, tenant, count, overrides, critical in reviewed:
+    for scenario, tenant, count, overrides, critical in counts.reviewed:
         g = group(scenario, tenant)
         g.update(feedback=count, overrides=int(overrides or 0),
                  critical_feedback=int(critical or 0),
                  override_rate=(int(overrides or 0) / count) if count else None)
-    for scenario, tenant, count in observed:
+    for scenario, tenant, count in counts.observed:
         group(scenario, tenant)["outcomes"] = count
     for g in groups.values():
         g["versions"].sort(key=lambda v: (-v["predictions"], v["model"] or "", v["version"]))
@@ -216,16 +164,6 @@ def insights(database_url: str, *, now: datetime, window_days: int = 7) -> list[
 
 
 # --- helpers ---------------------------------------------------------------------
-
-
-def _known_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
-    known: set[str] = set()
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start:start + _IN_CHUNK]
-        known.update(conn.execute(
-            select(PredictionRow.id).where(PredictionRow.id.in_(chunk))
-        ).scalars())
-    return known
 
 
 def _unknown(ids: Sequence[str], *, what: str = "") -> UnknownPrediction:

@@ -17,31 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future
-from contextlib import AbstractContextManager, nullcontext
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, text
-
 from riskops.serving.records import PredictionRecord
-from riskops.storage.db import get_engine
-from riskops.storage.tables import PredictionRow
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from riskops.storage.predictions import SQLITE_SYNCHRONOUS, PredictionWriter, insert_predictions
 
 log = logging.getLogger("riskops.serving.inference_log")
 
-SQLITE_SYNCHRONOUS = ("FULL", "EXTRA", "NORMAL")
-_INSERT = insert(PredictionRow.__table__)
 _Item = tuple[dict[str, Any], "Future[None]"]
 
 
@@ -67,14 +54,7 @@ def write_predictions(database_url: str, records: Iterable[PredictionRecord]) ->
     For backfills and tests. Raises the database's error when the transaction fails,
     in which case nothing was written.
     """
-    rows = [r.to_row() for r in records]
-    if not rows:
-        return 0
-    with get_engine(database_url).connect() as conn:
-        conn = conn.execution_options(riskops_write=True)
-        with conn.begin():
-            conn.execute(_INSERT, rows)
-    return len(rows)
+    return insert_predictions(database_url, [r.to_row() for r in records])
 
 
 class InferenceLog:
@@ -124,8 +104,7 @@ class InferenceLog:
         self._cond = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
         self._closing = False
-        self._conn: Connection | None = None
-        self._file_lock: AbstractContextManager[object] = nullcontext()
+        self._writer = PredictionWriter(database_url, sqlite_synchronous=mode)
         self._committed = 0
         self._failed = 0
         self._batches = 0
@@ -262,8 +241,7 @@ class InferenceLog:
                 "the prediction was not recorded."))
         finally:
             self._disconnect()
-            if isinstance(self._file_lock, _FileLock):
-                self._file_lock.close()
+            self._writer.close()
 
     def _next_batch(self) -> list[_Item] | None:
         """The next batch, [] if every record in it was cancelled, None when done."""
@@ -290,9 +268,7 @@ class InferenceLog:
 
     def _write(self, batch: list[_Item]) -> None:
         try:
-            conn = self._conn if self._conn is not None else self._connect()
-            with self._file_lock, conn.begin():
-                conn.execute(_INSERT, [row for row, _ in batch])
+            self._writer.write([row for row, _ in batch])
         except Exception as exc:
             self._failed += len(batch)
             self._disconnect(invalidate=True)
@@ -308,74 +284,11 @@ class InferenceLog:
         for _, future in batch:
             future.set_result(None)
 
-    def _connect(self) -> Connection:
-        engine = get_engine(self.database_url)
-        conn = engine.connect()
-        try:
-            if engine.dialect.name == "sqlite":
-                database = engine.url.database
-                if database and database != ":memory:" and \
-                        not isinstance(self._file_lock, _FileLock):
-                    self._file_lock = _FileLock(Path(f"{engine.url.database}.writers.lock"))
-                # Outside any transaction, on the raw connection (autocommit mode).
-                cursor = conn.connection.cursor()
-                try:
-                    cursor.execute(f"PRAGMA synchronous={self.sqlite_synchronous}")
-                finally:
-                    cursor.close()
-                conn = conn.execution_options(riskops_write=True)  # BEGIN IMMEDIATE
-            elif engine.dialect.name == "postgresql":
-                # A server configured with synchronous_commit=off would acknowledge
-                # commits that a crash can still lose; insist on a flushed WAL.
-                if conn.execute(text("SHOW synchronous_commit")).scalar() == "off":
-                    conn.execute(text("SET synchronous_commit TO on"))
-                conn.commit()
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-        return conn
-
     def _disconnect(self, *, invalidate: bool = False) -> None:
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
         try:
-            if invalidate:
-                conn.invalidate()
-            conn.close()
+            self._writer.disconnect(invalidate=invalidate)
         except Exception as exc:
             log.warning("inference log: closing the database connection failed: %s", exc)
-
-
-class _FileLock:
-    """An exclusive ``flock`` on a file, shared by the inference logs of all processes.
-
-    SQLite's own busy handler makes a blocked writer sleep up to 100 ms between
-    retries, so writers of several server processes starve each other (p99 of
-    seconds). Blocking on ``flock`` first wakes the next writer as soon as the
-    lock is free. A no-op where ``fcntl`` is missing.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def __enter__(self) -> _FileLock:
-        if fcntl is not None:
-            if self._fd is None:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if fcntl is not None and self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
 
 
 def _fail(items: list[_Item], exc: Exception) -> None:

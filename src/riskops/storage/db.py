@@ -1,8 +1,13 @@
 """Engines, migrations and transactions.
 
-``write_transaction`` is the only way state changes: it serialises writers
-(``BEGIN IMMEDIATE`` on SQLite, a transaction-level advisory lock on
+``write_transaction`` is the only way registry state changes: it serialises
+writers (``BEGIN IMMEDIATE`` on SQLite, a transaction-level advisory lock on
 PostgreSQL) so the audit chain and manifest versions stay strictly ordered.
+``transaction`` and ``write_connection`` are plain write transactions without
+the registry lock, for the outbox, the inference log, feedback and outcomes.
+
+Code outside ``storage`` names sessions and catches database errors through
+this module (``Session``, ``DatabaseError``), never through SQLAlchemy itself.
 """
 
 from __future__ import annotations
@@ -13,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
+from sqlalchemy.exc import (
+    ArgumentError,
+    NoSuchModuleError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session
 
 from riskops.errors import InputError
@@ -28,6 +39,9 @@ SCHEMA_HEAD = "0002"
 # Arbitrary constant naming riskops' registry lock among PostgreSQL advisory locks.
 _PG_WRITE_LOCK = 0x7269736B6F7073  # "riskops"
 _ENGINES: dict[str, Engine] = {}
+
+#: Base of every error the database layer raises (SQLAlchemy's ``SQLAlchemyError``).
+DatabaseError = SQLAlchemyError
 
 
 def get_engine(url: str) -> Engine:
@@ -157,3 +171,29 @@ def write_transaction(url: str) -> Iterator[Session]:
             session.flush()
     finally:
         conn.close()
+
+
+@contextmanager
+def transaction(url: str) -> Iterator[Session]:
+    """A plain write transaction (no registry lock); commits on success.
+
+    On SQLite it starts with ``BEGIN IMMEDIATE`` so concurrent writers queue on
+    the busy timeout instead of failing to upgrade a read lock.
+    """
+    conn = get_engine(url).connect().execution_options(riskops_write=True)
+    try:
+        with conn.begin(), Session(bind=conn) as session:
+            yield session
+            session.flush()
+    finally:
+        conn.close()
+
+
+@contextmanager
+def write_connection(url: str) -> Iterator[Connection]:
+    """One plain write transaction on a Core connection (``BEGIN IMMEDIATE`` on SQLite,
+    no registry lock), committed on exit and rolled back on error."""
+    with get_engine(url).connect() as conn:
+        conn = conn.execution_options(riskops_write=True)
+        with conn.begin():
+            yield conn

@@ -1,0 +1,148 @@
+"""Statements on ``feedback`` and ``outcomes``, and the reads that join them to predictions.
+
+Writes run in one plain write transaction each (``BEGIN IMMEDIATE`` on SQLite,
+no registry lock), committed before the function returns. A write about a
+prediction that is not in the inference log stores nothing and says so in its
+return value; the caller decides what error that is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, case, func, insert, select
+
+from riskops.storage import db
+from riskops.storage.tables import FeedbackRow, OutcomeRow, PredictionRow
+
+_IN_CHUNK = 500  # ids per IN (...) list; far below every backend's parameter limit
+
+
+@dataclass(frozen=True)
+class PredictionDetail:
+    """A prediction's row, its feedback oldest first and its newest outcome, as dicts
+    keyed by column name (``inputs`` and ``reasons`` still JSON text)."""
+
+    prediction: dict[str, Any]
+    feedback: list[dict[str, Any]]
+    outcome: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class InsightCounts:
+    """Counts per group in a time window, as plain tuples.
+
+    ``served``: (scenario, tenant_id, method, model_name, model_version, count)
+    of predictions created in the window. ``reviewed``: (scenario, tenant_id,
+    count, overrides, critical) of feedback recorded in it; the sums may be
+    ``None`` or a non-int number on some backends. ``observed``: (scenario,
+    tenant_id, count) of outcomes recorded in it.
+    """
+
+    served: list[tuple[Any, ...]]
+    reviewed: list[tuple[Any, ...]]
+    observed: list[tuple[Any, ...]]
+
+
+def add_feedback(
+    database_url: str, *, prediction_id: str, created_at: datetime, actor: str,
+    label: str | None, override: bool, severity: str | None, comment: str | None,
+) -> int | None:
+    """Store one feedback row on ``prediction_id``; its id, or ``None`` (nothing stored)
+    when the prediction is not in the inference log."""
+    with db.write_connection(database_url) as conn:
+        if _known_ids(conn, [prediction_id]) != {prediction_id}:
+            return None
+        return int(conn.execute(
+            insert(FeedbackRow).values(
+                prediction_id=prediction_id, created_at=created_at, actor=actor, label=label,
+                override=override, severity=severity, comment=comment,
+            ).returning(FeedbackRow.id)
+        ).scalar_one())
+
+
+def add_outcomes(database_url: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Store outcome rows all or nothing; the prediction ids not in the inference log.
+
+    Each row holds ``prediction_id``, ``label``, ``observed_at``, ``recorded_at``
+    and ``actor``. If any ``prediction_id`` is unknown, nothing is stored and the
+    unknown ids are returned, each once, in the order of ``rows``; an empty list
+    means every row was stored.
+    """
+    if not rows:
+        return []
+    wanted = list(dict.fromkeys(r["prediction_id"] for r in rows))
+    with db.write_connection(database_url) as conn:
+        known = _known_ids(conn, wanted)
+        unknown = [pid for pid in wanted if pid not in known]
+        if unknown:
+            return unknown
+        conn.execute(insert(OutcomeRow), [dict(r) for r in rows])
+    return []
+
+
+def prediction_detail(database_url: str, prediction_id: str) -> PredictionDetail | None:
+    """The prediction ``prediction_id`` with its feedback (oldest first) and newest
+    outcome; ``None`` when it is not in the inference log."""
+    with db.get_engine(database_url).connect() as conn:
+        row = conn.execute(
+            select(PredictionRow).where(PredictionRow.id == prediction_id)
+        ).mappings().first()
+        if row is None:
+            return None
+        feedback = conn.execute(
+            select(FeedbackRow).where(FeedbackRow.prediction_id == prediction_id)
+            .order_by(FeedbackRow.created_at, FeedbackRow.id)
+        ).mappings().all()
+        outcome = conn.execute(
+            select(OutcomeRow).where(OutcomeRow.prediction_id == prediction_id)
+            .order_by(OutcomeRow.recorded_at.desc(), OutcomeRow.id.desc()).limit(1)
+        ).mappings().first()
+    return PredictionDetail(prediction=dict(row), feedback=[dict(f) for f in feedback],
+                            outcome=None if outcome is None else dict(outcome))
+
+
+def insight_counts(database_url: str, *, since: datetime, until: datetime) -> InsightCounts:
+    """Predictions, feedback and outcomes of the window ``(since, until]`` per group.
+
+    Predictions count by their creation time; feedback and outcomes by when they
+    were recorded, whatever the age of the prediction they are about.
+    """
+    p, f, o = PredictionRow, FeedbackRow, OutcomeRow
+    with db.get_engine(database_url).connect() as conn:
+        served = conn.execute(
+            select(p.scenario, p.tenant_id, p.method, p.model_name, p.model_version,
+                   func.count())
+            .where(p.created_at > since, p.created_at <= until)
+            .group_by(p.scenario, p.tenant_id, p.method, p.model_name, p.model_version)
+        ).all()
+        reviewed = conn.execute(
+            select(p.scenario, p.tenant_id, func.count(),
+                   func.sum(case((f.override.is_(True), 1), else_=0)),
+                   func.sum(case((f.severity == "critical", 1), else_=0)))
+            .select_from(f).join(p, p.id == f.prediction_id)
+            .where(f.created_at > since, f.created_at <= until)
+            .group_by(p.scenario, p.tenant_id)
+        ).all()
+        observed = conn.execute(
+            select(p.scenario, p.tenant_id, func.count())
+            .select_from(o).join(p, p.id == o.prediction_id)
+            .where(o.recorded_at > since, o.recorded_at <= until)
+            .group_by(p.scenario, p.tenant_id)
+        ).all()
+    return InsightCounts(served=[tuple(r) for r in served],
+                         reviewed=[tuple(r) for r in reviewed],
+                         observed=[tuple(r) for r in observed])
+
+
+def _known_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+    known: set[str] = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start:start + _IN_CHUNK]
+        known.update(conn.execute(
+            select(PredictionRow.id).where(PredictionRow.id.in_(chunk))
+        ).scalars())
+    return known
