@@ -1,23 +1,21 @@
 """The FastAPI application: scoring, feedback, outcomes, insights, registry views, health.
 
-``create_app(ws)`` builds one app per process. Its lifespan loads and verifies
-the served models (``ModelPool``), starts the group-commit inference log and
-a thread that watches for new manifests. ``riskops serve --workers N`` runs N
-such processes (``app_from_env`` is the uvicorn factory).
+``create_app(ws)`` builds one app per process. Its lifespan starts the process's
+``ServingState`` (``state.py``): loads and verifies the served models, starts
+the group-commit inference log and a thread that watches for new manifests.
+``riskops serve --workers N`` runs N such processes (``app_from_env`` is the
+uvicorn factory). The Open Inference Protocol routes are added from ``v2.py``.
 
-Every scoring request: authenticate → validate → route → score → append the
-prediction to the inference log and wait for its commit → respond. A response
-is only sent for a prediction that is durably recorded; if the log cannot take
-it, the client gets 503 and may retry.
+Every scoring request: authenticate → validate → ``service.score_and_record``
+(route → score → append the predictions to the inference log and wait for
+their commit) → respond. A response is only sent for predictions that are
+durably recorded; if the log cannot take them, the client gets 503 and may
+retry.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -28,141 +26,32 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from riskops import metrics
 from riskops.config import Workspace, open_workspace
 from riskops.errors import ConcurrentUpdate, InputError, RiskopsError
-from riskops.registry.service import TENANT
-from riskops.scenarios import REFERENCE, get_scenario
 from riskops.scenarios.base import Scenario
 from riskops.serving import schemas
-from riskops.serving.auth import TokenCache, authenticate_unless_open, require
-from riskops.serving.batcher import ArrivalMiddleware, MicroBatcher, settle_arrival
-from riskops.serving.budget import ErrorBudget
+from riskops.serving.auth import (
+    READER_ROLES,
+    REVIEWER_ROLES,
+    SCORER_ROLES,
+    TokenCache,
+    authenticate_unless_open,
+    require,
+)
+from riskops.serving.batcher import ArrivalMiddleware, settle_arrival
 from riskops.serving.limits import BodyLimitMiddleware
-from riskops.serving.pool import ModelPool, Snapshot
-from riskops.serving.routing import Route, choose_route
-from riskops.serving.scoring import Scored, score_rows
+from riskops.serving.pool import Snapshot
+from riskops.serving.records import PredictionRecord
+from riskops.serving.request_inputs import json_body, request_key, request_tenant
+from riskops.serving.service import PredictionsNotRecorded, score_and_record
 from riskops.serving.settings import ServingSettings, serving_settings
+from riskops.serving.state import ServingState, serving_state
 from riskops.tokens import Identity
 
-log = logging.getLogger("riskops.serving")
-
-SCORER_ROLES = ("scorer", "service")
 #: Largest canary share the HTTP API sets without the production gates.
 MAX_HTTP_CANARY_PERCENT = 50
-REVIEWER_ROLES = ("reviewer", "risk_lead", "service")
-READER_ROLES = ("scorer", "reviewer", "risk_lead", "platform_owner", "service")
-_REQUEST_KEY_MAX = 256
-
-
-class ServingState:
-    """Everything one server process holds; lives on ``app.state.serving``."""
-
-    def __init__(self, ws: Workspace, settings: ServingSettings) -> None:
-        from riskops.serving.inference_log import InferenceLog
-
-        self.ws = ws
-        self.settings = settings
-        self.scenarios: dict[str, Scenario] = {name: get_scenario(name) for name in REFERENCE}
-        self.request_models = {
-            name: schemas.request_model(s, max_text_chars=settings.max_text_chars)
-            for name, s in self.scenarios.items()
-        }
-        self.incident_text_model = schemas.text_request_model(
-            self.scenarios["incident"], max_text_chars=settings.max_text_chars)
-        self.pool = ModelPool(ws, self.scenarios, on_integrity_failure=self._integrity_failed)
-        self.log = InferenceLog(ws.database_url)
-        self.budget = ErrorBudget()
-        self.batcher = MicroBatcher(model_threads=settings.model_threads)
-        self._thread_limits: Any = None
-        self.stop = threading.Event()
-        self.threads: list[threading.Thread] = []
-        self._published: set[tuple[str, str, str]] = set()
-
-    def _integrity_failed(self, problem: str, data: dict[str, Any]) -> None:
-        from riskops.events import emit_now
-
-        subject = str(data.get("modelId") or data.get("subject") or "manifest.json")
-        emit_now(self.ws, type="model_integrity_failed", subject=subject,
-                 data={**data, "problem": problem}, source="riskops/serving")
-
-    def start(self) -> None:
-        self.log.start()
-        self.pool.refresh(force=True)
-        # One native thread per model call: a one-row predict opens hundreds of OpenMP
-        # regions, and waiting for a second thread in each costs more than it gives.
-        # Applied after loading (the pools exist by then); concurrency comes from
-        # micro-batching and from --workers instead.
-        from threadpoolctl import threadpool_limits
-
-        self._thread_limits = threadpool_limits(limits=self.settings.model_threads)
-        settle_heap()
-        self.publish_model_info()
-        self._thread(self._watch, "riskops-manifest-watch")
-        if self.settings.dispatch_events:
-            self._thread(self._dispatch, "riskops-event-dispatch")
-
-    def _thread(self, target: Any, name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        thread.start()
-        self.threads.append(thread)
-
-    def _watch(self) -> None:
-        while not self.stop.wait(self.settings.manifest_poll_seconds):
-            try:
-                if self.pool.refresh():
-                    self.publish_model_info()
-                    settle_heap()
-            except Exception:
-                log.exception("manifest refresh failed; keeping the current models")
-
-    def _dispatch(self) -> None:
-        try:
-            from riskops.events.dispatcher import Dispatcher
-
-            Dispatcher(self.ws).run_forever(self.stop, interval=1.0)
-        except Exception:
-            log.exception("event dispatcher stopped; events stay in the outbox")
-
-    def publish_model_info(self) -> None:
-        live = {(v.model, str(v.version), v.loaded.sha256)
-                for slot in self.pool.snapshot.slots.values() for v in slot.versions()}
-        for labels in self._published - live:
-            metrics.MODEL_INFO.labels(*labels).set(0)
-        for labels in live:
-            metrics.MODEL_INFO.labels(*labels).set(1)
-        self._published = live
-
-    def close(self) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=5)
-        self.batcher.close()
-        self.log.close()
-        if self._thread_limits is not None:
-            self._thread_limits.restore_original_limits()
-            self._thread_limits = None
-
-
-def settle_heap() -> None:
-    """Move what loading created out of the garbage collector's sight.
-
-    Loaded models and pandas leave a large, long-lived heap; a full collection
-    walking it paused requests for 50-100 ms (p99 3x worse). Freezing it after
-    each load keeps collections short; nothing frozen is ever freed, which is
-    what a served model is for (a swapped-out version's memory stays, bounded
-    by the number of swaps).
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
-
-
-def _state(request: Request) -> ServingState:
-    return request.app.state.serving  # type: ignore[no-any-return]
 
 
 def _unprocessable(errors: list[dict[str, Any]]) -> JSONResponse:
@@ -172,36 +61,6 @@ def _unprocessable(errors: list[dict[str, Any]]) -> JSONResponse:
 class InvalidBody(Exception):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         self.errors = errors
-
-
-def _tenant(request: Request) -> str:
-    tenant = request.headers.get("x-tenant-id", "default")
-    if not TENANT.fullmatch(tenant):
-        raise InvalidBody([{"field": "header.X-Tenant-ID", "type": "pattern",
-                            "reason": "must be 1-128 letters, digits or _.:@- "
-                                      "starting with a letter or digit"}])
-    return tenant
-
-
-async def _json_body(request: Request) -> Any:
-    try:
-        raw = await request.body()
-    except ClientDisconnect:
-        raise HTTPException(400, "the client closed the connection before the body "
-                                 "arrived.") from None
-    if not raw.strip():
-        raise InvalidBody([{"field": "body", "type": "missing",
-                            "reason": "request body is empty; send a JSON object"}])
-    try:
-        return json.loads(raw)
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, integers over 4300 digits
-        where = f" at line {exc.lineno} column {exc.colno}" \
-            if isinstance(exc, json.JSONDecodeError) else ""
-        raise InvalidBody([{"field": "body", "type": "json_invalid",
-                            "reason": f"not valid UTF-8 JSON{where}"}]) from None
-    except RecursionError:
-        raise InvalidBody([{"field": "body", "type": "json_invalid",
-                            "reason": "JSON nested too deeply"}]) from None
 
 
 def _rows(state: ServingState, scenario: str, body: Any) -> tuple[list[dict[str, Any]], bool]:
@@ -224,91 +83,31 @@ def _rows(state: ServingState, scenario: str, body: Any) -> tuple[list[dict[str,
     return rows, batch
 
 
-async def _score(request: Request, scenario_name: str, rows: list[dict[str, Any]],
+async def _score(request: Request, scenario: str, rows: list[dict[str, Any]],
                  *, batch: bool, with_plan: bool = False) -> Response:
-    from riskops.serving.records import PredictionRecord, new_prediction_id
-
-    state = _state(request)
-    scenario = state.scenarios[scenario_name]
-    tenant = _tenant(request)
+    """Score validated ``rows`` and answer with their audit fields: one object, or
+    ``{"items": [...]}`` for a batch."""
+    state = serving_state(request)
+    tenant = request_tenant(request, invalid=InvalidBody)
     settle_arrival(request.scope, state.batcher)  # validated; it queues for the model now
-    snapshot: Snapshot = state.pool.snapshot
-    ids = [new_prediction_id() for _ in rows]
-    key = request.headers.get("x-request-key", "")[:_REQUEST_KEY_MAX] or ids[0]
-    route = choose_route(snapshot.slots.get(scenario_name), tenant=tenant, key=key,
-                         ml_enabled=state.settings.ml_enabled)
-    started = time.perf_counter()
-    try:
-        async with asyncio.timeout(state.settings.request_timeout_seconds):
-            scored = await state.batcher.score(scenario, route, rows)
-    except TimeoutError:
-        # A model that does not answer in time is a model fault: the heuristic answers.
-        seconds = state.settings.request_timeout_seconds
-        error = "Timeout"
-        scored = [Scored(h.score, h.label, "heuristic",
-                         (*h.reasons, f"model {route.served.model} v{route.served.version} did "
-                                      f"not answer within {seconds:g} s; heuristic answered"),
-                         model_error=error) if route.served else h
-                  for h in score_rows(scenario, Route(None, "timeout"), rows)]
-    elapsed = time.perf_counter() - started
-    now = datetime.now(UTC)
-    served = route.served
-    per_row_ms = elapsed * 1000 / len(rows)
-    records = [
-        PredictionRecord(
-            id=pid, created_at=now, tenant_id=tenant, scenario=scenario_name,
-            model_name=served.model if served and s.method == "ml" else None,
-            model_version=served.version if served and s.method == "ml" else None,
-            manifest_version=snapshot.manifest_version, method=s.method,
-            route=route.name, inputs=row, score=s.score, label=s.label,
-            threshold=served.threshold if served and s.method == "ml" else None,
-            reasons=list(s.reasons), latency_ms=per_row_ms)
-        for pid, row, s in zip(ids, rows, scored, strict=True)
-    ]
-    try:
-        # All of the request's predictions are queued or none; once queued they are
-        # committed even if this request is cancelled, so the wait is shielded.
-        futures = state.log.submit_many(records)
-        await asyncio.shield(asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
-    except Exception as exc:
-        log.error("could not record predictions durably: %s", exc)
-        return JSONResponse(status_code=503, content={
-            "detail": "the prediction could not be recorded durably, so it is not returned; "
-                      "retry."}, headers={"Retry-After": "1"})
-    _observe(state, scenario_name, route.served, scored, elapsed)
-    body = [_response(r, s, snapshot, scenario, with_plan) for r, s in
-            zip(records, scored, strict=True)]
+    records = await score_and_record(state, scenario, rows, tenant=tenant,
+                                     request_key=request_key(request))
+    spec = state.scenarios[scenario]
+    body = [_risk_item(record, spec, with_plan) for record in records]
     return JSONResponse({"items": body} if batch else body[0])
 
 
-def _observe(state: ServingState, scenario: str, served: Any, scored: list[Scored],
-             elapsed: float) -> None:
-    model = served.model if served is not None else "heuristic"
-    metrics.INFERENCE_DURATION.labels(model, scenario).observe(elapsed)
-    metrics.RISK_REQUESTS.labels(scored[0].method).inc()
-    for s in scored:
-        metrics.PREDICTIONS.labels(model if s.method == "ml" else "heuristic", scenario,
-                                   s.method).inc()
-        metrics.RISK_SCORE.observe(s.score)
-    if served is not None:
-        failed = sum(1 for s in scored if s.model_error is not None)
-        if failed:
-            metrics.MODEL_FALLBACKS.labels(scenario, scored[0].model_error or "error").inc(failed)
-        remaining = state.budget.record(scenario, total=len(scored), failed=failed)
-        metrics.ERROR_BUDGET_REMAINING.labels(scenario).set(remaining)
-
-
-def _response(record: Any, scored: Scored, snapshot: Snapshot, scenario: Scenario,
-              with_plan: bool) -> dict[str, Any]:
+def _risk_item(record: PredictionRecord, scenario: Scenario,
+               with_plan: bool) -> dict[str, Any]:
     out = {
         "prediction_id": record.id, "scenario": record.scenario, "tenant_id": record.tenant_id,
-        "risk_score": scored.score, "risk_label": scored.label,
-        "risk_score_method": scored.method, "risk_model_version": record.model_version,
+        "risk_score": record.score, "risk_label": record.label,
+        "risk_score_method": record.method, "risk_model_version": record.model_version,
         "risk_threshold": record.threshold, "model_id": record.model_name,
-        "manifest_version": snapshot.manifest_version, "reasons": list(scored.reasons),
+        "manifest_version": record.manifest_version, "reasons": list(record.reasons),
     }
     if with_plan:
-        out["plan"] = scenario.plan(scored.score, record.inputs)  # type: ignore[attr-defined]
+        out["plan"] = scenario.plan(record.score, record.inputs)  # type: ignore[attr-defined]
     return out
 
 
@@ -399,7 +198,7 @@ def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:
     async def plan_compliance(request: Request,
                               _: Identity = Depends(require(*SCORER_ROLES))) -> Response:
         """Compliance risk plus the recommended plan of tiered actions."""
-        rows, batch = _rows(state, "compliance", await _json_body(request))
+        rows, batch = _rows(state, "compliance", await json_body(request, invalid=InvalidBody))
         return await _score(request, "compliance", rows, batch=batch, with_plan=True)
 
     @app.post("/risk", tags=["scoring"], response_model=schemas.ScoreResponse,
@@ -410,7 +209,7 @@ def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:
                               _: Identity = Depends(require(*SCORER_ROLES))) -> Response:
         """Triage an incident report (the ``incident`` scenario) from its text; ``source``
         and ``service_tier`` are optional here."""
-        body = await _json_body(request)
+        body = await json_body(request, invalid=InvalidBody)
         try:
             row = state.incident_text_model.model_validate(body).model_dump()
         except ValidationError as exc:
@@ -421,8 +220,8 @@ def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:
 def _add_scenario_route(app: FastAPI, name: str) -> None:
     async def endpoint(request: Request,
                        _: Identity = Depends(require(*SCORER_ROLES))) -> Response:
-        state = _state(request)
-        rows, batch = _rows(state, name, await _json_body(request))
+        state = serving_state(request)
+        rows, batch = _rows(state, name, await json_body(request, invalid=InvalidBody))
         return await _score(request, name, rows, batch=batch)
 
     endpoint.__name__ = f"score_{name}"
@@ -439,7 +238,7 @@ def _add_review_routes(app: FastAPI) -> None:
     async def post_feedback(body: schemas.FeedbackIn, request: Request,
                             who: Identity = Depends(require(*REVIEWER_ROLES))) -> Any:
         """Record a reviewer's label, override or severity for a prediction."""
-        state = _state(request)
+        state = serving_state(request)
         return await run_in_threadpool(
             lambda: feedback_store.record_feedback(
                 state.ws.database_url, prediction_id=body.prediction_id, actor=who.actor,
@@ -450,7 +249,7 @@ def _add_review_routes(app: FastAPI) -> None:
     async def get_feedback(prediction_id: str, request: Request,
                            _: Identity = Depends(require(*REVIEWER_ROLES))) -> Any:
         """The prediction (inputs, score, version) and its feedback."""
-        state = _state(request)
+        state = serving_state(request)
         if not schemas.PREDICTION_ID.fullmatch(prediction_id):
             raise HTTPException(404, "no prediction with that id.")
         return await run_in_threadpool(feedback_store.prediction_with_feedback,
@@ -460,7 +259,7 @@ def _add_review_routes(app: FastAPI) -> None:
     async def post_outcomes(body: schemas.OutcomesIn, request: Request,
                             who: Identity = Depends(require(*REVIEWER_ROLES))) -> Any:
         """Ground-truth labels for performance monitoring; all or nothing."""
-        state = _state(request)
+        state = serving_state(request)
         if len(body.outcomes) > state.settings.max_batch:
             raise HTTPException(413, f"{len(body.outcomes)} outcomes is over the limit of "
                                      f"{state.settings.max_batch}; split them.")
@@ -475,7 +274,7 @@ def _add_review_routes(app: FastAPI) -> None:
                        _: Identity = Depends(require(*REVIEWER_ROLES, "platform_owner"))) -> Any:
         """Per scenario and tenant: override rate, feedback, versions live, error budget,
         last drift and performance results."""
-        state = _state(request)
+        state = serving_state(request)
         rows = await run_in_threadpool(
             lambda: feedback_store.insights(state.ws.database_url, now=datetime.now(UTC)))
         return {
@@ -514,13 +313,13 @@ def _add_registry_routes(app: FastAPI) -> None:
     async def list_models(request: Request,
                           _: Identity = Depends(require(*READER_ROLES))) -> Any:
         """Registered models with their live stage pointers."""
-        return await run_in_threadpool(Registry(_state(request).ws).list_models)
+        return await run_in_threadpool(Registry(serving_state(request).ws).list_models)
 
     @app.get("/models/{name}", tags=["registry"])
     async def show_model(name: str, request: Request,
                          _: Identity = Depends(require(*READER_ROLES))) -> Any:
         """One model: versions, metrics, artifacts, stages."""
-        return await run_in_threadpool(Registry(_state(request).ws).show_model, name[:128])
+        return await run_in_threadpool(Registry(serving_state(request).ws).show_model, name[:128])
 
     @app.post("/models/{name}/promote", tags=["registry"])
     async def promote(name: str, body: schemas.PromoteIn, request: Request,
@@ -534,7 +333,7 @@ def _add_registry_routes(app: FastAPI) -> None:
             raise HTTPException(409, f"a canary over {MAX_HTTP_CANARY_PERCENT}% is production "
                                      "by another name and needs the approval gates; use the "
                                      "command line.")
-        registry = Registry(_state(request).ws)
+        registry = Registry(serving_state(request).ws)
         return await run_in_threadpool(
             lambda: registry.promote(name[:128], body.version, stage=body.stage,
                                      percent=body.percent, actor=who.actor))
@@ -543,7 +342,7 @@ def _add_registry_routes(app: FastAPI) -> None:
     async def rollback(name: str, body: schemas.RollbackIn, request: Request,
                        who: Identity = Depends(require("risk_lead", "platform_owner"))) -> Any:
         """Put production back on the previous version (or ``to``)."""
-        registry = Registry(_state(request).ws)
+        registry = Registry(serving_state(request).ws)
         return await run_in_threadpool(
             lambda: registry.rollback(name[:128], actor=who.actor, to=body.to))
 
@@ -564,11 +363,11 @@ def _add_ops_routes(app: FastAPI, settings: ServingSettings) -> None:
              dependencies=[Depends(open_or(READER_ROLES, settings.open_health))])
     async def ready(request: Request) -> Response:
         """200 when the manifest verified and every routed model loaded; else 503 and why."""
-        snapshot = _state(request).pool.snapshot
+        snapshot = serving_state(request).pool.snapshot
         body = {"ready": snapshot.ready, "manifest_version": snapshot.manifest_version,
                 "loaded_at": snapshot.loaded_at.isoformat() if snapshot.loaded_at else None,
                 "models": _live(snapshot), "problems": list(snapshot.problems),
-                "ml_enabled": _state(request).settings.ml_enabled}
+                "ml_enabled": serving_state(request).settings.ml_enabled}
         return JSONResponse(body, status_code=200 if snapshot.ready else 503)
 
     @app.get("/metrics", tags=["ops"],
@@ -585,7 +384,7 @@ def _add_ops_routes(app: FastAPI, settings: ServingSettings) -> None:
         from riskops.monitoring.job import run_model_monitoring
 
         metadata = {"tenantIds": body.tenantIds} if body and body.tenantIds else {}
-        result = await run_in_threadpool(run_model_monitoring, _state(request).ws, metadata)
+        result = await run_in_threadpool(run_model_monitoring, serving_state(request).ws, metadata)
         return {"driftChecked": result.get("driftChecked", 0),
                 "performanceChecked": result.get("performanceChecked", 0),
                 "events": result.get("events", [])}
@@ -604,6 +403,11 @@ def _install_error_handlers(app: FastAPI) -> None:
                            "reason": str(err.get("msg", "invalid")),
                            "type": str(err.get("type", "invalid"))})
         return _unprocessable(errors)
+
+    @app.exception_handler(PredictionsNotRecorded)
+    async def not_recorded(_: Request, exc: PredictionsNotRecorded) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(exc)},
+                            headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(RiskopsError)
     async def riskops_error(_: Request, exc: RiskopsError) -> JSONResponse:

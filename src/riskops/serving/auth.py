@@ -20,6 +20,12 @@ from riskops.storage import db, repository
 from riskops.tokens import Identity, hash_token
 
 TOKEN_CACHE_SECONDS = 5.0
+#: Who may score (``/risk``, ``/plan``, V2 infer).
+SCORER_ROLES = ("scorer", "service")
+#: Who may review: feedback, outcomes, insights.
+REVIEWER_ROLES = ("reviewer", "risk_lead", "service")
+#: Who may read models, metadata and (when closed) health.
+READER_ROLES = ("scorer", "reviewer", "risk_lead", "platform_owner", "service")
 _MAX_TOKEN_CHARS = 512
 
 

@@ -11,10 +11,12 @@ A model is a scenario. An infer request carries either one tensor per feature
 (``{"name": "amount", "shape": [N], "datatype": "FP64", "data": [...]}``;
 ``[N, 1]`` too) or one BYTES tensor ``features`` holding N JSON objects. The
 rows are validated by the scenario's request model and scored by the same
-code as ``POST /risk/{scenario}``: routing, heuristic fallback, the durable
-prediction log, metrics and audit fields are identical. A version in the URL
-is an assertion, not a choice: it must be the version routing picks for this
-request, else 409; governance decides which version answers.
+function as ``POST /risk/{scenario}`` (``service.score_and_record``): routing,
+heuristic fallback, the durable prediction log, metrics and audit fields are
+identical; the output tensors are shaped here from its prediction records. A
+version in the URL is an assertion, not a choice: it must be the version
+routing picks for this request, else 409; governance decides which version
+answers.
 
 Errors are V2 error objects, ``{"error": message}``, that also carry the
 ``detail`` of every other riskops endpoint: the message, or for a 422 the same
@@ -26,7 +28,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -35,18 +37,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from riskops.scenarios.base import Feature, Scenario
 from riskops.serving import schemas
-from riskops.serving.app import (
+from riskops.serving.auth import (
     READER_ROLES,
     SCORER_ROLES,
-    InvalidBody,
-    ServingState,
-    _json_body,
-    _score,
-    _state,
-    _tenant,
+    authenticate_async,
+    authenticate_unless_open,
 )
-from riskops.serving.auth import authenticate_async, authenticate_unless_open
+from riskops.serving.batcher import settle_arrival
+from riskops.serving.records import PredictionRecord
+from riskops.serving.request_inputs import json_body, request_key, request_tenant
 from riskops.serving.routing import choose_route
+from riskops.serving.service import PredictionsNotRecorded, score_and_record
+from riskops.serving.state import ServingState, serving_state
 
 FEATURES_INPUT = "features"
 PLATFORM = "sklearn"
@@ -368,11 +370,10 @@ def _live_version(state: ServingState, name: str, version: str) -> int:
     return number  # type: ignore[return-value]
 
 
-def _check_routed(request: Request, state: ServingState, name: str, version: int) -> None:
+def _check_routed(state: ServingState, name: str, version: int, *, tenant: str,
+                  key: str) -> None:
     """409 unless routing sends this request to ``version`` (governance picks, not the URL)."""
     slot = state.pool.snapshot.slots.get(name)
-    tenant = _tenant(request)
-    key = request.headers.get("x-request-key", "")[:256]
     if slot is not None and slot.canary is not None and 0 < slot.canary_percent < 100 \
             and not key and tenant not in slot.pins:
         raise V2Error(409, f"{name} is split between versions by X-Request-Key (canary at "
@@ -413,48 +414,66 @@ def _requested_outputs(scenario: Scenario, request: InferenceRequest) -> list[st
     return [o.name for o in request.outputs]
 
 
-def _same_or_each(items: list[dict[str, Any]], key: str) -> Any:
-    values = [item[key] for item in items]
+def _same_or_each(values: list[Any]) -> Any:
     return values[0] if all(v == values[0] for v in values) else values
 
 
-def inference_response(name: str, request_id: str, items: list[dict[str, Any]],
-                       outputs: list[str]) -> dict[str, Any]:
-    """The V2 response for the scored ``items`` (``/risk`` batch items)."""
-    n = len(items)
-    columns: dict[str, tuple[str, list[Any]]] = {
-        "risk_score": ("FP64", [i["risk_score"] for i in items]),
-        "risk_label": ("BYTES", [i["risk_label"] for i in items]),
-        "prediction_id": ("BYTES", [i["prediction_id"] for i in items]),
-        "reasons": ("BYTES", [json.dumps(i["reasons"]) for i in items]),
-        "plan": ("BYTES", [json.dumps(i.get("plan")) for i in items]),
+def _plan(scenario: Scenario, record: PredictionRecord) -> str:
+    return json.dumps(scenario.plan(record.score, record.inputs))  # type: ignore[attr-defined]
+
+
+#: Each output tensor: its datatype and its element for one prediction.
+_OUTPUT_COLUMNS: dict[str, tuple[str, Callable[[Scenario, PredictionRecord], Any]]] = {
+    "risk_score": ("FP64", lambda _, r: r.score),
+    "risk_label": ("BYTES", lambda _, r: r.label),
+    "prediction_id": ("BYTES", lambda _, r: r.id),
+    "reasons": ("BYTES", lambda _, r: json.dumps(list(r.reasons))),
+    "plan": ("BYTES", _plan),
+}
+
+
+def inference_response(scenario: Scenario, request_id: str,
+                       records: Sequence[PredictionRecord], outputs: list[str]) -> dict[str, Any]:
+    """The V2 response for the predictions ``records`` (one per row, in order): the
+    ``outputs`` asked for as tensors, the audit fields in ``parameters``."""
+    audit = {
+        "risk_score_method": [r.method for r in records],
+        "risk_model_version": [r.model_version for r in records],
+        "risk_threshold": [r.threshold for r in records],
+        "model_id": [r.model_name for r in records],
+        "manifest_version": [r.manifest_version for r in records],
+        "tenant_id": [r.tenant_id for r in records],
     }
-    parameters = {key: _same_or_each(items, key) for key in (
-        "risk_score_method", "risk_model_version", "risk_threshold", "model_id",
-        "manifest_version", "tenant_id")}
-    parameters["prediction_ids"] = [i["prediction_id"] for i in items]
+    parameters = {key: _same_or_each(values) for key, values in audit.items()}
+    parameters["prediction_ids"] = [r.id for r in records]
     version = parameters["risk_model_version"]
+    tensors = []
+    for name in outputs:
+        datatype, element = _OUTPUT_COLUMNS[name]
+        tensors.append({"name": name, "datatype": datatype, "shape": [len(records)],
+                        "data": [element(scenario, r) for r in records]})
     return {
-        "model_name": name,
+        "model_name": scenario.name,
         "model_version": str(version) if isinstance(version, int) else "heuristic",
         "id": request_id,
         "parameters": parameters,
-        "outputs": [{"name": o, "datatype": columns[o][0], "shape": [n], "data": columns[o][1]}
-                    for o in outputs],
+        "outputs": tensors,
     }
 
 
 async def _infer(request: Request, name: str, version: str | None) -> Response:
-    state = _state(request)
+    state = serving_state(request)
     await authenticate_async(request, SCORER_ROLES)
     scenario = _scenario(state, name)
     if version is not None:
-        _check_routed(request, state, name, _live_version(state, name, version))
+        _check_routed(state, name, _live_version(state, name, version),
+                      tenant=request_tenant(request, invalid=_unprocessable),
+                      key=request_key(request))
     if request.headers.get("inference-header-content-length"):
         raise _unprocessable([_bad("body", "unsupported",
                                    "the binary tensor data extension is not supported; "
                                    "send JSON (tritonclient: binary_data=False)")])
-    raw_body = await _json_body(request)
+    raw_body = await json_body(request, invalid=_unprocessable)
     try:
         body = InferenceRequest.model_validate(raw_body)
     except ValidationError as exc:
@@ -462,23 +481,22 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
     outputs = _requested_outputs(scenario, body)
     raw, where = _raw_rows(scenario, body, state.settings.max_batch)
     rows = _validated(state, name, raw, where)
-    scored = await _score(request, name, rows, batch=True, with_plan=hasattr(scenario, "plan"))
-    payload = json.loads(bytes(scored.body))
-    if scored.status_code != 200:
-        retry = {"Retry-After": scored.headers["retry-after"]} \
-            if "retry-after" in scored.headers else None
-        raise V2Error(scored.status_code, str(payload.get("detail")), headers=retry)
+    tenant = request_tenant(request, invalid=_unprocessable)
+    settle_arrival(request.scope, state.batcher)  # validated; it queues for the model now
+    records = await score_and_record(state, name, rows, tenant=tenant,
+                                     request_key=request_key(request))
     request_id = body.id if body.id is not None else str(uuid.uuid4())
-    return JSONResponse(inference_response(name, request_id, payload["items"], outputs))
+    return JSONResponse(inference_response(scenario, request_id, records, outputs))
 
 
 async def _live(request: Request) -> Response:
-    authenticate_unless_open(request, READER_ROLES, is_open=_state(request).settings.open_health)
+    state = serving_state(request)
+    authenticate_unless_open(request, READER_ROLES, is_open=state.settings.open_health)
     return JSONResponse({"live": True})
 
 
 async def _ready(request: Request) -> Response:
-    state = _state(request)
+    state = serving_state(request)
     authenticate_unless_open(request, READER_ROLES, is_open=state.settings.open_health)
     ready = state.pool.snapshot.ready
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
@@ -492,7 +510,7 @@ async def _server_metadata(request: Request) -> Response:
 
 
 async def _metadata(request: Request, name: str, version: str | None) -> Response:
-    state = _state(request)
+    state = serving_state(request)
     await authenticate_async(request, READER_ROLES)
     scenario = _scenario(state, name)
     versions = _live_versions(state, name) if version is None \
@@ -501,7 +519,7 @@ async def _metadata(request: Request, name: str, version: str | None) -> Respons
 
 
 async def _model_ready(request: Request, name: str, version: str | None) -> Response:
-    state = _state(request)
+    state = serving_state(request)
     authenticate_unless_open(request, READER_ROLES, is_open=state.settings.open_health)
     _scenario(state, name)
     if version is not None:
@@ -511,15 +529,15 @@ async def _model_ready(request: Request, name: str, version: str | None) -> Resp
 
 
 async def _v2(call: Callable[..., Awaitable[Response]], *args: Any) -> Response:
-    """Run ``call``; refusals (auth, 404, 413, 422, 503) become V2 error objects."""
+    """Run ``call``; refusals (auth, 404, 409, 413, 422, 503) become V2 error objects."""
     try:
         return await call(*args)
     except V2Error as exc:
         return exc.response()
     except HTTPException as exc:
         return V2Error(exc.status_code, str(exc.detail), headers=exc.headers).response()
-    except InvalidBody as exc:
-        return _unprocessable(exc.errors).response()
+    except PredictionsNotRecorded as exc:
+        return V2Error(503, str(exc), headers={"Retry-After": str(exc.retry_after)}).response()
 
 
 def add_v2_routes(app: FastAPI) -> None:
