@@ -18,17 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskops.errors import InputError
+from riskops.errors import InvalidTrainingData
 from riskops.scenarios.base import Scenario, Schema
 
 #: Fewer rows than this cannot give a train, validation and golden slice
 #: large enough to fit and evaluate anything.
 MIN_ROWS = 200
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-
-
-class InvalidTrainingData(InputError):
-    """A training file is unreadable, or breaks a rule of the scenario's schema."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from riskops.config import Workspace
-from riskops.errors import InputError, IntegrityError
+from riskops.errors import DataChanged, InputError, IntegrityError
 from riskops.training import reports
 from riskops.training.data import file_sha256, load_training_data
 from riskops.training.pipeline import fit_and_score
@@ -29,10 +29,6 @@ from riskops.training.progress import Progress, stepper
 from riskops.training.split import SLICES, ids_sha256
 
 REPRODUCE_STEPS = ("verifying the version", "checking the data file", "fitting", "comparing")
-
-
-class DataChanged(InputError):
-    """The data file is not the one the version was trained on."""
 
 
 def reproduce_version(
