@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from riskops.audit_chain import AuditEntry
 from riskops.config import Workspace
-from riskops.governance.audit_log import AuditEntry
 from riskops.registry.manifest import SCHEMA, canonical_bytes, parse_manifest
 from riskops.registry.ossf import SIGNATURE_NAME
 from riskops.registry.signing import load_private_key, sign_bytes
