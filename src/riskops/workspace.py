@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ import tomli_w
 
 from riskops.config import CONFIG_NAME, Workspace, open_workspace, resolve_home
 from riskops.errors import InputError, IntegrityError
+from riskops.files import atomic_write, durable_replace, fsync_file
 from riskops.registry import ossf
 from riskops.registry.integrity import sha256_file, unlisted_files, verify_artifacts
 from riskops.registry.manifest import parse_manifest
@@ -77,7 +77,8 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
         # The database first: an unreachable or malformed URL then leaves no
         # config behind, so running init again after fixing it starts afresh.
         db.migrate(Workspace(home=path).database_url)
-        config.write_text(tomli_w.dumps({"workspace": {"format": 1}}), encoding="utf-8")
+        with atomic_write(config, "w", encoding="utf-8") as fh:
+            fh.write(tomli_w.dumps({"workspace": {"format": 1}}))
         ws = open_workspace(path)
     for sub in ("artifacts", "lake", "manifests"):
         (path / sub).mkdir(exist_ok=True)
@@ -171,10 +172,11 @@ def _finish_rotation(ws: Workspace) -> Path:
     for key in (ws.private_key_path, ws.public_key_path):
         if key.exists():
             shutil.move(key, backup / key.name)
-    os.replace(next_private, ws.private_key_path)
-    os.replace(next_public, ws.public_key_path)
+    durable_replace(next_private, ws.private_key_path)
+    durable_replace(next_public, ws.public_key_path)
     for bundle in ws.store_dir.glob(f"models/*/*/{ossf.STAGED_SIGNATURE_NAME}"):
-        os.replace(bundle, bundle.with_name(ossf.SIGNATURE_NAME))
+        fsync_file(bundle)  # written by model_signing, which does not fsync
+        durable_replace(bundle, bundle.with_name(ossf.SIGNATURE_NAME))
     sync_manifest_files(ws)
     return backup
 

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import make_model_dir
+from riskops.audit_chain import GENESIS, AuditEntry, entry_hash, find_chain_problem
 from riskops.config import Workspace, open_workspace
-from riskops.governance.audit_log import GENESIS, AuditEntry, entry_hash, find_chain_problem
 from riskops.registry.service import Registry
 from riskops.storage import db
 from riskops.workspace import init_workspace
@@ -526,7 +526,7 @@ def test_db_tampered_live_manifest_is_verify_business_not_the_logs(
 def test_db_rewritten_chain_is_caught_by_an_older_signed_anchor(
     history: Workspace, cli  # type: ignore[no-untyped-def]
 ) -> None:
-    from riskops.governance.audit_log import entry_hash
+    from riskops.audit_chain import entry_hash
 
     # Rewrite entry 2 and every hash after it consistently, then publish anew:
     # the newest manifest anchors the rewritten head, the older ones do not.

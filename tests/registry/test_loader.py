@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -74,3 +75,23 @@ def test_there_is_exactly_one_place_that_deserialises_models() -> None:
         if pattern.search(path.read_text())
     }
     assert offenders == {"registry/loader.py"}
+
+
+def test_other_artifacts_are_read_through_the_same_checks(
+    workspace: Workspace, model_dir: Path, cli  # type: ignore[no-untyped-def]
+) -> None:
+    (model_dir / "notes.txt").write_text("reviewed\n")
+    assert cli("models", "register", "fraud", "--from", model_dir).code == 0
+
+    loaded = load_model(_verified(workspace), "fraud", 1, read=["notes.txt"])
+    assert loaded.files == {"notes.txt": b"reviewed\n"}
+    assert load_model(_verified(workspace), "fraud", 1).files == {}
+    with pytest.raises(InputError, match=r"^fraud v1 has no golden\.parquet\.$"):
+        load_model(_verified(workspace), "fraud", 1, read=["golden.parquet"])
+
+    stored = workspace.store_dir / "models/fraud/1/notes.txt"
+    os.chmod(stored, 0o644)
+    stored.write_text("edited\n")
+    with pytest.raises(IntegrityError, match=r"^fraud v1 failed verification; not checked: "
+                                             r"models/fraud/1/notes\.txt: "):
+        load_model(_verified(workspace), "fraud", 1, read=["notes.txt"], action="checked")

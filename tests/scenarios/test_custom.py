@@ -13,7 +13,7 @@ import pytest
 from riskops.errors import InputError
 from riskops.scenarios import get_scenario
 from riskops.scenarios.custom import CustomScenario, load_custom_scenario
-from riskops.tabular_io import read_table
+from riskops.user_tables import read_table
 
 CONFIG = """\
 [scenario]
@@ -431,9 +431,10 @@ def prepare_error(scenario: CustomScenario, frame: pd.DataFrame) -> str:
 
 def test_missing_columns_are_all_listed(scenario: CustomScenario, config: Path) -> None:
     frame = claims_frame().drop(columns=["submitted_at", "amount"])
-    assert prepare_error(scenario, frame).startswith(
-        "claims.csv: missing columns 'submitted_at' (columns.timestamp), 'amount' "
-        f"(features.numeric), named in {config}; the file has 'claim_id', 'tenant',"
+    assert prepare_error(scenario, frame) == (
+        "claims.csv: missing timestamp column 'submitted_at', numeric feature 'amount' "
+        f"({config} needs claim_id, submitted_at, tenant, line_of_business, region, "
+        "claimant_age_band, amount, days_to_report, channel, notes, leak)."
     )
 
 
@@ -442,36 +443,37 @@ def test_non_numeric_values_in_a_numeric_feature(scenario: CustomScenario) -> No
     frame["amount"] = frame["amount"].astype(object)
     frame.loc[[17, 40], "amount"] = ["abc", "12,5"]
     assert prepare_error(scenario, frame) == (
-        "claims.csv: numeric feature 'amount' has 2 non-numeric values (first: 'abc' at data "
-        "row 18 (index 17)); fix them, or list the column under features.categorical."
+        "claims.csv: numeric feature 'amount' must be numeric; 2 rows hold text (first: 'abc' "
+        "at data row 18); fix them, or list the column under features.categorical."
     )
 
 
 def test_infinite_numeric_values(scenario: CustomScenario) -> None:
     frame = claims_frame()
     frame.loc[5, "amount"] = np.inf
-    assert "numeric feature 'amount' is infinite in 1 row (first: data row 6 " \
-        in prepare_error(scenario, frame)
+    assert prepare_error(scenario, frame) == (
+        "claims.csv: numeric feature 'amount' holds infinity in 1 rows (first: data row 6); "
+        "use an empty cell for a missing value."
+    )
 
 
 def test_empty_frame(scenario: CustomScenario) -> None:
-    assert prepare_error(scenario, pd.DataFrame()) == (
-        "claims.csv: is empty; a custom scenario needs at least 200 labelled rows."
-    )
+    assert prepare_error(scenario, pd.DataFrame()) == "claims.csv: is empty (no columns)."
+    assert prepare_error(scenario, claims_frame().head(0)) == (
+        "claims.csv: has a header but no rows.")
 
 
 def test_a_single_class_label(scenario: CustomScenario) -> None:
     frame = claims_frame().assign(leak=0)
     assert prepare_error(scenario, frame) == (
-        "claims.csv: label column 'leak' holds a single class ('0' in all 600 rows); training "
+        "claims.csv: label column 'leak' holds a single class ('0' in all 600 rows); a model "
         "needs examples of both outcomes."
     )
 
 
 def test_too_few_rows(scenario: CustomScenario) -> None:
     assert prepare_error(scenario, claims_frame().head(199)) == (
-        "claims.csv: 199 rows; a custom scenario needs at least 200 labelled rows to train "
-        "and evaluate."
+        "claims.csv: 199 rows; training needs at least 200 rows."
     )
 
 
@@ -480,8 +482,8 @@ def test_empty_labels_are_counted(scenario: CustomScenario) -> None:
     frame["leak"] = frame["leak"].astype(float)
     frame.loc[[5, 9, 11], "leak"] = np.nan
     assert prepare_error(scenario, frame) == (
-        "claims.csv: label column 'leak' is empty in 3 of 600 rows (first: data row 6 "
-        "(index 5)); drop or label those rows."
+        "claims.csv: label column 'leak' is empty in 3 of 600 rows (first: data row 6); drop "
+        "or label those rows before training."
     )
 
 
@@ -495,16 +497,16 @@ def test_unparseable_timestamps(scenario: CustomScenario) -> None:
     frame = claims_frame()
     frame.loc[[3, 8], "submitted_at"] = ["not a date", "2024-13-45"]
     assert prepare_error(scenario, frame) == (
-        "claims.csv: timestamp column 'submitted_at' has 2 empty or unparseable values (first: "
-        "'not a date' at data row 4 (index 3)); write ISO 8601 timestamps, e.g. "
+        "claims.csv: timestamp column 'submitted_at' holds 2 values that are not ISO 8601 "
+        "timestamps (first: 'not a date' at data row 4); write ISO 8601 timestamps, e.g. "
         "2024-05-01T12:00:00Z (no zone means UTC)."
     )
 
 
 def test_numeric_timestamps(scenario: CustomScenario) -> None:
     frame = claims_frame().assign(submitted_at=1_700_000_000)
-    assert "timestamp column 'submitted_at' holds numbers (int64)" in \
-        prepare_error(scenario, frame)
+    assert "timestamp column 'submitted_at' has type int64; timestamps must be ISO 8601 text" \
+        in prepare_error(scenario, frame)
 
 
 def test_more_than_two_label_values(scenario: CustomScenario) -> None:
@@ -537,11 +539,13 @@ def test_configured_negative_label_absent_from_the_data(tmp_path: Path) -> None:
 def test_duplicate_and_empty_ids(scenario: CustomScenario) -> None:
     frame = claims_frame()
     frame.loc[9, "claim_id"] = "C-00002"
-    assert "id column 'claim_id' holds 1 duplicated id (first: 'C-00002' at data row 3 " \
-        in prepare_error(scenario, frame)
+    assert prepare_error(scenario, frame) == (
+        "claims.csv: id column 'claim_id' holds 1 duplicated ids (first: 'C-00002' at data "
+        "row 3); ids must be unique.")
     frame.loc[9, "claim_id"] = None
-    assert "id column 'claim_id' is empty in 1 row (first: data row 10 (index 9))" \
-        in prepare_error(scenario, frame)
+    assert prepare_error(scenario, frame) == (
+        "claims.csv: id column 'claim_id' is empty in 1 rows (first: data row 10); every row "
+        "needs a value.")
 
 
 def test_text_feature_empty_everywhere(scenario: CustomScenario) -> None:
@@ -571,8 +575,8 @@ def test_source_defaults_to_the_file_read_table_read(
 def test_csv_with_one_row(scenario: CustomScenario, tmp_path: Path) -> None:
     path = tmp_path / "one.csv"
     claims_frame().head(1).to_csv(path, index=False)
-    with pytest.raises(InputError, match=rf"^{path}: 1 row; a custom scenario needs at least "
-                                         r"200 labelled rows"):
+    with pytest.raises(InputError, match=rf"^{path}: 1 row; training needs at least 200 "
+                                         r"rows\.$"):
         scenario.prepare(read_table(path))
 
 
@@ -585,14 +589,14 @@ def test_parquet_file_of_garbage_bytes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("claims.xlsx", b"x", "unsupported file type '.xlsx'; use .csv or .parquet or .pq."),
+    ("claims.xlsx", b"x", "unsupported file type '.xlsx'; use .csv or .parquet."),
     ("claims", b"x", "unsupported file type '(no suffix)'"),
-    ("claims.csv", b"", "the file is empty (0 bytes)."),
-    ("claims.csv", b"\n\n", "the file is empty (no header, no rows)."),
+    ("claims.csv", b"", "the file is empty."),
+    ("claims.csv", b"\n\n", "the file is empty."),
     ("claims.csv", b"claim_id,leak\n", "has a header but no rows."),
     ("claims.csv", b"a,b\n\xff\xfe,1\n", "cannot be read as CSV: not UTF-8 text"),
     ("claims.csv", b'a,b\n"unclosed,1\n', "cannot be read as CSV: "),
-    ("claims.parquet", b"", "the file is empty (0 bytes)."),
+    ("claims.parquet", b"", "the file is empty."),
 ])
 def test_read_table_errors_name_the_file(
     tmp_path: Path, name: str, content: bytes, message: str

@@ -124,3 +124,57 @@ def test_unknown_version_and_versions_without_reports(
     assert byo.code == 2
     assert byo.err == ("error: toy v1 has no reproducibility-report.json; only versions trained "
                        "with riskops train can be reproduced.\n")
+
+
+def test_tampered_golden_predictions_are_refused(
+    workspace: Workspace, trained: Path, cli  # type: ignore[no-untyped-def]
+) -> None:
+    stored = workspace.store_dir / "models/toy/1/golden-predictions.parquet"
+    os.chmod(stored, 0o644)
+    stored.write_bytes(stored.read_bytes()[:-1] + b"\0")
+
+    result = cli("train", "--reproduce", "toy", "1")
+
+    assert result.code == 1
+    assert result.err.startswith("error: toy v1 failed verification; not reproduced: "
+                                 "models/toy/1/golden-predictions.parquet: ")
+
+
+def test_the_version_is_read_through_load_model(
+    workspace: Workspace, trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskops.registry import loader
+
+    calls = []
+    real = loader.load_model
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append((args[1:], kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loader, "load_model", spy)
+    assert reproduce.reproduce_version(workspace, "toy", 1)["match"] is True
+    assert calls == [(("toy", 1), {
+        "trusted_types": (), "action": "reproduced",
+        "read": ("reproducibility-report.json", "golden-predictions.parquet")})]
+
+
+def test_a_file_swapped_after_verification_is_caught_as_it_is_read(
+    workspace: Workspace, trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskops.errors import IntegrityError
+    from riskops.registry import loader
+
+    report = workspace.store_dir / "models/toy/1/reproducibility-report.json"
+    real = loader.verify_artifacts
+
+    def verify_then_swap(*args, **kwargs):  # type: ignore[no-untyped-def]
+        failures = real(*args, **kwargs)
+        os.chmod(report, 0o644)
+        report.write_text(report.read_text().replace('"seed": 2', '"seed": 3'))
+        return failures
+
+    monkeypatch.setattr(loader, "verify_artifacts", verify_then_swap)
+    with pytest.raises(IntegrityError, match=r"^models/toy/1/reproducibility-report\.json: "
+                                             r"changed while being read; not reproduced\.$"):
+        reproduce.reproduce_version(workspace, "toy", 1)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from riskops.audit_chain import AuditEntry, ChainProblem, find_chain_problem
 from riskops.config import Workspace
 from riskops.errors import IntegrityError
-from riskops.governance.audit_log import AuditEntry, ChainProblem, find_chain_problem
 from riskops.registry.signing import load_public_key, verify_bytes
 from riskops.storage import db, repository
 

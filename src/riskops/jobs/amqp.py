@@ -20,16 +20,12 @@ from typing import Any
 import pika
 import pika.exceptions
 
-from riskops.errors import InputError
+from riskops.errors import BrokerUnavailable, InputError
 from riskops.jobs.settings import WorkerSettings
 
 TRIGGER_TYPE = "workflow.job.trigger"
 REASON_HEADER = "x-riskops-reason"
 CLOUDEVENTS_JSON = "application/cloudevents+json"
-
-
-class BrokerUnavailable(InputError):
-    """The AMQP broker cannot be reached or refused the topology."""
 
 
 def connect(url: str, *, timeout: float = 5.0, heartbeat: int | None = 60) -> Any:

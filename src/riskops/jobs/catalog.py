@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskops.config import Workspace
-from riskops.errors import InputError
+from riskops.errors import InputError, JobUnavailable
 
 JobFunction = Callable[[Workspace, dict[str, Any]], "dict[str, Any] | None"]
 
@@ -140,6 +140,3 @@ def check_target(target: object, *, job: str) -> str:
                          "'acme.reports:nightly'.")
     return target
 
-
-class JobUnavailable(RuntimeError):
-    """The code of a known job cannot be imported; the run fails with this message."""

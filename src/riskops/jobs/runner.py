@@ -214,7 +214,7 @@ def emit_failed(session: Any, ws: Workspace, outcome: RunOutcome) -> None:
 def describe(exc: BaseException) -> str:
     """One line naming an exception: ``Type: message`` (riskops errors: just the message)."""
     text = " ".join(str(exc).split())
-    if isinstance(exc, RiskopsError | catalog.JobUnavailable) and text:
+    if isinstance(exc, RiskopsError) and text:  # JobUnavailable is one too
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -36,7 +36,7 @@ import pika
 import pika.exceptions
 
 from riskops.config import Workspace
-from riskops.errors import InputError
+from riskops.errors import InputError, Rejected
 from riskops.jobs import amqp
 from riskops.jobs.runner import (
     RunOutcome,
@@ -66,14 +66,6 @@ class Trigger:
     job: str
     metadata: dict[str, Any]
     trigger_id: str | None
-
-
-class Rejected(Exception):
-    """A message that cannot be run; ``reason`` goes into its dead letter."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 
 from riskops.config import Workspace
 from riskops.errors import InputError
+from riskops.files import atomic_write
 from riskops.monitoring.checks import monitor_frames
 from riskops.monitoring.inference_log import load_inference_log
 from riskops.monitoring.windows import MonitoringConfig
@@ -168,14 +167,7 @@ def _json_safe(value: Any) -> Any:
 
 def _write_atomic(path: Path, document: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2, sort_keys=True, allow_nan=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # 0o600: the mode the report has always had (it was written through mkstemp).
+    with atomic_write(path, "w", encoding="utf-8", permissions=0o600) as handle:
+        json.dump(document, handle, indent=2, sort_keys=True, allow_nan=False)
+        handle.write("\n")

@@ -25,6 +25,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import stats as _scipy_stats
 
+from riskops.arrays import float_vector, text_vector
+
 __all__ = [
     "ChiSquareResult",
     "KsResult",
@@ -59,33 +61,9 @@ class ChiSquareResult(NamedTuple):
 # --- validation ----------------------------------------------------------------------
 
 
-def _as_float_1d(values: Any, name: str) -> np.ndarray:
-    try:
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must hold numbers; convert or drop the other values.") from None
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {array.shape}.")
-    if array.size == 0:
-        raise ValueError(f"{name} is empty; a drift statistic needs at least one value.")
-    return array
-
-
 def _finite_1d(values: Any, name: str) -> np.ndarray:
-    array = _as_float_1d(values, name)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinity; drop them first "
-                         "(riskops.monitoring.stats.drop_missing).")
-    return array
-
-
-def _labels_1d(values: Any, name: str) -> np.ndarray:
-    array = np.asarray(values, dtype=object)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {array.shape}.")
-    if array.size == 0:
-        raise ValueError(f"{name} is empty; a drift statistic needs at least one value.")
-    return np.array([str(v) for v in array], dtype=object)
+    return float_vector(values, name=name,
+                        nonfinite_fix="drop them first (riskops.monitoring.stats.drop_missing)")
 
 
 def _check_bins(bins: int) -> None:
@@ -129,7 +107,7 @@ def drop_missing(values: Any, *, name: str = "values") -> tuple[np.ndarray, floa
     >>> finite.tolist(), share
     ([1.0, 3.0], 0.5)
     """
-    array = _as_float_1d(values, name)  # None becomes NaN
+    array = float_vector(values, name=name, finite=False)  # None becomes NaN
     keep = np.isfinite(array)
     return array[keep], float(1.0 - keep.mean())
 
@@ -219,8 +197,8 @@ def category_shares(reference: Any, current: Any) -> tuple[list[str], np.ndarray
     >>> cats, ref.round(3).tolist(), cur.tolist()
     (['a', 'b', 'c'], [0.667, 0.333, 0.0], [0.0, 0.5, 0.5])
     """
-    ref_labels = _labels_1d(reference, "reference")
-    cur_labels = _labels_1d(current, "current")
+    ref_labels = text_vector(reference, name="reference")
+    cur_labels = text_vector(current, name="current")
     categories = sorted(set(ref_labels.tolist()) | set(cur_labels.tolist()))
     ref_counts, cur_counts = _category_counts(ref_labels, cur_labels, categories)
     return categories, ref_counts / ref_labels.size, cur_counts / cur_labels.size
@@ -470,8 +448,8 @@ def chi_square(reference: Any, current: Any) -> ChiSquareResult:
     >>> chi_square(["a", "b"] * 10, ["a", "b"] * 10)
     ChiSquareResult(statistic=0.0, pvalue=1.0, dof=1)
     """
-    ref = _labels_1d(reference, "reference")
-    cur = _labels_1d(current, "current")
+    ref = text_vector(reference, name="reference")
+    cur = text_vector(current, name="current")
     categories = sorted(set(ref.tolist()) | set(cur.tolist()))
     table = np.vstack(_category_counts(ref, cur, categories))
     dof = len(categories) - 1

@@ -1,24 +1,26 @@
-"""The one way a model artifact is loaded for execution.
+"""The one way a version's artifacts are read for use.
 
 ``load_model`` takes a ``VerifiedManifest`` (which only
-``read_verified_manifest`` creates), re-checks every artifact of the version,
-then reads the entrypoint into memory, checks those very bytes against the
-signed digest (no window between check and use) and deserialises them with
-skops, trusting only skops' default types plus the workspace allowlist.
-Raw pickles are never loaded.
+``read_verified_manifest`` creates), re-checks every artifact of the version
+(digest, size, confinement, nothing unlisted), then reads the entrypoint into
+memory, checks those very bytes against the signed digest (no window between
+check and use) and deserialises them with skops, trusting only skops' default
+types plus the workspace allowlist. Raw pickles are never loaded. Other
+artifacts a caller needs (``train --reproduce``: the reproducibility report
+and the golden predictions) are read through the same door with ``read=``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from riskops.errors import InputError, IntegrityError
 from riskops.registry.integrity import confinement_failure, unlisted_files, verify_artifacts
-from riskops.registry.manifest import VerifiedManifest
+from riskops.registry.manifest import ArtifactEntry, VerifiedManifest
 from riskops.registry.store import version_folder
 
 #: scikit-learn internals used by riskops' own model families that skops does
@@ -32,11 +34,18 @@ BUILTIN_TRUSTED_TYPES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class LoadedModel:
+    """A verified, deserialised model version.
+
+    ``files`` holds the other artifacts asked for with ``load_model(read=...)``,
+    by name within the version folder, as bytes checked against the manifest.
+    """
+
     model: str
     version: int
     estimator: Any
     sha256: str
     manifest_version: int
+    files: Mapping[str, bytes] = field(default_factory=dict)
 
 
 def untrusted_types_in(data: bytes, allowed: Iterable[str], *, subject: str) -> str | None:
@@ -57,9 +66,24 @@ def untrusted_types_in(data: bytes, allowed: Iterable[str], *, subject: str) -> 
 
 
 def load_model(
-    verified: VerifiedManifest, model: str, version: int, *, trusted_types: Iterable[str] = ()
+    verified: VerifiedManifest, model: str, version: int, *, trusted_types: Iterable[str] = (),
+    read: Iterable[str] = (), action: str = "loaded",
 ) -> LoadedModel:
     """Verify ``model`` v``version`` against the signed manifest and load its entrypoint.
+
+    Parameters
+    ----------
+    verified : VerifiedManifest
+        The manifest whose signature was checked.
+    model, version
+        The version to load.
+    trusted_types : iterable of str
+        Types skops may create beyond its defaults (``[registry] trusted_types``).
+    read : iterable of str
+        Other artifacts of the version to return in ``LoadedModel.files``
+        (names within the version folder, e.g. ``"reproducibility-report.json"``).
+    action : str, default="loaded"
+        What the caller does with the version, for refusals ("...; not loaded").
 
     Raises
     ------
@@ -67,9 +91,10 @@ def load_model(
         If the manifest does not list it.
     IntegrityError
         If any artifact of the version is missing, altered, unlisted or
-        escapes the store, or the entrypoint needs untrusted types.
+        escapes the store, changes while being read, or the entrypoint needs
+        untrusted types.
     InputError
-        If the version has no loadable entrypoint.
+        If the version has no loadable entrypoint, or lacks a file in ``read``.
     """
     from skops.io import loads
 
@@ -82,31 +107,40 @@ def load_model(
     failures += unlisted_files(root, folder, [a.path for a in entry.artifacts])
     if failures:
         raise IntegrityError(
-            f"{model} v{version} failed verification; not loaded: "
+            f"{model} v{version} failed verification; not {action}: "
             + "; ".join(f"{f.path}: {f.reason}" for f in failures),
             [(f.path, f.reason) for f in failures],
         )
-    path = f"{folder}/{entry.entrypoint}"
     listed = {a.path: a for a in entry.artifacts}
+    path = f"{folder}/{entry.entrypoint}"
     if path not in listed:
         raise IntegrityError(f"{path}: entrypoint is not listed in the manifest.",
                              [(path, "entrypoint not listed")])
-    bad = confinement_failure(root, path)
-    if bad is not None:
-        raise IntegrityError(f"{path}: {bad.reason}", [(path, bad.reason)])
-    data = _read_no_follow(root / path)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != listed[path].sha256 or len(data) != listed[path].size:
-        raise IntegrityError(f"{path}: changed while loading; not loaded.",
-                             [(path, "changed while loading")])
+    files: dict[str, bytes] = {}
+    for name in read:
+        if f"{folder}/{name}" not in listed:
+            raise InputError(f"{model} v{version} has no {name}.")
+        files[name] = _read_listed(verified, listed[f"{folder}/{name}"], action=action)
+    data = _read_listed(verified, listed[path], action=action)
     problem = untrusted_types_in(data, trusted_types, subject=path)
     if problem is not None:
         raise IntegrityError(problem, [(path, "untrusted types")])
     estimator = loads(data, trusted=[*BUILTIN_TRUSTED_TYPES, *trusted_types])
-    return LoadedModel(model, version, estimator, digest, verified.manifest.manifest_version)
+    return LoadedModel(model, version, estimator, listed[path].sha256,
+                       verified.manifest.manifest_version, files)
 
 
-def _read_no_follow(path: os.PathLike[str] | str) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+def _read_listed(verified: VerifiedManifest, listed: ArtifactEntry, *, action: str) -> bytes:
+    """The bytes of one listed artifact, read without following links, checked as read."""
+    path = listed.path
+    root = verified.artifact_root
+    bad = confinement_failure(root, path)
+    if bad is not None:
+        raise IntegrityError(f"{path}: {bad.reason}", [(path, bad.reason)])
+    fd = os.open(root / path, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(fd, "rb") as fh:
-        return fh.read()
+        data = fh.read()
+    if hashlib.sha256(data).hexdigest() != listed.sha256 or len(data) != listed.size:
+        raise IntegrityError(f"{path}: changed while being read; not {action}.",
+                             [(path, "changed while being read")])
+    return data

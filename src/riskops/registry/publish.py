@@ -14,8 +14,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from riskops.audit_chain import AuditEntry
 from riskops.config import Workspace
-from riskops.governance.audit_log import AuditEntry
+from riskops.files import atomic_write
 from riskops.registry.manifest import SCHEMA, canonical_bytes, parse_manifest
 from riskops.registry.ossf import SIGNATURE_NAME
 from riskops.registry.signing import load_private_key, sign_bytes
@@ -154,17 +153,12 @@ def _read_or_none(path: Path) -> bytes | None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` by rename from a fresh, exclusively created temporary file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Replace ``path`` by rename from a fresh, exclusively created temporary file.
+
+    Mode 0o600, as these files have always had (they were written through mkstemp).
+    """
+    with atomic_write(path, permissions=0o600) as fh:
+        fh.write(data)
 
 
 def sync_manifest_files(ws: Workspace) -> SyncResult:

@@ -16,9 +16,9 @@ from typing import Any
 
 from riskops.config import Workspace
 from riskops.errors import (
-    CheckFailed,
     ConcurrentUpdate,
     InputError,
+    PromotionBlocked,
     UnknownModel,
     UnknownVersion,
 )
@@ -32,10 +32,6 @@ from riskops.storage.tables import ArtifactRow, ModelVersionRow, PointerChangeRo
 
 MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 STAGES = ("production", "staging", "canary")
-
-
-class PromotionBlocked(CheckFailed):
-    """A promotion was refused by a rule (for now: production needs --force)."""
 
 
 #: A tenant id, as pinned here and sent by callers in ``X-Tenant-ID``.

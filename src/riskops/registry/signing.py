@@ -9,7 +9,6 @@ Signatures are DER-encoded ECDSA-SHA256, the format ``openssl dgst -sha256
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from riskops.errors import InputError, IntegrityError
+from riskops.files import atomic_write
 
 _ALGORITHM = ec.ECDSA(hashes.SHA256())
 
@@ -34,11 +34,10 @@ def generate_key_pair(private_path: Path, public_path: Path) -> None:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     private_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
+    with atomic_write(private_path, permissions=0o600) as fh:
         fh.write(private_pem)
-    os.chmod(private_path, 0o600)
-    public_path.write_bytes(public_pem)
+    with atomic_write(public_path) as fh:
+        fh.write(public_pem)
 
 
 def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from riskops.errors import InputError
+from riskops.files import durable_replace
 from riskops.registry.manifest import check_relative_path
 from riskops.registry.ossf import SIGNATURE_NAME
 
@@ -201,8 +202,7 @@ def _put_blob(
             tmp.unlink()
         else:
             blob.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, blob)
+            durable_replace(tmp, blob, permissions=0o444)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

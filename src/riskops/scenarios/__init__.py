@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from pathlib import Path
 
-from riskops.errors import InputError
+from riskops.errors import UnknownScenario
 from riskops.scenarios.base import Scenario
 
 REFERENCE: dict[str, str] = {
@@ -18,10 +18,6 @@ REFERENCE: dict[str, str] = {
     "compliance": "riskops.scenarios.compliance:ComplianceScenario",
     "incident": "riskops.scenarios.incident:IncidentScenario",
 }
-
-
-class UnknownScenario(InputError):
-    """No reference scenario of that name, and no config file given for a custom one."""
 
 
 def get_scenario(name: str, *, config: Path | None = None) -> Scenario:

@@ -25,9 +25,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskops.user_tables import Column, ColumnKind, TableSpec
+
 FeatureKind = Literal["numeric", "categorical", "text"]
 DriftKind = Literal["covariate", "concept", "prior"]
 DRIFT_KINDS: tuple[DriftKind, ...] = ("covariate", "concept", "prior")
+#: How ``riskops.user_tables`` checks a feature column of each kind.
+COLUMN_KINDS: dict[FeatureKind, ColumnKind] = {
+    "numeric": "numeric", "categorical": "category", "text": "text",
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,26 @@ class Schema:
             if f.name == name:
                 return f
         raise KeyError(name)
+
+    def table_spec(self, *, min_rows: int = 1, purpose: str = "training",
+                   min_rows_reason: str = "") -> TableSpec:
+        """This layout as a column spec for ``riskops.user_tables.validate_table``.
+
+        Required: id, timestamp, tenant (never empty), every feature (numeric,
+        category or free text by kind) and the label (one of ``labels``, both
+        classes present). Segment and sensitive columns are optional categories.
+        """
+        columns = [Column(self.id, "id"), Column(self.timestamp, "timestamp"),
+                   Column(self.tenant, "category", allow_empty=False)]
+        columns += [Column(f.name, COLUMN_KINDS[f.kind]) for f in self.features]
+        columns.append(Column(self.label, "label", labels=self.labels))
+        columns += [Column(name, "category", required=False)
+                    for name in (*self.segments, self.sensitive) if name is not None]
+        first: dict[str, Column] = {}
+        for column in columns:  # a name in two roles is checked by its first
+            first.setdefault(column.name, column)
+        return TableSpec(tuple(first.values()), min_rows=min_rows, purpose=purpose,
+                         min_rows_reason=min_rows_reason)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form, hashed into the reproducibility report."""

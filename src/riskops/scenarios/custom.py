@@ -52,6 +52,7 @@ import pandas as pd
 
 from riskops.errors import InputError
 from riskops.scenarios.base import (
+    COLUMN_KINDS,
     Drift,
     Feature,
     FeatureKind,
@@ -60,6 +61,7 @@ from riskops.scenarios.base import (
     Schema,
 )
 from riskops.scenarios.tabular import calibrated_gradient_boosting
+from riskops.user_tables import Column, TableSpec, validate_table
 
 #: Fewer labelled rows than this cannot be split into train, validation and golden sets.
 MIN_ROWS = 200
@@ -82,6 +84,8 @@ _ORDERING: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
 }
 _OPS = (*_ORDERING, "==", "!=", "in")
+_NUMERIC_HINT = "fix them, or list the column under features.categorical"
+_TIMESTAMP_HINT = "write ISO 8601 timestamps, e.g. 2024-05-01T12:00:00Z (no zone means UTC)"
 _KINDS: tuple[FeatureKind, ...] = ("numeric", "categorical", "text")
 
 
@@ -186,11 +190,12 @@ class CustomScenario(Scenario):
     def prepare(self, frame: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
         """Check the user's table and return it in riskops' layout, sorted by timestamp.
 
-        Columns are renamed per ``[columns]``; columns the config does not
-        mention are dropped. Labels become text (``schema.labels`` is set to
-        ``(negative, positive)``), ids text, timestamps tz-aware UTC (naive
-        ones are taken as UTC), numeric features floats (empty cells stay
-        NaN), categorical, segment and sensitive values text (empty stays
+        The columns are checked by ``riskops.user_tables`` against
+        ``table_spec()``, then renamed per ``[columns]``; columns the config
+        does not mention are dropped. Labels become text (``schema.labels`` is
+        set to ``(negative, positive)``), ids text, timestamps tz-aware UTC
+        (naive ones are taken as UTC), numeric features floats (empty cells
+        stay NaN), categorical, segment and sensitive values text (empty stays
         empty), text features text (empty is ""). A missing tenant column
         (when ``columns.tenant`` is not set) becomes ``"default"``.
 
@@ -200,87 +205,51 @@ class CustomScenario(Scenario):
             Naming the data (``source``, else ``frame.attrs["source"]``), the
             column and the rule: empty, missing columns, fewer than 200 rows,
             empty or non-binary labels, non-numeric numbers, unparseable
-            timestamps, empty or duplicate ids.
+            timestamps, empty or duplicate ids, a text feature empty in every row.
         """
         cfg = self.config
         where = source or frame.attrs.get("source") or "data"
-        if len(frame) == 0 or len(frame.columns) == 0:
-            raise InputError(f"{where}: is empty; a custom scenario needs at least "
-                             f"{MIN_ROWS} labelled rows.")
-        roles = self._roles()
-        missing = [(col, role) for col, role in roles if col not in frame.columns
-                   and not (role == "columns.tenant" and not cfg.tenant_configured)]
-        if missing:
-            listed = ", ".join(f"{col!r} ({role})" for col, role in missing)
-            raise InputError(
-                f"{where}: missing column{'s' if len(missing) > 1 else ''} {listed}, named in "
-                f"{cfg.source}; the file has {_preview(map(str, frame.columns))}."
-            )
-        doubled = sorted({str(c) for c, _ in roles if list(frame.columns).count(c) > 1})
-        if doubled:
-            raise InputError(f"{where}: column {_preview(doubled)} appears more than once; "
-                             "column names must be unique.")
-        if len(frame) < MIN_ROWS:
-            raise InputError(
-                f"{where}: {_rows(len(frame))}; a custom scenario needs at least {MIN_ROWS} "
-                "labelled rows to train and evaluate."
-            )
-        frame = frame.reset_index(drop=True)
+        checked = validate_table(frame, self.table_spec(), source=where)
         col = cfg.columns
-        out = pd.DataFrame(index=frame.index)
-        out["id"] = _ids(frame[col["id"]], col["id"], where)
-        out["timestamp"] = _timestamps(frame[col["timestamp"]], col["timestamp"], where)
-        if col["tenant"] in frame.columns:
-            out["tenant_id"] = _text(frame[col["tenant"]]).fillna("default")
-        else:
-            out["tenant_id"] = "default"
+        out = pd.DataFrame({
+            "id": checked[col["id"]],
+            "timestamp": checked[col["timestamp"]],
+            "tenant_id": checked[col["tenant"]],
+        })
         for name in (*cfg.segments, *([cfg.sensitive] if cfg.sensitive else [])):
-            out[name] = _text(frame[name])
+            out[name] = checked[name]
         for feature in cfg.features:
-            column = frame[feature.name]
-            if feature.kind == "numeric":
-                out[feature.name] = _numbers(column, feature.name, where)
-            elif feature.kind == "categorical":
-                out[feature.name] = _text(column)
-            else:
-                out[feature.name] = column.fillna("").astype(str).astype(object)
-                if not out[feature.name].str.strip().astype(bool).any():
-                    raise InputError(f"{where}: text feature {feature.name!r} is empty in "
-                                     "every row; drop it from features.text.")
-        out["label"] = self._labels(frame[col["label"]], where)
+            out[feature.name] = checked[feature.name]
+            if feature.kind == "text" and not out[feature.name].str.strip().astype(bool).any():
+                raise InputError(f"{where}: text feature {feature.name!r} is empty in "
+                                 "every row; drop it from features.text.")
+        out["label"] = self._labels(checked[col["label"]], where)
         return out.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
-    def _roles(self) -> list[tuple[str, str]]:
+    def table_spec(self) -> TableSpec:
+        """The user's columns as named in the config, as a spec for ``riskops.user_tables``."""
         cfg = self.config
-        roles = [(cfg.columns[key], f"columns.{key}") for key in _STANDARD]
-        roles += [(s, "columns.segments") for s in cfg.segments]
-        if cfg.sensitive:
-            roles.append((cfg.sensitive, "columns.sensitive"))
-        roles += [(f.name, f"features.{f.kind}") for f in cfg.features]
-        return roles
+        col = cfg.columns
+        columns = [
+            Column(col["id"], "id", role="id column"),
+            Column(col["timestamp"], "timestamp", role="timestamp column", hint=_TIMESTAMP_HINT),
+            Column(col["tenant"], "category", required=cfg.tenant_configured, fill="default",
+                   role="tenant column"),
+            *(Column(name, "category", role="segment column") for name in cfg.segments),
+            *([Column(cfg.sensitive, "category", role="sensitive column")]
+              if cfg.sensitive else []),
+            *(Column(f.name, COLUMN_KINDS[f.kind], role=f"{f.kind} feature",
+                     hint=_NUMERIC_HINT if f.kind == "numeric" else None)
+              for f in cfg.features),
+            Column(col["label"], "label", role="label column"),
+        ]
+        return TableSpec(tuple(columns), min_rows=MIN_ROWS, owner=str(cfg.source))
 
-    def _labels(self, column: pd.Series, where: str) -> pd.Series:
+    def _labels(self, labels: pd.Series, where: str) -> pd.Series:
+        """Checked labels (text, two values) against the configured positive and negative."""
         cfg = self.config
         name = cfg.columns["label"]
-        empty = column.isna().to_numpy()
-        if empty.any():
-            first = int(np.flatnonzero(empty)[0])
-            raise InputError(
-                f"{where}: label column {name!r} is empty in {int(empty.sum())} of "
-                f"{len(column)} rows (first: {_row(first)}); drop or label those rows."
-            )
-        values = column.map(_label_text).astype(object)
-        present = sorted(set(values.tolist()))
-        if len(present) == 1:
-            raise InputError(
-                f"{where}: label column {name!r} holds a single class ({present[0]!r} in all "
-                f"{len(values)} rows); training needs examples of both outcomes."
-            )
-        if len(present) > 2:
-            raise InputError(
-                f"{where}: label column {name!r} must hold exactly two distinct values; "
-                f"found {len(present)}: {_preview(present)}."
-            )
+        present = sorted(set(labels.tolist()))
         if cfg.positive_label not in present:
             raise InputError(
                 f"{where}: columns.positive_label {cfg.positive_label!r} does not occur in "
@@ -294,7 +263,7 @@ class CustomScenario(Scenario):
                 f"label column {name!r} (values: {_preview(present)}); fix it in {cfg.source}."
             )
         self.schema = replace(self.schema, labels=(negative, cfg.positive_label))
-        return values
+        return labels
 
 
 def load_custom_scenario(config: Path, *, name: str) -> CustomScenario:
@@ -527,96 +496,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
         # tomllib recurses once per nested array or inline table.
         raise InputError(f"{path}: malformed TOML: arrays or tables nested too deeply.") \
             from None
-
-
-# -- column checks (messages name the data and the user's column) ------------------------
-
-
-def _rows(count: int) -> str:
-    return f"{count} row{'s' if count != 1 else ''}"
-
-
-def _row(index: int) -> str:
-    return f"data row {index + 1} (index {index})"
-
-
-def _ids(column: pd.Series, name: str, where: str) -> pd.Series:
-    empty = column.isna().to_numpy()
-    if empty.any():
-        first = int(np.flatnonzero(empty)[0])
-        raise InputError(f"{where}: id column {name!r} is empty in {_rows(int(empty.sum()))} "
-                         f"(first: {_row(first)}); every row needs an id.")
-    values = column.map(str).astype(object)
-    duplicated = values.duplicated(keep=False).to_numpy()
-    if duplicated.any():
-        first = int(np.flatnonzero(duplicated)[0])
-        count = int(values[duplicated].nunique())
-        raise InputError(
-            f"{where}: id column {name!r} holds {count} duplicated id{'s' if count != 1 else ''} "
-            f"(first: {values.iloc[first]!r} at {_row(first)}); ids must be unique."
-        )
-    return values
-
-
-def _timestamps(column: pd.Series, name: str, where: str) -> pd.Series:
-    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column):
-        parsed = pd.to_datetime(column, utc=True)
-    elif pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
-        raise InputError(
-            f"{where}: timestamp column {name!r} holds numbers ({column.dtype}); write ISO 8601 "
-            "timestamps (e.g. 2024-05-01T12:00:00Z) or use a timestamp type."
-        )
-    else:
-        text = column.astype(object).where(column.notna(), None)
-        try:
-            parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
-        except (ValueError, TypeError, OverflowError):
-            parsed = pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns, UTC]")
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            f"{where}: timestamp column {name!r} has {int(bad.sum())} empty or unparseable "
-            f"values (first: {column.iloc[first]!r} at {_row(first)}); write ISO 8601 "
-            "timestamps, e.g. 2024-05-01T12:00:00Z (no zone means UTC)."
-        )
-    return parsed
-
-
-def _numbers(column: pd.Series, name: str, where: str) -> pd.Series:
-    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-        values = column.astype(float)
-    else:
-        values = pd.to_numeric(column, errors="coerce").astype(float)
-        bad = (values.isna() & column.notna()).to_numpy()
-        if bad.any():
-            first = int(np.flatnonzero(bad)[0])
-            raise InputError(
-                f"{where}: numeric feature {name!r} has {int(bad.sum())} non-numeric values "
-                f"(first: {column.iloc[first]!r} at {_row(first)}); fix them, or list the "
-                "column under features.categorical."
-            )
-    infinite = np.isinf(values.to_numpy())
-    if infinite.any():
-        first = int(np.flatnonzero(infinite)[0])
-        raise InputError(f"{where}: numeric feature {name!r} is infinite in "
-                         f"{_rows(int(infinite.sum()))} (first: {_row(first)}); leave the cell "
-                         "empty for a missing value.")
-    return values
-
-
-def _text(column: pd.Series) -> pd.Series:
-    """Values as text; empty cells stay empty (None)."""
-    return column.map(str).astype(object).where(column.notna(), None)
-
-
-def _label_text(value: Any) -> str:
-    """A label as text; 1.0 read from a float column becomes "1", True becomes "1"."""
-    if isinstance(value, bool | np.bool_):
-        return str(int(value))
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _is_missing(value: Any) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from riskops.errors import InputError
+from riskops.files import atomic_path
 from riskops.scenarios import get_scenario
 from riskops.scenarios.base import DRIFT_KINDS, Drift, DriftKind, Schema
 from riskops.scenarios.tabular import TENANT_NAMES, sigmoid
@@ -267,17 +267,14 @@ def generate_to_file(
 
     frame = scenario.generate(rows, start=start, days=days, seed=seed, drift=drift,
                               tenants=tenants)
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        if out.suffix.lower() == ".csv":
-            frame.to_csv(temporary, index=False, lineterminator="\n")
-        else:
-            frame.to_parquet(temporary, index=False)
-        os.replace(temporary, out)
+        with atomic_path(out) as temporary:
+            if out.suffix.lower() == ".csv":
+                frame.to_csv(temporary, index=False, lineterminator="\n")
+            else:
+                frame.to_parquet(temporary, index=False)
     except OSError as exc:
         raise InputError(f"cannot write {out}: {exc.strerror}.") from None
-    finally:
-        temporary.unlink(missing_ok=True)
 
     labels = frame[scenario.schema.label].astype(str)
     shares = labels.value_counts(normalize=True)

@@ -17,7 +17,6 @@ the same files on the next run instead of duplicating rows.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from urllib.parse import quote
 from sqlalchemy import and_, exists, or_, select
 
 from riskops.errors import InputError
+from riskops.files import atomic_path, atomic_write
 from riskops.storage.db import get_engine
 from riskops.storage.tables import FeedbackRow, OutcomeRow, PredictionRow
 
@@ -186,11 +186,8 @@ def _write_chunk(root: Path, scenario: str, chunk: list[Any],
         folder.mkdir(parents=True, exist_ok=True)
         name = uuid.uuid5(_PART_NAMESPACE, f"{start_key}|{scenario}|{day.isoformat()}")
         target = folder / f"part-{name}.parquet"
-        tmp = folder / f".part-{name}.tmp"
-        pq.write_table(_arrow_table(rows), tmp)
-        _fsync(tmp)
-        os.replace(tmp, target)
-        _fsync(folder)
+        with atomic_path(target) as tmp:  # .part-<name>.parquet.<random>.tmp
+            pq.write_table(_arrow_table(rows), tmp)
         written.append(target)
     return written
 
@@ -258,16 +255,10 @@ def _read_watermark(root: Path) -> tuple[datetime, str] | None:
 
 
 def _write_watermark(root: Path, key: tuple[datetime, str], *, exported_at: datetime) -> None:
-    path = root / WATERMARK_NAME
-    tmp = root / f".{WATERMARK_NAME}.tmp"
     body = {"created_at": key[0].isoformat(), "id": key[1],
             "exported_at": exported_at.isoformat()}
-    with tmp.open("w", encoding="utf-8") as fh:
+    with atomic_write(root / WATERMARK_NAME, "w", encoding="utf-8") as fh:
         json.dump(body, fh, indent=2)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync(root)
 
 
 @contextmanager
@@ -284,17 +275,6 @@ def _export_lock(root: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _fsync(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - directories cannot be opened on Windows
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _partition_value(value: str) -> str:

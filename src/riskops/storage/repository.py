@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from riskops.governance.audit_log import GENESIS, AuditEntry, canonical_json, entry_hash
+from riskops.audit_chain import GENESIS, AuditEntry, canonical_json, entry_hash
 from riskops.storage.tables import (
     ApiTokenRow,
     ArtifactRow,

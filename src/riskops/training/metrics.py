@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskops.arrays import float_vector
+
 #: The metrics every evaluation reports, in display order.
 METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "brier", "log_loss", "ece")
 #: Larger is better for these; smaller is better for the rest.
@@ -24,19 +26,8 @@ MIN_SEGMENT_ROWS = 30
 def check_scores(scores: Any, *, name: str = "scores") -> np.ndarray:
     """``scores`` as a 1-D float array; ``ValueError`` naming ``name`` if it is empty,
     not 1-D, holds NaN or infinity, or leaves [0, 1]."""
-    try:
-        s = np.asarray(scores, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numbers.") from None
-    if s.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {s.shape}.")
-    if len(s) == 0:
-        raise ValueError(f"{name} is empty.")
-    if not np.all(np.isfinite(s)):
-        raise ValueError(f"{name} contains NaN or infinity; every row needs a score.")
-    if s.min() < 0 or s.max() > 1:
-        raise ValueError(f"{name} has values outside [0, 1] (min {s.min()}, max {s.max()}).")
-    return s
+    return float_vector(scores, name=name, unit_interval=True,
+                        nonfinite_fix="every row needs a score")
 
 
 def check_binary_scores(y_true: Any, scores: Any, *, name: str = "scores") -> tuple[

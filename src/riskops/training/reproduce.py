@@ -1,19 +1,20 @@
 """`riskops train --reproduce MODEL VERSION`: train again from the record, compare exactly.
 
-The version's reports and golden predictions are read from its folder in
-the store, checked against the signed manifest. The data file must be the
-very file it was trained on (same SHA-256). The model is fitted again with
-the recorded seed and split, and its golden-set scores must equal the stored
-ones bit for bit. Nothing is registered.
+The version is read through ``registry.loader.load_model``, the one door to
+a version's artifacts: every file is checked against the signed manifest, and
+the reproducibility report and golden predictions are checked as they are
+read. The data file must be the very file it was trained on (same SHA-256).
+The model is fitted again with the recorded seed and split, and its
+golden-set scores must equal the stored ones bit for bit. Nothing is
+registered.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from riskops.config import Workspace
-from riskops.errors import InputError, IntegrityError
+from riskops.errors import DataChanged, InputError
 from riskops.training import reports
 from riskops.training.data import file_sha256, load_training_data
 from riskops.training.pipeline import fit_and_score
@@ -29,10 +30,6 @@ from riskops.training.progress import Progress, stepper
 from riskops.training.split import SLICES, ids_sha256
 
 REPRODUCE_STEPS = ("verifying the version", "checking the data file", "fitting", "comparing")
-
-
-class DataChanged(InputError):
-    """The data file is not the one the version was trained on."""
 
 
 def reproduce_version(
@@ -57,21 +54,18 @@ def reproduce_version(
     InputError
         The version was not made by ``riskops train``.
     """
-    from riskops.registry.manifest import read_verified_manifest
     from riskops.scenarios import get_scenario
 
     step = stepper(progress, REPRODUCE_STEPS)
     started = time.perf_counter()
 
     step("verifying the version")
-    verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
-    _verify_version(verified, model, version)
-    record = json.loads(_read_listed(verified, model, version, reports.REPRODUCIBILITY_FILE))
+    files = _read_version(ws, model, version)
+    record = json.loads(files[reports.REPRODUCIBILITY_FILE])
     if record.get("schema") != reports.REPRODUCIBILITY_SCHEMA:
         raise InputError(f"{model} v{version}: {reports.REPRODUCIBILITY_FILE} has schema "
                          f"{record.get('schema')!r}, expected {reports.REPRODUCIBILITY_SCHEMA}.")
-    stored = pd.read_parquet(io.BytesIO(
-        _read_listed(verified, model, version, reports.GOLDEN_FILE)))
+    stored = pd.read_parquet(io.BytesIO(files[reports.GOLDEN_FILE]))
 
     step("checking the data file")
     recorded = record["data"]
@@ -170,42 +164,21 @@ def _digest_message(
             f"{expected}; reproduction needs the same bytes.")
 
 
-def _verify_version(verified: Any, model: str, version: int) -> None:
-    """Every artifact of the version matches the signed manifest; nothing unlisted."""
-    from riskops.registry.integrity import unlisted_files, verify_artifacts
+def _read_version(ws: Workspace, model: str, version: int) -> Mapping[str, bytes]:
+    """The version's reproducibility report and golden predictions, read through
+    ``load_model`` (every artifact verified, each file checked as read)."""
+    from riskops.registry.loader import load_model
+    from riskops.registry.manifest import read_verified_manifest
     from riskops.registry.store import version_folder
 
-    entry = verified.manifest.version(model, version)
-    root = verified.artifact_root
-    failures = verify_artifacts(root, entry.artifacts)
-    failures += unlisted_files(root, version_folder(model, version),
-                               [a.path for a in entry.artifacts])
-    if failures:
-        raise IntegrityError(
-            f"{model} v{version} failed verification; not reproduced: "
-            + "; ".join(f"{f.path}: {f.reason}" for f in failures),
-            [(f.path, f.reason) for f in failures],
-        )
-
-
-def _read_listed(verified: Any, model: str, version: int, name: str) -> bytes:
-    """The bytes of one artifact, checked against its signed digest as read."""
-    from riskops.registry.integrity import confinement_failure
-    from riskops.registry.store import version_folder
-
-    path = f"{version_folder(model, version)}/{name}"
-    listed = {a.path: a for a in verified.manifest.version(model, version).artifacts}.get(path)
-    if listed is None:
-        raise InputError(f"{model} v{version} has no {name}; only versions trained with "
-                         "riskops train can be reproduced.")
-    root = verified.artifact_root
-    bad = confinement_failure(root, path)
-    if bad is not None:
-        raise IntegrityError(f"{path}: {bad.reason}", [(path, bad.reason)])
-    fd = os.open(root / path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as fh:
-        data = fh.read()
-    if hashlib.sha256(data).hexdigest() != listed.sha256:
-        raise IntegrityError(f"{path}: changed while being read; not reproduced.",
-                             [(path, "changed while being read")])
-    return data
+    verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
+    folder = version_folder(model, version)
+    listed = {a.path for a in verified.manifest.version(model, version).artifacts}
+    for name in (reports.REPRODUCIBILITY_FILE, reports.GOLDEN_FILE):
+        if f"{folder}/{name}" not in listed:
+            raise InputError(f"{model} v{version} has no {name}; only versions trained with "
+                             "riskops train can be reproduced.")
+    loaded = load_model(verified, model, version, trusted_types=ws.settings.trusted_types,
+                        read=(reports.REPRODUCIBILITY_FILE, reports.GOLDEN_FILE),
+                        action="reproduced")
+    return loaded.files

@@ -1,0 +1,451 @@
+"""A user's table (CSV or Parquet): read it, and check its columns against a spec.
+
+The one place riskops reads a table a user brings (training data, a custom
+scenario's data; next, monitoring imports and bias audits) and checks its
+columns. Every refusal is one ``InputError`` line naming the file (``source``),
+the column, the first bad row (``data row N``: 1-based, header excluded), the
+rule and, where there is one, the fix.
+
+    spec = TableSpec((
+        Column("id", "id"),
+        Column("timestamp", "timestamp"),
+        Column("amount", "numeric"),
+        Column("channel", "category"),
+        Column("label", "label", labels=("0", "1")),
+    ))
+    frame = load_table(Path("claims.csv"), spec)       # read + validate
+
+    table = read_table_file(path, source=f"--data {path}")   # bytes' digest too
+    frame = validate_table(table.frame, spec, source=table.source)
+
+Reading: the suffix picks the format (``.csv``; ``.parquet`` or ``.pq``). The
+file is read into memory once and its SHA-256 taken from those bytes. CSV is
+UTF-8 with a header row and every cell is read as text (``"007"`` stays
+``"007"``, ``NA`` is a value, only an empty cell is missing); the column
+checks convert, so a CSV and a Parquet file of the same data give the same
+frame. A Parquet index saved by pandas becomes a column.
+
+Column kinds and what ``validate_table`` returns for them:
+
+- ``id``: text, never empty, unique.
+- ``timestamp``: ISO 8601 text or a timestamp type, never empty; tz-aware UTC
+  (a time without zone is UTC). Numbers are refused.
+- ``numeric``: floats; empty cells are NaN (refused if not ``allow_empty``),
+  infinity is refused.
+- ``category``: text; empty cells are ``None`` (or ``fill``, or refused if not
+  ``allow_empty``).
+- ``text``: free text; an empty cell is ``""``.
+- ``label``: text (``1.0`` or ``True`` read from a typed column become
+  ``"1"``), never empty; only ``labels`` if given, else at most two distinct
+  values; at least two distinct values if ``both_classes``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from riskops.errors import InputError
+
+__all__ = [
+    "FORMATS",
+    "Column",
+    "ColumnKind",
+    "TableFile",
+    "TableSpec",
+    "load_table",
+    "read_bytes",
+    "read_table",
+    "read_table_file",
+    "validate_table",
+]
+
+#: Suffix (lower case) -> format.
+FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+ColumnKind = Literal["id", "timestamp", "numeric", "category", "text", "label"]
+_KINDS: tuple[str, ...] = ("id", "timestamp", "numeric", "category", "text", "label")
+
+
+# -- the spec -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column a table must (or may) have, and the rule its values follow.
+
+    Parameters
+    ----------
+    name : str
+        The column's name in the user's table.
+    kind : {"id", "timestamp", "numeric", "category", "text", "label"}
+        The rule (see the module docstring).
+    required : bool, default=True
+        An absent optional column is simply not there (or ``fill`` everywhere).
+    allow_empty : bool, default=True
+        ``numeric`` and ``category``: whether a cell may be empty.
+    fill : str, optional
+        ``category``: the value of empty cells, and of every row when an
+        optional column is absent.
+    labels : tuple of str, optional
+        ``label``: the values allowed.
+    both_classes : bool, default=True
+        ``label``: refuse a column holding a single class.
+    hint : str, optional
+        The next step when a value has the wrong type (text in a numeric
+        column, a timestamp that does not parse), e.g. "fix them, or list the
+        column under features.categorical".
+    role : str, default="column"
+        How messages call the column, e.g. "numeric feature" for
+        "numeric feature 'amount' must be numeric".
+    """
+
+    name: str
+    kind: ColumnKind
+    required: bool = True
+    allow_empty: bool = True
+    fill: str | None = None
+    labels: tuple[str, ...] | None = None
+    both_classes: bool = True
+    hint: str | None = None
+    role: str = "column"
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"column {self.name!r}: kind {self.kind!r} is not one of "
+                             f"{', '.join(_KINDS)}")
+        if self.fill is not None and self.kind != "category":
+            raise ValueError(f"column {self.name!r}: only a category column takes fill")
+        if self.labels is not None and self.kind != "label":
+            raise ValueError(f"column {self.name!r}: only a label column takes labels")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The columns of a table, and how many rows it needs.
+
+    ``owner`` and ``purpose`` complete messages: "missing column x (``owner``
+    needs a, b, x)", "150 rows; ``purpose`` needs at least 200 rows"; a label
+    column's empty cells are to be dropped or labelled "before ``purpose``".
+    ``min_rows_reason`` ends the too-few-rows message (" so that ...").
+    Columns are checked in order; the first broken rule is reported.
+    """
+
+    columns: tuple[Column, ...]
+    min_rows: int = 1
+    owner: str = "the scenario"
+    purpose: str = "training"
+    min_rows_reason: str = ""
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        doubled = sorted({n for n in names if names.count(n) > 1})
+        if doubled:
+            raise ValueError(f"columns named twice in a spec: {', '.join(doubled)}")
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """A table as read, and the identity of the file it came from."""
+
+    frame: pd.DataFrame
+    path: Path
+    source: str
+    sha256: str
+    size: int
+    format: str
+
+
+def read_table_file(path: Path, *, source: str | None = None) -> TableFile:
+    """Read a CSV or Parquet file (chosen by suffix) into a frame; see the module docstring.
+
+    ``source`` names the file in messages (default: the path), e.g. ``"--data x.csv"``.
+    The frame's ``attrs["source"]`` holds it too.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, a folder, has an unsupported suffix, cannot
+        be read, is empty (no bytes, blank, no columns, or a header but no
+        rows), or cannot be parsed as its format.
+    """
+    path = Path(path)
+    where = str(path) if source is None else source
+    if path.is_dir():
+        raise InputError(f"{where}: is a folder, not a data file.")
+    if not path.exists():
+        raise InputError(f"{where}: no such file.")
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"{where}: unsupported file type {path.suffix or '(no suffix)'!r}; "
+                         "use .csv or .parquet.")
+    raw = read_bytes(path, source=where)
+    frame = _parse(raw, fmt, where)
+    if len(frame.columns) == 0:
+        raise InputError(f"{where}: the file is empty (no columns).")
+    if len(frame) == 0:
+        raise InputError(f"{where}: has a header but no rows.")
+    frame.attrs["source"] = where
+    return TableFile(frame=frame, path=path.resolve(), source=where,
+                     sha256=hashlib.sha256(raw).hexdigest(), size=len(raw), format=fmt)
+
+
+def read_table(path: Path, *, source: str | None = None) -> pd.DataFrame:
+    """The frame of :func:`read_table_file`; ``attrs["source"]`` names the file."""
+    return read_table_file(path, source=source).frame
+
+
+def load_table(path: Path, spec: TableSpec, *, source: str | None = None) -> pd.DataFrame:
+    """Read ``path`` and validate it against ``spec``: the checked frame, or ``InputError``."""
+    table = read_table_file(path, source=source)
+    return validate_table(table.frame, spec, source=table.source)
+
+
+def read_bytes(path: Path, *, source: str | None = None) -> bytes:
+    """The bytes of a data file; ``InputError`` naming ``source`` if unreadable or blank."""
+    where = str(path) if source is None else source
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{where}: no such file.") from None
+    except IsADirectoryError:
+        raise InputError(f"{where}: is a folder, not a data file.") from None
+    except OSError as exc:
+        raise InputError(f"{where}: cannot read: {exc.strerror}.") from None
+    if not raw.strip():
+        raise InputError(f"{where}: the file is empty.")
+    return raw
+
+
+def _parse(raw: bytes, fmt: str, where: str) -> pd.DataFrame:
+    kind = "CSV" if fmt == "csv" else "Parquet"
+    try:
+        if fmt == "csv":
+            return pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False,
+                               na_values=[""], encoding="utf-8", low_memory=False)
+        frame = pd.read_parquet(io.BytesIO(raw))
+        if any(name is not None for name in frame.index.names):
+            frame = frame.reset_index()  # an index saved by pandas is a column to us
+        return frame
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: cannot be read as {kind}: not UTF-8 text "
+                         f"({exc.reason}).") from None
+    except Exception as exc:  # pandas and pyarrow raise many types for malformed files
+        raise InputError(f"{where}: cannot be read as {kind}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# -- validating -----------------------------------------------------------------------------
+
+
+def validate_table(frame: pd.DataFrame, spec: TableSpec, *, source: str) -> pd.DataFrame:
+    """A copy of ``frame`` (index reset) whose spec'd columns are checked and converted.
+
+    Columns the spec does not name are kept as they are. Checks, in order:
+    the table has columns and rows; every required column is present, and no
+    spec'd column appears twice; at least ``spec.min_rows`` rows; then each
+    column's rule, in spec order.
+
+    Raises
+    ------
+    InputError
+        One line naming ``source``, the column, the first bad row and the rule.
+    """
+    if len(frame.columns) == 0:
+        raise InputError(f"{source}: is empty (no columns).")
+    if len(frame) == 0:
+        raise InputError(f"{source}: has a header but no rows.")
+    required = [c for c in spec.columns if c.required]
+    missing = [c for c in required if c.name not in frame.columns]
+    if missing:
+        if all(c.role == "column" for c in missing):
+            listed = (f"column{'s' if len(missing) > 1 else ''} "
+                      f"{', '.join(c.name for c in missing)}")
+        else:  # "timestamp column 'submitted_at', numeric feature 'amount'"
+            listed = ", ".join(f"{c.role} {c.name!r}" for c in missing)
+        raise InputError(f"{source}: missing {listed} ({spec.owner} needs "
+                         f"{', '.join(c.name for c in required)}).")
+    present = list(frame.columns)
+    doubled = [c.name for c in spec.columns if present.count(c.name) > 1]
+    if doubled:
+        raise InputError(f"{source}: column {_preview(doubled)} appears more than once; "
+                         "column names must be unique.")
+    if len(frame) < spec.min_rows:
+        raise InputError(f"{source}: {_rows(len(frame))}; {spec.purpose} needs at least "
+                         f"{spec.min_rows} rows{spec.min_rows_reason}.")
+    out = frame.reset_index(drop=True)
+    for column in spec.columns:
+        if column.name in out.columns:
+            out[column.name] = _CHECKS[column.kind](out[column.name], column, spec, source)
+        elif column.fill is not None:
+            out[column.name] = column.fill
+    return out
+
+
+def _ids(values: pd.Series, column: Column, spec: TableSpec, source: str) -> pd.Series:
+    text = _never_empty(values, column, source, "every row needs a value")
+    duplicated = text.duplicated(keep=False).to_numpy()
+    if duplicated.any():
+        first = _first(duplicated)
+        raise InputError(
+            f"{source}: {column.role} {column.name!r} holds {int(text[duplicated].nunique())} "
+            f"duplicated ids (first: {text.iloc[first]!r} at {_row(first)}); ids must be unique."
+        )
+    return text
+
+
+def _timestamps(values: pd.Series, column: Column, spec: TableSpec, source: str) -> pd.Series:
+    name = f"{column.role} {column.name!r}"
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        raise InputError(
+            f"{source}: {name} has type {values.dtype}; timestamps must be ISO 8601 "
+            "text (e.g. 2024-05-01T12:00:00Z) or a timestamp type, not numbers."
+        )
+    _never_empty(values, column, source, "every row needs a timestamp")
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values):
+        return pd.to_datetime(values, utc=True)
+    try:
+        parsed = pd.to_datetime(values.astype(str), utc=True, format="ISO8601", errors="coerce")
+    except (ValueError, TypeError, OverflowError):
+        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        first = _first(bad)
+        raise InputError(
+            f"{source}: {name} holds {int(bad.sum())} values that are not ISO 8601 "
+            f"timestamps (first: {values.iloc[first]!r} at {_row(first)}){_fix(column)}."
+        )
+    return parsed
+
+
+def _numbers(values: pd.Series, column: Column, spec: TableSpec, source: str) -> pd.Series:
+    name = f"{column.role} {column.name!r}"
+    if not column.allow_empty:
+        _never_empty(values, column, source, "every row needs a value")
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype(float)
+    else:
+        numbers = pd.to_numeric(values, errors="coerce").astype(float)
+        bad = (numbers.isna() & values.notna()).to_numpy()
+        if bad.any():
+            first = _first(bad)
+            raise InputError(
+                f"{source}: {name} must be numeric; {int(bad.sum())} rows hold text "
+                f"(first: {values.iloc[first]!r} at {_row(first)}){_fix(column)}."
+            )
+    infinite = np.isinf(numbers.to_numpy())
+    if infinite.any():
+        raise InputError(
+            f"{source}: {name} holds infinity in {int(infinite.sum())} rows "
+            f"(first: {_row(_first(infinite))}); use an empty cell for a missing value."
+        )
+    return numbers
+
+
+def _categories(values: pd.Series, column: Column, spec: TableSpec, source: str) -> pd.Series:
+    if not column.allow_empty and column.fill is None:
+        return _never_empty(values, column, source, "every row needs a value")
+    text = values.map(str).astype(object).where(values.notna(), None)
+    return text if column.fill is None else text.fillna(column.fill).astype(object)
+
+
+def _free_text(values: pd.Series, column: Column, spec: TableSpec, source: str) -> pd.Series:
+    return values.fillna("").astype(str).astype(object)
+
+
+def _labels(values: pd.Series, column: Column, spec: TableSpec, source: str) -> pd.Series:
+    name = f"{column.role} {column.name!r}"
+    empty = values.isna().to_numpy()
+    if empty.any():
+        raise InputError(
+            f"{source}: {name} is empty in {int(empty.sum())} of {len(values)} rows "
+            f"(first: {_row(_first(empty))}); drop or label those rows before {spec.purpose}."
+        )
+    allowed = None if column.labels is None else set(column.labels)
+    text = values.map(lambda v: _label_text(v, allowed)).astype(object)
+    if allowed is not None:
+        bad = ~text.isin(allowed).to_numpy()
+        if bad.any():
+            unknown = sorted(set(text[bad].tolist()))[:5]
+            raise InputError(
+                f"{source}: {name} holds {', '.join(repr(u) for u in unknown)} "
+                f"(first: {_row(_first(bad))}); labels must be one of "
+                f"{', '.join(column.labels or ())}."
+            )
+    present = sorted(set(text.tolist()))
+    if allowed is None and len(present) > 2:
+        raise InputError(f"{source}: {name} must hold exactly two distinct values; "
+                         f"found {len(present)}: {_preview(present)}.")
+    if column.both_classes and len(present) < 2:
+        needed = ("both outcomes" if column.labels is None
+                  else f"at least two of {', '.join(column.labels)}")
+        raise InputError(
+            f"{source}: {name} holds a single class ({present[0]!r} in all "
+            f"{len(text)} rows); a model needs examples of {needed}."
+        )
+    return text
+
+
+_CHECKS: dict[str, Callable[[pd.Series, Column, TableSpec, str], pd.Series]] = {
+    "id": _ids, "timestamp": _timestamps, "numeric": _numbers, "category": _categories,
+    "text": _free_text, "label": _labels,
+}
+
+
+def _label_text(value: Any, allowed: set[str] | None) -> str:
+    """A label as text; 1.0 or True read from a typed column become "1" (when "1" is
+    allowed, or any value is)."""
+    text = str(value)
+    if allowed is not None and text in allowed:
+        return text
+    if isinstance(value, bool | np.bool_) or (
+            isinstance(value, float | np.floating) and float(value).is_integer()):
+        as_int = str(int(value))
+        return as_int if allowed is None or as_int in allowed else text
+    return text
+
+
+def _never_empty(values: pd.Series, column: Column, source: str, fix: str) -> pd.Series:
+    """The values as text; ``InputError`` if a cell is empty."""
+    empty = values.isna().to_numpy()
+    if empty.any():
+        raise InputError(f"{source}: {column.role} {column.name!r} is empty in "
+                         f"{int(empty.sum())} rows "
+                         f"(first: {_row(_first(empty))}); {fix}.")
+    return values.map(str).astype(object)
+
+
+def _fix(column: Column) -> str:
+    return f"; {column.hint}" if column.hint else ""
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _row(index: int) -> str:
+    return f"data row {index + 1}"
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"
+
+
+def _preview(values: Iterable[Any], limit: int = 10) -> str:
+    items = [repr(v) for v in values]
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
