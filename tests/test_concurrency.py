@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from conftest import make_model_dir
+from riskops.audit_chain import AuditEntry
 from riskops.config import Workspace
-from riskops.governance.audit_log import AuditEntry
 from riskops.registry.manifest import VerifiedManifest, read_verified_manifest
 from riskops.storage import db, repository
 

@@ -222,12 +222,6 @@ def test_missing_files_and_folders(tmp_path: Path) -> None:
         read_table(tmp_path)
 
 
-def test_old_import_path_still_reads() -> None:
-    from riskops import tabular_io, user_tables
-
-    assert tabular_io.read_table is user_tables.read_table
-
-
 def test_a_scenario_schema_as_a_spec() -> None:
     from riskops.scenarios import get_scenario
 

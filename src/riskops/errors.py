@@ -2,10 +2,11 @@
 
 Every ``RiskopsError`` carries an ``exit_code`` for the command line (DESIGN:
 0 ok, 1 a check failed, 2 usage or input error) and a message that names the
-input, the rule it broke and what to do next. ``cli.py`` prints ``str(exc)``
-and exits. The classes outside ``RiskopsError`` never reach the command line:
-they are signals between the parts of a long-running process (the job worker,
-the event dispatcher, the server), each caught where it is handled.
+input, the rule it broke and what to do next. ``cli/main.py`` prints
+``str(exc)`` as one ``error:`` line and exits with it. The classes outside
+``RiskopsError`` never reach the command line: they are signals between the
+parts of a long-running process (the job worker, the event dispatcher, the
+server), each caught where it is handled.
 
     Exception
     ├── RiskopsError                  base; exit_code tells the command line how to exit
@@ -34,16 +35,14 @@ the event dispatcher, the server), each caught where it is handled.
     │   ├── InferenceLogClosed        it is not running
     │   └── InferenceLogWriteFailed   the batch holding the record did not commit
     ├── V2Error                       server: a refused Open Inference (V2) request
-    └── InvalidBody                   server: a request body or header fails validation (422)
+    ├── InvalidBody                   server: a request body or header fails validation (422)
+    └── PredictionsNotRecorded        server: a request's predictions did not commit (503)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from fastapi.responses import JSONResponse
+from typing import Any
 
 
 class RiskopsError(Exception):
@@ -190,16 +189,21 @@ class V2Error(Exception):
         self.detail = detail
         self.headers = headers
 
-    def response(self) -> JSONResponse:
-        from fastapi.responses import JSONResponse
-
-        # "error" for V2 clients; "detail" as every other riskops endpoint answers.
-        body = {"error": str(self), "detail": str(self) if self.detail is None else self.detail}
-        return JSONResponse(body, status_code=self.status, headers=self.headers)
-
 
 class InvalidBody(Exception):
     """A request body or header fails validation; ``errors`` become the 422 ``detail``."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} invalid field(s)")
         self.errors = errors
+
+
+class PredictionsNotRecorded(Exception):
+    """The inference log could not commit a request's predictions, so none is returned."""
+
+    #: Seconds a client should wait before retrying (the ``Retry-After`` header).
+    retry_after = 1
+
+    def __init__(self) -> None:
+        super().__init__("the prediction could not be recorded durably, so it is not "
+                         "returned; retry.")

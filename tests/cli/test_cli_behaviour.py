@@ -71,3 +71,48 @@ def test_verify_counts_in_the_singular(cli, workspace: Workspace, model_dir: Pat
     result = cli("verify")
     assert result.code == 0, result.err
     assert " in 1 version match their digests." in result.out
+def test_percent_out_of_range_says_so(cli, workspace: Workspace, model_dir: Path) -> None:
+    assert cli("models", "register", "fraud", "--from", model_dir).code == 0
+    result = cli("promote", "fraud", "1", "--stage", "canary", "--percent", "150")
+    assert result.code == 2
+    assert "--percent 150 is out of range 1-100" in result.err
+    missing = cli("promote", "fraud", "1", "--stage", "canary")
+    assert missing.code == 2
+    assert "--stage canary needs --percent" in missing.err
+
+
+
+
+def test_generate_names_options_as_typed(cli, tmp_path: Path) -> None:
+    result = cli("data", "generate", "fraud", "--rows", "100", "--start", "2026-01-01",
+                 "--days", "10", "--out", tmp_path / "x.csv", "--drift-from", "2026-01-05")
+    assert result.code == 2
+    assert "--drift-from" in result.err and "--drift " in result.err
+    assert "drift_from" not in result.err and "drift_kind" not in result.err
+    outside = cli("data", "generate", "fraud", "--rows", "100", "--start", "2026-01-01",
+                  "--days", "10", "--out", tmp_path / "x.csv", "--drift-from", "2027-01-05",
+                  "--drift", "covariate")
+    assert outside.code == 2
+    assert outside.err.startswith("error: --drift-from 2027-01-05 is outside")
+
+
+
+
+def test_show_after_heuristic_fallback(cli, workspace: Workspace, model_dir: Path) -> None:
+    assert cli("models", "register", "fraud", "--from", model_dir).code == 0
+    assert cli("promote", "fraud", "1", "--force").code == 0
+    rolled = cli("rollback", "fraud", "--fallback", "heuristic")
+    assert rolled.code == 0, rolled.err
+    assert "production v1 -> heuristic" in rolled.out
+    shown = cli("models", "show", "fraud")
+    assert "production heuristic" in shown.out
+    history = cli("models", "history", "fraud")
+    assert "heuristic" in history.out
+    entries = cli("audit-log", "verify", "--json")
+    assert entries.code == 0
+    from riskops.storage import db, repository
+
+    with db.read_session(workspace.database_url) as session:
+        subjects = [e.subject for e in repository.audit_entries(session)]
+    assert "fraud/None" not in subjects
+    assert "fraud/heuristic" in subjects

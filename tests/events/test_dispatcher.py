@@ -8,9 +8,10 @@ from events_helpers import Clock, Receiver, configure_events, log_lines, receive
 from sqlalchemy import select
 
 from riskops.config import Workspace
+from riskops.errors import DeliveryFailed
 from riskops.events import emit_now
 from riskops.events.dispatcher import Dispatcher, backoff_seconds
-from riskops.events.sinks import DeliveryFailed, LogSink
+from riskops.events.sinks import LogSink
 from riskops.storage import db
 from riskops.storage.tables import EventDeliveryRow
 

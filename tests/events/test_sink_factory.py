@@ -1,11 +1,11 @@
-import ast
+"""Which sinks the [events] settings build, and a sink without its URL refused."""
+
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from riskops import events
 from riskops.errors import InputError
 from riskops.events.amqp import AmqpSink
 from riskops.events.settings import EventSettings
@@ -52,28 +52,3 @@ def test_a_sink_without_its_url_is_refused_even_under_python_O(
                             text=True, timeout=60)
     assert result.stdout.strip() == "refused", result.stderr
 
-
-def _imports(path: Path) -> set[str]:
-    """The riskops modules ``path`` imports anywhere (also inside functions)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-        elif isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-    return {name for name in found if name.startswith("riskops.")}
-
-
-def test_the_events_modules_import_each_other_without_a_cycle() -> None:
-    package = Path(events.__file__).parent
-    graph = {f"riskops.events.{p.stem}": _imports(p) for p in package.glob("*.py")
-             if p.stem != "__init__"}
-    assert "riskops.events.sinks" in graph["riskops.events.amqp"]
-
-    def visit(module: str, path: tuple[str, ...]) -> None:
-        for imported in sorted(graph.get(module, ())):
-            assert imported not in path, f"import cycle: {' -> '.join((*path, imported))}"
-            visit(imported, (*path, imported))
-
-    for module in graph:
-        visit(module, (module,))

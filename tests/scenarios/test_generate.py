@@ -85,7 +85,7 @@ def test_an_existing_file_is_replaced_and_no_temporary_is_left(tmp_path: Path) -
 
 
 def test_library_errors_name_the_input(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="rows = 0 is out of range; use 1 to 10,000,000"):
+    with pytest.raises(InputError, match="--rows 0 is out of range; use 1 to 10,000,000"):
         generate_to_file("fraud", rows=0, start=START, days=5, out=tmp_path / "x.csv")
     with pytest.raises(InputError, match="unknown scenario 'nope'"):
         generate_to_file("nope", rows=5, start=START, days=5, out=tmp_path / "x.csv")
@@ -139,33 +139,33 @@ def test_cli_help_lists_the_options(cli) -> None:  # type: ignore[no-untyped-def
 GOOD = ("fraud", "--rows", "10", "--start", "2024-01-01", "--days", "30")
 
 BAD_INPUT = [
-    pytest.param(["fraud", "--rows", "0", *GOOD[3:]], "rows = 0 is out of range", id="rows-0"),
-    pytest.param(["fraud", "--rows", "10000001", *GOOD[3:]], "rows = 10000001 is out of range",
+    pytest.param(["fraud", "--rows", "0", *GOOD[3:]], "--rows 0 is out of range", id="rows-0"),
+    pytest.param(["fraud", "--rows", "10000001", *GOOD[3:]], "--rows 10000001 is out of range",
                  id="rows-too-many"),
-    pytest.param([*GOOD[:5], "--days", "0"], "days = 0 is out of range", id="days-0"),
-    pytest.param([*GOOD[:5], "--days", "3651"], "days = 3651 is out of range; use 1 to 3,650",
+    pytest.param([*GOOD[:5], "--days", "0"], "--days 0 is out of range", id="days-0"),
+    pytest.param([*GOOD[:5], "--days", "3651"], "--days 3651 is out of range; use 1 to 3,650",
                  id="days-too-many"),
-    pytest.param([*GOOD, "--tenants", "0"], "tenants = 0 is out of range; use 1 to 8",
+    pytest.param([*GOOD, "--tenants", "0"], "--tenants 0 is out of range; use 1 to 8",
                  id="tenants-0"),
-    pytest.param([*GOOD, "--tenants", "9"], "tenants = 9 is out of range", id="tenants-9"),
+    pytest.param([*GOOD, "--tenants", "9"], "--tenants 9 is out of range", id="tenants-9"),
     pytest.param([*GOOD, "--drift-from", "2024-01-10", "--drift", "sideways"],
-                 "drift kind 'sideways' is not supported; use one of covariate, concept, prior",
+                 "--drift 'sideways' is not supported; use one of covariate, concept, prior",
                  id="drift-kind"),
     pytest.param([*GOOD, "--drift-from", "2024-01-10"],
-                 "drift_from is set but drift_kind is not", id="drift-from-alone"),
-    pytest.param([*GOOD, "--drift", "prior"], "drift_kind is set but drift_from is not",
+                 "--drift-from is set but --drift is not", id="drift-from-alone"),
+    pytest.param([*GOOD, "--drift", "prior"], "--drift is set but --drift-from is not",
                  id="drift-kind-alone"),
     pytest.param([*GOOD, "--drift-from", "2023-12-31", "--drift", "prior"],
-                 "drift_from 2023-12-31 is outside the generated dates 2024-01-01 to 2024-01-30",
+                 "--drift-from 2023-12-31 is outside the generated dates 2024-01-01 to 2024-01-30",
                  id="drift-before-start"),
     pytest.param([*GOOD, "--drift-from", "2024-01-31", "--drift", "prior"],
-                 "drift_from 2024-01-31 is outside", id="drift-at-end"),
+                 "--drift-from 2024-01-31 is outside", id="drift-at-end"),
     pytest.param([*GOOD, "--drift-from", "2024-01-10", "--drift", "covariate",
                   "--drift-features", "amount,colour"],
                  "unknown drift feature(s) colour; this scenario's features are amount, ",
                  id="drift-feature"),
     pytest.param([*GOOD, "--drift-features", "amount"],
-                 "drift features are set but no drift is", id="drift-features-alone"),
+                 "--drift-features is set but no drift is", id="drift-features-alone"),
     pytest.param([*GOOD, "--drift-from", "2024-01-10", "--drift", "prior",
                   "--drift-features", "amount"],
                  "drift features only apply to covariate drift, not prior",

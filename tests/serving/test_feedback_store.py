@@ -9,9 +9,8 @@ from serving_helpers_log import make_record
 from sqlalchemy import func, select
 
 from riskops.config import Workspace
-from riskops.errors import InputError
+from riskops.errors import InputError, UnknownPrediction
 from riskops.serving.feedback_store import (
-    UnknownPrediction,
     insights,
     prediction_with_feedback,
     record_feedback,

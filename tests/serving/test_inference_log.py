@@ -22,11 +22,9 @@ from serving_helpers_log import make_record, stored_count, stored_ids
 from sqlalchemy import select
 
 from riskops.config import Workspace
+from riskops.errors import InferenceLogClosed, InferenceLogFull, InferenceLogWriteFailed
 from riskops.serving.inference_log import (
     InferenceLog,
-    InferenceLogClosed,
-    InferenceLogFull,
-    InferenceLogWriteFailed,
     write_predictions,
 )
 from riskops.serving.records import new_prediction_id, prediction_id_time

@@ -171,7 +171,7 @@ def test_audit_row_edited_in_the_database(pg_registered: Workspace, cli) -> None
 
 def test_audit_row_edited_and_rehashed(pg_registered: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
     """Recomputing the edited entry's own hash moves the break to the entry after it."""
-    from riskops.governance.audit_log import entry_hash
+    from riskops.audit_chain import entry_hash
 
     url = pg_registered.database_url
     [(ts, actor, action, subject, prev)] = _sql(

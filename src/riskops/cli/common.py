@@ -60,9 +60,13 @@ def print_json(value: Any) -> None:
 
 
 def write_report(path: Path, document: dict[str, Any], *, option: str = "--json-out") -> None:
-    """Write ``document`` as JSON to ``path``; an unwritable path is an input error."""
+    """Write ``document`` as JSON to ``path``, whole or not at all (never a torn report);
+    an unwritable path is an input error."""
+    from riskops.files import atomic_write
+
     try:
-        path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+        with atomic_write(path, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(document, indent=2, default=str) + "\n")
     except OSError as exc:
         raise InputError(f"{option} {path}: cannot write the report: {exc.strerror}.") from None
 

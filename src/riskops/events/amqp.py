@@ -14,8 +14,8 @@ from typing import Any
 import pika
 import pika.exceptions
 
+from riskops.errors import DeliveryFailed
 from riskops.events.envelope import CLOUDEVENTS_JSON
-from riskops.events.sinks import DeliveryFailed
 
 log = logging.getLogger(__name__)
 

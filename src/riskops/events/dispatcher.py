@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from riskops.config import Workspace
+from riskops.errors import DeliveryFailed, PermanentFailure
 from riskops.events.settings import EventSettings, load_settings
 from riskops.events.sink_factory import build_sinks
-from riskops.events.sinks import DeliveryFailed, PermanentFailure, Sink
+from riskops.events.sinks import Sink
 from riskops.storage import deliveries
 from riskops.storage.db import DatabaseError
 

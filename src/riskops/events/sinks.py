@@ -12,13 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Protocol
 
-
-class DeliveryFailed(Exception):
-    """The sink did not take the event; the dispatcher retries with backoff."""
-
-
-class PermanentFailure(DeliveryFailed):
-    """The sink refused the event for good (e.g. HTTP 400); it is dead-lettered at once."""
+from riskops.errors import DeliveryFailed
 
 
 class Sink(Protocol):

@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
+from riskops.errors import DeliveryFailed, PermanentFailure
 from riskops.events.envelope import CLOUDEVENTS_JSON, event_type
-from riskops.events.sinks import DeliveryFailed, PermanentFailure
 
 RECEIVER = "riskops"
 #: ``data`` keys copied into alert labels (when they hold a scalar).

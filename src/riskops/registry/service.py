@@ -157,8 +157,11 @@ class Registry:
         if stage not in STAGES:
             raise InputError(f"--stage {stage!r} is not one of {', '.join(STAGES)}.")
         if stage == "canary":
-            if percent is None or not 1 <= percent <= 100:
-                raise InputError("--percent must be given for a canary, between 1 and 100.")
+            if percent is None:
+                raise InputError("--stage canary needs --percent N, the share of traffic the "
+                                 "canary answers (1-100).")
+            if not 1 <= percent <= 100:
+                raise InputError(f"--percent {percent} is out of range 1-100.")
         elif percent is not None:
             raise InputError(f"--percent applies to --stage canary only, not {stage}.")
         state = self._read_state(model)
@@ -313,7 +316,7 @@ class Registry:
             gates = "not enforced (--force)" if forced else None
             mv = record_change(
                 session, self.ws, now=now, actor=actor, action=event,
-                subject=f"{model}/{after}",
+                subject=f"{model}/{'heuristic' if after is None else after}",
                 data={"model": model, "stage": stage, "from": before, "to": after,
                       "percent": percent, "gates": gates},
             )

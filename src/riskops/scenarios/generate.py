@@ -301,7 +301,7 @@ def generate_to_file(
 
 def _check_range(name: str, value: int, lo: int, hi: int) -> None:
     if not lo <= value <= hi:
-        raise InputError(f"{name} = {value} is out of range; use {lo} to {hi:,}.")
+        raise InputError(f"--{name} {value} is out of range; use {lo} to {hi:,}.")
 
 
 def _drift(
@@ -310,22 +310,22 @@ def _drift(
 ) -> Drift | None:
     if drift_kind is not None and drift_kind not in DRIFT_KINDS:
         raise InputError(
-            f"drift kind {drift_kind!r} is not supported; use one of {', '.join(DRIFT_KINDS)}."
+            f"--drift {drift_kind!r} is not supported; use one of {', '.join(DRIFT_KINDS)}."
         )
     if (drift_from is None) != (drift_kind is None):
-        given, missing = ("drift_from", "drift_kind") if drift_kind is None else (
-            "drift_kind", "drift_from")
+        given, missing = ("--drift-from", "--drift") if drift_kind is None else (
+            "--drift", "--drift-from")
         raise InputError(f"{given} is set but {missing} is not; drift needs both a start "
                          "date and a kind (--drift-from DATE --drift KIND).")
     if drift_from is None or drift_kind is None:
         if drift_features:
-            raise InputError("drift features are set but no drift is; add "
+            raise InputError("--drift-features is set but no drift is; add "
                              "--drift-from DATE --drift covariate.")
         return None
     end = start + timedelta(days=days)
     if not start <= drift_from < end:
         raise InputError(
-            f"drift_from {drift_from.isoformat()} is outside the generated dates "
+            f"--drift-from {drift_from.isoformat()} is outside the generated dates "
             f"{start.isoformat()} to {(end - timedelta(days=1)).isoformat()}; pick a day "
             "inside them."
         )

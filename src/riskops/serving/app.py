@@ -29,7 +29,14 @@ from starlette.concurrency import run_in_threadpool
 
 from riskops import metrics
 from riskops.config import Workspace, open_workspace
-from riskops.errors import ConcurrentUpdate, InputError, RiskopsError
+from riskops.errors import (
+    ConcurrentUpdate,
+    InputError,
+    InvalidBody,
+    PredictionsNotRecorded,
+    RiskopsError,
+    UnknownPrediction,
+)
 from riskops.scenarios.base import Scenario
 from riskops.serving import schemas
 from riskops.serving.auth import (
@@ -45,7 +52,7 @@ from riskops.serving.limits import BodyLimitMiddleware
 from riskops.serving.pool import Snapshot
 from riskops.serving.records import PredictionRecord
 from riskops.serving.request_inputs import json_body, request_key, request_tenant
-from riskops.serving.service import PredictionsNotRecorded, score_and_record
+from riskops.serving.service import score_and_record
 from riskops.serving.settings import ServingSettings, serving_settings
 from riskops.serving.state import ServingState, serving_state
 from riskops.tokens import Identity
@@ -56,11 +63,6 @@ MAX_HTTP_CANARY_PERCENT = 50
 
 def _unprocessable(errors: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": errors})
-
-
-class InvalidBody(Exception):
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        self.errors = errors
 
 
 def _rows(state: ServingState, scenario: str, body: Any) -> tuple[list[dict[str, Any]], bool]:
@@ -419,7 +421,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 def _is_not_found(exc: Exception) -> bool:
     from riskops.errors import UnknownModel, UnknownVersion
     from riskops.scenarios import UnknownScenario
-    from riskops.serving.feedback_store import UnknownPrediction
 
     return isinstance(exc, UnknownModel | UnknownVersion | UnknownScenario | UnknownPrediction)
 

@@ -13,19 +13,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from riskops.errors import InputError
+from riskops.errors import InputError, UnknownPrediction
 from riskops.storage import feedback as store
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 _MAX_NAMED = 10
-
-
-class UnknownPrediction(InputError):
-    """No prediction with that id is in the inference log."""
-
-    def __init__(self, message: str, ids: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.ids = list(ids)
 
 
 def record_feedback(database_url: str, *, prediction_id: str, actor: str,

@@ -24,28 +24,17 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import Any
 
+from riskops.errors import (
+    InferenceLogClosed,
+    InferenceLogFull,
+    InferenceLogWriteFailed,
+)
 from riskops.serving.records import PredictionRecord
 from riskops.storage.predictions import SQLITE_SYNCHRONOUS, PredictionWriter, insert_predictions
 
 log = logging.getLogger("riskops.serving.inference_log")
 
 _Item = tuple[dict[str, Any], "Future[None]"]
-
-
-class InferenceLogError(Exception):
-    """Base of the inference log's errors; the server answers 503 for each."""
-
-
-class InferenceLogFull(InferenceLogError):
-    """The queue of records waiting for the database is at its limit."""
-
-
-class InferenceLogClosed(InferenceLogError):
-    """The log is not running: ``start()`` was not called, or ``close()`` was."""
-
-
-class InferenceLogWriteFailed(InferenceLogError):
-    """The batch holding the record did not commit; the record is not durable."""
 
 
 def write_predictions(database_url: str, records: Iterable[PredictionRecord]) -> int:

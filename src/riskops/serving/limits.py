@@ -11,9 +11,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
-class BodyTooLarge(Exception):
-    pass
+from riskops.errors import BodyTooLarge
 
 
 class BodyLimitMiddleware:

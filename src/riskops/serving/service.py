@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from riskops import metrics
+from riskops.errors import PredictionsNotRecorded
 from riskops.serving.pool import ServedVersion
 from riskops.serving.records import PredictionRecord, new_prediction_id
 from riskops.serving.routing import Route, choose_route
@@ -31,17 +32,6 @@ from riskops.serving.scoring import Scored, score_rows
 from riskops.serving.state import ServingState
 
 log = logging.getLogger("riskops.serving")
-
-
-class PredictionsNotRecorded(Exception):
-    """The inference log could not commit a request's predictions, so none is returned."""
-
-    #: Seconds a client should wait before retrying (the ``Retry-After`` header).
-    retry_after = 1
-
-    def __init__(self) -> None:
-        super().__init__("the prediction could not be recorded durably, so it is not "
-                         "returned; retry.")
 
 
 async def score_and_record(state: ServingState, scenario: str,

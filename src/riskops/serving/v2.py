@@ -35,6 +35,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from riskops.errors import PredictionsNotRecorded, V2Error
 from riskops.scenarios.base import Feature, Scenario
 from riskops.serving import schemas
 from riskops.serving.auth import (
@@ -47,7 +48,7 @@ from riskops.serving.batcher import settle_arrival
 from riskops.serving.records import PredictionRecord
 from riskops.serving.request_inputs import json_body, request_key, request_tenant
 from riskops.serving.routing import choose_route
-from riskops.serving.service import PredictionsNotRecorded, score_and_record
+from riskops.serving.service import score_and_record
 from riskops.serving.state import ServingState, serving_state
 
 FEATURES_INPUT = "features"
@@ -129,20 +130,11 @@ class ErrorBody(BaseModel):
     detail: str | list[dict[str, Any]]
 
 
-class V2Error(Exception):
-    """A request this module refuses; becomes ``{"error": message}`` with ``status``."""
-
-    def __init__(self, status: int, message: str, *, detail: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.detail = detail
-        self.headers = headers
-
-    def response(self) -> JSONResponse:
-        # "error" for V2 clients; "detail" as every other riskops endpoint answers.
-        body = {"error": str(self), "detail": str(self) if self.detail is None else self.detail}
-        return JSONResponse(body, status_code=self.status, headers=self.headers)
+def error_response(exc: V2Error) -> JSONResponse:
+    """A refused V2 request's answer: ``error`` for V2 clients, and ``detail`` as every
+    other riskops endpoint answers."""
+    body = {"error": str(exc), "detail": str(exc) if exc.detail is None else exc.detail}
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 
 def _unprocessable(errors: list[dict[str, Any]]) -> V2Error:
@@ -533,11 +525,12 @@ async def _v2(call: Callable[..., Awaitable[Response]], *args: Any) -> Response:
     try:
         return await call(*args)
     except V2Error as exc:
-        return exc.response()
+        return error_response(exc)
     except HTTPException as exc:
-        return V2Error(exc.status_code, str(exc.detail), headers=exc.headers).response()
+        return error_response(V2Error(exc.status_code, str(exc.detail), headers=exc.headers))
     except PredictionsNotRecorded as exc:
-        return V2Error(503, str(exc), headers={"Retry-After": str(exc.retry_after)}).response()
+        return error_response(V2Error(503, str(exc),
+                                      headers={"Retry-After": str(exc.retry_after)}))
 
 
 def add_v2_routes(app: FastAPI) -> None:

@@ -161,16 +161,10 @@ def read_session(url: str) -> Iterator[Session]:
 @contextmanager
 def write_transaction(url: str) -> Iterator[Session]:
     """One serialised write transaction; commits on success, rolls back on error."""
-    engine = get_engine(url)
-    conn = engine.connect().execution_options(riskops_write=True)
-    try:
-        with conn.begin(), Session(bind=conn) as session:
-            if engine.dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITE_LOCK})
-            yield session
-            session.flush()
-    finally:
-        conn.close()
+    with transaction(url) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITE_LOCK})
+        yield session
 
 
 @contextmanager
