@@ -87,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ[ENV_VERSION] = str(args.version)
     import uvicorn
 
-    # The same call as riskops.cli.serve, apart from the application.
+    # The same uvicorn settings as riskops.cli.serve (which binds its own socket first and
+    # hands it to uvicorn.Server or Multiprocess; the serving loop is the same).
     uvicorn.run("serving_minimal_app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=10, app_dir=str(Path(__file__).resolve().parent))

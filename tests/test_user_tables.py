@@ -72,19 +72,19 @@ def test_a_good_table_is_converted_and_other_columns_are_kept() -> None:
      "--data t.csv: column 'amount' must be numeric; 2 rows hold text (first: 'x' at data "
      "row 2)."),
     (lambda f: f.assign(amount=[1.0, 2.0, np.inf, 3.0]),
-     "--data t.csv: column 'amount' holds infinity in 1 rows (first: data row 3); use an "
+     "--data t.csv: column 'amount' holds infinity in 1 row (first: data row 3); use an "
      "empty cell for a missing value."),
     (lambda f: f.assign(ts=["2024-05-01", None, "2024-05-02", None]),
      "--data t.csv: column 'ts' is empty in 2 rows (first: data row 2); every row needs a "
      "timestamp."),
     (lambda f: f.assign(ts=["2024-05-01", "soon", "2024-05-02", "2024-05-03"]),
-     "--data t.csv: column 'ts' holds 1 values that are not ISO 8601 timestamps (first: "
+     "--data t.csv: column 'ts' holds 1 value that is not ISO 8601 timestamps (first: "
      "'soon' at data row 2)."),
     (lambda f: f.assign(ts=[1, 2, 3, 4]),
      "--data t.csv: column 'ts' has type int64; timestamps must be ISO 8601 text (e.g. "
      "2024-05-01T12:00:00Z) or a timestamp type, not numbers."),
     (lambda f: f.assign(id=["a", "b", "a", "c"]),
-     "--data t.csv: column 'id' holds 1 duplicated ids (first: 'a' at data row 1); ids must "
+     "--data t.csv: column 'id' holds 1 duplicated id (first: 'a' at data row 1); ids must "
      "be unique."),
     (lambda f: f.assign(label=["0", None, "1", "1"]),
      "--data t.csv: column 'label' is empty in 1 of 4 rows (first: data row 2); drop or label "
@@ -116,10 +116,10 @@ def test_spec_wording_roles_hints_owner_and_row_minimum() -> None:
     frame = pd.DataFrame({"amount": ["1", "a", "2"], "tenant": ["t", "t", None],
                           "outcome": ["yes", "no", "no"]})
     assert _error(frame, spec) == (
-        "--data t.csv: numeric feature 'amount' must be numeric; 1 rows hold text (first: 'a' "
+        "--data t.csv: numeric feature 'amount' must be numeric; 1 row holds text (first: 'a' "
         "at data row 2); fix them, or list it as categorical.")
     assert _error(frame.assign(amount=1.0), spec) == (
-        "--data t.csv: column 'tenant' is empty in 1 rows (first: data row 3); every row needs "
+        "--data t.csv: column 'tenant' is empty in 1 row (first: data row 3); every row needs "
         "a value.")
     assert _error(frame.drop(columns=["amount", "outcome"]), spec) == (
         "--data t.csv: missing numeric feature 'amount', label column 'outcome' (claims.toml "

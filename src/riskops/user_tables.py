@@ -302,8 +302,9 @@ def _ids(values: pd.Series, column: Column, spec: TableSpec, source: str) -> pd.
     if duplicated.any():
         first = _first(duplicated)
         raise InputError(
-            f"{source}: {column.role} {column.name!r} holds {int(text[duplicated].nunique())} "
-            f"duplicated ids (first: {text.iloc[first]!r} at {_row(first)}); ids must be unique."
+            f"{source}: {column.role} {column.name!r} holds "
+            f"{_count(int(text[duplicated].nunique()), 'duplicated id')} (first: "
+            f"{text.iloc[first]!r} at {_row(first)}); ids must be unique."
         )
     return text
 
@@ -326,8 +327,9 @@ def _timestamps(values: pd.Series, column: Column, spec: TableSpec, source: str)
     if bad.any():
         first = _first(bad)
         raise InputError(
-            f"{source}: {name} holds {int(bad.sum())} values that are not ISO 8601 "
-            f"timestamps (first: {values.iloc[first]!r} at {_row(first)}){_fix(column)}."
+            f"{source}: {name} holds {_count(int(bad.sum()), 'value')} that "
+            f"{'is' if bad.sum() == 1 else 'are'} not ISO 8601 timestamps (first: "
+            f"{values.iloc[first]!r} at {_row(first)}){_fix(column)}."
         )
     return parsed
 
@@ -344,13 +346,14 @@ def _numbers(values: pd.Series, column: Column, spec: TableSpec, source: str) ->
         if bad.any():
             first = _first(bad)
             raise InputError(
-                f"{source}: {name} must be numeric; {int(bad.sum())} rows hold text "
+                f"{source}: {name} must be numeric; {_rows(int(bad.sum()))} "
+                f"{'holds' if bad.sum() == 1 else 'hold'} text "
                 f"(first: {values.iloc[first]!r} at {_row(first)}){_fix(column)}."
             )
     infinite = np.isinf(numbers.to_numpy())
     if infinite.any():
         raise InputError(
-            f"{source}: {name} holds infinity in {int(infinite.sum())} rows "
+            f"{source}: {name} holds infinity in {_rows(int(infinite.sum()))} "
             f"(first: {_row(_first(infinite))}); use an empty cell for a missing value."
         )
     return numbers
@@ -424,7 +427,7 @@ def _never_empty(values: pd.Series, column: Column, source: str, fix: str) -> pd
     empty = values.isna().to_numpy()
     if empty.any():
         raise InputError(f"{source}: {column.role} {column.name!r} is empty in "
-                         f"{int(empty.sum())} rows "
+                         f"{_rows(int(empty.sum()))} "
                          f"(first: {_row(_first(empty))}); {fix}.")
     return values.map(str).astype(object)
 
@@ -442,7 +445,12 @@ def _row(index: int) -> str:
 
 
 def _rows(count: int) -> str:
-    return f"{count} row{'s' if count != 1 else ''}"
+    return _count(count, "row")
+
+
+def _count(count: int, noun: str) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def _preview(values: Iterable[Any], limit: int = 10) -> str:

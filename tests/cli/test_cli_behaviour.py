@@ -3,8 +3,13 @@ typed, plurals, honest start lines, readable numbers."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import stat
 from pathlib import Path
+
+import pytest
 
 from riskops.cli.common import number, plural, version_text
 from riskops.cli.models import metrics_text
@@ -116,3 +121,41 @@ def test_show_after_heuristic_fallback(cli, workspace: Workspace, model_dir: Pat
         subjects = [e.subject for e in repository.audit_entries(session)]
     assert "fraud/None" not in subjects
     assert "fraud/heuristic" in subjects
+
+
+def test_report_through_a_link_updates_its_target(tmp_path: Path) -> None:
+    from riskops.cli.common import write_report
+
+    target = tmp_path / "reports" / "scan.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)
+    write_report(link, {"ok": True})
+    assert link.is_symlink()
+    assert json.loads(target.read_text()) == {"ok": True}
+    assert sorted(p.name for p in target.parent.iterdir()) == ["scan.json"]
+
+
+def test_report_to_a_pipe_is_written_through(tmp_path: Path) -> None:
+    from riskops.cli.common import write_report
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_report(fifo, {"n": 1})
+        assert json.loads(os.read(reader, 65536)) == {"n": 1}
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert os.listdir(tmp_path) == ["pipe"]
+
+
+def test_report_into_a_missing_folder_names_the_option(tmp_path: Path) -> None:
+    from riskops.cli.common import write_report
+    from riskops.errors import InputError
+
+    with pytest.raises(InputError, match=r"^--json-out .*/nope/r\.json: cannot write the "
+                                         r"report: No such file or directory\.$"):
+        write_report(tmp_path / "nope" / "r.json", {})

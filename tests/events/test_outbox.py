@@ -9,7 +9,6 @@ from conftest import make_model_dir
 from riskops.config import Workspace
 from riskops.errors import InputError
 from riskops.events import emit, emit_now
-from riskops.events.outbox import transaction
 from riskops.registry.service import Registry
 from riskops.storage import db
 from riskops.storage.tables import EventDeliveryRow, OutboxEventRow
@@ -44,7 +43,7 @@ def test_emit_now_stores_the_envelope_and_a_pending_delivery_per_sink(
 
 def test_emit_rolls_back_with_the_callers_transaction(workspace: Workspace) -> None:
     with pytest.raises(RuntimeError, match="the change failed"), \
-            transaction(workspace) as session:
+            db.transaction(workspace.database_url) as session:
         emit(session, workspace, type="ml.retrain.triggered", subject="fraud",
              data={"modelId": "fraud"})
         raise RuntimeError("the change failed")

@@ -452,7 +452,7 @@ def test_infinite_numeric_values(scenario: CustomScenario) -> None:
     frame = claims_frame()
     frame.loc[5, "amount"] = np.inf
     assert prepare_error(scenario, frame) == (
-        "claims.csv: numeric feature 'amount' holds infinity in 1 rows (first: data row 6); "
+        "claims.csv: numeric feature 'amount' holds infinity in 1 row (first: data row 6); "
         "use an empty cell for a missing value."
     )
 
@@ -473,7 +473,8 @@ def test_a_single_class_label(scenario: CustomScenario) -> None:
 
 def test_too_few_rows(scenario: CustomScenario) -> None:
     assert prepare_error(scenario, claims_frame().head(199)) == (
-        "claims.csv: 199 rows; training needs at least 200 rows."
+        "claims.csv: 199 rows; training needs at least 200 rows so that the train, validation "
+        "and golden slices each hold enough rows."
     )
 
 
@@ -540,11 +541,11 @@ def test_duplicate_and_empty_ids(scenario: CustomScenario) -> None:
     frame = claims_frame()
     frame.loc[9, "claim_id"] = "C-00002"
     assert prepare_error(scenario, frame) == (
-        "claims.csv: id column 'claim_id' holds 1 duplicated ids (first: 'C-00002' at data "
+        "claims.csv: id column 'claim_id' holds 1 duplicated id (first: 'C-00002' at data "
         "row 3); ids must be unique.")
     frame.loc[9, "claim_id"] = None
     assert prepare_error(scenario, frame) == (
-        "claims.csv: id column 'claim_id' is empty in 1 rows (first: data row 10); every row "
+        "claims.csv: id column 'claim_id' is empty in 1 row (first: data row 10); every row "
         "needs a value.")
 
 
@@ -576,7 +577,7 @@ def test_csv_with_one_row(scenario: CustomScenario, tmp_path: Path) -> None:
     path = tmp_path / "one.csv"
     claims_frame().head(1).to_csv(path, index=False)
     with pytest.raises(InputError, match=rf"^{path}: 1 row; training needs at least 200 "
-                                         r"rows\.$"):
+                                         r"rows so that .* hold enough rows\.$"):
         scenario.prepare(read_table(path))
 
 

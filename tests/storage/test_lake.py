@@ -138,6 +138,7 @@ def test_an_export_that_crashed_before_its_watermark_rewrites_the_same_files(
     before = _parts(workspace)
     (predictions_dir(workspace) / "_watermark.json").unlink()  # as if killed before saving it
     (before[0].parent / ".part-leftover.tmp").write_bytes(b"half a file")
+    (predictions_dir(workspace) / "._watermark.json.0123456789abcdef.tmp").write_text("{")
     assert export_predictions(workspace, now=LATER)["rows"] == 4
     assert _parts(workspace) == before
     assert len(read_predictions(workspace)) == 4

@@ -73,11 +73,11 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     ),
     "infinity in a numeric column": (
         lambda d: _parquet(_with(_set("velocity", [3], np.inf)), d / "inf.parquet"),
-        "column 'velocity' holds infinity in 1 rows (first: data row 4)",
+        "column 'velocity' holds infinity in 1 row (first: data row 4)",
     ),
     "unparseable timestamp": (
         lambda d: _csv(_with(_set("timestamp", [7], "yesterday")), d / "ts.csv"),
-        "column 'timestamp' holds 1 values that are not ISO 8601 timestamps "
+        "column 'timestamp' holds 1 value that is not ISO 8601 timestamps "
         "(first: 'yesterday' at data row 8).",
     ),
     "numeric timestamps": (
@@ -104,7 +104,7 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     ),
     "duplicate ids": (
         lambda d: _csv(_with(_set("id", [0, 1], "same")), d / "dup.csv"),
-        "column 'id' holds 1 duplicated ids (first: 'same' at data row 1); ids must be unique.",
+        "column 'id' holds 1 duplicated id (first: 'same' at data row 1); ids must be unique.",
     ),
     "no risky rows in the training slice": (
         lambda d: _csv(_with(_late_positives), d / "late.csv"),

@@ -60,13 +60,21 @@ def print_json(value: Any) -> None:
 
 
 def write_report(path: Path, document: dict[str, Any], *, option: str = "--json-out") -> None:
-    """Write ``document`` as JSON to ``path``, whole or not at all (never a torn report);
-    an unwritable path is an input error."""
+    """Write ``document`` as JSON to ``path``; an unwritable path is an input error.
+
+    A regular file (or a link to one) is replaced whole or not at all, never left
+    torn; anything else (``/dev/stdout``, a pipe) is written to as it is.
+    """
     from riskops.files import atomic_write
 
+    text = json.dumps(document, indent=2, default=str) + "\n"
     try:
-        with atomic_write(path, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(document, indent=2, default=str) + "\n")
+        if path.exists() and not path.is_file():
+            with path.open("w", encoding="utf-8") as fh:
+                fh.write(text)
+        else:
+            with atomic_write(path.resolve(), "w", encoding="utf-8") as fh:
+                fh.write(text)
     except OSError as exc:
         raise InputError(f"{option} {path}: cannot write the report: {exc.strerror}.") from None
 

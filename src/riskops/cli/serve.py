@@ -47,24 +47,25 @@ def serve(
     from riskops.serving.settings import serving_settings
 
     serving_settings(ws)  # refuse a bad [serving] section before binding the port
-    sock = bind_listener(host, port)
-    os.environ["RISKOPS_HOME"] = str(ws.home)
-    metrics_dir = None
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        metrics_dir = tempfile.mkdtemp(prefix="riskops-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    sock = bind_listener(host, port)
     bound = sock.getsockname()[1]
-    config = uvicorn.Config("riskops.serving.app:app_from_env", factory=True, host=host,
-                            port=bound, workers=workers, log_level=log_level, access_log=False,
-                            timeout_graceful_shutdown=10)
-    server = uvicorn.Server(config)
     url = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
-    out.print(f"riskops serving {ws.home} on {url} ({plural(workers, 'worker')}); "
-              "OpenAPI at /docs", markup=False)
+    metrics_dir = None
+    server: uvicorn.Server | None = None
     try:
+        os.environ["RISKOPS_HOME"] = str(ws.home)
+        if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            metrics_dir = tempfile.mkdtemp(prefix="riskops-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        config = uvicorn.Config("riskops.serving.app:app_from_env", factory=True, host=host,
+                                port=bound, workers=workers, log_level=log_level,
+                                access_log=False, timeout_graceful_shutdown=10)
+        server = uvicorn.Server(config)
+        out.print(f"riskops serving {ws.home} on {url} ({plural(workers, 'worker')}); "
+                  "OpenAPI at /docs", markup=False)
         if workers > 1:
             Multiprocess(config, sockets=[sock]).run()
         else:
@@ -75,7 +76,7 @@ def serve(
         sock.close()
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
-    if workers == 1 and not server.started:
+    if workers == 1 and server is not None and not server.started:
         raise CheckFailed(f"the scoring API did not start on {url}; see the messages above.")
 
 

@@ -8,8 +8,6 @@ was committed. The :class:`~riskops.events.dispatcher.Dispatcher` delivers.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,16 +56,6 @@ def emit_now(
     """Emit one event in its own short transaction, committed before returning its id."""
     with db.transaction(ws.database_url) as session:
         return emit(session, ws, type=type, subject=subject, data=data, source=source)
-
-
-@contextmanager
-def transaction(ws: Workspace) -> Iterator[Session]:
-    """A plain write transaction on ``ws``'s database (no registry lock); commits on success.
-
-    The old home of :func:`riskops.storage.db.transaction`, kept for its callers.
-    """
-    with db.transaction(ws.database_url) as session:
-        yield session
 
 
 # --- views and repairs (``riskops events ...``) -----------------------------------------

@@ -35,6 +35,9 @@ COLUMN_KINDS: dict[FeatureKind, ColumnKind] = {
     "numeric": "numeric", "categorical": "category", "text": "text",
 }
 
+#: Why training needs ``min_rows`` rows, ending the too-few-rows message.
+MIN_ROWS_REASON = " so that the train, validation and golden slices each hold enough rows"
+
 
 @dataclass(frozen=True)
 class Feature:

@@ -53,6 +53,7 @@ import pandas as pd
 from riskops.errors import InputError
 from riskops.scenarios.base import (
     COLUMN_KINDS,
+    MIN_ROWS_REASON,
     Drift,
     Feature,
     FeatureKind,
@@ -243,7 +244,8 @@ class CustomScenario(Scenario):
               for f in cfg.features),
             Column(col["label"], "label", role="label column"),
         ]
-        return TableSpec(tuple(columns), min_rows=MIN_ROWS, owner=str(cfg.source))
+        return TableSpec(tuple(columns), min_rows=MIN_ROWS, owner=str(cfg.source),
+                         min_rows_reason=MIN_ROWS_REASON)
 
     def _labels(self, labels: pd.Series, where: str) -> pd.Series:
         """Checked labels (text, two values) against the configured positive and negative."""

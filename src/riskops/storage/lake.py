@@ -65,8 +65,10 @@ def export_predictions(ws: Workspace, *, now: datetime | None = None,
     root = predictions_dir(ws)
     root.mkdir(parents=True, exist_ok=True)
     with _export_lock(root):
-        for stale in root.glob("scenario=*/date=*/.part-*.tmp"):
-            stale.unlink(missing_ok=True)  # left by an export that crashed
+        # Temporary files left by an export that crashed mid-write.
+        for pattern in ("scenario=*/date=*/.part-*.tmp", f".{WATERMARK_NAME}.*.tmp"):
+            for stale in root.glob(pattern):
+                stale.unlink(missing_ok=True)
         start = _read_watermark(root)
         files: list[str] = []
         rows = 0

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskops.errors import InputError, InvalidTrainingData
-from riskops.scenarios.base import Scenario, Schema
+from riskops.scenarios.base import MIN_ROWS_REASON, Scenario, Schema
 from riskops.user_tables import FORMATS, read_bytes, read_table_file, validate_table
 
 __all__ = ["FORMATS", "MIN_ROWS", "InvalidTrainingData", "TrainingData", "file_sha256",
@@ -28,7 +28,6 @@ __all__ = ["FORMATS", "MIN_ROWS", "InvalidTrainingData", "TrainingData", "file_s
 #: Fewer rows than this cannot give a train, validation and golden slice
 #: large enough to fit and evaluate anything.
 MIN_ROWS = 200
-_WHY_MIN_ROWS = " so that the train, validation and golden slices each hold enough rows"
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def validate_frame(
     ``schema.labels`` values, at least two of them; at least ``min_rows``
     rows. Segment and sensitive columns are optional.
     """
-    spec = schema.table_spec(min_rows=min_rows, min_rows_reason=_WHY_MIN_ROWS)
+    spec = schema.table_spec(min_rows=min_rows, min_rows_reason=MIN_ROWS_REASON)
     with _training_error():
         return validate_table(frame, spec, source=source)
 
