@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -13,6 +14,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, entropy, ks_2samp, wasserstein_distance
 
 from riskops.monitoring.stats import (
+    Bins,
     bin_shares,
     categorical_psi,
     category_shares,
@@ -22,6 +24,9 @@ from riskops.monitoring.stats import (
     jensen_shannon,
     ks_statistic,
     psi,
+    psi_of_shares,
+    reference_bins,
+    shares_in,
     wasserstein_scaled,
 )
 
@@ -271,3 +276,22 @@ def test_categorical_statistics_properties(reference, current):
     assert result.statistic >= -1e-9
     assert 0.0 <= result.pvalue <= 1.0
     assert chi_square(current, reference).statistic == pytest.approx(result.statistic)
+
+
+@pytest.mark.parametrize("reference", [
+    np.random.default_rng(3).lognormal(size=4_000),     # quantile bins
+    np.repeat([0.0, 1.0, 5.0], 500),                     # value bins
+    np.full(200, 7.0),                                   # constant: one value
+])
+def test_psi_from_stored_bins_equals_psi(reference: np.ndarray) -> None:
+    current = np.concatenate([reference[: reference.size // 2] * 1.5, [2.0, 6.0, -1.0]])
+    bins = reference_bins(reference, bins=10)
+    stored = Bins(bins.kind, tuple(json.loads(json.dumps(list(bins.points)))))  # a profile's trip
+    value = psi_of_shares(shares_in(stored, reference), shares_in(stored, current))
+    assert value == psi(reference, current)
+    assert shares_in(stored, current).size == stored.count
+
+
+def test_psi_of_shares_refuses_mismatched_lengths() -> None:
+    with pytest.raises(ValueError, match="same length, got 2 and 3"):
+        psi_of_shares([0.5, 0.5], [0.2, 0.3, 0.5])

@@ -8,6 +8,8 @@ strings. What counts as drift (thresholds, the 30-sample floor) lives in
 ``verdicts.py`` and ``drift.py``.
 
     psi(reference, current)                 # population stability index, quantile bins
+    reference_bins(reference) / shares_in(bins, values) / psi_of_shares(r, c)
+                                            # the same PSI with the reference binned once
     categorical_psi(reference, current)     # PSI over category shares
     ks_statistic(reference, current)        # two-sample Kolmogorov-Smirnov
     jensen_shannon(reference, current)      # JS distance (base 2) on the PSI bins
@@ -28,6 +30,7 @@ from scipy import stats as _scipy_stats
 from riskops.arrays import float_vector, text_vector
 
 __all__ = [
+    "Bins",
     "ChiSquareResult",
     "KsResult",
     "bin_shares",
@@ -39,6 +42,9 @@ __all__ = [
     "jensen_shannon",
     "ks_statistic",
     "psi",
+    "psi_of_shares",
+    "reference_bins",
+    "shares_in",
     "wasserstein_scaled",
 ]
 
@@ -115,32 +121,93 @@ def drop_missing(values: Any, *, name: str = "values") -> tuple[np.ndarray, floa
 # --- binning -------------------------------------------------------------------------
 
 
-def _bin_index(reference: np.ndarray, bins: int) -> tuple[Any, int]:
-    """A function mapping values to bin numbers, and the number of bins.
+class Bins(NamedTuple):
+    """Bins drawn from a reference sample, kept so later samples land in the same bins.
+
+    ``kind`` is ``"values"`` (the reference had at most ``bins`` distinct
+    values: one bin per value, with gap bins below, between and above them;
+    ``points`` are the values) or ``"quantiles"`` (``points`` are the inner
+    edges, left-closed bins ``[e_i, e_i+1)``, values beyond the reference in
+    the end bins). Plain floats, so a profile can store and reload them.
+    """
+
+    kind: str
+    points: tuple[float, ...]
+
+    @property
+    def count(self) -> int:
+        """How many bins (shares) a sample gets."""
+        n = len(self.points)
+        return 2 * n + 1 if self.kind == "values" else n + 1
+
+    def index(self, values: np.ndarray) -> np.ndarray:
+        """The bin number of each of ``values`` (finite floats)."""
+        points = np.asarray(self.points, dtype=float)
+        if self.kind == "quantiles":
+            return np.searchsorted(points, values, side="right")
+        position = np.searchsorted(points, values, side="left")
+        inside = position < points.size
+        exact = np.zeros(values.shape, dtype=bool)
+        exact[inside] = points[position[inside]] == values[inside]
+        return 2 * position + exact
+
+
+def reference_bins(reference: Any, *, bins: int = 10) -> Bins:
+    """The bins ``psi``, ``jensen_shannon`` and ``bin_shares`` draw from ``reference``.
 
     Few distinct reference values (at most ``bins``): one bin per value plus a
     gap bin below, between and above them, so a shift onto a value the
-    reference never had is visible. Otherwise: quantile bins of the reference,
-    left-closed ``[q_i, q_i+1)``, with tied quantiles merged; values beyond the
-    reference fall in the end bins.
+    reference never had is visible. Otherwise: quantile bins of the reference
+    at ``1/bins, ..., (bins-1)/bins``, left-closed, with tied quantiles merged.
+
+    Examples
+    --------
+    >>> reference_bins([0, 0, 1, 1], bins=2)
+    Bins(kind='values', points=(0.0, 1.0))
+    >>> reference_bins(range(100), bins=4).points
+    (24.75, 49.5, 74.25)
     """
+    _check_bins(bins)
+    reference = _finite_1d(reference, "reference")
     distinct = np.unique(reference)
     if distinct.size <= bins:
-        def by_value(x: np.ndarray) -> np.ndarray:
-            position = np.searchsorted(distinct, x, side="left")
-            inside = position < distinct.size
-            exact = np.zeros(x.shape, dtype=bool)
-            exact[inside] = distinct[position[inside]] == x[inside]
-            return 2 * position + exact
-
-        return by_value, 2 * distinct.size + 1
+        return Bins("values", tuple(float(v) for v in distinct))
     probabilities = np.linspace(0.0, 1.0, bins + 1)[1:-1]
     edges = np.unique(np.quantile(reference, probabilities))
+    return Bins("quantiles", tuple(float(v) for v in edges))
 
-    def by_quantile(x: np.ndarray) -> np.ndarray:
-        return np.searchsorted(edges, x, side="right")
 
-    return by_quantile, edges.size + 1
+def shares_in(bins: Bins, values: Any, *, name: str = "values") -> np.ndarray:
+    """Share of ``values`` (finite numbers) in each of ``bins``; sums to 1.
+
+    Examples
+    --------
+    >>> shares_in(Bins("quantiles", (0.5,)), [0.0, 1.0, 2.0, 3.0]).tolist()
+    [0.25, 0.75]
+    """
+    array = _finite_1d(values, name)
+    return np.bincount(bins.index(array), minlength=bins.count) / array.size
+
+
+def psi_of_shares(reference_shares: Any, current_shares: Any, *,
+                  epsilon: float = 1e-4) -> float:
+    """PSI of two share vectors over the same bins, an empty bin counting ``epsilon``.
+
+    ``psi(a, b) == psi_of_shares(*bin_shares(a, b))``: use it when the
+    reference shares were computed once (a stored profile, many chunks).
+
+    Examples
+    --------
+    >>> round(psi_of_shares([0.5, 0.5], [0.25, 0.75]), 4)
+    0.2747
+    """
+    _check_epsilon(epsilon)
+    ref = float_vector(reference_shares, name="reference_shares")
+    cur = float_vector(current_shares, name="current_shares")
+    if ref.shape != cur.shape:
+        raise ValueError(f"reference_shares and current_shares must have the same length, "
+                         f"got {ref.size} and {cur.size}.")
+    return _psi_of_shares(ref, cur, epsilon)
 
 
 def bin_shares(reference: Any, current: Any, *, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -176,13 +243,9 @@ def bin_shares(reference: Any, current: Any, *, bins: int = 10) -> tuple[np.ndar
     >>> ref.tolist(), cur.tolist()
     ([0.0, 0.5, 0.0, 0.5, 0.0], [0.0, 0.75, 0.0, 0.25, 0.0])
     """
-    _check_bins(bins)
-    reference = _finite_1d(reference, "reference")
-    current = _finite_1d(current, "current")
-    index, n_bins = _bin_index(reference, bins)
-    ref = np.bincount(index(reference), minlength=n_bins) / reference.size
-    cur = np.bincount(index(current), minlength=n_bins) / current.size
-    return ref, cur
+    drawn = reference_bins(reference, bins=bins)
+    return (shares_in(drawn, reference, name="reference"),
+            shares_in(drawn, current, name="current"))
 
 
 def category_shares(reference: Any, current: Any) -> tuple[list[str], np.ndarray, np.ndarray]:
