@@ -1,6 +1,7 @@
 """``riskops monitor run``: drift and performance over the inference log.
 
-    riskops monitor run [--tenant T]... [--now ISO] [--json-out drift-scan.json] [--json]
+    riskops monitor run [--tenant T]... [--now ISO] [--json-out drift-scan.json]
+                        [--report drift.html] [--json]
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from riskops.cli.common import (
     out,
     plural,
     print_json,
+    writable_folder,
     write_report,
+    write_text,
 )
 from riskops.errors import InputError
 
@@ -38,6 +41,9 @@ def run(
     json_out: Annotated[Path | None, typer.Option(
         "--json-out", metavar="FILE", help="Also write the full results to this JSON file.")]
     = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", metavar="FILE",
+        help="Also write an offline HTML report (tables and charts) to this file.")] = None,
     home: HomeOption = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -55,10 +61,16 @@ def run(
         metadata["tenantIds"] = list(tenant)
     if now is not None:
         metadata["now"] = _iso_time(now)
+    if report is not None:
+        writable_folder(report, option="--report")
     ws = open_ws(home)
     summary = run_model_monitoring(ws, metadata)
     if json_out is not None:
         write_report(json_out, summary)
+    if report is not None:
+        from riskops.monitoring.report import run_report_html
+
+        write_text(report, run_report_html(summary), option="--report")
     if as_json:
         print_json(summary)
         return

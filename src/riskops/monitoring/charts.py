@@ -36,6 +36,7 @@ CHART_CSS = """
 svg.chart text { fill: #6b7280; }
 svg.chart text.title { fill: #111827; font-weight: 600; font-size: 13px; }
 svg.chart text.key, svg.chart text.name { fill: #374151; }
+svg.chart text.value { fill: #111827; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 svg.chart .e { text-anchor: end; } svg.chart .m { text-anchor: middle; }
 svg.chart .grid { stroke: #e5e7eb; } svg.chart .axis { stroke: #6b7280; }
 svg.chart .ref { fill: #cbd5e1; stroke: #475569; } svg.chart .cur { fill: #2563eb; }
@@ -257,7 +258,7 @@ def share_bars(
     room = _layout(tick_labels, right - left).room
     height = 250.0 + room
     high = max([v for v in ref + cur if v is not None] + [0.01])
-    ticks = nice_ticks(0.0, high * 1.05, 4)
+    ticks = nice_ticks(0.0, min(high * 1.05, 1.0), 4)
     frame = _Frame(left, top, right, height - 42 - room, ticks[0], ticks[-1])
     parts = _open(title, WIDTH, height, f"{title}: reference and {current_name} share per bin")
     parts += _legend([(_swatch("ref"), "reference"), (_swatch("cur"), current_name)], left, 30)
@@ -366,7 +367,7 @@ def _polyline(xs: Sequence[float], values: Sequence[float | None], frame: _Frame
 
 def hbar_chart(
     labels: Sequence[str], values: Sequence[float | None], *, threshold: float,
-    title: str, x_label: str,
+    title: str, x_label: str, value_text: Callable[[float], str] = compact,
 ) -> str:
     """One horizontal bar per label against a dashed threshold line.
 
@@ -396,22 +397,23 @@ def hbar_chart(
         tx = _n(x(tick))
         parts.append(f'<line class="grid" x1="{tx}" x2="{tx}" y1="{_n(top)}" y2="{_n(bottom)}"/>'
                      f'<text class="m" x="{tx}" y="{_n(bottom + 14)}">{text(tick)}</text>')
+    tx = _n(x(threshold))
+    parts.append(f'<line class="threshold" x1="{tx}" x2="{tx}" y1="{_n(top - 4)}" '
+                 f'y2="{_n(bottom)}"><title>threshold {threshold:g}</title></line>')
     for i, (label, full, value) in enumerate(zip(shown, labels, vals, strict=True)):
         y = top + i * row
         over = value is not None and value > threshold
+        shown_value = DASH if value is None else value_text(value)
         parts.append(f'<g class="{"bar above" if over else "bar"}"><title>{_e(full)}: '
-                     f'{_e(compact(value))}{" (over threshold)" if over else ""}</title>')
+                     f'{_e(shown_value)}{" (over threshold)" if over else ""}</title>')
         parts.append(f'<text class="name e" x="{_n(left - 6)}" y="{_n(y + row / 2)}" '
                      f'dy=".35em">{_e(label)}</text>')
         if value is not None:
             parts.append(f'<rect class="{"over" if over else "cur"}" x="{_n(left)}" '
                          f'y="{_n(y + 3)}" width="{_n(x(value) - left)}" height="{_n(row - 6)}"/>')
-        mark = f"{compact(value)} ▲" if over else compact(value)
-        parts.append(f'<text class="name" x="{_n((x(value) if value is not None else left) + 4)}" '
+        mark = f"{shown_value} ▲" if over else shown_value
+        parts.append(f'<text class="value" x="{_n((x(value) if value is not None else left) + 4)}" '
                      f'y="{_n(y + row / 2)}" dy=".35em">{_e(mark)}</text></g>')
-    tx = _n(x(threshold))
-    parts.append(f'<line class="threshold" x1="{tx}" x2="{tx}" y1="{_n(top - 4)}" '
-                 f'y2="{_n(bottom)}"><title>threshold {threshold:g}</title></line>')
     parts.append(f'<line class="axis" x1="{_n(left)}" x2="{_n(left)}" y1="{_n(top)}" '
                  f'y2="{_n(bottom)}"/>')
     parts.append(f'<text class="m" x="{_n((left + right) / 2)}" y="{_n(height - 4)}">'

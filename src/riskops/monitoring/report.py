@@ -438,7 +438,7 @@ def _model_section(i: int, tenant: str, model: str, checks: list[Mapping[str, An
         parts.append('<div class="charts">' + hbar_chart(
             [_feature_label(c) for c in checked], [finite(c.get("psi")) for c in checked],
             threshold=threshold, title=f"{model}: PSI per feature, current against reference",
-            x_label="PSI") + "</div>")
+            x_label="PSI", value_text=lambda v: f"{v:.3f}") + "</div>")
         parts.append(_drift_table(checked))
         categorical = [c for c in checked if isinstance(c.get("shares"), Mapping)]
         if categorical:

@@ -36,9 +36,11 @@ main { max-width: 1360px; margin: 0 auto; padding: 8px 32px 40px; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px;
   padding: 16px 20px; margin: 18px 0; }
 h2 { font-size: 17px; margin: 0 0 10px; }
-h3 { font-size: 15px; margin: 0 0 6px; overflow-wrap: anywhere; }
+h3 { font-size: 15px; margin: 16px 0 6px; overflow-wrap: anywhere; }
+.feature h3 { margin-top: 0; }
 p.note, .muted { color: var(--muted); }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0;
+  align-content: start; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 18px; }
