@@ -39,6 +39,13 @@ def _entries(document: dict, column: str) -> list[dict]:
     return [next(e for e in c["drift"] if e["column"] == column) for c in document["chunks"]]
 
 
+def _order(document: dict) -> list[str]:
+    """Columns as the report lists them: most drifted chunks first, then worst PSI."""
+    columns = document["summary"]["columns"]
+    return sorted(columns, key=lambda n: (-columns[n]["drifted_chunks"],
+                                          -(columns[n]["max_value"] or 0.0)))
+
+
 def _feature(root: Node, index: int) -> Node:
     return root.find("div", cls="feature", id=f"col-{index}")
 
@@ -85,20 +92,23 @@ def test_summary_table_has_one_row_per_column_as_in_the_document(document: dict,
     rows = table_rows(section(page, "summary").find("table"))
 
     summary = document["summary"]
-    assert [r[0] for r in rows] == list(summary["columns"])
-    for row, (name, info) in zip(rows, summary["columns"].items(), strict=True):
+    assert [r[0] for r in rows] == _order(document)
+    assert set(_order(document)) == set(summary["columns"])
+    for row, name in zip(rows, _order(document), strict=True):
+        info = summary["columns"][name]
         assert row[2] == f"{info['drifted_chunks']} of 12"
         assert row[3] == f"{info['max_value']:.3f}"
         assert row[4] == (info["first_drifted"] or DASH)
         assert row[5] == f"{_entries(document, name)[-1]['value']:.3f}"
     drifted = {r[0] for r in rows if r[2] != "0 of 12"}
     assert drifted == {*SHIFTED, "score"}  # the score follows the shifted income
-    assert "6 of 12 chunks" in section(page, "summary").find("p", cls="verdict").text()
+    verdict = section(page, "summary").find("p", cls="verdict").text()
+    assert "6 of 12 chunks" in verdict and verdict.endswith(": income, score, region.")
 
 
 def test_summary_links_each_column_to_its_section(document: dict, page: Node):
     links = section(page, "summary").iter("a")
-    for i, (link, name) in enumerate(zip(links, document["summary"]["columns"], strict=True)):
+    for i, (link, name) in enumerate(zip(links, _order(document), strict=True)):
         assert link.attrs["href"] == f"#col-{i}"
         assert _feature(page, i).find("h3").text().startswith(name)
 
@@ -108,7 +118,7 @@ def test_heat_map_cell_per_column_and_chunk_marks_the_drifted(document: dict, pa
     head = [th.text() for th in heat.find("thead").iter("th")]
     assert head == ["column"] + [c["key"] for c in document["chunks"]]
     rows = heat.find("tbody").iter("tr")
-    for tr, name in zip(rows, document["summary"]["columns"], strict=True):
+    for tr, name in zip(rows, _order(document), strict=True):
         cells = tr.iter("td")[1:]
         for cell, entry in zip(cells, _entries(document, name), strict=True):
             assert ("drifted" in cell.classes) == (entry["value"] > THRESHOLD)
@@ -117,7 +127,7 @@ def test_heat_map_cell_per_column_and_chunk_marks_the_drifted(document: dict, pa
 
 
 def test_drift_chart_has_a_point_per_chunk_and_the_threshold_line(document: dict, page: Node):
-    for i, name in enumerate(document["summary"]["columns"]):
+    for i, name in enumerate(_order(document)):
         chart = _charts(_feature(page, i))[0]
         values = [e["value"] for e in _entries(document, name)]
 
@@ -134,8 +144,8 @@ def test_drift_chart_has_a_point_per_chunk_and_the_threshold_line(document: dict
         assert chart.find("title").text().startswith(f"{name}: PSI per chunk")
 
 
-def test_threshold_line_sits_at_the_threshold_on_the_axis(page: Node):
-    chart = _charts(_feature(page, 1))[0]  # age: never drifts, axis 0 to 0.3
+def test_threshold_line_sits_at_the_threshold_on_the_axis(document: dict, page: Node):
+    chart = _charts(_feature(page, _order(document).index("age")))[0]  # axis 0 to 0.3
     ticks = {t.text(): float(t.attrs["y"]) for t in chart.iter("text", cls="e") if "y" in t.attrs}
     [line] = _threshold_lines(chart)
     zero, top = ticks["0.0"], ticks["0.3"]
@@ -156,7 +166,7 @@ def test_numeric_distribution_draws_reference_and_last_chunk_shares(document: di
                                                                     page: Node):
     profile = document["reference"]["columns"][0]
     last = _entries(document, "income")[-1]
-    chart = _charts(_feature(page, 0))[1]
+    chart = _charts(_feature(page, _order(document).index("income")))[1]
 
     bars = _bars(chart)
     assert len(bars) == len(profile["shares"]) == len(profile["bins"]["points"]) + 1
@@ -168,7 +178,7 @@ def test_numeric_distribution_draws_reference_and_last_chunk_shares(document: di
 
 
 def test_categorical_distribution_uses_the_union_of_categories(document: dict, page: Node):
-    index = list(document["summary"]["columns"]).index("region")
+    index = _order(document).index("region")
     charts = _charts(_feature(page, index))
     entry = _entries(document, "region")[-1]
 
@@ -256,7 +266,7 @@ def test_hostile_names_categories_and_paths_render_as_text(document: dict):
     assert not root.iter("b") and not root.iter("i")
     assert HOSTILE_COLUMN in section(root, "summary").text()
     assert "&lt;script&gt;alert(&quot;col&quot;)&lt;/script&gt;" in markup
-    index = list(_hostile(document)["summary"]["columns"]).index(HOSTILE_COLUMN)
+    index = _order(_hostile(document)).index(HOSTILE_COLUMN)
     feature = _feature(root, index)
     assert feature.find("h3").text().startswith(HOSTILE_COLUMN)
     tips = [g.find("title").text() for g in _charts(feature)[1].iter("g", cls="bin")]
@@ -284,15 +294,17 @@ def _with_gaps(document: dict) -> dict:
 
 
 def test_null_and_nan_values_render_as_a_dash_and_leave_gaps():
-    root = parse(compare_report_html(_with_gaps(compare_document())))
+    document = _with_gaps(compare_document())
+    root = parse(compare_report_html(document))
+    index = _order(document).index("income")
 
     summary = table_rows(section(root, "summary").find("table"))
-    assert summary[0][3] == DASH  # income max PSI
+    assert summary[index][0] == "income" and summary[index][3] == DASH  # max PSI
     heat = table_rows(section(root, "heat-map").find("table"))
-    assert heat[0][4] == heat[0][6] == DASH
-    cell = section(root, "heat-map").find("table").find("tbody").iter("td")[4]
+    assert heat[index][4] == heat[index][6] == DASH
+    cell = section(root, "heat-map").find("tbody").iter("tr")[index].iter("td")[4]
     assert "skipped: fewer than 30 rows" in cell.attrs["title"]
-    chart = _charts(_feature(root, 0))[0]
+    chart = _charts(_feature(root, index))[0]
     assert len(chart.iter("g", cls="point")) == 10
     assert len(chart.iter("path", cls="l0")) == 2  # a gap over chunks 4 to 6
     perf = table_rows(section(root, "performance").find("table"))

@@ -86,14 +86,24 @@ def compare_report_html(document: Mapping[str, Any]) -> str:
 
 
 def _column_names(summary: Mapping[str, Any], chunks: list[Mapping[str, Any]]) -> list[str]:
-    """Columns in the summary's order, then any only the chunks name."""
-    names = [str(n) for n in _dict(summary.get("columns"))]
+    """Every column, the most drifted first: by drifted chunks, then by worst value.
+
+    Ties keep the document's order (the summary's, then any only the chunks name).
+    """
+    per_column = _dict(summary.get("columns"))
+    names = [str(n) for n in per_column]
     for chunk in chunks:
         for entry in _list(chunk.get("drift")):
             name = str(_dict(entry).get("column"))
             if name not in names:
                 names.append(name)
-    return names
+
+    def rank(name: str) -> tuple[float, float]:
+        info = _dict(per_column.get(name))
+        return (-(finite(info.get("drifted_chunks")) or 0.0),
+                -(finite(info.get("max_value")) or 0.0))
+
+    return sorted(names, key=rank)
 
 
 def _entry(chunk: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -149,8 +159,10 @@ def _compare_summary(summary: Mapping[str, Any], names: list[str],
     n_chunks = summary.get("chunks", len(keys))
     drifted = summary.get("drifted_chunks")
     if summary.get("drift"):
+        over = [n for n in names if any(e.get("drifted") for e in entries[n])]
         verdict = (f'<p class="verdict drift">▲ Drift: {count(drifted)} of {count(n_chunks)} '
-                   f"chunks have a column over the threshold (PSI &gt; {threshold:g}).</p>")
+                   f"chunks have a column over the threshold (PSI &gt; {threshold:g}): "
+                   f"{esc(', '.join(over))}.</p>")
     else:
         verdict = (f'<p class="verdict clean">No drift: no column is over the threshold '
                    f"(PSI &gt; {threshold:g}) in any of {count(n_chunks)} chunks.</p>")

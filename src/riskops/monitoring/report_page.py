@@ -63,7 +63,8 @@ td.name { overflow-wrap: anywhere; max-width: 360px; }
 .band.monitor { background: var(--monitor-bg); color: var(--monitor); }
 .band.alert { background: var(--alert-bg); color: var(--alert); }
 .band.skipped { background: #f3f4f6; color: var(--muted); }
-table.heat td { text-align: center; padding: 3px 4px; font-size: 12px; min-width: 44px; }
+table.heat td { text-align: center; padding: 3px 3px; font-size: 12px; min-width: 38px; }
+table.heat th { padding: 5px 3px; font-size: 12px; }
 table.heat td.name { text-align: left; }
 table.heat td.stable { background: var(--stable-bg); color: var(--stable); }
 table.heat td.monitor { background: var(--monitor-bg); color: var(--monitor); }
