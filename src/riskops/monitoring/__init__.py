@@ -6,6 +6,8 @@
     drift.py        one feature or score checked: sample floor, missing values, statistics
     inference_log.py  the only module that reads the database
     job.py          run_model_monitoring: fetch, check, emit events, set gauges, persist
+    report.py       the HTML reports of monitor run and monitor compare
+                    (charts.py: inline SVG charts; report_page.py: the page and its tables)
 
 Import from the module (``from riskops.monitoring.stats import psi``).
 """
