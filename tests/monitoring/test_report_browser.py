@@ -45,11 +45,13 @@ def artifacts(tmp_path: Path) -> Path:
     return folder
 
 
-def _dump_dom(chromium: list[str], page: Path) -> str:
-    done = subprocess.run([*chromium, "--dump-dom", page.as_uri()], capture_output=True,
-                          text=True, timeout=90, check=False)
+def _dump_dom(chromium: list[str], page: Path) -> tuple[str, str]:
+    """The DOM after rendering, and Chromium's log (console messages included)."""
+    done = subprocess.run([*chromium, "--enable-logging=stderr", "--v=0", "--dump-dom",
+                           page.as_uri()], capture_output=True, text=True, timeout=90,
+                          check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+    return done.stdout, done.stderr
 
 
 def _screenshot(chromium: list[str], page: Path, png: Path) -> tuple[int, int]:
@@ -72,7 +74,7 @@ def test_compare_report_renders_with_every_chart(chromium: list[str], artifacts:
     page = tmp_path / "compare-report.html"
     page.write_text(markup, encoding="utf-8")
 
-    dom = _dump_dom(chromium, page)
+    dom, log = _dump_dom(chromium, page)
     size = _screenshot(chromium, page, artifacts / "compare-report.png")
     shutil.copy(page, artifacts / "compare-report.html")
 
@@ -82,6 +84,22 @@ def test_compare_report_renders_with_every_chart(chromium: list[str], artifacts:
     assert len(rendered.iter("g", cls="point")) == len(parse(markup).iter("g", cls="point"))
     assert rendered.find("section", id="summary").find("table")
     assert size == (1280, 2000)
+    assert "Content Security Policy" not in log  # the page needs nothing the policy blocks
+
+
+def test_the_policy_blocks_a_script_or_fetch_slipped_into_a_report(chromium: list[str],
+                                                                   tmp_path: Path):
+    markup = compare_report_html(compare_document(chunks=2)).replace(
+        "</main>", "<script>document.body.setAttribute('data-ran', 'yes')</script>"
+                   '<img src="http://127.0.0.1:9/beacon.png"></main>')
+    page = tmp_path / "tampered.html"
+    page.write_text(markup, encoding="utf-8")
+
+    dom, log = _dump_dom(chromium, page)
+
+    assert "data-ran" not in parse(dom).find("body").attrs
+    assert "Executing inline script violates" in log
+    assert "Loading the image 'http://127.0.0.1:9/beacon.png' violates" in log
 
 
 def test_run_report_renders_with_every_chart(chromium: list[str], artifacts: Path,
@@ -92,7 +110,7 @@ def test_run_report_renders_with_every_chart(chromium: list[str], artifacts: Pat
     page = tmp_path / "run-report.html"
     page.write_text(markup, encoding="utf-8")
 
-    dom = _dump_dom(chromium, page)
+    dom, _ = _dump_dom(chromium, page)
     _screenshot(chromium, page, artifacts / "run-report.png")
     shutil.copy(page, artifacts / "run-report.html")
 
