@@ -37,6 +37,8 @@ def _numeric(rng: np.random.Generator, name: str, n: int, shifted: bool) -> np.n
         return rng.lognormal(10.5 + (0.6 if shifted else 0.0), 0.4, n)
     if name == "age":
         return rng.integers(18, 80, n).astype(float)
+    if name == "flag":  # three distinct values: "values" bins
+        return rng.integers(0, 3, n).astype(float)
     return rng.normal(shifted * 0.8, 1.0, n)
 
 
@@ -44,6 +46,8 @@ def _categorical(rng: np.random.Generator, name: str, n: int, shifted: bool) -> 
     if name == "region":
         shares = [0.1, 0.2, 0.3, 0.4] if shifted else [0.4, 0.3, 0.2, 0.1]
         return rng.choice(["north", "south", "east", "west"], n, p=shares)
+    if name == "merchant":  # many categories: the chart sums the tail
+        return rng.choice([f"m{i:02d}" for i in range(30)], n)
     return rng.choice([f"{name}-{i}" for i in range(5)], n)
 
 

@@ -196,6 +196,48 @@ def test_categorical_distribution_uses_the_union_of_categories(document: dict, p
     assert len(charts) == (3 if worst != 11 else 2)
 
 
+def test_few_distinct_values_get_a_bar_per_value_and_gaps_between():
+    document = compare_document(numeric=("income", "flag"), categorical=(), chunks=2)
+    root = parse(compare_report_html(document))
+    profile = document["reference"]["columns"][1]
+    assert profile["bins"] == {"kind": "values", "points": [0.0, 1.0, 2.0]}
+
+    chart = _charts(_feature(root, _order(document).index("flag")))[1]
+    tips = [g.find("title").text().split(":")[0] for g in chart.iter("g", cls="bin")]
+    assert tips == ["< 0", "0", "between 0 and 1", "1", "between 1 and 2", "2", "> 2"]
+    labels = [t.text() for t in chart.iter("text", cls="m") if "y" in t.attrs][:-1]
+    assert [x for x in labels if x] == ["0", "1", "2"]  # under the value bars, not the gaps
+
+
+def test_many_categories_keep_the_19_largest_and_sum_the_rest():
+    document = compare_document(numeric=("income",), categorical=("merchant",), chunks=2)
+    root = parse(compare_report_html(document))
+    entry = _entries(document, "merchant")[-1]
+    assert len(entry["categories"]) == 30
+
+    chart = _charts(_feature(root, _order(document).index("merchant")))[1]
+    tips = [g.find("title").text() for g in chart.iter("g", cls="bin")]
+    assert len(tips) == 20 and tips[-1].startswith("(11 others): ")
+    ref = dict(zip(entry["categories"], entry["reference_shares"], strict=True))
+    cur = dict(zip(entry["categories"], entry["shares"], strict=True))
+    shown = [t.split(":")[0] for t in tips[:-1]]
+    assert [ref[c] for c in shown] == sorted((ref[c] for c in shown), reverse=True)
+    rest = [c for c in entry["categories"] if c not in shown]
+    ref_pct, cur_pct = map(float, re.findall(r"([\d.]+)%", tips[-1]))
+    assert ref_pct == pytest.approx(sum(ref[c] for c in rest) * 100, abs=0.051)
+    assert cur_pct == pytest.approx(sum(cur[c] for c in rest) * 100, abs=0.051)
+
+
+def test_one_chunk_without_chunking_draws_one_point_per_column():
+    document = compare_document(chunks=1)
+    document["chunks"][0]["key"] = "all"
+    root = parse(compare_report_html(document))
+    for i in range(len(_order(document))):
+        drift, shares = _charts(_feature(root, i))
+        assert len(drift.iter("g", cls="point")) == 1
+        assert shares.iter("g", cls="bin")
+
+
 def test_performance_charts_have_realised_and_estimated_series(document: dict, page: Node):
     perf = section(page, "performance")
     auc, brier = _charts(perf)

@@ -196,7 +196,7 @@ def _x_labels(frame: _Frame, labels: Sequence[str], centres: Sequence[float],
     parts = []
     y = frame.bottom + 14
     for i, (label, x) in enumerate(zip(labels, centres, strict=True)):
-        if i % layout.every:
+        if i % layout.every or not label:
             continue
         shown = label if len(label) <= 16 else label[:15] + "…"
         if layout.slant:
@@ -241,19 +241,20 @@ def _swatch(cls: str) -> str:
 def share_bars(
     labels: Sequence[str], reference: Sequence[float | None], current: Sequence[float | None],
     *, title: str, x_label: str, current_name: str = "current",
-    edges: Sequence[str] | None = None,
+    edges: Sequence[str] | None = None, axis_labels: Sequence[str] | None = None,
 ) -> str:
     """Reference and current shares side by side per bin or category.
 
-    ``labels`` name each bin (shown in the tooltip and, without ``edges``,
-    under the bars); ``edges`` (one fewer than the bins) label the bin
-    boundaries instead, as a numeric axis does. Reference bars are outlined
-    grey, current bars solid blue. Shares are fractions; the axis shows percent.
+    ``labels`` name each bin in its tooltip and, by default, under the bars;
+    ``axis_labels`` (one per bin, ``""`` for none) replace them under the
+    bars; ``edges`` (one fewer than the bins) label the bin boundaries
+    instead, as a numeric axis does. Reference bars are outlined grey,
+    current bars solid blue. Shares are fractions; the axis shows percent.
     """
     n = len(labels)
     ref = [_finite(v) for v in reference] + [None] * max(0, n - len(reference))
     cur = [_finite(v) for v in current] + [None] * max(0, n - len(current))
-    tick_labels = list(edges) if edges is not None else list(labels)
+    tick_labels = list(edges if edges is not None else axis_labels or labels)
     top, left, right = 44.0, 52.0, WIDTH - 12.0
     room = _layout(tick_labels, right - left).room
     height = 250.0 + room

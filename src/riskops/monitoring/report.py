@@ -130,9 +130,12 @@ def _window(part: Mapping[str, Any]) -> str:
 
 def _compare_header(document: Mapping[str, Any], options: Mapping[str, Any],
                     reference: Mapping[str, Any], current: Mapping[str, Any]) -> str:
+    perf = _dict(reference.get("performance"))
     left = facts([("reference", reference.get("source")), ("", _window(reference)),
                   ("current", current.get("source")), ("", _window(current)),
-                  ("generated", document.get("generated_at"))])
+                  ("generated", document.get("generated_at"))]
+                 + ([("reference performance", f"ROC AUC {num(perf.get('roc_auc'))}, "
+                      f"Brier {num(perf.get('brier'))}")] if perf else []))
     right = facts([("threshold", f"PSI > {num(options.get('threshold'), 2)}"),
                    ("bins", count(options.get("bins"))), ("chunks", _chunking(options)),
                    ("score column", options.get("score_col")),
@@ -326,9 +329,15 @@ def _distribution(name: str, key: str, entry: Mapping[str, Any], profile: Mappin
     labels, edges = _bin_labels(_dict(profile.get("bins")), len(current))
     if len(ref) != len(current):
         ref = [None] * len(current)
-    return share_bars(labels, ref, current, title=title, current_name=key, edges=edges,
-                      x_label="bins of the reference (edges)" if edges is not None
-                      else "reference values")
+    if edges is not None:
+        return share_bars(labels, ref, current, title=title, current_name=key, edges=edges,
+                          x_label="bins of the reference (edges)")
+    # "values" bins alternate gaps and values: name the values only
+    values = [label if i % 2 else "" for i, label in enumerate(labels)]
+    if not any(values) or len(labels) % 2 == 0:
+        values = labels
+    return share_bars(labels, ref, current, title=title, current_name=key,
+                      axis_labels=values, x_label="reference values (and the gaps between)")
 
 
 def _top_categories(categories: list[str], ref: list[float | None],
