@@ -491,3 +491,12 @@ def test_monitor_run_report_into_a_missing_folder_exits_2_before_running(
     assert result.err.count("\n") == 1
     assert "--report" in result.err and "does not exist" in result.err
     assert not (workspace.home / "monitoring" / "last-run.json").exists()
+
+
+def test_monitor_run_report_to_a_folder_exits_2_naming_a_file_to_use(
+        cli, workspace: Workspace, tmp_path: Path):
+    result = cli("monitor", "run", "--report", tmp_path)
+
+    assert result.code == 2
+    assert f"--report {tmp_path} is a folder; give a file name, e.g. --report " in result.err
+    assert result.err.count("\n") == 1

@@ -84,7 +84,10 @@ def write_text(path: Path, text: str, *, option: str) -> None:
 
 
 def writable_folder(path: Path, *, option: str) -> None:
-    """Check before long work that ``path``'s folder exists, naming ``option`` if not."""
+    """Check before long work that ``path`` can be a file in an existing folder."""
+    if path.is_dir():
+        raise InputError(f"{option} {path} is a folder; give a file name, e.g. "
+                         f"{option} {path / 'drift.html'}.")
     folder = path.resolve().parent
     if not folder.is_dir():
         raise InputError(f"{option} {path}: folder {folder} does not exist; create it or "
