@@ -1,7 +1,6 @@
 """``riskops monitor run``: drift and performance over the inference log.
 
-    riskops monitor run [--tenant T]... [--now ISO] [--json-out drift-scan.json]
-                        [--report drift.html] [--json]
+    riskops monitor run [--tenant T]... [--now ISO] [--json-out drift-scan.json] [--json]
 """
 
 from __future__ import annotations
