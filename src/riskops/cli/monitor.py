@@ -60,9 +60,9 @@ def run(
         metadata["tenantIds"] = list(tenant)
     if now is not None:
         metadata["now"] = _iso_time(now)
+    ws = open_ws(home)
     if report is not None:
         writable_folder(report, option="--report")
-    ws = open_ws(home)
     summary = run_model_monitoring(ws, metadata)
     if json_out is not None:
         write_report(json_out, summary)
