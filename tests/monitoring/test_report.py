@@ -446,6 +446,32 @@ def test_run_report_has_a_psi_bar_per_check_and_the_summary(run_summary: dict):
     assert "Performance" in model.text() and "estimated" in model.text()
 
 
+def test_run_report_groups_skew_checks_and_draws_text_terms(run_summary: dict):
+    summary = copy.deepcopy(run_summary)
+    drift = [r for r in summary["results"] if r["check"] == "data_drift"]
+    skew = [{**r, "check": "training_skew", "modelVersion": 1,
+             "reference": "reference-profile.json of fraud v1"} for r in drift[:3]]
+    terms = {"check": "training_skew", "tenantId": "acme", "scenario": "fraud",
+             "modelId": "fraud", "modelVersion": 1, "reference": skew[0]["reference"],
+             "feature": "text.terms", "kind": "text", "status": "checked",
+             "psi": 0.4, "verdict": "alert", "threshold": 0.2, "drift": True,
+             "terms": {"outage": {"reference": 0.5, "current": 0.1},
+                       "(other)": {"reference": 0.5, "current": 0.9}}}
+    summary["results"] += [*skew, terms]
+
+    model = section(parse(run_report_html(summary)), "model-0")
+
+    headings = [h.text() for h in model.iter("h3")]
+    assert headings[:2] == [
+        "Drift: current window against the reference window",
+        "Training-serving skew: current window against reference-profile.json of fraud v1"]
+    skew_chart = [c for c in _charts(model) if c.find("title").text().startswith(
+        "fraud: PSI per feature")][1]
+    assert len(skew_chart.iter("g", cls="bar")) == 4
+    assert [g.find("title").text() for g in _charts(model)[-1].iter("g", cls="bin")] == [
+        "outage: reference 50.0%, current 10.0%", "(other): reference 50.0%, current 90.0%"]
+
+
 def test_run_report_lists_skipped_checks_with_their_reason():
     summary = {"now": "2026-03-01T00:00:00+00:00", "driftChecked": 0, "events": [],
                "results": [{"check": "drift", "tenantId": "acme", "scenario": "fraud",

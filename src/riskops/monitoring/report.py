@@ -416,7 +416,21 @@ def run_report_html(summary: Mapping[str, Any]) -> str:
 
 
 def _drift_checks(checks: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    return [c for c in checks if c.get("check") in ("prediction_drift", "data_drift")]
+    """Checks of one variable against a reference: every one but performance and the
+    whole-model skip (``check: "drift"``)."""
+    return [c for c in checks if c.get("check") not in ("performance", "drift")
+            and c.get("feature") is not None]
+
+
+def _comparison(check: Mapping[str, Any]) -> str:
+    """The heading of a group of drift-like checks: what was compared with what."""
+    name = str(check.get("check"))
+    if name in ("prediction_drift", "data_drift"):
+        return "Drift: current window against the reference window"
+    if name == "training_skew":
+        reference = check.get("reference") or "the version's training profile"
+        return f"Training-serving skew: current window against {reference}"
+    return name
 
 
 def _feature_label(check: Mapping[str, Any]) -> str:
@@ -453,19 +467,11 @@ def _model_section(i: int, tenant: str, model: str, checks: list[Mapping[str, An
     parts = [f'<section id="model-{i}"><h2>{esc(model)} <span class="muted">· tenant '
              f"{esc(tenant)}</span></h2>"]
     skipped = [c for c in checks if c.get("status") == "skipped"]
-    if checked:
-        threshold = next((finite(c.get("threshold")) for c in checked
-                          if finite(c.get("threshold")) is not None), DEFAULT_PSI_ALERT)
-        parts.append('<div class="charts">' + hbar_chart(
-            [_feature_label(c) for c in checked], [finite(c.get("psi")) for c in checked],
-            threshold=threshold, title=f"{model}: PSI per feature, current against reference",
-            x_label="PSI", value_text=lambda v: f"{v:.3f}") + "</div>")
-        parts.append(_drift_table(checked))
-        categorical = [c for c in checked if isinstance(c.get("shares"), Mapping)]
-        if categorical:
-            charts = [_category_chart(c) for c in categorical]
-            parts.append('<h3>Categorical features</h3><div class="charts">'
-                         + "".join(charts) + "</div>")
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for check in checked:
+        groups.setdefault(_comparison(check), []).append(check)
+    for title, group in groups.items():
+        parts.append(_check_group(model, title, group))
     if skipped:
         parts.append("<h3>Skipped checks</h3>" + table(
             ["check", "feature", "reason"],
@@ -476,6 +482,21 @@ def _model_section(i: int, tenant: str, model: str, checks: list[Mapping[str, An
     if perf is not None:
         parts.append(_run_performance(perf))
     parts.append("</section>")
+    return "".join(parts)
+
+
+def _check_group(model: str, title: str, checked: list[Mapping[str, Any]]) -> str:
+    """PSI bars against the threshold, the statistics table and the category shares."""
+    threshold = next((finite(c.get("threshold")) for c in checked
+                      if finite(c.get("threshold")) is not None), DEFAULT_PSI_ALERT)
+    parts = [f"<h3>{esc(title)}</h3>", '<div class="charts">' + hbar_chart(
+        [_feature_label(c) for c in checked], [finite(c.get("psi")) for c in checked],
+        threshold=threshold, title=f"{model}: PSI per feature", x_label="PSI",
+        value_text=lambda v: f"{v:.3f}") + "</div>", _drift_table(checked)]
+    shared = [c for c in checked if isinstance(c.get("shares") or c.get("terms"), Mapping)]
+    if shared:
+        parts.append('<div class="charts">' + "".join(_category_chart(c) for c in shared)
+                     + "</div>")
     return "".join(parts)
 
 
@@ -497,13 +518,14 @@ def _drift_table(checked: list[Mapping[str, Any]]) -> str:
 
 
 def _category_chart(check: Mapping[str, Any]) -> str:
-    shares = _dict(check.get("shares"))
+    shares = _dict(check.get("shares") or check.get("terms"))
     labels = [str(k) for k in shares]
     ref = [finite(_dict(v).get("reference")) for v in shares.values()]
     cur = [finite(_dict(v).get("current")) for v in shares.values()]
     labels, ref, cur = _top_categories(labels, ref, cur)
-    return share_bars(labels, ref, cur, title=f"{_feature_label(check)}: category shares",
-                      x_label="category (top by reference share)", current_name="current")
+    what = "term" if isinstance(check.get("terms"), Mapping) else "category"
+    return share_bars(labels, ref, cur, title=f"{_feature_label(check)}: {what} shares",
+                      x_label=f"{what} (top by reference share)", current_name="current")
 
 
 def _run_performance(perf: Mapping[str, Any]) -> str:
