@@ -341,13 +341,15 @@ def _distribution(name: str, key: str, entry: Mapping[str, Any], profile: Mappin
 
 
 def _top_categories(categories: list[str], ref: list[float | None],
-                    cur: list[float | None]) -> tuple[list[str], list[float | None],
-                                                      list[float | None]]:
-    """Categories by reference share, the tail beyond ``MAX_CATEGORIES`` summed into one."""
+                    cur: list[float | None], *, ordered: bool = False,
+                    ) -> tuple[list[str], list[float | None], list[float | None]]:
+    """Categories by reference share (as given when ``ordered``), the tail beyond
+    ``MAX_CATEGORIES`` summed into one."""
     n = len(categories)
     ref = (ref + [None] * n)[:n]
     cur = (cur + [None] * n)[:n]
-    order = sorted(range(n), key=lambda i: (-(ref[i] or 0.0), -(cur[i] or 0.0), categories[i]))
+    order = list(range(n)) if ordered else sorted(
+        range(n), key=lambda i: (-(ref[i] or 0.0), -(cur[i] or 0.0), categories[i]))
     if n <= MAX_CATEGORIES:
         return [categories[i] for i in order], [ref[i] for i in order], [cur[i] for i in order]
     keep, rest = order[:MAX_CATEGORIES - 1], order[MAX_CATEGORIES - 1:]
@@ -522,8 +524,9 @@ def _category_chart(check: Mapping[str, Any]) -> str:
     labels = [str(k) for k in shares]
     ref = [finite(_dict(v).get("reference")) for v in shares.values()]
     cur = [finite(_dict(v).get("current")) for v in shares.values()]
-    labels, ref, cur = _top_categories(labels, ref, cur)
     what = "term" if isinstance(check.get("terms"), Mapping) else "category"
+    # terms come as the profile's top terms, then the bucket of all others: keep that order
+    labels, ref, cur = _top_categories(labels, ref, cur, ordered=what == "term")
     return share_bars(labels, ref, cur, title=f"{_feature_label(check)}: {what} shares",
                       x_label=f"{what} (top by reference share)", current_name="current")
 
