@@ -472,6 +472,21 @@ def test_run_report_groups_skew_checks_and_draws_text_terms(run_summary: dict):
         "outage: reference 50.0%, current 10.0%", "(other): reference 50.0%, current 90.0%"]
 
 
+def test_run_report_shows_the_alert_state_when_the_run_tracks_it(run_summary: dict):
+    summary = copy.deepcopy(run_summary)
+    checks = [r for r in summary["results"] if r["check"] in ("data_drift", "prediction_drift")]
+    for r in checks:
+        r.update({"alert": "firing" if r["drift"] else "ok",
+                  "consecutive": 3 if r["drift"] else 0})
+
+    model = section(parse(run_report_html(summary)), "model-0")
+
+    rows = table_rows(model.find("table"))
+    assert [(r[0], r[4]) for r in rows if r[4].startswith("▲")] == [
+        ("amount", "▲ firing (3 in a row)"), ("distance_from_home_km", "▲ firing (3 in a row)")]
+    assert {r[4] for r in rows if not r[4].startswith("▲")} == {"ok"}
+
+
 def test_run_report_lists_skipped_checks_with_their_reason():
     summary = {"now": "2026-03-01T00:00:00+00:00", "driftChecked": 0, "events": [],
                "results": [{"check": "drift", "tenantId": "acme", "scenario": "fraud",

@@ -444,7 +444,7 @@ def _run_summary(groups: Mapping[tuple[str, str], list[Mapping[str, Any]]]) -> s
     rows = []
     for i, ((tenant, model), checks) in enumerate(groups.items()):
         drift = [c for c in _drift_checks(checks) if c.get("status") == "checked"]
-        worst = max(drift, key=lambda c: finite(c.get("psi")) or 0.0, default=None)
+        worst = max(drift, key=lambda c: _psi(c) or 0.0, default=None)
         perf = next((c for c in checks if c.get("check") == "performance"), {})
         metrics = _dict(perf.get("metrics"))
         degraded = ", ".join(str(_dict(d).get("metric")) for d in _list(perf.get("degraded")))
@@ -453,7 +453,7 @@ def _run_summary(groups: Mapping[tuple[str, str], list[Mapping[str, Any]]]) -> s
             tenant, Raw(f'<a href="#model-{i}">{esc(model)}</a>'),
             text(checks[0].get("scenario")), count(len(drift)),
             count(sum(1 for c in drift if c.get("drift"))),
-            f"{_feature_label(worst)} ({num(worst.get('psi'))})" if worst else None,
+            f"{_feature_label(worst)} ({num(_psi(worst))})" if worst else None,
             text(perf.get("mode") or perf.get("status")), num(metrics.get("roc_auc")),
             num(metrics.get("brier")), degraded or ("none" if perf else None),
             count(len(skipped)),
@@ -492,7 +492,7 @@ def _check_group(model: str, title: str, checked: list[Mapping[str, Any]]) -> st
     threshold = next((finite(c.get("threshold")) for c in checked
                       if finite(c.get("threshold")) is not None), DEFAULT_PSI_ALERT)
     parts = [f"<h3>{esc(title)}</h3>", '<div class="charts">' + hbar_chart(
-        [_feature_label(c) for c in checked], [finite(c.get("psi")) for c in checked],
+        [_feature_label(c) for c in checked], [_psi(c) for c in checked],
         threshold=threshold, title=f"{model}: PSI per feature", x_label="PSI",
         value_text=lambda v: f"{v:.3f}") + "</div>", _drift_table(checked)]
     shared = [c for c in checked if isinstance(c.get("shares") or c.get("terms"), Mapping)]
@@ -502,21 +502,40 @@ def _check_group(model: str, title: str, checked: list[Mapping[str, Any]]) -> st
     return "".join(parts)
 
 
+def _psi(check: Mapping[str, Any]) -> float | None:
+    return finite(check["psi"] if "psi" in check else check.get("value"))
+
+
+def _alert_cell(check: Mapping[str, Any]) -> Raw:
+    """The consecutive-breach alert state, when the run tracks it."""
+    breaches = count(check.get("consecutive"))
+    if check.get("alert") == "firing":
+        return band("alert", f"▲ firing ({breaches} in a row)")
+    if check.get("alert") is None:
+        return band(None, DASH)
+    return band("stable", f"{check['alert']} ({breaches} in a row)" if check.get("consecutive")
+                else str(check["alert"]))
+
+
 def _drift_table(checked: list[Mapping[str, Any]]) -> str:
+    alerts = any("alert" in c for c in checked)
     rows = []
     for c in checked:
         verdict = c.get("verdict") if c.get("verdict") in ("stable", "monitor", "alert") else None
         pill = band(verdict, f"▲ {verdict}" if c.get("drift") else verdict)
         second = (pvalue(c.get("chi_square_pvalue")) if c.get("kind") == "categorical"
                   else pvalue(c.get("ks_pvalue")))
-        rows.append([_feature_label(c), c.get("kind"), num(c.get("psi")), pill,
+        rows.append([_feature_label(c), c.get("kind"), num(_psi(c)), pill,
+                     *([_alert_cell(c)] if alerts else []),
                      second, num(c.get("jensen_shannon")), num(c.get("wasserstein_scaled")),
                      num(c.get("z_score"), 1), percent(c.get("reference_missing_share")),
                      percent(c.get("current_missing_share")), count(c.get("reference_rows")),
                      count(c.get("current_rows"))])
-    headers = ["feature", "kind", "PSI", "band", "KS / χ² p", "JS", "Wasserstein (scaled)",
-               "z", "missing ref", "missing cur", "rows ref", "rows cur"]
-    return table(headers, rows, numeric=(2, 4, 5, 6, 7, 8, 9, 10, 11))
+    headers = ["feature", "kind", "PSI", "band", *(["alert"] if alerts else []), "KS / χ² p",
+               "JS", "Wasserstein (scaled)", "z", "missing ref", "missing cur", "rows ref",
+               "rows cur"]
+    first = 5 if alerts else 4
+    return table(headers, rows, numeric=(2, *range(first, len(headers))))
 
 
 def _category_chart(check: Mapping[str, Any]) -> str:
