@@ -16,7 +16,7 @@ def test_monitor_run_json(cli, workspace: Workspace, tmp_path: Path):
     out = tmp_path / "drift-scan.json"
 
     result = cli("monitor", "run", "--now", NOW.isoformat(), "--tenant", "acme",
-                 "--json-out", out, "--json")
+                 "--consecutive", "1", "--json-out", out, "--json")
 
     assert result.code == 0, result.err
     summary = result.json()
