@@ -114,7 +114,8 @@ def import_predictions(
         s for s in spec_scenario.schema.segments
         if s in frame.columns and s not in spec_scenario.schema.feature_names]
     inputs = _inputs(frame, names)
-    stamps = [t.to_pydatetime() for t in frame[timestamp_col]]
+    # The log keeps microseconds, as Python datetimes do.
+    stamps = [t.to_pydatetime() for t in frame[timestamp_col].dt.floor("us")]
     if id_col:
         ids = [prediction_id(scenario, model, str(v)) for v in frame[id_col]]
     else:
@@ -125,7 +126,7 @@ def import_predictions(
     recorded_at = datetime.now(UTC)
     seen: set[str] = set()
     duplicates = added = outcomes = 0
-    order = np.argsort(np.array(stamps, dtype="datetime64[us]"), kind="stable")
+    order = frame[timestamp_col].argsort(kind="stable").to_numpy()
     total = len(frame)
     for start in range(0, total, batch_rows):
         batch, results = [], []
@@ -255,8 +256,9 @@ def _scores(values: pd.Series, name: str, source: str) -> np.ndarray:
         first = int(np.flatnonzero(bad)[0])
         raise InputError(
             f"{source}: --score-col column {name!r} holds {int(bad.sum())} "
-            f"value{'s' if bad.sum() > 1 else ''} outside 0 to 1 (first: {scores[first]!r} at "
-            f"data row {first + 1}); import risk scores as probabilities from 0 to 1.")
+            f"value{'s' if bad.sum() > 1 else ''} outside 0 to 1 (first: "
+            f"{float(scores[first])!r} at data row {first + 1}); import risk scores as "
+            "probabilities from 0 to 1.")
     return scores
 
 
