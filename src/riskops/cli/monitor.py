@@ -107,9 +107,10 @@ def summary_table(summary: dict[str, Any]) -> list[Any]:
             value = f"psi {number(r.get('psi', r.get('value')))}"
             verdict = r.get("verdict", "drift" if r.get("drift") else "stable")
             if r.get("alert") == "firing":
-                verdict += f" [alert firing, {r['consecutive']} in a row]"
+                verdict += (f"; alert firing ({r['consecutive']} breaches in a row)"
+                            if r.get("drift") else "; alert firing, clean this time")
             elif r.get("drift"):
-                verdict += f" [breach {r.get('consecutive', 1)} in a row]"
+                verdict += f"; breach {r.get('consecutive', 1)} of {summary.get('consecutive', 3)}"
             if r.get("eventIds"):
                 verdict += " (event)"
         feature = r.get("feature", "")

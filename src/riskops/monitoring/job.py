@@ -56,6 +56,7 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
         "now": config.now.isoformat(),
         "windows": config.windows(),
         "tenantIds": list(config.tenants) if config.tenants else None,
+        "consecutive": config.consecutive,
         "driftChecked": sum(1 for r in results if is_drift_check(r)),
         "driftDetected": sum(1 for r in results if is_drift_check(r) and r.get("drift")),
         "performanceChecked": sum(1 for r in results if r["check"] == "performance"
