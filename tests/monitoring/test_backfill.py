@@ -267,3 +267,61 @@ def test_the_date_range_is_reported(workspace: Workspace, tmp_path: Path) -> Non
     assert datetime.fromisoformat(result.first).date() >= date(2026, 1, 1)
     assert result.first == frame["timestamp"].min().floor("us").isoformat()
     assert result.last == frame["timestamp"].max().floor("us").isoformat()
+
+
+@pytest.mark.postgres
+def test_import_is_idempotent_on_postgres(pg_workspace: Workspace, tmp_path: Path) -> None:
+    path = write(scored(120), tmp_path / "history.parquet")
+    first = run(pg_workspace, path, id_col="id", label_col="label", batch_rows=50)
+    again = run(pg_workspace, path, id_col="id", label_col="label", batch_rows=50)
+    assert (first.added, first.outcomes, again.added, again.present, again.outcomes) == (
+        120, 120, 0, 120, 0)
+    logged = read_window(pg_workspace.database_url, **EVERYTHING)
+    assert len(logged) == 120 and all(r["method"] == "imported" for r in logged)
+
+
+CLAIMS = """\
+[scenario]
+name = "claims"
+[columns]
+segments = ["region"]
+[features]
+numeric = ["amount"]
+categorical = ["channel"]
+text = ["notes"]
+[heuristic]
+threshold = 0.7
+"""
+
+
+def test_a_custom_scenario_imports_its_own_features(workspace: Workspace, tmp_path: Path,
+                                                    cli) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "claims.toml"
+    config.write_text(CLAIMS)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "claim": [f"c{i}" for i in range(60)],
+        "at": pd.date_range("2026-02-01", periods=60, freq="h", tz="UTC").astype(str),
+        "amount": rng.gamma(2.0, 500.0, 60).round(2), "channel": rng.choice(["web", "fax"], 60),
+        "notes": rng.choice(["", "late invoice", "duplicate invoice"], 60),
+        "region": rng.choice(["north", "south"], 60), "p": rng.uniform(size=60).round(4)})
+    path = write(frame, tmp_path / "claims.csv")
+
+    result = cli("monitor", "import", "--from", path, "--scenario", "claims", "--config", config,
+                 "--timestamp-col", "at", "--score-col", "p", "--id-col", "claim", "--json")
+
+    assert result.code == 0, result.err
+    summary = result.json()
+    assert (summary["added"], summary["threshold"], summary["model_id"]) == (
+        60, 0.7, "claims-imported")
+    logged = sorted(read_window(workspace.database_url, **EVERYTHING),
+                    key=lambda r: r["created_at"])
+    inputs = json.loads(logged[0]["inputs"])
+    assert set(inputs) == {"amount", "channel", "notes", "region"}
+    assert inputs["amount"] == frame["amount"][0] and inputs["notes"] == frame["notes"][0]
+    assert [r["label"] for r in logged] == ["1" if p >= 0.7 else "0" for p in frame["p"]]
+    missing = cli("monitor", "import", "--from", write(frame.drop(columns=["notes"]),
+                                                       tmp_path / "n.csv"),
+                  "--scenario", "claims", "--config", config, "--timestamp-col", "at",
+                  "--score-col", "p")
+    assert missing.code == 2 and "missing text feature 'notes'" in missing.err
