@@ -155,8 +155,9 @@ def serve_and_monitor(ws: Workspace, *, model: str, production: int, reference: 
     imported = backfill.added
     say(f"10. imported {imported} decisions of last month ({backfill.present} already "
         f"present) into the inference log as the monitoring reference, as `riskops monitor "
-        f"import --from {backfill.source} --scenario {model} --model {model} "
-        "--timestamp-col timestamp --score-col score --tenant-col tenant_id --id-col id` does")
+        f"import --from {backfill.source} --scenario {model} --model {model} --version "
+        f"{backfill.version} --timestamp-col timestamp --score-col score --tenant-col "
+        "tenant_id --id-col id` does")
 
     live = pd.read_parquet(drifted)
     live = live[live["timestamp"] >= pd.Timestamp(drift_from)].head(LIVE_ROWS)
