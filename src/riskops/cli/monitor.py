@@ -1,6 +1,8 @@
-"""``riskops monitor run``: drift and performance over the inference log.
+"""``riskops monitor run``: drift and performance over the inference log;
+``riskops monitor import``: backfill the log from a file.
 
     riskops monitor run [--tenant T]... [--now ISO] [--json-out drift-scan.json] [--json]
+    riskops monitor import --from FILE --scenario S --timestamp-col C --score-col C [...]
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from rich.table import Table
 from riskops.cli.common import (
     HomeOption,
     JsonFlag,
+    actor,
     number,
     open_ws,
     out,
     plural,
     print_json,
+    progress,
     writable_folder,
     write_report,
     write_text,
@@ -37,6 +41,10 @@ def run(
     now: Annotated[str | None, typer.Option(
         "--now", metavar="TIME",
         help="Evaluate as of this ISO 8601 time (default: now), for backfills.")] = None,
+    consecutive: Annotated[int | None, typer.Option(
+        "--consecutive", metavar="N",
+        help="Breaches in a row that fire an alert, clean runs that resolve it (default 3).")]
+    = None,
     json_out: Annotated[Path | None, typer.Option(
         "--json-out", metavar="FILE", help="Also write the full results to this JSON file.")]
     = None,
@@ -48,8 +56,8 @@ def run(
 ) -> None:
     """Check drift and performance of every model over its reference and current windows.
 
-    Drift over the threshold emits ml.model.drift.detected; degraded performance
-    emits ml.model.performance.degraded.
+    An alert fires after --consecutive breaches in a row (ml.model.drift.detected,
+    ml.model.performance.degraded) and resolves after as many clean evaluations.
     """
     from riskops.monitoring.job import run_model_monitoring
 
@@ -60,6 +68,11 @@ def run(
         metadata["tenantIds"] = list(tenant)
     if now is not None:
         metadata["now"] = _iso_time(now)
+    if consecutive is not None:
+        if not 1 <= consecutive <= 100:
+            raise InputError(f"--consecutive must be from 1 to 100, got {consecutive}; e.g. "
+                             "--consecutive 3 fires an alert on the third breach in a row.")
+        metadata["consecutive"] = consecutive
     ws = open_ws(home)
     if report is not None:
         writable_folder(report, option="--report")
@@ -102,8 +115,15 @@ def summary_table(summary: dict[str, Any]) -> list[Any]:
             degraded = [d["metric"] for d in r.get("degraded", [])]
             verdict = ("degraded: " + ", ".join(degraded)) if degraded else r["mode"]
         else:
-            value = f"psi {number(r['psi'])}"
-            verdict = r["verdict"] + (" (event)" if r.get("drift") else "")
+            value = f"psi {number(r.get('psi', r.get('value')))}"
+            verdict = r.get("verdict", "drift" if r.get("drift") else "stable")
+            if r.get("alert") == "firing":
+                verdict += (f"; alert firing ({r['consecutive']} breaches in a row)"
+                            if r.get("drift") else "; alert firing, clean this time")
+            elif r.get("drift"):
+                verdict += f"; breach {r.get('consecutive', 1)} of {summary.get('consecutive', 3)}"
+            if r.get("eventIds"):
+                verdict += " (event)"
         feature = r.get("feature", "")
         if r.get("segment"):
             feature = f"{feature} [{r['segment']}]"
@@ -115,3 +135,69 @@ def summary_table(summary: dict[str, Any]) -> list[Any]:
              f"over threshold), {plural(summary['performanceChecked'], 'performance check')}, "
              f"{plural(len(summary['events']), 'event')}")
     return [table, total]
+
+
+# --- riskops monitor import ----------------------------------------------------------------
+
+
+@app.command("import")
+def import_(
+    from_file: Annotated[Path, typer.Option(
+        "--from", metavar="FILE", help="CSV or Parquet file of scored predictions.")],
+    scenario: Annotated[str, typer.Option(
+        "--scenario", metavar="SCENARIO",
+        help="Scenario whose features the file holds, e.g. fraud.")],
+    timestamp_col: Annotated[str, typer.Option(
+        "--timestamp-col", metavar="COLUMN", help="Column of when each prediction was made.")],
+    score_col: Annotated[str, typer.Option(
+        "--score-col", metavar="COLUMN", help="Column of the risk scores, 0 to 1.")],
+    model: Annotated[str | None, typer.Option(
+        "--model", metavar="MODEL",
+        help="Registered model that made the scores (default: none, monitored as "
+             "SCENARIO-imported).")] = None,
+    version: Annotated[int | None, typer.Option(
+        "--version", metavar="N",
+        help="Version of --model (default: its production version).")] = None,
+    label_col: Annotated[str | None, typer.Option(
+        "--label-col", metavar="COLUMN",
+        help="Column of true outcomes; empty cells mean no outcome yet.")] = None,
+    tenant_col: Annotated[str | None, typer.Option(
+        "--tenant-col", metavar="COLUMN",
+        help="Column of tenant ids (default: every row is tenant default).")] = None,
+    id_col: Annotated[str | None, typer.Option(
+        "--id-col", metavar="COLUMN",
+        help="Column of unique row ids; re-importing them adds nothing.")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", metavar="FILE", help="Config file (TOML) of a custom scenario.")] = None,
+    home: HomeOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Backfill historical predictions (and outcomes) into the inference log.
+
+    Each row keeps its own timestamp, so riskops monitor run --now DATE evaluates
+    windows of the past. Importing the same file again adds nothing.
+    """
+    from riskops.monitoring.backfill import import_predictions
+
+    ws = open_ws(home)
+    with progress(as_json, "import") as update:
+        result = import_predictions(
+            ws, from_file, scenario=scenario, timestamp_col=timestamp_col, score_col=score_col,
+            model=model, version=version, label_col=label_col, tenant_col=tenant_col,
+            id_col=id_col, config=config, actor=actor(ws),
+            progress=None if update is None else lambda done, total: update(
+                "storing rows", done, total))
+    if as_json:
+        print_json(result.as_dict())
+        return
+    attributed = (f"{result.model} v{result.version}" if result.model
+                  else f"{result.model_id} (no registered model)")
+    out.print(f"read {plural(result.rows, 'row')} from {result.source} "
+              f"({result.first} to {result.last}); scores of {attributed}, threshold "
+              f"{number(result.threshold)}", markup=False)
+    duplicates = (f", {plural(result.duplicates, 'duplicate row')} skipped"
+                  if result.duplicates else "")
+    out.print(f"added {plural(result.added, 'prediction')}, "
+              f"{result.present} already present{duplicates}; "
+              f"{plural(result.outcomes, 'outcome')} added "
+              f"({result.labelled} rows labelled); ids from {result.ids_from}", markup=False)

@@ -12,8 +12,10 @@ For each (tenant, scenario, model) seen in either window:
   calibrated on reference outcomes when there are enough; plus proxies
   (override rate, predicted-label mix) either way.
 
-A model is its registered name for ML predictions and ``<scenario>-heuristic``
-for the rule-based fallback, whose scores are not comparable with a model's.
+A model is its registered name for ML predictions and for imported ones
+attributed to a model (``riskops monitor import --model``), ``<scenario>-imported``
+for imported scores of no registered model, and ``<scenario>-heuristic`` for
+the rule-based fallback, whose scores are not comparable with a model's.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ MAX_INFERRED_CATEGORIES = 50
 
 def model_id(scenario: str, method: str, model_name: str | None) -> str:
     """The name a prediction's model is monitored under."""
-    if method == "ml" and model_name:
+    if method in ("ml", "imported") and model_name:
         return model_name
-    return f"{scenario}-heuristic"
+    return f"{scenario}-imported" if method == "imported" else f"{scenario}-heuristic"
 
 
 def monitor_frames(reference: pd.DataFrame, current: pd.DataFrame,

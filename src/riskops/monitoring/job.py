@@ -4,10 +4,11 @@
     last_results(ws)    # what the last run found, for GET /risk/insights
 
 One run reads the inference log of the reference and current windows
-(``inference_log``), runs every check (``checks``), emits
-``ml.model.drift.detected`` and ``ml.model.performance.degraded`` through the
-event outbox in one transaction, sets the drift gauges and counters, and
-writes the summary atomically to ``<home>/monitoring/last-run.json``.
+(``inference_log``), runs every check (``checks``), advances the alert state
+of each (``alerting``: an alert fires after ``consecutive`` breaches in a row
+and resolves after as many clean evaluations, with one event and one audit
+entry per transition), sets the drift gauges and counters, and writes the
+summary atomically to ``<home>/monitoring/last-run.json``.
 """
 
 from __future__ import annotations
@@ -22,14 +23,12 @@ from typing import Any
 from riskops.config import Workspace
 from riskops.errors import InputError
 from riskops.files import atomic_write
+from riskops.monitoring.alerting import is_drift_check, record_alerts
 from riskops.monitoring.checks import monitor_frames
 from riskops.monitoring.inference_log import load_inference_log
 from riskops.monitoring.windows import MonitoringConfig
 
 JOB_NAME = "model-monitoring"
-DRIFT_EVENT = "ml.model.drift.detected"
-DEGRADED_EVENT = "ml.model.performance.degraded"
-EVENT_SOURCE = "riskops/monitoring"
 
 
 def last_run_path(ws: Workspace) -> Path:
@@ -48,7 +47,8 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
                                  scenarios=config.scenarios)
               for start, end in (config.reference_window, config.current_window)]
     results = _json_safe(monitor_frames(frames[0], frames[1], config))
-    event_ids = _emit_events(ws, results)
+    event_ids = record_alerts(ws, results, now=config.now, consecutive=config.consecutive,
+                              degradation=config.degradation)
     _update_metrics(results)
     summary = {
         "job": JOB_NAME,
@@ -56,8 +56,9 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
         "now": config.now.isoformat(),
         "windows": config.windows(),
         "tenantIds": list(config.tenants) if config.tenants else None,
-        "driftChecked": sum(1 for r in results if _is_drift_check(r)),
-        "driftDetected": sum(1 for r in results if _is_drift_check(r) and r.get("drift")),
+        "consecutive": config.consecutive,
+        "driftChecked": sum(1 for r in results if is_drift_check(r)),
+        "driftDetected": sum(1 for r in results if is_drift_check(r) and r.get("drift")),
         "performanceChecked": sum(1 for r in results if r["check"] == "performance"
                                   and r["status"] == "checked"),
         "events": event_ids,
@@ -82,47 +83,6 @@ def last_results(ws: Workspace) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _is_drift_check(result: Mapping[str, Any]) -> bool:
-    return (result["check"] in ("prediction_drift", "data_drift")
-            and result["status"] == "checked")
-
-
-def _drift_event(result: Mapping[str, Any]) -> dict[str, Any]:
-    data = {"modelId": result["modelId"], "tenantId": result["tenantId"],
-            "scenario": result["scenario"], "feature": result["feature"], "metric": "psi",
-            "value": result["psi"], "threshold": result["threshold"],
-            "delta": result["psi"] - result["threshold"]}
-    if result.get("segment"):
-        data["segment"] = result["segment"]
-    return data
-
-
-def _emit_events(ws: Workspace, results: list[dict[str, Any]]) -> list[str]:
-    """Every drift and degradation event of the run, in one outbox transaction."""
-    pending: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
-    for result in results:
-        subject = f"{result['modelId']}/{result['tenantId']}"
-        if _is_drift_check(result) and result.get("drift"):
-            pending.append((DRIFT_EVENT, subject, _drift_event(result), result))
-        for degraded in result.get("degraded") or ():
-            data = {"modelId": result["modelId"], "tenantId": result["tenantId"],
-                    "scenario": result["scenario"], **degraded}
-            pending.append((DEGRADED_EVENT, subject, data, result))
-    if not pending:
-        return []
-    from riskops.events import emit
-    from riskops.storage.db import write_transaction
-
-    ids: list[str] = []
-    with write_transaction(ws.database_url) as session:
-        for event_type, subject, data, result in pending:
-            event_id = emit(session, ws, type=event_type, subject=subject, data=data,
-                            source=EVENT_SOURCE)
-            result.setdefault("eventIds", []).append(event_id)
-            ids.append(event_id)
-    return ids
-
-
 def _update_metrics(results: list[dict[str, Any]]) -> None:
     """Gauges hold the worst tenant's value per (model, feature); counters count checks."""
     from riskops import metrics
@@ -130,13 +90,14 @@ def _update_metrics(results: list[dict[str, Any]]) -> None:
     psi: dict[tuple[str, str], float] = {}
     z: dict[tuple[str, str], float] = {}
     for result in results:
-        if not _is_drift_check(result):
+        if not is_drift_check(result):
             continue
         metrics.DRIFT_CHECKS.inc()
         if result.get("drift"):
             metrics.DRIFT_DETECTIONS.inc()
-        if result.get("segment"):
-            continue
+        if result.get("segment") or "psi" not in result or \
+                result["check"] not in ("prediction_drift", "data_drift"):
+            continue  # the gauges are per feature, over the whole window
         key = (result["modelId"], result["feature"])
         psi[key] = max(psi.get(key, 0.0), result["psi"])
         if "z_score" in result:

@@ -9,7 +9,8 @@ carry their own): ``tenantIds``, ``scenarios`` (lists of strings), ``now``
 (ISO 8601; a time without zone is UTC), ``referenceFromDays`` (60),
 ``referenceToDays`` (30), ``currentDays`` (7), ``minSamples`` (30),
 ``segmentMinSamples`` (200), ``bins`` (10), ``psiThreshold`` (0.2), ``brierThreshold`` (0.2),
-``maeThreshold`` (0.2).
+``maeThreshold`` (0.2), ``consecutive`` (3: evaluations in a row that fire an
+alert, and clean ones that resolve it; an integer from 1 to 100).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from riskops.errors import InputError
+from riskops.monitoring.alerts import DEFAULT_CONSECUTIVE, check_consecutive
 from riskops.monitoring.verdicts import DEFAULT_DEGRADATION, DEFAULT_PSI_ALERT, MIN_SAMPLES
 
 #: Rows a segment needs in each window. PSI over 10 bins of two samples from one
@@ -42,6 +44,7 @@ class MonitoringConfig:
     bins: int = 10
     psi_threshold: float = DEFAULT_PSI_ALERT
     degradation: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DEGRADATION))
+    consecutive: int = DEFAULT_CONSECUTIVE
 
     @property
     def reference_window(self) -> tuple[datetime, datetime]:
@@ -77,6 +80,7 @@ class MonitoringConfig:
             psi_threshold=_number(meta, "psiThreshold", DEFAULT_PSI_ALERT),
             degradation={"brier": _number(meta, "brierThreshold", DEFAULT_DEGRADATION["brier"]),
                          "mae": _number(meta, "maeThreshold", DEFAULT_DEGRADATION["mae"])},
+            consecutive=_consecutive(meta.get("consecutive", DEFAULT_CONSECUTIVE)),
         )
         if config.reference_from_days <= config.reference_to_days:
             raise InputError(
@@ -92,6 +96,17 @@ class MonitoringConfig:
         if config.min_samples < 1:
             raise InputError(f"minSamples must be at least 1, got {config.min_samples}.")
         return config
+
+
+def _consecutive(value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 3.0 from a JSON number
+    try:
+        return check_consecutive(value)
+    except ValueError as exc:
+        raise InputError(f"{exc} It counts the evaluations in a row that fire an alert "
+                         'and the clean ones that resolve it, e.g. {"consecutive": 3}.') \
+            from None
 
 
 def _time(value: Any) -> datetime:
