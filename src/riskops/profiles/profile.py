@@ -167,7 +167,7 @@ def categories(values: Any) -> list[str]:
 def _numeric_summary(finite: np.ndarray, count: int, *, bins: int) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "count": count,
-        "missing_share": float(1.0 - finite.size / count) if count else 0.0,
+        "missing_share": (count - finite.size) / count if count else 0.0,
         "mean": None, "std": None, "min": None, "max": None, "bins": None, "shares": None,
     }
     if finite.size:
@@ -207,7 +207,7 @@ def text_summary(values: Any, vectorizer: Any | None, *, bins: int = DEFAULT_BIN
     lengths = np.array([float(len(v)) for v in raw if isinstance(v, str)])
     entry: dict[str, Any] = {
         "kind": "text", "count": len(raw),
-        "missing_share": float(1.0 - lengths.size / len(raw)) if raw else 0.0,
+        "missing_share": (len(raw) - lengths.size) / len(raw) if raw else 0.0,
         "length": _numeric_summary(lengths, len(raw), bins=bins),
         "terms": None, "terms_reason": None,
     }
@@ -450,8 +450,10 @@ def _categorical(entry: dict[str, Any], where: str) -> CategoricalProfile:
     shares = entry["shares"]
     if not isinstance(shares, dict) or not shares:
         raise _Bad(f"{where}.shares", "must be a non-empty object of category to share")
-    values = _shares(list(shares.values()), f"{where}.shares")
-    return CategoricalProfile(count, missing or 0.0, dict(zip(shares, values, strict=True)))
+    values = {str(k): _number(v, f"{where}.shares.{k}", low=0.0, high=1.0) or 0.0
+              for k, v in shares.items()}
+    _shares(list(values.values()), f"{where}.shares")
+    return CategoricalProfile(count, missing or 0.0, values)
 
 
 def _text(entry: dict[str, Any], where: str) -> TextProfile:
