@@ -13,7 +13,6 @@ from riskops.profiles import text
 from riskops.scenarios import get_scenario
 
 
-
 def words(t: str) -> list[str]:
     """A tokeniser for hand-computed cases."""
     return t.split()
