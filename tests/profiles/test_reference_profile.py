@@ -111,6 +111,10 @@ def test_categorical_psi_from_a_profile_equals_categorical_psi() -> None:
     assert result["psi"] == pytest.approx(stats.categorical_psi(frame["channel"], current),
                                           rel=1e-12)
     assert result["new_categories"] == ["kiosk"]
+    chi = stats.chi_square(frame["channel"], current)
+    assert (result["chi_square"], result["chi_square_dof"]) == (
+        pytest.approx(chi.statistic, rel=1e-12), chi.dof)
+    assert result["chi_square_pvalue"] == pytest.approx(chi.pvalue, rel=1e-9, abs=1e-300)
     assert result["drift"] and result["verdict"] == "alert"
 
 

@@ -56,7 +56,7 @@ def load_profiles(ws: Workspace, frame: pd.DataFrame) -> dict[tuple[str, int], P
         try:
             entry: Any = verified.manifest.version(model, version)
         except InputError as exc:  # UnknownModel, UnknownVersion
-            out[(model, version)] = f"{exc} (not in the signed manifest); skew not checked"
+            out[(model, version)] = f"{str(exc).rstrip('.')}; skew not checked"
             continue
         if source not in {a.path for a in entry.artifacts}:
             out[(model, version)] = NO_PROFILE.format(version=version)
