@@ -35,7 +35,8 @@ import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -107,13 +108,14 @@ class TermsProfile:
     document_shares: tuple[float, ...]
     shares: tuple[float, ...]
     texts: int
-    _analyze: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    @cached_property
+    def _analyzer(self) -> text.Analyzer:
+        return text.build_analyzer(dict(self.analyzer))
 
     def analyze(self) -> text.Analyzer:
         """The vectorizer's tokenisation, rebuilt from the stored settings (built once)."""
-        if not self._analyze:
-            self._analyze.append(text.build_analyzer(dict(self.analyzer)))
-        return self._analyze[0]  # type: ignore[no-any-return]
+        return self._analyzer
 
 
 @dataclass(frozen=True)
