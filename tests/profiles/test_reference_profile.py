@@ -150,6 +150,7 @@ def _broken(change) -> bytes:
     (b"\xff\xfe", "not UTF-8 JSON"),
     (b"{not json", "not UTF-8 JSON"),
     (b'{"mean": NaN}', "not UTF-8 JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "not UTF-8 JSON (RecursionError"),
     (b"[]", "field (top level) must be an object"),
     (_broken(lambda d: d.update(format="other/v9")), "field format is 'other/v9'"),
     (_broken(lambda d: d.pop("score")), "field score is missing"),

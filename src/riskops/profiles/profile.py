@@ -323,9 +323,9 @@ def read_profile(data: bytes, *, source: str) -> Profile:
     fix = "retrain the version to write a valid one."
     try:
         document = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{source}: not a reference profile: not UTF-8 JSON ({exc}); "
-                         f"{fix}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"{source}: not a reference profile: not UTF-8 JSON "
+                         f"({type(exc).__name__}: {exc}); {fix}") from None
     try:
         return _profile(document, source)
     except _Bad as exc:
