@@ -7,6 +7,11 @@ For each (tenant, scenario, model) seen in either window:
   segment value needs ``segment_min_samples`` rows in each window);
 - ``data_drift`` per feature of the scenario schema (numeric, categorical,
   or text by length), or of the logged inputs when the scenario is unknown;
+  for a text feature also ``<name>:oov_rate`` and ``<name>:top_terms`` when
+  the serving version's reference profile holds the model's vocabulary;
+- ``training_skew`` per feature and for the score: the current window
+  against the reference profile of each version that served it
+  (``skew.py``), whatever the reference window holds;
 - ``performance``: with at least ``min_samples`` outcome labels in the
   current window, measured; otherwise estimated from the scores (CBPE),
   calibrated on reference outcomes when there are enough; plus proxies
@@ -27,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskops.monitoring import drift, performance
+from riskops.monitoring import drift, performance, skew, text_drift
 from riskops.monitoring.verdicts import is_degraded
 from riskops.monitoring.windows import MonitoringConfig
 from riskops.scenarios.base import Feature, Scenario
@@ -44,8 +49,14 @@ def model_id(scenario: str, method: str, model_name: str | None) -> str:
 
 
 def monitor_frames(reference: pd.DataFrame, current: pd.DataFrame,
-                   config: MonitoringConfig) -> list[dict[str, Any]]:
-    """All checks of the run, one JSON-ready dict each, skipped ones with their reason."""
+                   config: MonitoringConfig,
+                   profiles: skew.Profiles | None = None) -> list[dict[str, Any]]:
+    """All checks of the run, one JSON-ready dict each, skipped ones with their reason.
+
+    ``profiles`` maps (model, version) to its reference profile or why there
+    is none (``signed_profiles.load_profiles``); without it no training_skew.
+    """
+    profiles = profiles or {}
     reference, current = _with_model(reference), _with_model(current)
     keys = sorted(set(_keys(reference)) | set(_keys(current)))
     results: list[dict[str, Any]] = []
@@ -54,7 +65,9 @@ def monitor_frames(reference: pd.DataFrame, current: pd.DataFrame,
         cur = _select(current, tenant, scenario_name, model)
         base = {"tenantId": tenant, "scenario": scenario_name, "modelId": model}
         scenario = _scenario(scenario_name)
-        results.extend(_drift_checks(ref, cur, base, scenario, config))
+        results.extend(_drift_checks(ref, cur, base, scenario, config,
+                                     skew.serving_profile(cur, profiles)))
+        results.extend(skew.skew_checks(cur, base, profiles, config, values=_feature_values))
         results.append(_guard(lambda r=ref, c=cur, s=scenario: _performance(r, c, s, config),
                               {"check": "performance", **base}))
     return results
@@ -95,7 +108,8 @@ def _guard(check: Callable[[], dict[str, Any]], base: dict[str, Any]) -> dict[st
 
 
 def _drift_checks(ref: pd.DataFrame, cur: pd.DataFrame, base: dict[str, Any],
-                  scenario: Scenario | None, config: MonitoringConfig) -> list[dict[str, Any]]:
+                  scenario: Scenario | None, config: MonitoringConfig,
+                  profile: skew.Profile | None = None) -> list[dict[str, Any]]:
     floor = config.min_samples
     for window, frame in (("reference", ref), ("current", cur)):
         if len(frame) < floor:
@@ -137,7 +151,31 @@ def _drift_checks(ref: pd.DataFrame, cur: pd.DataFrame, base: dict[str, Any],
         else:
             results.append(_guard(lambda r=ref_values, c=cur_values: drift.check_text(
                 r, c, **numeric), entry))
+            results.extend(_text_terms(ref_values, cur_values, feature.name, profile, numeric,
+                                       {"check": "data_drift", **base}))
     return results
+
+
+def _text_terms(ref_values: list[Any], cur_values: list[Any], name: str,
+                profile: skew.Profile | None, options: dict[str, Any],
+                head: dict[str, Any]) -> list[dict[str, Any]]:
+    """OOV rate and top-term drift of a text feature, when the profile has its vocabulary."""
+    entry = profile.features.get(name) if profile is not None else None
+    terms = getattr(entry, "terms", None)
+    if terms is None:
+        return []
+    try:
+        pairs = text_drift.window_text_checks(ref_values, cur_values, terms, name=name,
+                                              **options)
+    except ValueError as exc:
+        return [{**head, "feature": f"{name}:oov_rate", "status": "skipped",
+                 "reason": f"invalid data: {exc}"}]
+    return [{**head, "feature": feature, **result} for feature, result in pairs]
+
+
+def _feature_values(frame: pd.DataFrame, name: str) -> list[Any]:
+    """One feature's logged values, ``None`` where a request did not carry it."""
+    return [_get(d, name) for d in frame["inputs"]]
 
 
 def _get(inputs: Any, name: str) -> Any:

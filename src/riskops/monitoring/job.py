@@ -26,6 +26,7 @@ from riskops.files import atomic_write
 from riskops.monitoring.alerting import is_drift_check, record_alerts
 from riskops.monitoring.checks import monitor_frames
 from riskops.monitoring.inference_log import load_inference_log
+from riskops.monitoring.signed_profiles import load_profiles
 from riskops.monitoring.windows import MonitoringConfig
 
 JOB_NAME = "model-monitoring"
@@ -46,7 +47,8 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
     frames = [load_inference_log(ws.database_url, start=start, end=end, tenants=config.tenants,
                                  scenarios=config.scenarios)
               for start, end in (config.reference_window, config.current_window)]
-    results = _json_safe(monitor_frames(frames[0], frames[1], config))
+    profiles = load_profiles(ws, frames[1])  # of the versions that served the current window
+    results = _json_safe(monitor_frames(frames[0], frames[1], config, profiles))
     event_ids = record_alerts(ws, results, now=config.now, consecutive=config.consecutive,
                               degradation=config.degradation)
     _update_metrics(results)
@@ -61,6 +63,10 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
         "driftDetected": sum(1 for r in results if is_drift_check(r) and r.get("drift")),
         "performanceChecked": sum(1 for r in results if r["check"] == "performance"
                                   and r["status"] == "checked"),
+        "skewChecked": sum(1 for r in results if r["check"] == "training_skew"
+                           and r["status"] == "checked"),
+        "skewDetected": sum(1 for r in results if r["check"] == "training_skew"
+                            and r["status"] == "checked" and r.get("drift")),
         "events": event_ids,
         "results": results,
     }

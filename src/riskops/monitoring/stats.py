@@ -10,9 +10,11 @@ strings. What counts as drift (thresholds, the 30-sample floor) lives in
     psi(reference, current)                 # population stability index, quantile bins
     reference_bins(reference) / shares_in(bins, values) / psi_of_shares(r, c)
                                             # the same PSI with the reference binned once
+                                            # (Bins and both helpers live in riskops.binning)
     categorical_psi(reference, current)     # PSI over category shares
     ks_statistic(reference, current)        # two-sample Kolmogorov-Smirnov
     jensen_shannon(reference, current)      # JS distance (base 2) on the PSI bins
+    jensen_shannon_of_shares(r, c)          # the same from shares (a stored profile)
     wasserstein_scaled(reference, current)  # Wasserstein-1 / std of the reference
     chi_square(reference, current)          # Pearson chi-square on category counts
     drift_z_score(reference, current)       # |mean shift| / standard error
@@ -28,6 +30,7 @@ import numpy as np
 from scipy import stats as _scipy_stats
 
 from riskops.arrays import float_vector, text_vector
+from riskops.binning import Bins, reference_bins, shares_in
 
 __all__ = [
     "Bins",
@@ -40,6 +43,7 @@ __all__ = [
     "drift_z_score",
     "drop_missing",
     "jensen_shannon",
+    "jensen_shannon_of_shares",
     "ks_statistic",
     "psi",
     "psi_of_shares",
@@ -70,11 +74,6 @@ class ChiSquareResult(NamedTuple):
 def _finite_1d(values: Any, name: str) -> np.ndarray:
     return float_vector(values, name=name,
                         nonfinite_fix="drop them first (riskops.monitoring.stats.drop_missing)")
-
-
-def _check_bins(bins: int) -> None:
-    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 2:
-        raise ValueError(f"bins must be an integer of at least 2, got {bins!r}.")
 
 
 def _check_epsilon(epsilon: float) -> None:
@@ -118,75 +117,7 @@ def drop_missing(values: Any, *, name: str = "values") -> tuple[np.ndarray, floa
     return array[keep], float(1.0 - keep.mean())
 
 
-# --- binning -------------------------------------------------------------------------
-
-
-class Bins(NamedTuple):
-    """Bins drawn from a reference sample, kept so later samples land in the same bins.
-
-    ``kind`` is ``"values"`` (the reference had at most ``bins`` distinct
-    values: one bin per value, with gap bins below, between and above them;
-    ``points`` are the values) or ``"quantiles"`` (``points`` are the inner
-    edges, left-closed bins ``[e_i, e_i+1)``, values beyond the reference in
-    the end bins). Plain floats, so a profile can store and reload them.
-    """
-
-    kind: str
-    points: tuple[float, ...]
-
-    @property
-    def count(self) -> int:
-        """How many bins (shares) a sample gets."""
-        n = len(self.points)
-        return 2 * n + 1 if self.kind == "values" else n + 1
-
-    def index(self, values: np.ndarray) -> np.ndarray:
-        """The bin number of each of ``values`` (finite floats)."""
-        points = np.asarray(self.points, dtype=float)
-        if self.kind == "quantiles":
-            return np.searchsorted(points, values, side="right")
-        position = np.searchsorted(points, values, side="left")
-        inside = position < points.size
-        exact = np.zeros(values.shape, dtype=bool)
-        exact[inside] = points[position[inside]] == values[inside]
-        return 2 * position + exact
-
-
-def reference_bins(reference: Any, *, bins: int = 10) -> Bins:
-    """The bins ``psi``, ``jensen_shannon`` and ``bin_shares`` draw from ``reference``.
-
-    Few distinct reference values (at most ``bins``): one bin per value plus a
-    gap bin below, between and above them, so a shift onto a value the
-    reference never had is visible. Otherwise: quantile bins of the reference
-    at ``1/bins, ..., (bins-1)/bins``, left-closed, with tied quantiles merged.
-
-    Examples
-    --------
-    >>> reference_bins([0, 0, 1, 1], bins=2)
-    Bins(kind='values', points=(0.0, 1.0))
-    >>> reference_bins(range(100), bins=4).points
-    (24.75, 49.5, 74.25)
-    """
-    _check_bins(bins)
-    reference = _finite_1d(reference, "reference")
-    distinct = np.unique(reference)
-    if distinct.size <= bins:
-        return Bins("values", tuple(float(v) for v in distinct))
-    probabilities = np.linspace(0.0, 1.0, bins + 1)[1:-1]
-    edges = np.unique(np.quantile(reference, probabilities))
-    return Bins("quantiles", tuple(float(v) for v in edges))
-
-
-def shares_in(bins: Bins, values: Any, *, name: str = "values") -> np.ndarray:
-    """Share of ``values`` (finite numbers) in each of ``bins``; sums to 1.
-
-    Examples
-    --------
-    >>> shares_in(Bins("quantiles", (0.5,)), [0.0, 1.0, 2.0, 3.0]).tolist()
-    [0.25, 0.75]
-    """
-    array = _finite_1d(values, name)
-    return np.bincount(bins.index(array), minlength=bins.count) / array.size
+# --- binning (the bins live in riskops.binning, below monitoring) ---------------------
 
 
 def psi_of_shares(reference_shares: Any, current_shares: Any, *,
@@ -430,6 +361,29 @@ def jensen_shannon(reference: Any, current: Any, *, bins: int = 10) -> float:
     1.0
     """
     ref, cur = bin_shares(reference, current, bins=bins)
+    return _jensen_shannon_of_shares(ref, cur)
+
+
+def jensen_shannon_of_shares(reference_shares: Any, current_shares: Any) -> float:
+    """Jensen-Shannon distance (base 2) of two share vectors over the same bins.
+
+    ``jensen_shannon(a, b) == jensen_shannon_of_shares(*bin_shares(a, b))``:
+    use it when the reference shares were computed once (a stored profile).
+
+    Examples
+    --------
+    >>> jensen_shannon_of_shares([1.0, 0.0], [0.0, 1.0])
+    1.0
+    """
+    ref = float_vector(reference_shares, name="reference_shares")
+    cur = float_vector(current_shares, name="current_shares")
+    if ref.shape != cur.shape:
+        raise ValueError(f"reference_shares and current_shares must have the same length, "
+                         f"got {ref.size} and {cur.size}.")
+    return _jensen_shannon_of_shares(ref, cur)
+
+
+def _jensen_shannon_of_shares(ref: np.ndarray, cur: np.ndarray) -> float:
     middle = (ref + cur) / 2
 
     def kl(p: np.ndarray) -> float:
