@@ -29,9 +29,9 @@ def ks_and_wasserstein(reference: np.ndarray, current: np.ndarray,
                        scale: float) -> tuple[KsResult, float]:
     """Kolmogorov-Smirnov test and scaled Wasserstein-1 distance of two sorted samples.
 
-    One sort of the pooled values and one search in the sorted reference
-    give, at every point of either sample, how many values of each lie at or
-    below it: the empirical CDFs both statistics read. ``scale`` is the
+    One merge of the two sorted samples (a search of the current values in
+    the reference) gives, at every point of either sample, how many values
+    of each lie at or below it: the empirical CDFs both statistics read. ``scale`` is the
     reference's population standard deviation (``np.std``); 0 leaves the
     distance unscaled, as ``stats.wasserstein_scaled`` does.
 
@@ -49,10 +49,16 @@ def ks_and_wasserstein(reference: np.ndarray, current: np.ndarray,
     (0.5, 1.0)
     """
     n, m = reference.size, current.size
-    points = np.sort(np.concatenate([reference, current]))
-    below_ref = np.searchsorted(reference, points, side="right")
-    # At the last of tied points, everything before it is at or below it.
-    below_cur = np.arange(1, n + m + 1) - below_ref
+    # Merge: a current value goes after every reference value at or below it.
+    slots = np.searchsorted(reference, current, side="right") + np.arange(m)
+    from_current = np.zeros(n + m, dtype=bool)
+    from_current[slots] = True
+    points = np.empty(n + m)
+    points[slots] = current
+    points[~from_current] = reference
+    below_cur = np.cumsum(from_current)
+    # At the last of tied points, every point before it is at or below it.
+    below_ref = np.arange(1, n + m + 1) - below_cur
     gaps = np.abs(below_ref / n - below_cur / m)
     # Tied points: only the last of each value has the counts "at or below" it.
     last = np.r_[points[1:] != points[:-1], True]
