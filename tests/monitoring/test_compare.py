@@ -11,13 +11,15 @@ import pandas as pd
 import pytest
 from compare_helpers import SHIFTED, STABLE, credit_frame, write
 from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
-from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from riskops.errors import InputError
 from riskops.monitoring import stats
 from riskops.monitoring.baselines import CategoricalBaseline, NumericBaseline
 from riskops.monitoring.chunks import chunk_by_period, chunk_by_size
 from riskops.monitoring.compare import compare_files
+from riskops.monitoring.performance import estimated_performance, labelled_performance
+from riskops.monitoring.rank_metrics import estimated_metrics, labelled_metrics
 from riskops.monitoring.summary_stats import (
     chi_square_of_counts,
     jensen_shannon_of_shares,
@@ -375,3 +377,40 @@ def test_hostile_column_names_are_compared_and_quoted(tmp_path: Path):
         with pytest.raises(InputError) as caught:
             compare_files(*paths, columns=["a\nb"])
         assert "no column 'a\\nb'" in str(caught.value) and "\n" not in str(caught.value)
+
+
+# -- performance from sorted scores -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows, decimals", [(40, None), (2_000, None), (2_000, 2), (500, 0)])
+def test_rank_metrics_equal_performance_py_and_sklearn(rows: int, decimals: int | None):
+    scores = RNG.uniform(size=rows)
+    if decimals is not None:
+        scores = scores.round(decimals)  # ties, down to two distinct scores
+    y = (RNG.uniform(size=rows) < scores).astype(int)
+    probabilities = RNG.uniform(size=rows)
+
+    labelled = labelled_metrics(y.astype(float), scores, threshold=0.5)
+    oracle = labelled_performance(y, scores, threshold=0.5)
+    estimated = estimated_metrics(scores, threshold=0.5, probabilities=probabilities)
+    expected = estimated_performance(scores, threshold=0.5, probabilities=probabilities)
+
+    for mine, theirs in ((labelled, oracle), (estimated, expected)):
+        assert list(mine) == list(theirs)
+        for key, value in theirs.items():
+            assert mine[key] == (pytest.approx(value, rel=1e-12, abs=1e-12)
+                                 if isinstance(value, float) else value), key
+    assert labelled["roc_auc"] == pytest.approx(roc_auc_score(y, scores), rel=1e-12)
+    assert labelled["pr_auc"] == pytest.approx(average_precision_score(y, scores), rel=1e-12)
+
+
+def test_rank_metrics_say_why_a_metric_is_undefined():
+    scores = np.array([0.2, 0.3, 0.9])
+    labelled = labelled_metrics(np.zeros(3), scores, threshold=0.5)
+    assert labelled["roc_auc"] is None and labelled["recall"] is None
+    assert labelled["undefined"] == labelled_performance([0, 0, 0], scores,
+                                                         threshold=0.5)["undefined"]
+    estimated = estimated_metrics(scores, threshold=0.5, probabilities=np.zeros(3))
+    assert estimated["roc_auc"] is None
+    assert estimated["undefined"] == estimated_performance(scores, threshold=0.5,
+                                                           probabilities=np.zeros(3))["undefined"]

@@ -39,11 +39,8 @@ from riskops.monitoring.chunks import (
     iso_instant,
     whole,
 )
-from riskops.monitoring.performance import (
-    calibrate,
-    estimated_performance,
-    labelled_performance,
-)
+from riskops.monitoring.performance import calibrate
+from riskops.monitoring.rank_metrics import estimated_metrics, labelled_metrics
 from riskops.monitoring.table_columns import ColumnFile
 from riskops.monitoring.verdicts import MIN_SAMPLES, is_drift, psi_verdict
 
@@ -139,15 +136,19 @@ def compare_files(
         ref.release(name)
         cur.release(name)
 
+    ref_labels = _labels(ref, label_col) if label_col and ref.has(label_col) else None
+    labels = _labels(cur, label_col) if label_col and cur.has(label_col) else None
     score_entry, performance, ref_performance = None, [None] * len(chunks), None
     if score_col is not None:
+        ref_scores, scores = _scores(ref, score_col), _scores(cur, score_col)
         score_entry = _compare_column(ref, cur, score_col, "score", chunks, drift,
-                                      threshold=threshold, bins=bins, explicit=True)
-        performance, ref_performance = _performance(ref, cur, score_col, label_col, chunks,
-                                                    decision_threshold)
+                                      threshold=threshold, bins=bins, explicit=True,
+                                      values=(ref_scores, scores))
+        performance, ref_performance = _performance(ref_scores, ref_labels, scores, labels,
+                                                    chunks, decision_threshold)
 
-    ref_labelled = label_col is not None and ref.has(label_col) and _any_label(ref, label_col)
-    cur_labelled = label_col is not None and cur.has(label_col) and _any_label(cur, label_col)
+    ref_labelled = ref_labels is not None and bool((~np.isnan(ref_labels)).any())
+    cur_labelled = labels is not None and bool((~np.isnan(labels)).any())
     document = {
         "kind": KIND, "schema_version": SCHEMA_VERSION,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -260,8 +261,13 @@ def _span(times: np.ndarray | None) -> dict[str, str | None]:
 
 def _compare_column(ref: ColumnFile, cur: ColumnFile, name: str, kind: str,
                     chunks: list[Chunk], drift: list[list[dict[str, Any]]], *,
-                    threshold: float, bins: int, explicit: bool) -> dict[str, Any] | None:
-    """Measure every chunk of one column; its reference description, or ``None`` for an id."""
+                    threshold: float, bins: int, explicit: bool,
+                    values: tuple[np.ndarray, np.ndarray] | None = None,
+                    ) -> dict[str, Any] | None:
+    """Measure every chunk of one column; its reference description, or ``None`` for an id.
+
+    ``values``: the reference and current numbers when already read (the score).
+    """
     if kind == "categorical":
         ref_codes = ref.categorical(name)
         if not explicit and len(ref_codes.labels) == ref.rows and ref.rows > 1 \
@@ -273,12 +279,10 @@ def _compare_column(ref: ColumnFile, cur: ColumnFile, name: str, kind: str,
         results = [base_cat.measure(label_counts(encoded, chunk.rows)) for chunk in chunks]
         description = base_cat.describe()
     else:
-        role = "score column" if kind == "score" else "numeric column"
-        ref_values = _scores(ref, name) if kind == "score" else ref.numeric(name, role=role)
+        ref_values, cur_values = values or (ref.numeric(name), cur.numeric(name))
         base_num = NumericBaseline(ref_values, bins=bins)
         del ref_values
-        values = _scores(cur, name) if kind == "score" else cur.numeric(name, role=role)
-        results = [base_num.measure(values[chunk.rows]) for chunk in chunks]
+        results = [base_num.measure(cur_values[chunk.rows]) for chunk in chunks]
         description = base_num.describe()
     for i, result in enumerate(results):
         drift[i].append(_drift_entry(name, kind, result, threshold))
@@ -326,37 +330,26 @@ def _labels(table: ColumnFile, name: str) -> np.ndarray:
     return values
 
 
-def _any_label(table: ColumnFile, name: str) -> bool:
-    return bool((~np.isnan(_labels(table, name))).any())
-
-
 # -- performance -----------------------------------------------------------------------------
 
 
-def _performance(ref: ColumnFile, cur: ColumnFile, score_col: str, label_col: str | None,
-                 chunks: list[Chunk], threshold: float) -> tuple[
+def _performance(ref_scores: np.ndarray, ref_labels: np.ndarray | None, scores: np.ndarray,
+                 labels: np.ndarray | None, chunks: list[Chunk], threshold: float) -> tuple[
                      list[dict[str, Any] | None], dict[str, Any] | None]:
     """Per chunk: realised (where labelled), estimated (CBPE) and their difference."""
-    ref_scores = _scores(ref, score_col)
-    ref_labels = (_labels(ref, label_col) if label_col is not None and ref.has(label_col)
-                  else None)
-    scores = _scores(cur, score_col)
-    labels = (_labels(cur, label_col) if label_col is not None and cur.has(label_col)
-              else None)
     known = ~np.isnan(scores)
-    probabilities = np.full(scores.shape, np.nan)
+    probabilities = scores
     calibration = "none: the scores are read as probabilities"
     ref_performance = None
     if ref_labels is not None:
         both = ~np.isnan(ref_scores) & ~np.isnan(ref_labels)
         if both.any():
-            ref_performance = labelled_performance(ref_labels[both], ref_scores[both],
-                                                   threshold=threshold)
+            ref_performance = labelled_metrics(ref_labels[both], ref_scores[both],
+                                               threshold=threshold)
         if both.any() and 0 < ref_labels[both].sum() < both.sum() and known.any():
+            probabilities = np.full(scores.shape, np.nan)
             probabilities[known] = calibrate(ref_scores[both], ref_labels[both], scores[known])
             calibration = "isotonic, fitted on the reference's scores and labels"
-    if calibration.startswith("none"):
-        probabilities = scores
     results: list[dict[str, Any] | None] = []
     for chunk in chunks:
         s, p = scores[chunk.rows], probabilities[chunk.rows]
@@ -367,14 +360,14 @@ def _performance(ref: ColumnFile, cur: ColumnFile, score_col: str, label_col: st
                             "skipped": f"chunk has {n} scored rows, fewer than the "
                                        f"{MIN_SAMPLES} performance needs"})
             continue
-        estimated = estimated_performance(s[ok], threshold=threshold, probabilities=p[ok])
+        estimated = estimated_metrics(s[ok], threshold=threshold, probabilities=p[ok])
         estimated["calibration"] = calibration
         realised, reason = None, None
         if labels is not None:
             y = labels[chunk.rows]
             labelled = ok & ~np.isnan(y)
             if labelled.sum() >= MIN_SAMPLES:
-                realised = labelled_performance(y[labelled], s[labelled], threshold=threshold)
+                realised = labelled_metrics(y[labelled], s[labelled], threshold=threshold)
             else:
                 reason = (f"chunk has {int(labelled.sum())} labelled rows, fewer than the "
                           f"{MIN_SAMPLES} realised performance needs")
