@@ -128,13 +128,13 @@ def compare_files(
         cur.require(name, option="--columns" if explicit else "the reference's columns")
         entry = _compare_column(ref, cur, name, kind, chunks, drift, threshold=threshold,
                                 bins=bins, explicit=explicit)
+        ref.release(name)
+        cur.release(name)
         if entry is None:
             excluded[name] = "every reference value is distinct (an identifier)"
             continue
         described.append(entry)
         kinds[name] = kind
-        ref.release(name)
-        cur.release(name)
 
     ref_labels = _labels(ref, label_col) if label_col and ref.has(label_col) else None
     labels = _labels(cur, label_col) if label_col and cur.has(label_col) else None

@@ -204,7 +204,7 @@ class ColumnFile:
             If a cell is not a number, naming the first such row.
         """
         kind = self._types[name]
-        if _is_numeric_type(kind):
+        if _is_numeric_type(kind) or pa.types.is_boolean(kind):  # true/false read as 1/0
             return _float_numpy(self._column(name))
         if self.format == "csv" or pa.types.is_string(kind) or pa.types.is_large_string(kind):
             numbers = self._as_float(name)
