@@ -414,3 +414,25 @@ def test_rank_metrics_say_why_a_metric_is_undefined():
     assert estimated["roc_auc"] is None
     assert estimated["undefined"] == estimated_performance(scores, threshold=0.5,
                                                            probabilities=np.zeros(3))["undefined"]
+
+
+def test_text_after_the_first_block_of_a_big_csv_is_still_found(tmp_path: Path):
+    (tmp_path / "r.csv").write_text("amount\n" + "1.5\n" * 40)
+    rows = 300_000  # past the first 1 MB block Arrow infers types from
+    (tmp_path / "c.csv").write_text("amount\n" + "2.25\n" * rows + "lots\n")
+    with pytest.raises(InputError, match=f"data row {rows + 1} has 'lots'"):
+        compare_files(tmp_path / "r.csv", tmp_path / "c.csv")
+
+
+def test_csv_column_kinds(tmp_path: Path):
+    path = tmp_path / "kinds.csv"
+    path.write_text("flag,empty,day,code,n\n" + "true,,2019-01-01,007,1\n"
+                    "False,,2019-01-02,x,2.5\n" * 40)
+    table = ColumnFile(path)
+    assert [table.kind(n) for n in table.names] == [
+        "categorical", "numeric", "timestamp", "categorical", "numeric"]
+    assert table.categorical("flag").labels == ["true", "False"]
+    assert np.isnan(table.numeric("empty")).all()
+    document = compare_files(path, path)
+    assert document["options"]["columns"] == ["flag", "empty", "code", "n"]
+    assert document["reference"]["excluded"] == {"day": "dates or times"}

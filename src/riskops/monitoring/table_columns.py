@@ -1,8 +1,9 @@
 """A user's CSV or Parquet file read one column at a time, straight into numpy arrays.
 
 The fast path for ``monitor compare``: Parquet columns are read one by one
-(only the ones asked for), a CSV file is parsed once by pyarrow with every
-cell as text and each column converted by Arrow kernels, so no row ever
+(only the ones asked for), a CSV file is parsed once by pyarrow (types
+inferred by Arrow; if a later part of the file breaks them, every cell is
+read as text and each column converted by Arrow kernels), so no row ever
 becomes a Python object.
 
     table = ColumnFile(Path("current.parquet"), source="--current current.parquet")
@@ -13,8 +14,9 @@ becomes a Python object.
 
 Types: a Parquet column is numeric when its type is a number, a timestamp
 when it is a date or time, else categorical (text, booleans). A CSV column is
-numeric when every non-empty cell parses as a number, a timestamp never
-(``timestamps`` parses text on demand), else categorical. An empty cell (or
+numeric when every non-empty cell parses as a number (or every cell is
+empty), a timestamp when Arrow reads every cell as an ISO 8601 date or time
+of one kind, else categorical (``true``/``false`` stay text). An empty cell (or
 an empty string) is missing. Every refusal is one ``InputError`` naming the
 file (``source``), the column, the first bad row (``data row N``: 1-based,
 header excluded) and the fix.
@@ -111,21 +113,26 @@ class ColumnFile:
     def _open_csv(self) -> None:
         import pyarrow.csv as pacsv
 
-        def read(newlines: bool) -> pa.Table:
+        def read(*, typed: bool, newlines: bool) -> pa.Table:
             parse = pacsv.ParseOptions(newlines_in_values=newlines)
-            header = pacsv.open_csv(self.path, parse_options=parse)
-            names = header.schema.names
-            header.close()
+            types: dict[str, pa.DataType] = {}
+            if not typed:
+                header = pacsv.open_csv(self.path, parse_options=parse)
+                types = {n: pa.string() for n in header.schema.names}
+                header.close()
             convert = pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=True,
-                null_values=[""], quoted_strings_can_be_null=True)
+                column_types=types, strings_can_be_null=True, null_values=[""],
+                quoted_strings_can_be_null=True, true_values=[], false_values=[])
             return pacsv.read_csv(self.path, parse_options=parse, convert_options=convert)
 
         try:
-            try:
-                table = read(newlines=False)
-            except pa.ArrowInvalid:  # a quoted cell may hold a line break: the slower parser
-                table = read(newlines=True)
+            try:  # Arrow infers numbers and times from the first block: fast, usually right
+                table = read(typed=True, newlines=False)
+            except pa.ArrowInvalid:
+                try:  # a later block broke the inferred type: every cell as text
+                    table = read(typed=False, newlines=False)
+                except pa.ArrowInvalid:  # a quoted cell may hold a line break: slower parser
+                    table = read(typed=False, newlines=True)
         except (pa.ArrowException, OSError) as exc:
             message = _first_line(exc)
             if "Empty CSV file" in message:
@@ -134,7 +141,7 @@ class ColumnFile:
                              "UTF-8 with a header row and the same number of cells on every "
                              "line.") from None
         self.names = list(table.column_names)
-        self._types = {name: pa.string() for name in self.names}
+        self._types = {field.name: field.type for field in table.schema}
         self.rows = table.num_rows
         self._cache = {name: table.column(i) for i, name in enumerate(self.names)}
 
@@ -173,6 +180,8 @@ class ColumnFile:
     def kind(self, name: str) -> ColumnKind:
         """How the column reads: numeric, categorical or timestamp (see the module docstring)."""
         kind = self._types[name]
+        if self.format == "csv" and pa.types.is_null(kind):
+            return "numeric"  # every cell empty: numbers, all missing
         if self.format == "parquet" or not pa.types.is_string(kind):
             if _is_numeric_type(kind):
                 return "numeric"
@@ -204,7 +213,7 @@ class ColumnFile:
             If a cell is not a number, naming the first such row.
         """
         kind = self._types[name]
-        if _is_numeric_type(kind) or pa.types.is_boolean(kind):  # true/false read as 1/0
+        if _is_numeric_type(kind) or pa.types.is_boolean(kind) or pa.types.is_null(kind):
             return _float_numpy(self._column(name))
         if self.format == "csv" or pa.types.is_string(kind) or pa.types.is_large_string(kind):
             numbers = self._as_float(name)
