@@ -99,6 +99,10 @@ def _bad(tmp_path: Path, name: str, text: str) -> Path:
      "'a\\nb' (from --columns)"),
     (["--current", "noscore.csv", "--score-col", "score"], "error: --current noscore.csv: no "
      "column 'score' (from --score-col)"),
+    (["--current", "good.csv", "--segment-col", "nope"], "error: --reference good.csv: no "
+     "column 'nope' (from --segment-col)"),
+    (["--current", "good.csv", "--segment-col", "x", "--score-col", "x"], "error: "
+     "--timestamp-col, --score-col, --label-col and --segment-col must name different"),
 ])
 def test_bad_input_exits_2_in_one_line(cli, tmp_path: Path, args: list[str], message: str):
     rows = "".join(f"{v},2019-01-0{1 + i % 9},{v / 10:.2f}\n"
@@ -125,3 +129,45 @@ def test_hostile_column_names_in_a_csv_header(cli, tmp_path: Path):
 
     assert result.code == 0, result.err
     assert result.json()["options"]["columns"] == ["amount, in €", "line\nbreak"]
+
+
+def test_segment_col_finds_drift_inside_one_segment(cli, tmp_path: Path):
+    reference = credit_frame(1_000, start="2018-01-01", months=3, seed=7)
+    current = credit_frame(1_500, start="2019-01-01", months=2, seed=8)
+    inside = (current["ts"].dt.month == 2) & (current["channel"] == "web")
+    current.loc[inside, "income"] *= 1.8  # only web rows of the second month move
+    write(reference, tmp_path / "r.parquet")
+    write(current, tmp_path / "c.parquet")
+    args = ("monitor", "compare", "--reference", tmp_path / "r.parquet", "--current",
+            tmp_path / "c.parquet", "--timestamp-col", "ts", "--chunk-period", "month",
+            "--segment-col", "channel")
+
+    result = cli(*args, "--json")
+
+    assert result.code == 0, result.err
+    document = result.json()
+    assert document["options"]["segment_col"] == "channel"
+    assert "channel" not in document["options"]["columns"]
+    first, second = document["chunks"]
+    assert [s["value"] for s in second["segments"]] == ["branch", "phone", "web"]
+    web = second["segments"][2]
+    assert web["rows"] == int(inside.sum())
+    assert [e["column"] for e in web["drift"] if e["drifted"]] == ["income"]
+    assert not any(e["drifted"] for s in first["segments"] for e in s["drift"])
+    assert document["summary"]["segments"]["web"] == {"drifted_chunks": 1,
+                                                      "columns": ["income"]}
+    assert document["summary"]["segments"]["phone"]["drifted_chunks"] == 0
+    assert "segment channel=web: income drifted in 1 chunk" in cli(*args).out
+
+
+def test_small_segments_are_skipped_with_their_reason(tmp_path: Path, cli):
+    frame = pd.DataFrame({"x": np.arange(300.0), "g": ["big"] * 250 + ["small"] * 50})
+    write(frame, tmp_path / "f.csv")
+
+    result = cli("monitor", "compare", "--reference", tmp_path / "f.csv", "--current",
+                 tmp_path / "f.csv", "--segment-col", "g", "--json")
+
+    small = result.json()["chunks"][0]["segments"][1]
+    assert small["value"] == "small"
+    assert small["drift"][0]["skipped"] == ("reference has 50 non-missing values, fewer than "
+                                            "the 200 a drift check needs")

@@ -20,12 +20,13 @@ from riskops.monitoring.chunks import chunk_by_period, chunk_by_size
 from riskops.monitoring.compare import compare_files
 from riskops.monitoring.performance import estimated_performance, labelled_performance
 from riskops.monitoring.rank_metrics import estimated_metrics, labelled_metrics
+from riskops.monitoring.segments import split_segments
 from riskops.monitoring.summary_stats import (
     chi_square_of_counts,
     jensen_shannon_of_shares,
     ks_and_wasserstein,
 )
-from riskops.monitoring.table_columns import ColumnFile
+from riskops.monitoring.table_columns import ColumnFile, Encoded
 
 RNG = np.random.default_rng(11)
 
@@ -125,6 +126,20 @@ def test_chunks_by_period_use_calendar_keys_and_bounds():
 def test_chunks_by_size_keep_file_order_and_a_short_last_chunk():
     chunks = chunk_by_size(7, 3)
     assert [(c.key, c.size(7)) for c in chunks] == [("0", 3), ("1", 3), ("2", 1)]
+
+
+def test_segments_split_rows_per_value_and_chunk():
+    times = np.array(["2019-01-05", "2019-02-01", "2019-01-09", "2019-02-03"], "datetime64[us]")
+    chunks = chunk_by_period(times, "month")
+    reference = Encoded(np.array([0, 1, -1, 0]), ["a", "b"])
+    current = Encoded(np.array([1, 0, 1, -1]), ["b", "a"])  # its own code order
+
+    segments = split_segments("g", reference, current, chunks)
+
+    assert segments.values == ["(missing)", "a", "b"]
+    assert [r.tolist() for r in segments.reference_rows] == [[2], [0, 3], [1]]
+    assert [[r.tolist() for r in per] for per in segments.chunk_rows] == [
+        [[], [3]], [[0, 2], []], [[], [1]]]
 
 
 # -- the document ------------------------------------------------------------------------

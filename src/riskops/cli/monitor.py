@@ -2,6 +2,7 @@
 
     riskops monitor run [--tenant T]... [--now ISO] [--json-out drift-scan.json] [--json]
     riskops monitor compare --reference A --current B [--timestamp-col C --chunk-period month]
+                            [--score-col S --label-col L --segment-col G] [--json-out F]
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ def compare(
     label_col: Annotated[str | None, typer.Option(
         "--label-col", metavar="COLUMN",
         help="0/1 outcome column: realised performance and calibration.")] = None,
+    segment_col: Annotated[str | None, typer.Option(
+        "--segment-col", metavar="COLUMN",
+        help="Also measure drift within each value of this column.")] = None,
     columns: Annotated[str | None, typer.Option(
         "--columns", metavar="A,B,C",
         help="Columns to compare (default: all but id, time, score and label).")] = None,
@@ -175,7 +179,7 @@ def compare(
         chunk_size=chunk_size, score_col=score_col, label_col=label_col,
         columns=_names(columns, "--columns"),
         categorical=_names(categorical, "--categorical") or (), threshold=threshold,
-        bins=bins, decision_threshold=decision_threshold)
+        bins=bins, decision_threshold=decision_threshold, segment_col=segment_col)
     if json_out is not None:
         write_report(json_out, document)
     if report is not None:
@@ -223,6 +227,12 @@ def compare_table(document: dict[str, Any]) -> list[Any]:
         table.add_row(chunk["key"], str(chunk["rows"]), text, number(estimated),
                       number(realised))
     summary = document["summary"]
-    total = (f"{summary['drifted_chunks']} of {plural(summary['chunks'], 'chunk')} drifted "
-             f"(PSI over {document['options']['threshold']})")
-    return [table, total]
+    lines: list[Any] = [table, f"{summary['drifted_chunks']} of "
+                        f"{plural(summary['chunks'], 'chunk')} drifted (PSI over "
+                        f"{document['options']['threshold']})"]
+    column = document["options"].get("segment_col")
+    for value, stat in summary.get("segments", {}).items():
+        if stat["drifted_chunks"]:
+            lines.append(f"segment {column}={value}: {', '.join(stat['columns'])} drifted in "
+                         f"{plural(stat['drifted_chunks'], 'chunk')}")
+    return lines

@@ -22,7 +22,7 @@ as a number (CSV), else categorical; ``categorical`` overrides.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from riskops.monitoring.chunks import (
 )
 from riskops.monitoring.performance import calibrate
 from riskops.monitoring.rank_metrics import estimated_metrics, labelled_metrics
+from riskops.monitoring.segments import SEGMENT_MIN_SAMPLES, Segments, split_segments
 from riskops.monitoring.table_columns import ColumnFile
 from riskops.monitoring.verdicts import MIN_SAMPLES, is_drift, psi_verdict
 
@@ -59,6 +60,7 @@ def compare_files(
     score_col: str | None = None, label_col: str | None = None,
     columns: Sequence[str] | None = None, categorical: Sequence[str] = (),
     threshold: float = 0.2, bins: int = 10, decision_threshold: float = 0.5,
+    segment_col: str | None = None,
 ) -> dict[str, Any]:
     """Compare ``current`` with ``reference``: drift per chunk and column, and performance.
 
@@ -84,6 +86,8 @@ def compare_files(
         Quantile bins of the reference for numeric PSI.
     decision_threshold : float, default=0.5
         Score at or above which a row is predicted risky (precision, recall, F1).
+    segment_col : str, optional
+        Also measure drift within each value of this column (``chunks[].segments``).
 
     Returns
     -------
@@ -100,7 +104,7 @@ def compare_files(
                    decision_threshold, columns, categorical)
     ref = ColumnFile(Path(reference), source=f"--reference {reference}")
     cur = ColumnFile(Path(current), source=f"--current {current}")
-    roles = _check_roles(ref, cur, timestamp_col, score_col, label_col)
+    roles = _check_roles(ref, cur, timestamp_col, score_col, label_col, segment_col)
     for name in categorical:
         ref.require(name, option="--categorical")
     chosen = _chosen_columns(ref, columns, roles, categorical)
@@ -110,6 +114,13 @@ def compare_files(
                  if timestamp_col and ref.has(timestamp_col) else None)
     chunks = _chunks(cur.rows, times, chunk_period, chunk_size)
     drift: list[list[dict[str, Any]]] = [[] for _ in chunks]
+    segments = None
+    if segment_col is not None:
+        segments = split_segments(segment_col, ref.categorical(segment_col),
+                                  cur.categorical(segment_col), chunks)
+        ref.release(segment_col)
+        cur.release(segment_col)
+    segment_drift = [[[] for _ in segments.values] for _ in chunks] if segments else []
     described: list[dict[str, Any]] = []
     excluded: dict[str, str] = {}
     kinds: dict[str, str] = {}
@@ -127,7 +138,8 @@ def compare_files(
             continue
         cur.require(name, option="--columns" if explicit else "the reference's columns")
         entry = _compare_column(ref, cur, name, kind, chunks, drift, threshold=threshold,
-                                bins=bins, explicit=explicit)
+                                bins=bins, explicit=explicit, segments=segments,
+                                segment_drift=segment_drift)
         ref.release(name)
         cur.release(name)
         if entry is None:
@@ -143,7 +155,8 @@ def compare_files(
         ref_scores, scores = _scores(ref, score_col), _scores(cur, score_col)
         score_entry = _compare_column(ref, cur, score_col, "score", chunks, drift,
                                       threshold=threshold, bins=bins, explicit=True,
-                                      values=(ref_scores, scores))
+                                      values=(ref_scores, scores), segments=segments,
+                                      segment_drift=segment_drift)
         performance, ref_performance = _performance(ref_scores, ref_labels, scores, labels,
                                                     chunks, decision_threshold)
 
@@ -157,7 +170,7 @@ def compare_files(
             "chunk_size": chunk_size, "timestamp_col": timestamp_col, "score_col": score_col,
             "label_col": label_col, "columns": list(kinds),
             "categorical": [n for n, k in kinds.items() if k == "categorical"],
-            "decision_threshold": decision_threshold,
+            "decision_threshold": decision_threshold, "segment_col": segment_col,
         },
         "reference": {
             "source": str(reference), "rows": ref.rows, **_span(ref_times),
@@ -172,6 +185,12 @@ def compare_files(
             for i, chunk in enumerate(chunks)
         ],
     }
+    if segments is not None:
+        for i, chunk_document in enumerate(document["chunks"]):
+            chunk_document["segments"] = [
+                {"column": segments.column, "value": value,
+                 "rows": int(segments.chunk_rows[j][i].size), "drift": segment_drift[i][j]}
+                for j, value in enumerate(segments.values) if segments.chunk_rows[j][i].size]
     document["summary"] = _summary(document["chunks"])
     return json_safe(document)
 
@@ -211,7 +230,8 @@ def _check_options(timestamp_col: str | None, chunk_period: str | None,
 
 
 def _check_roles(ref: ColumnFile, cur: ColumnFile, timestamp_col: str | None,
-                 score_col: str | None, label_col: str | None) -> set[str]:
+                 score_col: str | None, label_col: str | None,
+                 segment_col: str | None) -> set[str]:
     if timestamp_col is not None:
         cur.require(timestamp_col, option="--timestamp-col")
     if score_col is not None:
@@ -219,11 +239,14 @@ def _check_roles(ref: ColumnFile, cur: ColumnFile, timestamp_col: str | None,
         cur.require(score_col, option="--score-col")
     if label_col is not None and not ref.has(label_col) and not cur.has(label_col):
         cur.require(label_col, option="--label-col")
-    named = [timestamp_col, score_col, label_col]
+    if segment_col is not None:
+        ref.require(segment_col, option="--segment-col")
+        cur.require(segment_col, option="--segment-col")
+    named = [timestamp_col, score_col, label_col, segment_col]
     given = [n for n in named if n is not None]
     if len(set(given)) != len(given):
-        raise InputError("--timestamp-col, --score-col and --label-col must name different "
-                         "columns.")
+        raise InputError("--timestamp-col, --score-col, --label-col and --segment-col must "
+                         "name different columns.")
     return set(given)
 
 
@@ -234,8 +257,8 @@ def _chosen_columns(ref: ColumnFile, columns: Sequence[str] | None, roles: set[s
         for name in columns:
             ref.require(name, option="--columns")
             if name in roles:
-                raise InputError(f"--columns lists {name!r}, which is the timestamp, score "
-                                 "or label column; it is handled by its own option.")
+                raise InputError(f"--columns lists {name!r}, which is the timestamp, score, "
+                                 "label or segment column; it is handled by its own option.")
         return [(name, True) for name in dict.fromkeys(columns)]
     forced = set(categorical)
     return [(name, name in forced) for name in ref.names if name not in roles]
@@ -263,30 +286,49 @@ def _compare_column(ref: ColumnFile, cur: ColumnFile, name: str, kind: str,
                     chunks: list[Chunk], drift: list[list[dict[str, Any]]], *,
                     threshold: float, bins: int, explicit: bool,
                     values: tuple[np.ndarray, np.ndarray] | None = None,
+                    segments: Segments | None = None,
+                    segment_drift: list[list[list[dict[str, Any]]]] | None = None,
                     ) -> dict[str, Any] | None:
     """Measure every chunk of one column; its reference description, or ``None`` for an id.
 
     ``values``: the reference and current numbers when already read (the score).
+    With ``segments``, each segment of each chunk is measured against the
+    same segment of the reference too, into ``segment_drift[chunk][segment]``.
     """
+    prepare: Callable[[Any], CategoricalBaseline | NumericBaseline]
+    sample: Callable[[Any], Any]
     if kind == "categorical":
         ref_codes = ref.categorical(name)
         if not explicit and len(ref_codes.labels) == ref.rows and ref.rows > 1 \
                 and not (ref_codes.codes < 0).any():
             return None
-        base_cat = CategoricalBaseline(label_counts(ref_codes))
-        del ref_codes
         encoded = cur.categorical(name)
-        results = [base_cat.measure(label_counts(encoded, chunk.rows)) for chunk in chunks]
-        description = base_cat.describe()
+
+        def prepare(rows: Any) -> CategoricalBaseline:
+            return CategoricalBaseline(label_counts(ref_codes, rows))
+
+        def sample(rows: Any) -> dict[str, int]:
+            return label_counts(encoded, rows)
     else:
         ref_values, cur_values = values or (ref.numeric(name), cur.numeric(name))
-        base_num = NumericBaseline(ref_values, bins=bins)
-        del ref_values
-        results = [base_num.measure(cur_values[chunk.rows]) for chunk in chunks]
-        description = base_num.describe()
-    for i, result in enumerate(results):
-        drift[i].append(_drift_entry(name, kind, result, threshold))
-    return {"name": name, "kind": kind, **description}
+
+        def prepare(rows: Any) -> NumericBaseline:
+            return NumericBaseline(ref_values[rows], bins=bins)
+
+        def sample(rows: Any) -> np.ndarray:
+            return cur_values[rows]
+
+    base = prepare(slice(None))
+    for i, chunk in enumerate(chunks):
+        drift[i].append(_drift_entry(name, kind, base.measure(sample(chunk.rows)), threshold))
+    if segments is not None and segment_drift is not None:
+        for j, reference_rows in enumerate(segments.reference_rows):
+            part = prepare(reference_rows)
+            for i, rows in enumerate(segments.chunk_rows[j]):
+                if rows.size:
+                    result = part.measure(sample(rows), min_samples=SEGMENT_MIN_SAMPLES)
+                    segment_drift[i][j].append(_drift_entry(name, kind, result, threshold))
+    return {"name": name, "kind": kind, **base.describe()}
 
 
 def _drift_entry(name: str, kind: str, result: dict[str, Any],
@@ -405,8 +447,23 @@ def _summary(chunks: list[dict[str, Any]]) -> dict[str, Any]:
                 if stat["first_drifted"] is None:
                     stat["first_drifted"] = chunk["key"]
         drifted_chunks += any_drift
-    return {"chunks": len(chunks), "drifted_chunks": drifted_chunks,
-            "drift": drifted_chunks > 0, "columns": columns}
+    summary = {"chunks": len(chunks), "drifted_chunks": drifted_chunks,
+               "drift": drifted_chunks > 0, "columns": columns}
+    if any("segments" in chunk for chunk in chunks):
+        summary["segments"] = _segment_summary(chunks)
+    return summary
+
+
+def _segment_summary(chunks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per segment value: chunks with a drifted column, and which columns drifted."""
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in chunks:
+        for segment in chunk.get("segments", []):
+            stat = found.setdefault(segment["value"], {"drifted_chunks": 0, "columns": []})
+            drifted = [e["column"] for e in segment["drift"] if e["drifted"]]
+            stat["drifted_chunks"] += bool(drifted)
+            stat["columns"] = sorted(set(stat["columns"]) | set(drifted))
+    return dict(sorted(found.items()))
 
 
 def json_safe(value: Any) -> Any:
