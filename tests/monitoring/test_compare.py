@@ -22,6 +22,7 @@ from riskops.monitoring.performance import estimated_performance, labelled_perfo
 from riskops.monitoring.rank_metrics import estimated_metrics, labelled_metrics
 from riskops.monitoring.segments import split_segments
 from riskops.monitoring.summary_stats import (
+    SortedReference,
     chi_square_of_counts,
     jensen_shannon_of_shares,
     ks_and_wasserstein,
@@ -451,3 +452,28 @@ def test_csv_column_kinds(tmp_path: Path):
     document = compare_files(path, path)
     assert document["options"]["columns"] == ["flag", "empty", "code", "n"]
     assert document["reference"]["excluded"] == {"day": "dates or times"}
+
+
+@pytest.mark.parametrize("n, m, decimals", [(1_000, 50, 1), (5_000, 100, None), (2_000, 7, 0),
+                                            (300, 2, 1), (400, 1, None)])
+def test_a_small_chunk_searched_in_the_reference_gives_the_stats_numbers(
+        n: int, m: int, decimals: int | None):
+    reference = RNG.normal(size=n)
+    current = RNG.normal(0.2, 1.3, size=m)
+    if decimals is not None:
+        reference, current = reference.round(decimals), current.round(decimals)
+
+    ks, distance = SortedReference(np.sort(reference)).compare(np.sort(current))
+
+    assert ks == stats.ks_statistic(reference, current)
+    assert distance == pytest.approx(stats.wasserstein_scaled(reference, current), rel=1e-12)
+
+
+@pytest.mark.parametrize("current", [[-5.0, -4.0], [500.0, 600.0], [3.0], [0.0, 50.0, 99.0]])
+def test_a_small_chunk_outside_or_on_the_reference(current: list[float]):
+    reference = np.arange(100.0)
+    ks, distance = SortedReference(reference).compare(np.sort(current))
+    assert ks == stats.ks_statistic(reference, current)
+    assert distance == pytest.approx(stats.wasserstein_scaled(reference, current), rel=1e-12)
+    assert distance == pytest.approx(wasserstein_distance(reference, current) / reference.std(),
+                                     rel=1e-12)

@@ -7,6 +7,7 @@ one merge and one histogram instead of re-sorting and re-binning the
 reference each time.
 
     ks_and_wasserstein(ref_sorted, cur_sorted, scale)   # == ks_statistic, wasserstein_scaled
+    SortedReference(ref_sorted).compare(cur_sorted)      # the same, O(m log n) for small m
     jensen_shannon_of_shares(ref_shares, cur_shares)    # == jensen_shannon on those bins
     chi_square_of_counts(ref_counts, cur_counts)         # == chi_square on those categories
 
@@ -22,7 +23,20 @@ from scipy import stats as _scipy_stats
 
 from riskops.monitoring.stats import ChiSquareResult, KsResult
 
-__all__ = ["chi_square_of_counts", "jensen_shannon_of_shares", "ks_and_wasserstein"]
+__all__ = [
+    "SortedReference",
+    "chi_square_of_counts",
+    "jensen_shannon_of_shares",
+    "ks_and_wasserstein",
+]
+
+#: A chunk this many times smaller than the reference is searched in it, not merged.
+SEARCH_BELOW = 8
+
+
+def _ks_pvalue(statistic: float, n: int, m: int) -> float:
+    en = round(n * m / (n + m))
+    return float(np.clip(_scipy_stats.kstwo.sf(statistic, max(en, 1)), 0.0, 1.0))
 
 
 def ks_and_wasserstein(reference: np.ndarray, current: np.ndarray,
@@ -63,11 +77,77 @@ def ks_and_wasserstein(reference: np.ndarray, current: np.ndarray,
     # Tied points: only the last of each value has the counts "at or below" it.
     last = np.r_[points[1:] != points[:-1], True]
     statistic = float(np.max(gaps[last]))
-    en = round(n * m / (n + m))
-    pvalue = float(np.clip(_scipy_stats.kstwo.sf(statistic, max(en, 1)), 0.0, 1.0))
     # A tied point's width to the next is 0, so its partial counts add nothing.
     distance = float(np.sum(gaps[:-1] * np.diff(points)))
-    return KsResult(statistic, pvalue), (distance / scale if scale > 0 else distance)
+    return (KsResult(statistic, _ks_pvalue(statistic, n, m)),
+            distance / scale if scale > 0 else distance)
+
+
+class SortedReference:
+    """A sorted reference sample, and the integral of its CDF at each of its points.
+
+    ``compare(current)`` gives what ``ks_and_wasserstein`` gives. A current
+    sample much smaller than the reference (a chunk of a big file) is not
+    merged with it: each distinct current value is searched in the
+    reference (``O(m log n)`` instead of ``O(n + m)``). KS is then the same
+    number; Wasserstein integrates ``|F_ref - F_cur|`` between consecutive
+    current values from the precomputed integral of ``F_ref``, equal up to
+    rounding.
+    """
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.scale = float(np.std(values)) if values.size else 0.0
+        self._integral: np.ndarray | None = None
+
+    def _cdf_integral(self, x: np.ndarray) -> np.ndarray:
+        """``G(x)``: the integral of the reference's CDF from minus infinity to each ``x``."""
+        r, n = self.values, self.values.size
+        if self._integral is None:  # G at each reference point
+            self._integral = np.r_[0.0, np.cumsum(np.arange(1, n) / n * np.diff(r))]
+        at_or_below = np.searchsorted(r, x, side="right")
+        last = np.maximum(at_or_below - 1, 0)
+        inside = self._integral[last] + at_or_below / n * (x - r[last])
+        return np.where(at_or_below > 0, inside, 0.0)
+
+    def compare(self, current: np.ndarray) -> tuple[KsResult, float]:
+        """KS and scaled Wasserstein of ``current`` (sorted, finite) against the reference."""
+        r, n, m = self.values, self.values.size, current.size
+        if m * SEARCH_BELOW >= n:
+            return ks_and_wasserstein(r, current, self.scale)
+        last = np.r_[current[1:] != current[:-1], True]
+        u = current[last]  # distinct current values, ascending
+        below_cur = np.flatnonzero(last) + 1  # current values at or below each
+        cdf_cur = below_cur / m
+        right = np.searchsorted(r, u, side="right")
+        left = np.searchsorted(r, u, side="left")
+        # Between two current values F_cur is flat and F_ref climbs: the largest gap
+        # is at a current value or at the last reference value before the next one.
+        statistic = float(max(np.max(np.abs(right / n - cdf_cur)),
+                              np.max(np.abs(left[1:] / n - cdf_cur[:-1]), initial=0.0),
+                              left[0] / n))
+        distance = self._wasserstein(u, below_cur, m)
+        return (KsResult(statistic, _ks_pvalue(statistic, n, m)),
+                distance / self.scale if self.scale > 0 else distance)
+
+    def _wasserstein(self, u: np.ndarray, below_cur: np.ndarray, m: int) -> float:
+        """``integral |F_ref - F_cur| dx``, piece by piece between the current values."""
+        r, n = self.values, self.values.size
+        g_u = self._cdf_integral(u)
+        before = float(g_u[0])  # F_cur = 0 below the first current value
+        top = float(r[-1])
+        after = 0.0  # F_cur = 1 from the last current value on
+        if top > u[-1]:
+            after = (top - u[-1]) - (float(self._cdf_integral(np.array([top]))[0]) - g_u[-1])
+        a, b, level = u[:-1], u[1:], below_cur[:-1] / m
+        # F_ref >= level from the reference's k-th value on, k = ceil(level * n).
+        k = -((-below_cur[:-1] * n) // m)
+        crossing = np.where(k <= n, r[np.clip(k - 1, 0, n - 1)], np.inf)
+        t = np.clip(crossing, a, b)
+        g_a, g_b, g_t = g_u[:-1], g_u[1:], self._cdf_integral(t)
+        under = level * (t - a) - (g_t - g_a)  # F_ref below the level on [a, t)
+        over = (g_b - g_t) - level * (b - t)  # and above it on [t, b)
+        return before + float(np.sum(under + over)) + after
 
 
 def jensen_shannon_of_shares(reference: np.ndarray, current: np.ndarray) -> float:
