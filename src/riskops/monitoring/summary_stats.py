@@ -100,15 +100,23 @@ class SortedReference:
         self.scale = float(np.std(values)) if values.size else 0.0
         self._integral: np.ndarray | None = None
 
-    def _cdf_integral(self, x: np.ndarray) -> np.ndarray:
-        """``G(x)``: the integral of the reference's CDF from minus infinity to each ``x``."""
+    def _cdf_integral(self, x: np.ndarray, at_or_below: np.ndarray) -> np.ndarray:
+        """``G(x)``: the integral of the reference's CDF from minus infinity to each ``x``.
+
+        ``at_or_below``: how many reference values are at or below each ``x``.
+        """
         r, n = self.values, self.values.size
-        if self._integral is None:  # G at each reference point
-            self._integral = np.r_[0.0, np.cumsum(np.arange(1, n) / n * np.diff(r))]
-        at_or_below = np.searchsorted(r, x, side="right")
         last = np.maximum(at_or_below - 1, 0)
-        inside = self._integral[last] + at_or_below / n * (x - r[last])
+        inside = self.integral[last] + at_or_below / n * (x - r[last])
         return np.where(at_or_below > 0, inside, 0.0)
+
+    @property
+    def integral(self) -> np.ndarray:
+        """``G`` at each reference value (ties share one value)."""
+        if self._integral is None:
+            r, n = self.values, self.values.size
+            self._integral = np.r_[0.0, np.cumsum(np.arange(1, n) / n * np.diff(r))]
+        return self._integral
 
     def compare(self, current: np.ndarray) -> tuple[KsResult, float]:
         """KS and scaled Wasserstein of ``current`` (sorted, finite) against the reference."""
@@ -126,25 +134,29 @@ class SortedReference:
         statistic = float(max(np.max(np.abs(right / n - cdf_cur)),
                               np.max(np.abs(left[1:] / n - cdf_cur[:-1]), initial=0.0),
                               left[0] / n))
-        distance = self._wasserstein(u, below_cur, m)
+        distance = self._wasserstein(u, right, below_cur, m)
         return (KsResult(statistic, _ks_pvalue(statistic, n, m)),
                 distance / self.scale if self.scale > 0 else distance)
 
-    def _wasserstein(self, u: np.ndarray, below_cur: np.ndarray, m: int) -> float:
+    def _wasserstein(self, u: np.ndarray, right: np.ndarray, below_cur: np.ndarray,
+                     m: int) -> float:
         """``integral |F_ref - F_cur| dx``, piece by piece between the current values."""
         r, n = self.values, self.values.size
-        g_u = self._cdf_integral(u)
+        g_u = self._cdf_integral(u, right)
         before = float(g_u[0])  # F_cur = 0 below the first current value
         top = float(r[-1])
         after = 0.0  # F_cur = 1 from the last current value on
         if top > u[-1]:
-            after = (top - u[-1]) - (float(self._cdf_integral(np.array([top]))[0]) - g_u[-1])
+            after = (top - u[-1]) - (float(self.integral[-1]) - g_u[-1])
         a, b, level = u[:-1], u[1:], below_cur[:-1] / m
+        g_a, g_b = g_u[:-1], g_u[1:]
         # F_ref >= level from the reference's k-th value on, k = ceil(level * n).
         k = -((-below_cur[:-1] * n) // m)
-        crossing = np.where(k <= n, r[np.clip(k - 1, 0, n - 1)], np.inf)
+        index = np.clip(k - 1, 0, n - 1)
+        crossing = np.where(k <= n, r[index], np.inf)
         t = np.clip(crossing, a, b)
-        g_a, g_b, g_t = g_u[:-1], g_u[1:], self._cdf_integral(t)
+        # G at a reference value is tabulated; clipped to a or b it is G there.
+        g_t = np.where(crossing <= a, g_a, np.where(crossing >= b, g_b, self.integral[index]))
         under = level * (t - a) - (g_t - g_a)  # F_ref below the level on [a, t)
         over = (g_b - g_t) - level * (b - t)  # and above it on [t, b)
         return before + float(np.sum(under + over)) + after
