@@ -323,6 +323,8 @@ def test_estimated_performance_without_reference_labels_reads_scores_as_probabil
     ({"bins": 1}, "--bins must be"),
     ({"decision_threshold": 1.5}, "--decision-threshold must be"),
     ({"columns": ["nope"]}, "no column 'nope' (from --columns)"),
+    ({"columns": ["x"], "categorical": ["ts"]}, "--categorical lists 'ts', which --columns"),
+    ({"columns": ["ts"]}, "holds dates or times"),
     ({"score_col": "x"}, "score column 'x' must hold scores from 0 to 1; data row"),
 ])
 def test_bad_options_name_the_option(tmp_path: Path, options: dict, message: str):

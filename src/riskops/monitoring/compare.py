@@ -259,6 +259,10 @@ def _chosen_columns(ref: ColumnFile, columns: Sequence[str] | None, roles: set[s
             if name in roles:
                 raise InputError(f"--columns lists {name!r}, which is the timestamp, score, "
                                  "label or segment column; it is handled by its own option.")
+        for name in categorical:
+            if name not in columns:
+                raise InputError(f"--categorical lists {name!r}, which --columns leaves out; "
+                                 "add it to --columns or drop it from --categorical.")
         return [(name, True) for name in dict.fromkeys(columns)]
     forced = set(categorical)
     return [(name, name in forced) for name in ref.names if name not in roles]
