@@ -302,10 +302,9 @@ def _compare_column(ref: ColumnFile, cur: ColumnFile, name: str, kind: str,
     prepare: Callable[[Any], CategoricalBaseline | NumericBaseline]
     sample: Callable[[Any], Any]
     if kind == "categorical":
-        ref_codes = ref.categorical(name)
-        if not explicit and len(ref_codes.labels) == ref.rows and ref.rows > 1 \
-                and not (ref_codes.codes < 0).any():
+        if not explicit and ref.all_distinct(name):  # checked in Arrow: no labels built
             return None
+        ref_codes = ref.categorical(name)
         encoded = cur.categorical(name)
 
         def prepare(rows: Any) -> CategoricalBaseline:

@@ -227,6 +227,13 @@ class ColumnFile:
         raise InputError(f"{self.source}: {role} {_name(name)} must hold numbers, not "
                          f"{_type_text(kind)}; {fix}.")
 
+    def all_distinct(self, name: str) -> bool:
+        """Whether every row holds a value and no two rows the same one (an identifier)."""
+        column = self._column(name)
+        if column.null_count or self.rows < 2:
+            return False
+        return bool(pc.count_distinct(column, mode="all").as_py() == self.rows)
+
     def categorical(self, name: str) -> Encoded:
         """The column's values as text labels and one code per row (-1: empty or missing)."""
         column = self._column(name)
