@@ -155,15 +155,8 @@ def write_parquet(columns: dict[str, np.ndarray], path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    arrays = {}
-    for name, values in columns.items():
-        if values.dtype == object:
-            labels, codes = np.unique(values, return_inverse=True)
-            dictionary = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)),
-                                                        pa.array(labels.tolist()))
-            arrays[name] = dictionary.cast(pa.string())
-        else:
-            arrays[name] = pa.array(values)
+    arrays = {name: pa.array(values, type=pa.string() if values.dtype == object else None)
+              for name, values in columns.items()}
     tmp = path.with_suffix(".tmp")
     pq.write_table(pa.table(arrays), tmp)
     tmp.replace(path)
@@ -305,9 +298,14 @@ def run_riskops_cli(reference: Path, current: Path) -> dict[str, Any]:
 
 
 def child_env(*, reference_venv: bool) -> dict[str, str]:
+    """The environment of a child: riskops' as it is; the reference tools' without riskops."""
     env = dict(os.environ)
     if reference_venv:
         env.pop("PYTHONPATH", None)
+        # No usage logging or telemetry: the machine may have no network, and
+        # a network call would count against the tool's time.
+        env["NML_DISABLE_USAGE_LOGGING"] = "1"
+        env["DO_NOT_TRACK"] = "1"
     return env
 
 
@@ -424,29 +422,28 @@ def _value(results: dict[str, dict[str, Any]], key: str, column: str,
 
 def psi_table(by_key: dict[str, dict[str, Any]]) -> str:
     """Per column: riskops' PSI and statistics beside Evidently's and NannyML's."""
-    evidently_default = by_key.get("evidently-default")
-    rows = [["column", "kind", "injected drift", "riskops PSI", "Evidently PSI",
-             "Evidently default", "riskops JS", "NannyML JS", "riskops KS", "NannyML KS / chi2"]]
+    rows = [["column", "kind", "drift injected", "riskops PSI", "Evidently PSI",
+             "riskops JS", "NannyML JS", "riskops W scaled", "Evidently default",
+             "riskops KS / chi2", "NannyML KS / chi2"]]
     for name in COLUMNS:
+        numeric = name in NUMERIC
         default = "-"
+        evidently_default = by_key.get("evidently-default")
         if evidently_default and name in evidently_default["columns"]:
-            entry = evidently_default["columns"][name]
-            short = {"wasserstein": "W", "jensenshannon": "JS"}
-            method = next((v for k, v in short.items() if k in entry["method"].lower()),
-                          entry["method"])
-            default = f"{method} {_value(by_key, 'evidently-default', name)}"
-        nanny_ks = _value(by_key, "nannyml-ks", name,
-                          "kolmogorov_smirnov" if name in NUMERIC else "chi2")
+            method = evidently_default["columns"][name]["method"].lower()
+            short = "W" if "wasserstein" in method else "JS" if "jensen" in method else method
+            default = f"{short} {_value(by_key, 'evidently-default', name)}"
+        test = "ks" if numeric else "chi_square"
         rows.append([
-            name, "numeric" if name in NUMERIC else "categorical",
-            "yes" if name in DRIFTED else "no",
+            name, "numeric" if numeric else "categorical", "yes" if name in DRIFTED else "no",
             _value(by_key, RISKOPS_IN_PROCESS, name),
             _value(by_key, "evidently-psi", name),
-            default,
-            _value(by_key, RISKOPS_IN_PROCESS, name, "jensen_shannon"),
+            _value(by_key, RISKOPS_IN_PROCESS, name, "jensen_shannon") if numeric else "-",
             _value(by_key, "nannyml-js", name),
-            _value(by_key, RISKOPS_IN_PROCESS, name, "ks"),
-            nanny_ks,
+            _value(by_key, RISKOPS_IN_PROCESS, name, "wasserstein_scaled") if numeric else "-",
+            default,
+            _value(by_key, RISKOPS_IN_PROCESS, name, test),
+            _value(by_key, "nannyml-ks", name, "kolmogorov_smirnov" if numeric else "chi2"),
         ])
     return table(rows)
 
