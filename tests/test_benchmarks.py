@@ -124,8 +124,8 @@ def test_tables_render_every_contender_and_column(data):
                                          "method": "in", "peak_rss_mib": 100.0},
               "evidently-psi": {**_result(20.0, bench.DRIFTED), "tool": "evidently",
                                 "method": "psi", "wall_seconds": 30.0, "peak_rss_mib": None}}
-    text = bench.results_table(list(by_key.values()), 1.0)
-    assert "20.0x" in text and "3: income,amount,channel" in text
+    text = bench.results_table(list(by_key.values()), 1.0, 2.0)
+    assert "20.0x" in text and "15.0x" in text and "3: income,amount,channel" in text
     psi_text = bench.psi_table(by_key)
     assert all(name in psi_text for name in bench.COLUMNS)
 
