@@ -11,7 +11,9 @@ never go in riskops' own environment). It prints one JSON object:
 
 ``read_seconds`` is ``pandas.read_parquet`` of both files; ``compute_seconds``
 is the tool's own work after that (building its dataset objects, the drift
-calculation, the result object), not imports and not rendering HTML. Peak
+calculation, the result object), not imports and not rendering HTML.
+``compute_cpu_seconds`` is the CPU time (all threads) of both together, which
+other work on a shared machine inflates far less than the wall time. Peak
 RSS is this process's ``VmHWM`` (``/proc/self/status``), read at the end.
 
 Contenders (``--tool``):
@@ -176,7 +178,7 @@ def run(tool: str, reference_path: Path, current_path: Path, numeric: list[str],
     else:
         import nannyml  # noqa: F401
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     reference = pd.read_parquet(reference_path, columns=numeric + categorical)
     current = pd.read_parquet(current_path, columns=numeric + categorical)
     read_seconds = time.perf_counter() - start
@@ -197,6 +199,7 @@ def run(tool: str, reference_path: Path, current_path: Path, numeric: list[str],
                               ["kolmogorov_smirnov"], ["chi2"])
         method = "UnivariateDrift ks+chi2"
     compute_seconds = time.perf_counter() - start
+    compute_cpu_seconds = time.process_time() - cpu_start
     return {
         "tool": tool.split("-")[0],
         "method": method,
@@ -204,6 +207,7 @@ def run(tool: str, reference_path: Path, current_path: Path, numeric: list[str],
         "rows": [len(reference), len(current)],
         "read_seconds": read_seconds,
         "compute_seconds": compute_seconds,
+        "compute_cpu_seconds": compute_cpu_seconds,
         "peak_rss_mib": vm_hwm_mib(),
         "columns": columns,
     }

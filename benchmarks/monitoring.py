@@ -241,17 +241,19 @@ def run_riskops_in_process(reference: Path, current: Path, *,
     from riskops.monitoring.compare import compare_files
 
     profiler = cProfile.Profile() if profile else None
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.enable()
     result = compare_files(reference, current, columns=list(COLUMNS), categorical=CATEGORICAL)
     if profiler is not None:
         profiler.disable()
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
     out: dict[str, Any] = {
         "tool": "riskops",
         "method": "compare_files (in-process)",
         "compute_seconds": seconds,
+        "compute_cpu_seconds": cpu_seconds,
         "peak_rss_mib": vm_hwm_mib(),
         "columns": riskops_columns(result),
     }
@@ -279,19 +281,20 @@ def run_riskops_cli(reference: Path, current: Path) -> dict[str, Any]:
         timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists()
                                          else None)
         if timer:
-            argv = [timer, "-f", "%M", "-o", str(rss_file), *argv]
+            argv = [timer, "-f", "%M %U %S", "-o", str(rss_file), *argv]
         start = time.perf_counter()
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - start
         if proc.returncode != 0:
             raise RuntimeError(f"riskops monitor compare exited {proc.returncode}: "
                                f"{proc.stderr.strip()[-2000:]}")
-        peak = None
+        peak = cpu = None
         if timer and rss_file.exists():
-            peak = int(rss_file.read_text().split()[-1]) / 1024
+            kib, user, system = rss_file.read_text().split()[-3:]
+            peak, cpu = int(kib) / 1024, float(user) + float(system)
         result = json.loads(json_out.read_text())
     return {"tool": "riskops", "method": "monitor compare (CLI)", "wall_seconds": wall,
-            "peak_rss_mib": peak, "columns": riskops_columns(result)}
+            "wall_cpu_seconds": cpu, "peak_rss_mib": peak, "columns": riskops_columns(result)}
 
 
 # --------------------------------------------------------------------------- children
@@ -394,18 +397,21 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def results_table(results: list[dict[str, Any]], riskops_seconds: float,
-                  riskops_wall: float | None) -> str:
+                  riskops_wall: float | None, riskops_cpu: float | None = None) -> str:
     """One row per contender; speed-ups against riskops' in-process and whole-process times."""
-    rows = [["tool", "method", "compute s", "wall s (whole process)", "peak RSS MiB",
-             "riskops faster by (compute)", "(wall, vs CLI)", "drifted columns found"]]
+    rows = [["tool", "method", "compute s", "compute CPU s", "wall s (whole process)",
+             "peak RSS MiB", "riskops faster by (compute)", "(CPU)", "(wall, vs CLI)",
+             "drifted columns found"]]
     for r in results:
         compute = r.get("compute_seconds")
+        cpu = r.get("compute_cpu_seconds")
         wall = r.get("wall_seconds")
         found = drifted_columns(r)
         rows.append([
-            r["tool"], r["method"], _fmt(compute, ".2f"), _fmt(wall, ".2f"),
+            r["tool"], r["method"], _fmt(compute, ".2f"), _fmt(cpu, ".2f"), _fmt(wall, ".2f"),
             _fmt(r.get("peak_rss_mib"), ".0f"),
             "-" if compute is None else f"{compute / riskops_seconds:.1f}x",
+            "-" if cpu is None or not riskops_cpu else f"{cpu / riskops_cpu:.1f}x",
             "-" if wall is None or not riskops_wall else f"{wall / riskops_wall:.1f}x",
             f"{len(found)}: {','.join(found)}"])
     return table(rows)
@@ -586,7 +592,11 @@ def report(by_key: dict[str, dict[str, Any]], data: DataSet) -> list[str]:
                if k in by_key]
     cli = by_key.get(RISKOPS_CLI)
     print(results_table(ordered, riskops["compute_seconds"],
-                        cli["wall_seconds"] if cli else None))
+                        cli["wall_seconds"] if cli else None,
+                        riskops.get("compute_cpu_seconds")))
+    if cli and cli.get("wall_cpu_seconds") is not None:
+        print(f"riskops monitor compare (CLI): {cli['wall_cpu_seconds']:.2f} s CPU (user + "
+              f"system) for the whole process, imports included")
     print()
     print("Per column (* = flagged as drifted by that tool's own rule):")
     print(psi_table(by_key))
