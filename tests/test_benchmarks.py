@@ -170,3 +170,12 @@ def test_worker_treats_non_finite_values_as_missing():
                                         "column": "x", "method": "psi", "threshold": 0.1},
                              "value": float("nan")}]}
     assert worker._evidently_columns(snapshot, ["x"], [])["x"]["drifted"] is False
+
+
+def test_best_takes_the_fastest_run_the_least_cpu_and_the_highest_peak():
+    runs = [{"compute_seconds": 3.0, "compute_cpu_seconds": 1.0, "peak_rss_mib": 300.0},
+            {"compute_seconds": 2.0, "compute_cpu_seconds": 1.5, "peak_rss_mib": 280.0},
+            {"compute_seconds": 4.0, "compute_cpu_seconds": 1.2, "peak_rss_mib": None}]
+    chosen = bench.best(runs, "compute_seconds")
+    assert (chosen["compute_seconds"], chosen["compute_cpu_seconds"],
+            chosen["peak_rss_mib"], chosen["runs"]) == (2.0, 1.0, 300.0, 3)
