@@ -179,3 +179,22 @@ def test_best_takes_the_fastest_run_the_least_cpu_and_the_highest_peak():
     chosen = bench.best(runs, "compute_seconds")
     assert (chosen["compute_seconds"], chosen["compute_cpu_seconds"],
             chosen["peak_rss_mib"], chosen["runs"]) == (2.0, 1.0, 300.0, 3)
+
+
+def test_reference_venv_is_rebuilt_only_when_the_pins_change(tmp_path, monkeypatch):
+    requirements = tmp_path / "reference-tools.txt"
+    requirements.write_text("evidently==0.7.23\n")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("")
+    calls = []
+    monkeypatch.setattr(bench.subprocess, "run", lambda argv, **kw: calls.append(argv))
+    (venv / ".requirements.sha256").write_text(bench.requirements_digest(requirements) + "\n")
+    assert bench.ensure_reference_venv(venv, python="python3", requirements=requirements) == venv
+    assert calls == []
+    requirements.write_text("evidently==0.7.24\n")  # a new pin: create and install again
+    bench.ensure_reference_venv(venv, python="python3", requirements=requirements)
+    assert calls[0] == ["python3", "-m", "venv", "--clear", str(venv)]
+    assert calls[1][-3:] == ["install", "-r", str(requirements)]
+    assert (venv / ".requirements.sha256").read_text().strip() == \
+        bench.requirements_digest(requirements)
