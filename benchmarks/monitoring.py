@@ -41,8 +41,8 @@ How to run
 ::
 
     .venv/bin/python benchmarks/monitoring.py [--rows 1000000] [--repeat 1] \\
-        [--data-dir DIR] [--regenerate] [--skip-reference] [--profile] \\
-        [--json-out FILE]
+        [--data-dir DIR] [--regenerate] [--skip-reference] [--tools LIST] \\
+        [--profile] [--json-out FILE]
 
 ``--skip-reference`` runs the riskops half only (no virtual environment).
 ``--profile`` prints where ``compare_files`` spends its time (cProfile).
@@ -65,7 +65,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -371,12 +371,6 @@ def ensure_reference_venv(venv: Path, *, python: str, requirements: Path = REQUI
 
 
 # --------------------------------------------------------------------------- report
-
-
-@dataclass
-class Summary:
-    results: list[dict[str, Any]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
 
 
 def best(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
