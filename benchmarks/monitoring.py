@@ -34,7 +34,8 @@ carries the parent's high-water mark into it across ``exec``.
 
 Targets (issue 10): riskops compute <= 2 s, and >= 20x faster than Evidently's
 preset with ``method="psi"`` and with its default methods; riskops must flag
-exactly the 3 drifted columns. The script exits 1 when a target is missed.
+exactly the 3 drifted columns. The script exits 1 when a target is missed
+(with ``--rows`` below 1,000,000 only the flagged columns are checked).
 
 How to run
 ----------
@@ -478,8 +479,12 @@ def machine_lines() -> list[str]:
     ]
 
 
-def check_targets(by_key: dict[str, dict[str, Any]]) -> list[str]:
-    """Each missed target as one line; empty when every target is met."""
+def check_targets(by_key: dict[str, dict[str, Any]], *, timed: bool = True) -> list[str]:
+    """Each missed target as one line; empty when every target is met.
+
+    ``timed=False`` checks the flagged columns only: the time targets are set
+    for 1 M + 1 M rows, and a smaller quick run would miss them by design.
+    """
     problems = []
     riskops = by_key[RISKOPS_IN_PROCESS]
     found = drifted_columns(riskops)
@@ -490,6 +495,8 @@ def check_targets(by_key: dict[str, dict[str, Any]]) -> list[str]:
         problems.append(f"riskops monitor compare flagged {drifted_columns(cli)}, "
                         f"expected exactly {list(DRIFTED)}")
     seconds = riskops["compute_seconds"]
+    if not timed:
+        return problems
     if seconds > TARGET_COMPUTE_SECONDS:
         problems.append(f"riskops compute {seconds:.2f} s > target {TARGET_COMPUTE_SECONDS} s")
     for key in ("evidently-psi", "evidently-default"):
@@ -607,8 +614,11 @@ def report(by_key: dict[str, dict[str, Any]], data: DataSet) -> list[str]:
     if riskops.get("profile"):
         print()
         print(riskops["profile"])
-    problems = check_targets(by_key)
+    timed = data.rows >= DEFAULT_ROWS
+    problems = check_targets(by_key, timed=timed)
     print()
+    if not timed:
+        print(f"time targets not checked: they are set for {DEFAULT_ROWS:,} rows per file")
     if problems:
         print("TARGETS MISSED:")
         for line in problems:
