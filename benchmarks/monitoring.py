@@ -623,6 +623,8 @@ def report(by_key: dict[str, dict[str, Any]], data: DataSet) -> list[str]:
         print("TARGETS MISSED:")
         for line in problems:
             print(f"  - {line}")
+    elif not timed:
+        print(f"riskops flags exactly {', '.join(DRIFTED)}")
     else:
         print(f"targets met: riskops {riskops['compute_seconds']:.2f} s <= "
               f"{TARGET_COMPUTE_SECONDS} s, flags exactly {', '.join(DRIFTED)}"
