@@ -17,7 +17,7 @@ import numpy as np
 
 from riskops.arrays import float_vector
 
-__all__ = ["Bins", "reference_bins", "shares_in"]
+__all__ = ["Bins", "reference_bins", "shares_in", "shares_in_sorted"]
 
 
 def _finite_1d(values: Any, name: str) -> np.ndarray:
@@ -78,7 +78,11 @@ def reference_bins(reference: Any, *, bins: int = 10) -> Bins:
     """
     _check_bins(bins)
     reference = _finite_1d(reference, "reference")
-    distinct = np.unique(reference)
+    if reference.size > 1 and bool(np.all(reference[1:] >= reference[:-1])):
+        # Already sorted (monitor compare sorts each reference once): no second sort.
+        distinct = reference[np.r_[True, reference[1:] != reference[:-1]]]
+    else:
+        distinct = np.unique(reference)
     if distinct.size <= bins:
         return Bins("values", tuple(float(v) for v in distinct))
     probabilities = np.linspace(0.0, 1.0, bins + 1)[1:-1]
@@ -96,3 +100,28 @@ def shares_in(bins: Bins, values: Any, *, name: str = "values") -> np.ndarray:
     """
     array = _finite_1d(values, name)
     return np.bincount(bins.index(array), minlength=bins.count) / array.size
+
+
+def shares_in_sorted(bins: Bins, values: np.ndarray) -> np.ndarray:
+    """``shares_in(bins, values)`` for ``values`` already sorted ascending (and finite).
+
+    The bin boundaries are searched in the sorted values instead of every
+    value in the boundaries: ``O(bins log n)`` instead of ``O(n log bins)``.
+    The counts are the same integers, so the shares are equal, not close.
+
+    Examples
+    --------
+    >>> shares_in_sorted(Bins("values", (1.0,)), np.array([0.0, 1.0, 1.0, 3.0])).tolist()
+    [0.25, 0.5, 0.25]
+    """
+    points = np.asarray(bins.points, dtype=float)
+    if bins.kind == "quantiles":
+        # Bin k holds points[k-1] <= v < points[k]: the boundaries are "how many below".
+        boundaries = np.searchsorted(values, points, side="left")
+    else:
+        # Bin 2j is strictly between points[j-1] and points[j], bin 2j+1 equals points[j].
+        lower = np.searchsorted(values, points, side="left")
+        upper = np.searchsorted(values, points, side="right")
+        boundaries = np.column_stack([lower, upper]).ravel()
+    counts = np.diff(np.r_[0, boundaries, values.size])
+    return counts / values.size

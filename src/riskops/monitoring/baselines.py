@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from riskops.binning import shares_in_sorted
 from riskops.monitoring import stats
 from riskops.monitoring.drift import MISSING
 from riskops.monitoring.summary_stats import (
@@ -60,7 +61,7 @@ class NumericBaseline:
         self.shares: np.ndarray | None = None
         if self.count:
             self.bins = stats.reference_bins(self.sorted, bins=bins)
-            self.shares = stats.shares_in(self.bins, self.sorted, name="reference")
+            self.shares = shares_in_sorted(self.bins, self.sorted)
 
     def describe(self) -> dict[str, Any]:
         """Bins, shares, count, missing share, mean and standard deviation."""
@@ -89,7 +90,7 @@ class NumericBaseline:
             return {"value": None, "statistics": None, "missing_share": missing,
                     "shares": None, "skipped": reason}
         current = np.sort(finite)
-        shares = stats.shares_in(self.bins, current, name="current")
+        shares = shares_in_sorted(self.bins, current)
         psi = stats.psi_of_shares(self.shares, shares)
         ks, wasserstein = self.reference.compare(current)
         return {
