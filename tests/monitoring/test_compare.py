@@ -479,3 +479,22 @@ def test_a_small_chunk_outside_or_on_the_reference(current: list[float]):
     assert distance == pytest.approx(stats.wasserstein_scaled(reference, current), rel=1e-12)
     assert distance == pytest.approx(wasserstein_distance(reference, current) / reference.std(),
                                      rel=1e-12)
+
+
+def test_a_high_cardinality_text_column_is_left_out_unless_named(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    for name in ("ref", "cur"):
+        pd.DataFrame({
+            "x": rng.normal(size=4_000),
+            "email": [f"u{i}@example.com" for i in rng.integers(0, 3_000, 4_000)],
+            "region": rng.choice(["n", "s", "e"], 4_000),
+        }).to_parquet(tmp_path / f"{name}.parquet")
+    document = compare_files(tmp_path / "ref.parquet", tmp_path / "cur.parquet")
+    compared = [c["name"] for c in document["reference"]["columns"]]
+    assert compared == ["x", "region"]
+    assert "free text or an identifier" in document["reference"]["excluded"]["email"]
+    assert not document["summary"]["drift"]
+
+    named = compare_files(tmp_path / "ref.parquet", tmp_path / "cur.parquet",
+                          categorical=["email"])
+    assert "email" in [c["name"] for c in named["reference"]["columns"]]

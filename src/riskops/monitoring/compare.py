@@ -52,6 +52,9 @@ SCHEMA_VERSION = 1
 #: Metrics whose estimated and realised values are both reported, with their difference.
 COMPARED_METRICS = ("roc_auc", "brier", "mae", "precision", "recall", "f1")
 MAX_BINS = 1000
+#: An inferred categorical column with more distinct reference values than this, or
+#: distinct in more than half of its rows, is free text or an identifier: left out.
+MAX_INFERRED_CATEGORIES = 1000
 
 
 def compare_files(
@@ -142,8 +145,8 @@ def compare_files(
                                 segment_drift=segment_drift)
         ref.release(name)
         cur.release(name)
-        if entry is None:
-            excluded[name] = "every reference value is distinct (an identifier)"
+        if isinstance(entry, str):
+            excluded[name] = entry
             continue
         described.append(entry)
         kinds[name] = kind
@@ -292,8 +295,8 @@ def _compare_column(ref: ColumnFile, cur: ColumnFile, name: str, kind: str,
                     values: tuple[np.ndarray, np.ndarray] | None = None,
                     segments: Segments | None = None,
                     segment_drift: list[list[list[dict[str, Any]]]] | None = None,
-                    ) -> dict[str, Any] | None:
-    """Measure every chunk of one column; its reference description, or ``None`` for an id.
+                    ) -> dict[str, Any] | str:
+    """Measure every chunk of one column; its reference description, or why it was left out.
 
     ``values``: the reference and current numbers when already read (the score).
     With ``segments``, each segment of each chunk is measured against the
@@ -302,8 +305,14 @@ def _compare_column(ref: ColumnFile, cur: ColumnFile, name: str, kind: str,
     prepare: Callable[[Any], CategoricalBaseline | NumericBaseline]
     sample: Callable[[Any], Any]
     if kind == "categorical":
-        if not explicit and ref.all_distinct(name):  # checked in Arrow: no labels built
-            return None
+        if not explicit:  # counted in Arrow: no labels built
+            if ref.all_distinct(name):
+                return "every reference value is distinct (an identifier)"
+            distinct = ref.distinct_count(name)
+            if distinct > MAX_INFERRED_CATEGORIES or distinct > ref.rows / 2:
+                return (f"{distinct} distinct values in {ref.rows} rows: free text or an "
+                        "identifier rather than categories (list it under --categorical to "
+                        "compare it anyway)")
         ref_codes = ref.categorical(name)
         encoded = cur.categorical(name)
 

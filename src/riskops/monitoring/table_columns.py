@@ -234,6 +234,10 @@ class ColumnFile:
             return False
         return bool(pc.count_distinct(column, mode="all").as_py() == self.rows)
 
+    def distinct_count(self, name: str) -> int:
+        """How many distinct non-empty values the column holds."""
+        return int(pc.count_distinct(self._column(name), mode="only_valid").as_py())
+
     def categorical(self, name: str) -> Encoded:
         """The column's values as text labels and one code per row (-1: empty or missing)."""
         column = self._column(name)
