@@ -4,7 +4,7 @@
     last_results(ws)    # what the last run found, for GET /risk/insights
 
 One run reads the inference log of the reference and current windows
-(``inference_log``), runs every check (``checks``), emits
+(``inference_log``: the database or the Parquet lake, with DuckDB), runs every check (``checks``), emits
 ``ml.model.drift.detected`` and ``ml.model.performance.degraded`` through the
 event outbox in one transaction, sets the drift gauges and counters, and
 writes the summary atomically to ``<home>/monitoring/last-run.json``.
@@ -22,8 +22,8 @@ from typing import Any
 from riskops.config import Workspace
 from riskops.errors import InputError
 from riskops.files import atomic_write
-from riskops.monitoring.checks import monitor_frames
-from riskops.monitoring.inference_log import load_inference_log
+from riskops.monitoring.checks import model_id, monitor_frames
+from riskops.monitoring.inference_log import open_windows
 from riskops.monitoring.windows import MonitoringConfig
 
 JOB_NAME = "model-monitoring"
@@ -44,10 +44,9 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
     one raises ``InputError`` naming it.
     """
     config = MonitoringConfig.from_metadata(metadata)
-    frames = [load_inference_log(ws.database_url, start=start, end=end, tenants=config.tenants,
-                                 scenarios=config.scenarios)
-              for start, end in (config.reference_window, config.current_window)]
-    results = _json_safe(monitor_frames(frames[0], frames[1], config))
+    with open_windows(ws, config, model_id=model_id, source=config.source) as (
+            reference, current, source):
+        results = _json_safe(monitor_frames(reference, current, config))
     event_ids = _emit_events(ws, results)
     _update_metrics(results)
     summary = {
@@ -55,6 +54,7 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
         "ranAt": datetime.now(UTC).isoformat(),
         "now": config.now.isoformat(),
         "windows": config.windows(),
+        "source": source,
         "tenantIds": list(config.tenants) if config.tenants else None,
         "driftChecked": sum(1 for r in results if _is_drift_check(r)),
         "driftDetected": sum(1 for r in results if _is_drift_check(r) and r.get("drift")),

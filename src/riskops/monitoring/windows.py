@@ -9,7 +9,8 @@ carry their own): ``tenantIds``, ``scenarios`` (lists of strings), ``now``
 (ISO 8601; a time without zone is UTC), ``referenceFromDays`` (60),
 ``referenceToDays`` (30), ``currentDays`` (7), ``minSamples`` (30),
 ``segmentMinSamples`` (200), ``bins`` (10), ``psiThreshold`` (0.2), ``brierThreshold`` (0.2),
-``maeThreshold`` (0.2).
+``maeThreshold`` (0.2), ``source`` (``auto``, ``db`` or ``lake``: where the
+inference log is read, see ``inference_log``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from riskops.errors import InputError
+
+#: Where a run reads the inference log (``riskops.monitoring.inference_log``).
+SOURCES = ("auto", "db", "lake")
 from riskops.monitoring.verdicts import DEFAULT_DEGRADATION, DEFAULT_PSI_ALERT, MIN_SAMPLES
 
 #: Rows a segment needs in each window. PSI over 10 bins of two samples from one
@@ -42,6 +46,7 @@ class MonitoringConfig:
     bins: int = 10
     psi_threshold: float = DEFAULT_PSI_ALERT
     degradation: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DEGRADATION))
+    source: str = "auto"
 
     @property
     def reference_window(self) -> tuple[datetime, datetime]:
@@ -77,6 +82,7 @@ class MonitoringConfig:
             psi_threshold=_number(meta, "psiThreshold", DEFAULT_PSI_ALERT),
             degradation={"brier": _number(meta, "brierThreshold", DEFAULT_DEGRADATION["brier"]),
                          "mae": _number(meta, "maeThreshold", DEFAULT_DEGRADATION["mae"])},
+            source=_source(meta),
         )
         if config.reference_from_days <= config.reference_to_days:
             raise InputError(
@@ -92,6 +98,14 @@ class MonitoringConfig:
         if config.min_samples < 1:
             raise InputError(f"minSamples must be at least 1, got {config.min_samples}.")
         return config
+
+
+def _source(meta: Mapping[str, Any]) -> str:
+    value = meta.get("source", "auto")
+    if value not in SOURCES:
+        raise InputError(f"source must be one of {', '.join(SOURCES)}, got {value!r}; "
+                         "auto reads the Parquet lake once it has been exported to.")
+    return str(value)
 
 
 def _time(value: Any) -> datetime:
