@@ -1,6 +1,7 @@
 """``riskops monitor run``: drift and performance over the inference log.
 
     riskops monitor run [--tenant T]... [--now ISO] [--json-out drift-scan.json] [--json]
+        [--source auto|db|lake] [--engine duckdb]
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ def run(
     json_out: Annotated[Path | None, typer.Option(
         "--json-out", metavar="FILE", help="Also write the full results to this JSON file.")]
     = None,
+    source: Annotated[str, typer.Option(
+        "--source", metavar="SOURCE",
+        help="Read the inference log from auto, db or lake (auto: lake once exported).")]
+    = "auto",
+    engine: Annotated[str, typer.Option(
+        "--engine", metavar="ENGINE", help="Query engine: duckdb (the only one so far).")]
+    = "duckdb",
     home: HomeOption = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -50,7 +58,12 @@ def run(
 
     if tenant is not None and any(not t.strip() for t in tenant):
         raise InputError("--tenant needs a non-empty tenant id, e.g. --tenant acme.")
-    metadata: dict[str, Any] = {}
+    if source not in ("auto", "db", "lake"):
+        raise InputError(f"--source {source!r} is not auto, db or lake; e.g. --source lake "
+                         "(the Parquet lake, read with DuckDB).")
+    if engine != "duckdb":
+        raise InputError(f"--engine {engine!r} is not available; use --engine duckdb.")
+    metadata: dict[str, Any] = {"source": source}
     if tenant:
         metadata["tenantIds"] = list(tenant)
     if now is not None:
@@ -102,5 +115,6 @@ def summary_table(summary: dict[str, Any]) -> list[Any]:
         table.add_row(*row[1:])
     total = (f"{plural(summary['driftChecked'], 'drift check')} ({summary['driftDetected']} "
              f"over threshold), {plural(summary['performanceChecked'], 'performance check')}, "
-             f"{plural(len(summary['events']), 'event')}")
+             f"{plural(len(summary['events']), 'event')}"
+             + (f"; read from the {summary['source']}" if summary.get("source") else ""))
     return [table, total]

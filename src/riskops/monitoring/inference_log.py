@@ -151,7 +151,8 @@ class LogWindow:
             rows = self._con.execute(
                 f"SELECT tenant_id, scenario, method, model_name, count(*) "
                 f"FROM {self.name}_rows GROUP BY ALL").fetchall()
-            mapping = [(s, m, n, self._model_id(s, m, n)) for _, s, m, n, _ in rows]
+            mapping = sorted({(s, m, n, self._model_id(s, m, n)) for _, s, m, n, _ in rows},
+                             key=str)
             self._con.execute(f"CREATE TEMP TABLE {self.name}_models "
                               "(scenario VARCHAR, method VARCHAR, model_name VARCHAR, "
                               "model_id VARCHAR)")

@@ -4,7 +4,8 @@
     last_results(ws)    # what the last run found, for GET /risk/insights
 
 One run reads the inference log of the reference and current windows
-(``inference_log``: the database or the Parquet lake, with DuckDB), runs every check (``checks``), emits
+(``inference_log``: the database or the Parquet lake, with DuckDB), runs
+every check (``checks``), emits
 ``ml.model.drift.detected`` and ``ml.model.performance.degraded`` through the
 event outbox in one transaction, sets the drift gauges and counters, and
 writes the summary atomically to ``<home>/monitoring/last-run.json``.

@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from riskops.errors import InputError
+from riskops.monitoring.verdicts import DEFAULT_DEGRADATION, DEFAULT_PSI_ALERT, MIN_SAMPLES
 
 #: Where a run reads the inference log (``riskops.monitoring.inference_log``).
 SOURCES = ("auto", "db", "lake")
-from riskops.monitoring.verdicts import DEFAULT_DEGRADATION, DEFAULT_PSI_ALERT, MIN_SAMPLES
 
 #: Rows a segment needs in each window. PSI over 10 bins of two samples from one
 #: distribution averages about 9 * (1/n_ref + 1/n_cur): ~0.2 at 50 rows, ~0.05 at 200.

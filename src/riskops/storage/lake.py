@@ -183,8 +183,8 @@ def window_query(ws: Workspace, *, start: datetime, end: datetime,
         where.append(f"tenant_id IN ({', '.join(_literal(v) for v in tenants)})")
     pattern = _literal(str(root / "*" / "*" / "*.parquet"))
     return (f"SELECT {', '.join(_quoted(c) for c in columns)} FROM read_parquet({pattern}, "
-            "hive_partitioning = true, hive_types = {'scenario': VARCHAR, 'date': DATE}, "
-            f"union_by_name = true) WHERE {' AND '.join(where)}")
+            "hive_partitioning = true, hive_types = {'scenario': VARCHAR, 'date': DATE}) "
+            f"WHERE {' AND '.join(where)}")
 
 
 def _literal(value: str) -> str:
