@@ -1,4 +1,4 @@
-"""`monitor run` over the Parquet lake: the same results as over the database, windows pushed down."""
+"""`monitor run` over the Parquet lake: the database's results, windows pushed down."""
 
 from __future__ import annotations
 
