@@ -202,7 +202,8 @@ def child_baseline(home: Path) -> dict[str, object]:
                     FULL JOIN (SELECT * FROM shares WHERE w = 'cur') c ON r.bin = c.bin)
                 SELECT sum((c - r) * ln(c / r)) FROM (
                     SELECT CASE WHEN c = 0 THEN 1e-4 ELSE c END AS c,
-                           CASE WHEN r = 0 THEN 1e-4 ELSE r END AS r FROM pairs)""").fetchall()[0][0]
+                           CASE WHEN r = 0 THEN 1e-4 ELSE r END AS r FROM pairs)
+                """).fetchall()[0][0]
         for column in CATEGORICAL:
             psi[column] = con.execute(f"""
                 WITH counts AS (
