@@ -22,10 +22,12 @@ Where the rows come from (``source``):
 
 Nothing becomes a Python object per row: each window is a DuckDB view,
 ``prepare`` extracts a scenario's input features from the JSON ``inputs`` in
-one ``json_transform`` pass into a temporary table of typed columns (numbers
-as DOUBLE, everything else as VARCHAR), and a check then fetches one column of
-one (tenant, scenario, model) as a numpy array, or counts categories in SQL.
-DuckDB works within ``MEMORY_LIMIT`` and spills to a temporary folder beyond it.
+one ``json_transform`` pass into a table of typed columns (numbers as DOUBLE,
+everything else as VARCHAR), and a check then fetches one column of one
+(tenant, scenario, model) as a numpy array, or counts categories in SQL. The
+tables live in a DuckDB file in a temporary folder under ``<home>/monitoring``
+(the lake's disk, not a RAM-backed /tmp), removed after the run, so DuckDB
+keeps within ``MEMORY_LIMIT`` by writing them out instead of failing.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -76,10 +79,12 @@ def open_windows(
 
     mark = lake.watermark(ws) if source != "db" else None
     used = "lake" if source == "lake" or (source == "auto" and mark is not None) else "db"
-    with tempfile.TemporaryDirectory(prefix="riskops-monitor-") as spill, \
-            duckdb.connect() as con:
+    scratch = ws.home / "monitoring"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".duckdb-", dir=scratch) as spill, \
+            duckdb.connect(str(Path(spill) / "windows.duckdb")) as con:
         for setting in ("SET TimeZone = 'UTC'", f"SET memory_limit = '{MEMORY_LIMIT}'",
-                        f"SET temp_directory = {_literal(spill)}",
+                        f"SET temp_directory = {_literal(str(Path(spill) / 'spill'))}",
                         "SET preserve_insertion_order = false"):
             con.execute(setting)
         windows = []
@@ -102,7 +107,7 @@ def _register(con: duckdb.DuckDBPyConnection, ws: Workspace, name: str, start: d
     columns = ", ".join(_RAW_COLUMNS)
     if used == "db":
         con.register(f"{name}_db", _arrow(read_window_columns(ws.database_url, **window)))
-        con.execute(f"CREATE VIEW {name}_rows AS SELECT {columns} FROM {name}_db")
+        con.execute(f"CREATE TEMP VIEW {name}_rows AS SELECT {columns} FROM {name}_db")
         return
     parts = []
     scan = lake.window_query(ws, **window, columns=_RAW_COLUMNS)
@@ -119,7 +124,7 @@ def _register(con: duckdb.DuckDBPyConnection, ws: Workspace, name: str, start: d
     if tail["id"] or not parts:
         con.register(f"{name}_tail", _arrow(tail))
         parts.append(f"SELECT {columns} FROM {name}_tail")
-    con.execute(f"CREATE VIEW {name}_rows AS {' UNION ALL '.join(parts)}")
+    con.execute(f"CREATE TEMP VIEW {name}_rows AS {' UNION ALL '.join(parts)}")
 
 
 def _arrow(columns: Mapping[str, list[Any]], names: Sequence[str] = _RAW_COLUMNS) -> pa.Table:
@@ -153,7 +158,7 @@ class LogWindow:
                 f"FROM {self.name}_rows GROUP BY ALL").fetchall()
             mapping = sorted({(s, m, n, self._model_id(s, m, n)) for _, s, m, n, _ in rows},
                              key=str)
-            self._con.execute(f"CREATE TEMP TABLE {self.name}_models "
+            self._con.execute(f"CREATE TABLE {self.name}_models "
                               "(scenario VARCHAR, method VARCHAR, model_name VARCHAR, "
                               "model_id VARCHAR)")
             if mapping:
@@ -224,7 +229,7 @@ class LogWindow:
         parsed = (f", try(json_transform(r.inputs, {_literal(json.dumps(struct))})) AS s"
                   if struct else "")
         self._con.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT tenant_id, model_id, score, threshold, label, "
+            f"CREATE TABLE {table} AS SELECT tenant_id, model_id, score, threshold, label, "
             "outcome, override" + "".join(f", {s}" for s in select) + " FROM ("
             "SELECT r.tenant_id, m.model_id, r.score, r.threshold, r.label, r.outcome, "
             f"COALESCE(r.override, false) AS override, r.inputs{parsed} "
