@@ -54,7 +54,9 @@ if TYPE_CHECKING:
 
 #: DuckDB's memory cap for one run; beyond it, operators spill to a temporary folder.
 MEMORY_LIMIT = "1GB"
-#: JSON types ``json_group_structure`` gives a key whose every value is a number.
+#: Rows per (tenant, model) read to infer an unknown scenario's inputs.
+INFER_SAMPLE = 100_000
+#: JSON types ``json_structure`` gives a key whose every value is a number.
 NUMBER_TYPES = frozenset({"UBIGINT", "BIGINT", "HUGEINT", "DOUBLE"})
 _RAW_COLUMNS = ("id", "created_at", "tenant_id", "scenario", "model_name", "method", "inputs",
                 "score", "label", "threshold", "outcome", "override")
@@ -85,7 +87,8 @@ def open_windows(
             duckdb.connect(str(Path(spill) / "windows.duckdb")) as con:
         for setting in ("SET TimeZone = 'UTC'", f"SET memory_limit = '{MEMORY_LIMIT}'",
                         f"SET temp_directory = {_literal(str(Path(spill) / 'spill'))}",
-                        "SET preserve_insertion_order = false"):
+                        "SET preserve_insertion_order = false",
+                        "SET enable_progress_bar = false"):
             con.execute(setting)
         windows = []
         for name, (start, end) in (("reference", config.reference_window),
@@ -180,22 +183,35 @@ class LogWindow:
     def input_types(self, scenario: str) -> dict[tuple[str, str], dict[str, str]]:
         """Per (tenant, model) of ``scenario``: each input key and its JSON type.
 
-        A key whose values are all numbers gets one of ``NUMBER_TYPES``, a key
-        only ever null ``"NULL"``; mixed values ``"JSON"``. Inputs that are not
-        a JSON object are left out.
+        A key whose values are all numbers (or null) is ``"DOUBLE"``, one only
+        ever null ``"NULL"``, any other ``"JSON"``. Inputs that are not a JSON
+        object are left out. DuckDB counts the distinct row structures; they
+        are merged here. Beyond ``INFER_SAMPLE`` rows of a (tenant, model), a
+        deterministic sample of about that many (by a hash of the prediction
+        id) is read: a key or type seen only outside it is missed.
         """
+        rates = [(t, m, min(1.0, INFER_SAMPLE / n))
+                 for (t, s, m), n in self._key_sizes().items() if s == scenario]
+        self._con.execute(f"CREATE OR REPLACE TABLE {self.name}_rates "
+                          "(tenant_id VARCHAR, model_id VARCHAR, rate DOUBLE)")
+        if rates:
+            self._con.executemany(f"INSERT INTO {self.name}_rates VALUES (?, ?, ?)", rates)
         rows = self._con.execute(
-            f"SELECT tenant_id, model_id, json_group_structure(j) FROM ("
-            f"SELECT r.tenant_id, m.model_id, try(r.inputs::JSON) AS j "
-            f"FROM {self._with_models()} WHERE r.scenario = ?) "
-            "WHERE json_type(j) = 'OBJECT' GROUP BY ALL", [scenario]).fetchall()
-        out: dict[tuple[str, str], dict[str, str]] = {}
-        for tenant, model, structure in rows:
-            parsed = json.loads(structure) if structure else {}
-            if isinstance(parsed, dict):
-                out[(tenant, model)] = {str(k): v if isinstance(v, str) else "JSON"
-                                        for k, v in parsed.items()}
-        return out
+            f"SELECT r.tenant_id, m.model_id, try(json_structure(r.inputs)) AS st, count(*) "
+            f"FROM {self._with_models()} JOIN {self.name}_rates q "
+            "ON q.tenant_id = r.tenant_id AND q.model_id = m.model_id "
+            "WHERE r.scenario = ? AND (q.rate >= 1 OR hash(r.id) % 1000000 < q.rate * 1000000) "
+            "GROUP BY ALL", [scenario]).fetchall()
+        seen: dict[tuple[str, str], dict[str, set[str]]] = {}
+        for tenant, model, structure, _ in rows:
+            parsed = json.loads(structure) if structure else None
+            if not isinstance(parsed, dict):
+                continue
+            keys = seen.setdefault((tenant, model), {})
+            for key, kind in parsed.items():
+                keys.setdefault(str(key), set()).add(kind if isinstance(kind, str) else "JSON")
+        return {group: {key: _merged(kinds) for key, kinds in keys.items()}
+                for group, keys in seen.items()}
 
     def prepare(self, scenario: str, inputs: Mapping[str, str]) -> None:
         """Extract ``inputs`` (name -> ``"numeric"`` or another kind) of ``scenario`` once.
@@ -340,6 +356,13 @@ class LogGroup:
             list(self._key)).fetchnumpy()
         return (np.asarray(result["score"], dtype=float),
                 np.asarray(result["outcome"], dtype=object))
+
+
+def _merged(kinds: set[str]) -> str:
+    known = kinds - {"NULL"}
+    if not known:
+        return "NULL"
+    return "DOUBLE" if known <= NUMBER_TYPES else "JSON"
 
 
 def _literal(value: str) -> str:

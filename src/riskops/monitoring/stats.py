@@ -12,6 +12,7 @@ strings. What counts as drift (thresholds, the 30-sample floor) lives in
                                             # the same PSI with the reference binned once
     categorical_psi(reference, current)     # PSI over category shares
     ks_statistic(reference, current)        # two-sample Kolmogorov-Smirnov
+    ks_and_wasserstein(reference, current)  # both from one merge of the samples
     jensen_shannon(reference, current)      # JS distance (base 2) on the PSI bins
     wasserstein_scaled(reference, current)  # Wasserstein-1 / std of the reference
     chi_square(reference, current)          # Pearson chi-square on category counts
@@ -42,6 +43,7 @@ __all__ = [
     "drift_z_score",
     "drop_missing",
     "jensen_shannon",
+    "ks_and_wasserstein",
     "ks_statistic",
     "psi",
     "psi_of_shares",
@@ -373,7 +375,7 @@ def _ecdfs(reference: np.ndarray, current: np.ndarray) -> tuple[
     merged = np.concatenate([_sorted(reference), _sorted(current)])
     order = np.argsort(merged, kind="stable")
     points = merged[order]
-    ref_seen = np.cumsum(order < reference.size)
+    ref_seen = np.cumsum(order < reference.size, dtype=np.int64)
     last = np.r_[points[1:] != points[:-1], True]  # the last of each run of ties
     ref_seen = ref_seen[last]
     cur_seen = np.flatnonzero(last) + 1 - ref_seen
@@ -415,8 +417,11 @@ def ks_statistic(reference: Any, current: Any) -> KsResult:
     reference = _finite_1d(reference, "reference")
     current = _finite_1d(current, "current")
     _, cdf_ref, cdf_cur = _ecdfs(reference, current)
+    return _ks_result(cdf_ref, cdf_cur, reference.size, current.size)
+
+
+def _ks_result(cdf_ref: np.ndarray, cdf_cur: np.ndarray, n: int, m: int) -> KsResult:
     statistic = float(np.max(np.abs(cdf_ref - cdf_cur)))
-    n, m = reference.size, current.size
     en = round(n * m / (n + m))
     pvalue = float(np.clip(_scipy_stats.kstwo.sf(statistic, max(en, 1)), 0.0, 1.0))
     return KsResult(statistic, pvalue)
@@ -495,9 +500,30 @@ def wasserstein_scaled(reference: Any, current: Any) -> float:
     reference = _finite_1d(reference, "reference")
     current = _finite_1d(current, "current")
     points, cdf_ref, cdf_cur = _ecdfs(reference, current)
+    return _wasserstein_scaled(points, cdf_ref, cdf_cur, reference)
+
+
+def _wasserstein_scaled(points: np.ndarray, cdf_ref: np.ndarray, cdf_cur: np.ndarray,
+                        reference: np.ndarray) -> float:
     distance = float(np.sum(np.abs(cdf_ref[:-1] - cdf_cur[:-1]) * np.diff(points)))
     scale = float(np.std(reference))
     return distance / scale if scale > 0 else distance
+
+
+def ks_and_wasserstein(reference: Any, current: Any) -> tuple[KsResult, float]:
+    """``ks_statistic`` and ``wasserstein_scaled`` from one merge of the two samples.
+
+    Examples
+    --------
+    >>> ks, w = ks_and_wasserstein([0.0, 2.0], [1.0, 3.0])
+    >>> ks.statistic, w
+    (0.5, 1.0)
+    """
+    reference = _finite_1d(reference, "reference")
+    current = _finite_1d(current, "current")
+    points, cdf_ref, cdf_cur = _ecdfs(reference, current)
+    return (_ks_result(cdf_ref, cdf_cur, reference.size, current.size),
+            _wasserstein_scaled(points, cdf_ref, cdf_cur, reference))
 
 
 def chi_square(reference: Any, current: Any) -> ChiSquareResult:
