@@ -147,6 +147,7 @@ class LogWindow:
     def __init__(self, con: duckdb.DuckDBPyConnection, name: str, model_id: ModelId) -> None:
         self._con, self.name, self._model_id = con, name, model_id
         self._sizes: dict[Key, int] | None = None
+        self._models: list[tuple[str, str | None, str | None, str]] = []
         self._tables: dict[str, str] = {}
         self._columns: dict[str, dict[str, tuple[str, str]]] = {}  # name -> (column, type)
 
@@ -159,14 +160,8 @@ class LogWindow:
             rows = self._con.execute(
                 f"SELECT tenant_id, scenario, method, model_name, count(*) "
                 f"FROM {self.name}_rows GROUP BY ALL").fetchall()
-            mapping = sorted({(s, m, n, self._model_id(s, m, n)) for _, s, m, n, _ in rows},
-                             key=str)
-            self._con.execute(f"CREATE TABLE {self.name}_models "
-                              "(scenario VARCHAR, method VARCHAR, model_name VARCHAR, "
-                              "model_id VARCHAR)")
-            if mapping:
-                self._con.executemany(f"INSERT INTO {self.name}_models VALUES (?, ?, ?, ?)",
-                                      mapping)
+            self._models = sorted({(s, m, n, self._model_id(s, m, n)) for _, s, m, n, _ in rows},
+                                  key=str)
             sizes: dict[Key, int] = {}
             for (tenant, scenario, method, name, n) in rows:
                 key = (tenant, scenario, self._model_id(scenario, method, name))
@@ -175,10 +170,15 @@ class LogWindow:
         return self._sizes
 
     def _with_models(self) -> str:
+        """The window's rows as ``r`` with their ``model_id`` (a CASE over the few
+        (scenario, method, model name) combinations the window holds)."""
         self._key_sizes()
-        return (f"{self.name}_rows r JOIN {self.name}_models m ON r.scenario = m.scenario "
-                "AND r.method IS NOT DISTINCT FROM m.method "
-                "AND r.model_name IS NOT DISTINCT FROM m.model_name")
+        branches = " ".join(
+            f"WHEN {_equals('scenario', s)} AND {_equals('method', m)} "
+            f"AND {_equals('model_name', n)} THEN {_literal(model)}"
+            for s, m, n, model in self._models)
+        model_id = f"CASE {branches} END" if branches else "NULL"
+        return f"(SELECT *, {model_id} AS model_id FROM {self.name}_rows) r"
 
     def input_types(self, scenario: str) -> dict[tuple[str, str], dict[str, str]]:
         """Per (tenant, model) of ``scenario``: each input key and its JSON type.
@@ -197,9 +197,9 @@ class LogWindow:
         if rates:
             self._con.executemany(f"INSERT INTO {self.name}_rates VALUES (?, ?, ?)", rates)
         rows = self._con.execute(
-            f"SELECT r.tenant_id, m.model_id, try(json_structure(r.inputs)) AS st, count(*) "
+            f"SELECT r.tenant_id, r.model_id, try(json_structure(r.inputs)) AS st, count(*) "
             f"FROM {self._with_models()} JOIN {self.name}_rates q "
-            "ON q.tenant_id = r.tenant_id AND q.model_id = m.model_id "
+            "ON q.tenant_id = r.tenant_id AND q.model_id = r.model_id "
             "WHERE r.scenario = ? AND (q.rate >= 1 OR hash(r.id) % 1000000 < q.rate * 1000000) "
             "GROUP BY ALL", [scenario]).fetchall()
         seen: dict[tuple[str, str], dict[str, set[str]]] = {}
@@ -247,7 +247,7 @@ class LogWindow:
         self._con.execute(
             f"CREATE TABLE {table} AS SELECT tenant_id, model_id, score, threshold, label, "
             "outcome, override" + "".join(f", {s}" for s in select) + " FROM ("
-            "SELECT r.tenant_id, m.model_id, r.score, r.threshold, r.label, r.outcome, "
+            "SELECT r.tenant_id, r.model_id, r.score, r.threshold, r.label, r.outcome, "
             f"COALESCE(r.override, false) AS override, r.inputs{parsed} "
             f"FROM {self._with_models()} WHERE r.scenario = {_literal(scenario)})")
         self._tables[scenario] = table
@@ -363,6 +363,10 @@ def _merged(kinds: set[str]) -> str:
     if not known:
         return "NULL"
     return "DOUBLE" if known <= NUMBER_TYPES else "JSON"
+
+
+def _equals(column: str, value: str | None) -> str:
+    return f"{column} IS NULL" if value is None else f"{column} = {_literal(value)}"
 
 
 def _literal(value: str) -> str:
