@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from riskops.monitoring.windows import MonitoringConfig
 
 #: DuckDB's memory cap for one run; beyond it, operators spill to a temporary folder.
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "512MB"
 #: Rows per (tenant, model) read to infer an unknown scenario's inputs.
 INFER_SAMPLE = 100_000
 #: JSON types ``json_structure`` gives a key whose every value is a number.
