@@ -131,6 +131,13 @@ def generate(root: Path, rows: int, gap_rows: int) -> dict[str, float]:
                 f"COPY (SELECT *, (created_at AT TIME ZONE 'UTC')::DATE AS date FROM ({body})) "
                 f"TO '{lake}' (FORMAT parquet, PARTITION_BY (scenario, date), "
                 f"FILENAME_PATTERN 'part-{i}-{{i}}', OVERWRITE_OR_IGNORE)")
+        # The watermark an export leaves: the newest (created_at, id) in the lake.
+        newest, newest_id = con.execute(
+            f"SELECT strftime(created_at, '%Y-%m-%dT%H:%M:%S.%f+00:00'), id "
+            f"FROM read_parquet('{lake}/*/*/*.parquet') "
+            "ORDER BY created_at DESC, id DESC LIMIT 1").fetchall()[0]
+    (lake / "_watermark.json").write_text(json.dumps(
+        {"created_at": newest, "id": newest_id, "exported_at": NOW.isoformat()}))
     seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in lake.rglob("*.parquet"))
     meta = {"rows": rows, "gap_rows": gap_rows, "seconds": seconds, "bytes": size}

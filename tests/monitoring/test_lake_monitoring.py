@@ -95,6 +95,20 @@ def test_rows_after_the_watermark_and_later_outcomes_still_count(
     _same(_results(ws, "lake"), _results(ws, "db"))
 
 
+def test_parts_beyond_the_watermark_are_not_counted_twice(
+    logged: tuple[Workspace, list[dict[str, Any]]],
+):
+    ws, _ = logged
+    export_predictions(ws, now=NOW - timedelta(days=3), lag=timedelta(0))
+    mark = predictions_dir(ws) / "_watermark.json"
+    saved = mark.read_text()
+    # An export that wrote its part files, then crashed before saving its watermark.
+    export_predictions(ws, now=NOW + timedelta(days=1), lag=timedelta(0))
+    mark.write_text(saved)
+
+    _same(_results(ws, "lake"), _results(ws, "db"))
+
+
 def test_lake_without_an_export_reads_the_database(workspace: Workspace):
     insert_predictions(workspace, prediction_rows(generated(seed=3)))
 

@@ -12,11 +12,12 @@ Where the rows come from (``source``):
     The ``predictions`` table (with the newest outcome and any overriding
     feedback), read once per window as columns.
 ``lake``
-    The Parquet lake (``storage.lake``): the window's ``scenario``/``date``
-    partitions only, ``created_at`` and tenant filters pushed into the scan;
-    plus the rows the database holds after the lake's watermark (not exported
-    yet, at most the export lag), so a window ending now is complete. Outcomes
-    and overrides recorded after a row's export come from the database too.
+    The Parquet lake (``storage.lake``) up to its watermark: the window's
+    ``scenario``/``date`` partitions only, ``created_at`` and tenant filters
+    pushed into the scan; plus the rows the database holds after the
+    watermark (not exported yet, at most the export lag), so a window ending
+    now is complete. Outcomes and overrides recorded after a row's export come
+    from the database too. Before any export, the database alone.
 ``auto`` (default)
     ``lake`` once the lake has been exported to, else ``db``.
 
@@ -113,7 +114,8 @@ def _register(con: duckdb.DuckDBPyConnection, ws: Workspace, name: str, start: d
         con.execute(f"CREATE TEMP VIEW {name}_rows AS SELECT {columns} FROM {name}_db")
         return
     parts = []
-    scan = lake.window_query(ws, **window, columns=_RAW_COLUMNS)
+    # The lake up to its watermark, the database after it: each row read once.
+    scan = lake.window_query(ws, **window, columns=_RAW_COLUMNS, through=mark) if mark else None
     if scan is not None:
         known = read_window_outcomes(ws.database_url, **window)
         if known["id"]:
@@ -122,8 +124,7 @@ def _register(con: duckdb.DuckDBPyConnection, ws: Workspace, name: str, start: d
                     f"COALESCE(l.override, false) OR COALESCE(k.override, false) AS override) "
                     f"FROM ({scan}) l LEFT JOIN {name}_known k ON l.id = k.id")
         parts.append(scan)
-    tail = read_window_columns(ws.database_url, **window, after=mark) if mark else \
-        read_window_columns(ws.database_url, **window)
+    tail = read_window_columns(ws.database_url, **window, after=mark)
     if tail["id"] or not parts:
         con.register(f"{name}_tail", _arrow(tail))
         parts.append(f"SELECT {columns} FROM {name}_tail")

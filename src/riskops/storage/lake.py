@@ -158,8 +158,13 @@ def watermark(ws: Workspace) -> tuple[datetime, str] | None:
 def window_query(ws: Workspace, *, start: datetime, end: datetime,
                  tenants: Sequence[str] | None = None,
                  scenarios: Sequence[str] | None = None,
-                 columns: Sequence[str] = COLUMNS) -> str | None:
+                 columns: Sequence[str] = COLUMNS,
+                 through: tuple[datetime, str] | None = None) -> str | None:
     """A DuckDB ``SELECT`` of the exported predictions created in ``[start, end)``.
+
+    ``through`` (a watermark) keeps only rows whose ``(created_at, id)`` sorts
+    at or before it: part files an interrupted export wrote beyond its saved
+    watermark are then not counted twice beside the database's newer rows.
 
     ``None`` when the lake holds no part file. The filters are written so
     DuckDB pushes them into the scan: the ``scenario`` and ``date`` hive
@@ -181,6 +186,10 @@ def window_query(ws: Workspace, *, start: datetime, end: datetime,
         where.append(f"scenario IN ({', '.join(_literal(v) for v in scenarios)})")
     if tenants:
         where.append(f"tenant_id IN ({', '.join(_literal(v) for v in tenants)})")
+    if through is not None:
+        mark = f"TIMESTAMPTZ '{_aware(through[0], name='through').isoformat()}'"
+        where.append(f"(created_at < {mark} OR (created_at = {mark} "
+                     f"AND id <= {_literal(through[1])}))")
     pattern = _literal(str(root / "*" / "*" / "*.parquet"))
     return (f"SELECT {', '.join(_quoted(c) for c in columns)} FROM read_parquet({pattern}, "
             "hive_partitioning = true, hive_types = {'scenario': VARCHAR, 'date': DATE}) "
