@@ -103,3 +103,21 @@ def test_category_counts_below_the_floor_are_skipped():
     result = drift.check_category_counts({"a": 10}, {"a": 40})
     assert result["status"] == "skipped"
     assert "reference window has 10 values" in result["reason"]
+
+
+def test_check_numeric_gives_the_standalone_statistics():
+    rng = np.random.default_rng(5)
+    reference, current = rng.gamma(2.0, size=3000), rng.gamma(2.3, size=2000)
+
+    result = drift.check_numeric(reference, current)
+
+    assert result["psi"] == stats.psi(reference, current)
+    assert result["jensen_shannon"] == stats.jensen_shannon(reference, current)
+    assert result["ks_statistic"] == stats.ks_statistic(reference, current).statistic
+    assert result["wasserstein_scaled"] == pytest.approx(
+        stats.wasserstein_scaled(reference, current), rel=1e-12)
+
+
+def test_jensen_shannon_of_shares_refuses_misaligned_shares():
+    with pytest.raises(ValueError, match="same length"):
+        stats.jensen_shannon_of_shares([0.5, 0.5], [1.0])

@@ -77,14 +77,17 @@ def check_numeric(
     reason = _floor(ref.size, cur.size, min_samples, "non-missing values")
     if reason is not None:
         return {"status": "skipped", "reason": reason, **result}
-    psi = stats.psi(ref, cur, bins=bins)
+    drawn = stats.reference_bins(ref, bins=bins)  # once for PSI and JS
+    ref_shares = stats.shares_in(drawn, ref, name="reference")
+    cur_shares = stats.shares_in(drawn, cur, name="current")
+    psi = stats.psi_of_shares(ref_shares, cur_shares)
     ks, wasserstein = stats.ks_and_wasserstein(ref, cur)
     z = stats.drift_z_score(ref, cur)
     result.update({
         "status": "checked",
         "psi": psi,
         "ks_statistic": ks.statistic, "ks_pvalue": ks.pvalue,
-        "jensen_shannon": stats.jensen_shannon(ref, cur, bins=bins),
+        "jensen_shannon": stats.jensen_shannon_of_shares(ref_shares, cur_shares),
         "wasserstein_scaled": wasserstein,
         "z_score": _finite_or_none(z),
         "reference_mean": float(ref.mean()), "current_mean": float(cur.mean()),

@@ -43,6 +43,7 @@ __all__ = [
     "drift_z_score",
     "drop_missing",
     "jensen_shannon",
+    "jensen_shannon_of_shares",
     "ks_and_wasserstein",
     "ks_statistic",
     "psi",
@@ -457,6 +458,22 @@ def jensen_shannon(reference: Any, current: Any, *, bins: int = 10) -> float:
     1.0
     """
     ref, cur = bin_shares(reference, current, bins=bins)
+    return jensen_shannon_of_shares(ref, cur)
+
+
+def jensen_shannon_of_shares(reference_shares: Any, current_shares: Any) -> float:
+    """``jensen_shannon`` of two share vectors over the same bins.
+
+    Examples
+    --------
+    >>> jensen_shannon_of_shares([1.0, 0.0], [0.0, 1.0])
+    1.0
+    """
+    ref = float_vector(reference_shares, name="reference_shares")
+    cur = float_vector(current_shares, name="current_shares")
+    if ref.shape != cur.shape:
+        raise ValueError(f"reference_shares and current_shares must have the same length, "
+                         f"got {ref.size} and {cur.size}.")
     middle = (ref + cur) / 2
 
     def kl(p: np.ndarray) -> float:
