@@ -32,7 +32,8 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignor
     files = {a["path"].rsplit("/", 1)[1]
              for a in manifest["models"]["fraud"]["versions"]["2"]["artifacts"]}
     assert files == {"model.skops", "model.sig", "evaluation-report.json",
-                     "reproducibility-report.json", "golden-predictions.parquet"}
+                     "reproducibility-report.json", "golden-predictions.parquet",
+                     "reference-profile.json"}
     report = json.loads((ws.store_dir / "models/fraud/2/evaluation-report.json").read_text())
     assert report["comparison"]["production_version"] == 1
 

@@ -18,7 +18,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: import its own layer and the layers below it, never one above.
 LAYERS: list[set[str]] = [
     {"riskops", "errors"},
-    {"config", "files", "arrays", "audit_chain", "user_tables", "metrics", "scenarios"},
+    {"config", "files", "arrays", "audit_chain", "user_tables", "metrics", "scenarios",
+     "binning", "profiles"},
     {"storage"},
     {"registry", "events", "tokens", "workspace"},
     {"training", "monitoring", "jobs", "governance", "serving"},

@@ -35,7 +35,8 @@ def test_the_tree_holds_every_documented_command() -> None:
     paths = {" ".join(path) for path, _ in COMMANDS}
     assert {"init", "demo", "data generate", "train", "models register", "models list",
             "models show", "models history", "models pin", "models unpin", "verify",
-            "promote", "rollback", "serve", "monitor run", "events list", "events show",
+            "promote", "rollback", "serve", "monitor run", "monitor import",
+            "monitor compare", "events list", "events show",
             "events retry", "events dispatch", "jobs list", "jobs run", "jobs trigger",
             "jobs history", "scheduler", "worker", "token create", "token list",
             "token revoke", "audit-log verify"} <= paths

@@ -70,3 +70,26 @@ def test_webhook_posts_the_alertmanager_body(
     (body,) = receiver.json_bodies()
     assert body["version"] == "4"
     assert body["alerts"][0]["annotations"]["event_id"] == event_id
+
+
+def test_a_recovery_event_is_the_resolved_alert_of_the_one_it_ends() -> None:
+    data = {**DRIFT, "feature": "amount"}
+    fired = alertmanager_payload(build_envelope(type="ml.model.drift.detected",
+                                                subject="fraud/acme", data=data,
+                                                source="monitoring"))
+    env = build_envelope(type="ml.model.drift.resolved", subject="fraud/acme",
+                         data={**data, "value": 0.04, "delta": -0.16}, source="monitoring")
+    body = alertmanager_payload(env)
+    (alert,) = body["alerts"]
+    assert body["status"] == alert["status"] == "resolved"
+    assert alert["labels"] == fired["alerts"][0]["labels"]
+    assert alert["labels"]["alertname"] == "ml.model.drift.detected"
+    assert alert["labels"]["severity"] == "warning" and alert["labels"]["feature"] == "amount"
+    assert alert["fingerprint"] == fired["alerts"][0]["fingerprint"]
+    assert alert["endsAt"] == env["time"] and alert["endsAt"] != "0001-01-01T00:00:00Z"
+    assert body["groupKey"] == '{}:{alertname="ml.model.drift.detected"}'
+    recovered = alertmanager_payload(build_envelope(
+        type="ml.model.performance.recovered", subject="fraud/acme",
+        data={"modelId": "fraud", "metric": "brier", "value": 0.1, "threshold": 0.2}))
+    assert recovered["alerts"][0]["labels"]["alertname"] == "ml.model.performance.degraded"
+    assert recovered["alerts"][0]["status"] == "resolved"

@@ -14,6 +14,8 @@ DESIGN_TYPES = {
     "ml.model.drift.detected", "ml.model.performance.degraded", "model_integrity_failed",
     "model_bias_alert", "ml.model.promoted", "ml.model.rolled_back", "ml.retrain.triggered",
     "workflow.job.trigger", "workflow.job.failed",
+    # the recoveries of the first two, for alert state (docs/drift.md)
+    "ml.model.drift.resolved", "ml.model.performance.recovered",
 }
 
 

@@ -26,6 +26,8 @@ from riskops.monitoring.job import last_results, last_run_path, run_model_monito
 
 DRIFTED = ("amount", "distance_from_home_km")
 META = {"now": NOW.isoformat()}
+#: An alert fires on the first breach: for tests of what one run finds.
+AT_ONCE = {**META, "consecutive": 1}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -43,7 +45,7 @@ def _by(results, check, feature=None, segment=None):
 def test_covariate_drift_is_detected_and_emitted(ws: Workspace):
     insert_predictions(ws, prediction_rows(generated(drift_features=DRIFTED)))
 
-    summary = run_model_monitoring(ws, META)
+    summary = run_model_monitoring(ws, AT_ONCE)
 
     drifted = {r["feature"] for r in _by(summary["results"], "data_drift") if r["drift"]}
     assert drifted == set(DRIFTED)
@@ -55,8 +57,10 @@ def test_covariate_drift_is_detected_and_emitted(ws: Workspace):
     assert {e["data"]["feature"] for e in events} == set(DRIFTED)
     data = next(e["data"] for e in events if e["data"]["feature"] == "amount")
     assert data == {"modelId": "fraud", "tenantId": "acme", "scenario": "fraud",
-                    "feature": "amount", "metric": "psi", "value": amount["psi"],
-                    "threshold": 0.2, "delta": pytest.approx(amount["psi"] - 0.2)}
+                    "check": "data_drift", "feature": "amount", "metric": "psi",
+                    "value": amount["psi"], "threshold": 0.2,
+                    "delta": pytest.approx(amount["psi"] - 0.2), "consecutive": 1}
+    assert amount["alert"] == "firing" and amount["consecutive"] == 1
     assert events[0]["subject"] == "fraud/acme"
     assert events[0]["source"] == "/riskops/monitoring"
     assert summary["driftChecked"] == 1 + 9  # score + nine fraud features
@@ -104,10 +108,12 @@ def test_outcomes_give_brier_and_mae_and_flag_bad_scores(ws: Workspace):
               if r["id"] in current_ids}
     insert_outcomes(ws, labels)
 
-    summary = run_model_monitoring(ws, META)
+    summary = run_model_monitoring(ws, AT_ONCE)
 
     [perf] = _by(summary["results"], "performance")
     assert perf["mode"] == "labelled" and perf["labelled_rows"] == len(labels)
+    assert perf["alerts"] == {"brier": {"alert": "firing", "consecutive": 1},
+                              "mae": {"alert": "firing", "consecutive": 1}}
     chosen = [r for r in rows if r["id"] in labels]
     truth = [int(labels[r["id"]]) for r in chosen]
     scores = [r["score"] for r in chosen]
@@ -243,3 +249,10 @@ def test_corrupt_last_run_names_the_file_and_the_fix(workspace: Workspace):
 def test_bad_metadata_names_the_key(workspace: Workspace, metadata, message):
     with pytest.raises(InputError, match=message):
         run_model_monitoring(workspace, metadata)
+
+
+@pytest.mark.parametrize("value", [0, 101, 2.5, "3", True])
+def test_bad_consecutive_names_the_key_and_the_range(workspace: Workspace, value):
+    with pytest.raises(InputError, match=r"^consecutive must be an integer from 1 to 100, got "
+                                         r".*e\.g\. \{\"consecutive\": 3\}\.$"):
+        run_model_monitoring(workspace, {"consecutive": value})

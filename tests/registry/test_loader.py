@@ -95,3 +95,30 @@ def test_other_artifacts_are_read_through_the_same_checks(
     with pytest.raises(IntegrityError, match=r"^fraud v1 failed verification; not checked: "
                                              r"models/fraud/1/notes\.txt: "):
         load_model(_verified(workspace), "fraud", 1, read=["notes.txt"], action="checked")
+
+
+def test_read_artifact_returns_one_verified_file_without_a_model(
+    workspace: Workspace, tmp_path: Path, cli  # type: ignore[no-untyped-def]
+) -> None:
+    from riskops.registry.loader import read_artifact
+
+    folder = tmp_path / "only-reports"
+    folder.mkdir()
+    (folder / "reference-profile.json").write_bytes(b'{"format": "x"}\n')
+    assert cli("models", "register", "fraud", "--from", folder).code == 0
+    verified = _verified(workspace)
+
+    assert read_artifact(verified, "fraud", 1, "reference-profile.json") == b'{"format": "x"}\n'
+    with pytest.raises(InputError, match=re.escape("fraud v1 has no evaluation-report.json")):
+        read_artifact(verified, "fraud", 1, "evaluation-report.json")
+
+    stored = workspace.store_dir / "models/fraud/1/reference-profile.json"
+    os.chmod(stored, 0o644)
+    stored.write_bytes(b'{"format": "y"}\n')
+    with pytest.raises(IntegrityError, match=re.escape(
+            "models/fraud/1/reference-profile.json: sha256 mismatch")):
+        read_artifact(verified, "fraud", 1, "reference-profile.json", action="used for skew")
+    stored.unlink()
+    with pytest.raises(IntegrityError,
+                       match=re.escape("reference-profile.json: missing; not read")):
+        read_artifact(verified, "fraud", 1, "reference-profile.json")

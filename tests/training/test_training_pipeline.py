@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import sys
 import types
 from pathlib import Path
@@ -19,6 +20,7 @@ from training_helpers import SCHEMA, ToyScenario, toy_frame, use_toy_scenario, w
 from riskops.cli.train import comparison_lines, summary_lines
 from riskops.config import Workspace
 from riskops.errors import InputError
+from riskops.profiles.profile import read_profile
 from riskops.registry.loader import load_model
 from riskops.registry.manifest import read_verified_manifest
 from riskops.training.pipeline import TRAIN_STEPS, train_scenario
@@ -26,7 +28,7 @@ from riskops.training.reports import schema_sha256
 from riskops.training.split import ids_sha256
 
 ARTIFACTS = {"model.skops", "evaluation-report.json", "reproducibility-report.json",
-             "golden-predictions.parquet"}
+             "golden-predictions.parquet", "reference-profile.json"}
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +53,7 @@ def _train(cli, data: Path, *extra: str) -> dict[str, Any]:  # type: ignore[no-u
     return result.json()
 
 
-def test_train_registers_a_verifiable_candidate_with_four_artifacts(
+def test_train_registers_a_verifiable_candidate_with_five_artifacts(
     workspace: Workspace, data: Path, cli  # type: ignore[no-untyped-def]
 ) -> None:
     summary = _train(cli, data)
@@ -158,6 +160,43 @@ def test_training_twice_with_one_seed_gives_identical_golden_predictions(
     assert a["id"].tolist() == b["id"].tolist()
     assert np.array_equal(a["score"].to_numpy(), b["score"].to_numpy())
     assert first["metrics"] == second["metrics"]
+    profile = _artifact(workspace, 1, "reference-profile.json")
+    assert profile == _artifact(workspace, 2, "reference-profile.json")  # byte for byte
+
+
+def test_reference_profile_is_signed_and_describes_train_and_held_out_rows(
+    workspace: Workspace, data: Path, cli  # type: ignore[no-untyped-def]
+) -> None:
+    summary = _train(cli, data)
+
+    listed = {a["path"]: a["sha256"] for a in summary["artifacts"]}
+    raw = _artifact(workspace, 1, "reference-profile.json")
+    assert listed["models/toy/1/reference-profile.json"] == hashlib.sha256(raw).hexdigest()
+    profile = read_profile(raw, source="reference-profile.json")
+    rows = summary["split"]["rows"]
+    assert profile.features_from == {"slice": "train", "rows": rows["train"]}
+    assert profile.scores_from == {"slices": ["validation", "golden"],
+                                   "rows": rows["validation"] + rows["golden"]}
+    assert set(profile.features) == {"amount", "velocity", "channel"}
+    assert profile.features["amount"].count == rows["train"]
+    assert profile.score.count == rows["validation"] + rows["golden"]
+    frame = pd.read_csv(data)
+    train = frame.sort_values(["timestamp", "id"]).head(rows["train"])
+    assert set(profile.features["channel"].shares) == set(train["channel"])
+
+
+def test_verify_names_a_tampered_reference_profile(
+    workspace: Workspace, data: Path, cli  # type: ignore[no-untyped-def]
+) -> None:
+    _train(cli, data)
+    stored = workspace.store_dir / "models/toy/1/reference-profile.json"
+    os.chmod(stored, 0o644)
+    stored.write_bytes(stored.read_bytes().replace(b'"train"', b'"tram"'))
+
+    result = cli("verify", "toy", "1")
+
+    assert result.code == 1
+    assert "models/toy/1/reference-profile.json" in result.out + result.err
 
 
 def test_progress_is_reported_step_by_step(workspace: Workspace, data: Path) -> None:

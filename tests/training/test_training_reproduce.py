@@ -49,6 +49,7 @@ def test_reproduction_matches_and_moved_or_changed_data_is_handled(
     assert as_json.code == 0, as_json.err
     report = as_json.json()
     assert report["match"] is True and report["golden_ids_match"] is True
+    assert report["profile_match"] is True  # the reference profile rebuilt byte for byte
     assert (report["rows"], report["rows_differing"], report["max_abs_score_delta"]) == (
         150, 0, 0.0)
     assert (report["seed"], report["threads"]) == (2, 1)

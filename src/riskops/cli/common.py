@@ -60,14 +60,18 @@ def print_json(value: Any) -> None:
 
 
 def write_report(path: Path, document: dict[str, Any], *, option: str = "--json-out") -> None:
-    """Write ``document`` as JSON to ``path``; an unwritable path is an input error.
+    """Write ``document`` as JSON to ``path``; an unwritable path is an input error."""
+    write_text(path, json.dumps(document, indent=2, default=str) + "\n", option=option)
+
+
+def write_text(path: Path, text: str, *, option: str) -> None:
+    """Write ``text`` (UTF-8) to ``path``; an unwritable path is an input error naming ``option``.
 
     A regular file (or a link to one) is replaced whole or not at all, never left
     torn; anything else (``/dev/stdout``, a pipe) is written to as it is.
     """
     from riskops.files import atomic_write
 
-    text = json.dumps(document, indent=2, default=str) + "\n"
     try:
         if path.exists() and not path.is_file():
             with path.open("w", encoding="utf-8") as fh:
@@ -77,6 +81,17 @@ def write_report(path: Path, document: dict[str, Any], *, option: str = "--json-
                 fh.write(text)
     except OSError as exc:
         raise InputError(f"{option} {path}: cannot write the report: {exc.strerror}.") from None
+
+
+def writable_folder(path: Path, *, option: str) -> None:
+    """Check before long work that ``path`` can be a file in an existing folder."""
+    if path.is_dir():
+        raise InputError(f"{option} {path} is a folder; give a file name, e.g. "
+                         f"{option} {path / 'drift.html'}.")
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise InputError(f"{option} {path}: folder {folder} does not exist; create it or "
+                         "write the report elsewhere.")
 
 
 def json_object(value: str | None, option: str) -> dict[str, Any] | None:

@@ -1,7 +1,12 @@
-"""``riskops monitor run``: drift and performance over the inference log.
+"""``riskops monitor run``: drift and performance over the inference log;
+``riskops monitor import``: backfill the log from a file;
+``riskops monitor compare``: drift and performance of one file against another.
 
     riskops monitor run [--tenant T]... [--now ISO] [--json-out drift-scan.json] [--json]
-        [--source auto|db|lake] [--engine duckdb]
+        [--consecutive N] [--report report.html] [--source auto|db|lake] [--engine duckdb]
+    riskops monitor import --from FILE --scenario S --timestamp-col C --score-col C [...]
+    riskops monitor compare --reference A --current B [--timestamp-col C --chunk-period month]
+                            [--score-col S --label-col L --segment-col G] [--json-out F]
 """
 
 from __future__ import annotations
@@ -16,14 +21,18 @@ from rich.table import Table
 from riskops.cli.common import (
     HomeOption,
     JsonFlag,
+    actor,
     number,
     open_ws,
     out,
     plural,
     print_json,
+    progress,
+    writable_folder,
     write_report,
+    write_text,
 )
-from riskops.errors import InputError
+from riskops.errors import CheckFailed, InputError
 
 app = typer.Typer(help="Drift and performance monitoring.", no_args_is_help=True)
 
@@ -36,9 +45,16 @@ def run(
     now: Annotated[str | None, typer.Option(
         "--now", metavar="TIME",
         help="Evaluate as of this ISO 8601 time (default: now), for backfills.")] = None,
+    consecutive: Annotated[int | None, typer.Option(
+        "--consecutive", metavar="N",
+        help="Breaches in a row that fire an alert, clean runs that resolve it (default 3).")]
+    = None,
     json_out: Annotated[Path | None, typer.Option(
         "--json-out", metavar="FILE", help="Also write the full results to this JSON file.")]
     = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", metavar="FILE",
+        help="Also write an offline HTML report (tables and charts) to this file.")] = None,
     source: Annotated[str, typer.Option(
         "--source", metavar="SOURCE",
         help="Read the inference log from auto, db or lake (auto: lake once exported).")]
@@ -51,8 +67,8 @@ def run(
 ) -> None:
     """Check drift and performance of every model over its reference and current windows.
 
-    Drift over the threshold emits ml.model.drift.detected; degraded performance
-    emits ml.model.performance.degraded.
+    An alert fires after --consecutive breaches in a row (ml.model.drift.detected,
+    ml.model.performance.degraded) and resolves after as many clean evaluations.
     """
     from riskops.monitoring.job import run_model_monitoring
 
@@ -68,10 +84,21 @@ def run(
         metadata["tenantIds"] = list(tenant)
     if now is not None:
         metadata["now"] = _iso_time(now)
+    if consecutive is not None:
+        if not 1 <= consecutive <= 100:
+            raise InputError(f"--consecutive must be from 1 to 100, got {consecutive}; e.g. "
+                             "--consecutive 3 fires an alert on the third breach in a row.")
+        metadata["consecutive"] = consecutive
     ws = open_ws(home)
+    if report is not None:
+        writable_folder(report, option="--report")
     summary = run_model_monitoring(ws, metadata)
     if json_out is not None:
         write_report(json_out, summary)
+    if report is not None:
+        from riskops.monitoring.report import run_report_html
+
+        write_text(report, run_report_html(summary), option="--report")
     if as_json:
         print_json(summary)
         return
@@ -104,8 +131,15 @@ def summary_table(summary: dict[str, Any]) -> list[Any]:
             degraded = [d["metric"] for d in r.get("degraded", [])]
             verdict = ("degraded: " + ", ".join(degraded)) if degraded else r["mode"]
         else:
-            value = f"psi {number(r['psi'])}"
-            verdict = r["verdict"] + (" (event)" if r.get("drift") else "")
+            value = f"psi {number(r.get('psi', r.get('value')))}"
+            verdict = r.get("verdict", "drift" if r.get("drift") else "stable")
+            if r.get("alert") == "firing":
+                verdict += (f"; alert firing ({r['consecutive']} breaches in a row)"
+                            if r.get("drift") else "; alert firing, clean this time")
+            elif r.get("drift"):
+                verdict += f"; breach {r.get('consecutive', 1)} of {summary.get('consecutive', 3)}"
+            if r.get("eventIds"):
+                verdict += " (event)"
         feature = r.get("feature", "")
         if r.get("segment"):
             feature = f"{feature} [{r['segment']}]"
@@ -118,3 +152,189 @@ def summary_table(summary: dict[str, Any]) -> list[Any]:
              f"{plural(len(summary['events']), 'event')}"
              + (f"; read from the {summary['source']}" if summary.get("source") else ""))
     return [table, total]
+
+
+# --- riskops monitor import ----------------------------------------------------------------
+
+
+@app.command("import")
+def import_(
+    from_file: Annotated[Path, typer.Option(
+        "--from", metavar="FILE", help="CSV or Parquet file of scored predictions.")],
+    scenario: Annotated[str, typer.Option(
+        "--scenario", metavar="SCENARIO",
+        help="Scenario whose features the file holds, e.g. fraud.")],
+    timestamp_col: Annotated[str, typer.Option(
+        "--timestamp-col", metavar="COLUMN", help="Column of when each prediction was made.")],
+    score_col: Annotated[str, typer.Option(
+        "--score-col", metavar="COLUMN", help="Column of the risk scores, 0 to 1.")],
+    model: Annotated[str | None, typer.Option(
+        "--model", metavar="MODEL",
+        help="Registered model that made the scores (default: none, monitored as "
+             "SCENARIO-imported).")] = None,
+    version: Annotated[int | None, typer.Option(
+        "--version", metavar="N",
+        help="Version of --model (default: its production version).")] = None,
+    label_col: Annotated[str | None, typer.Option(
+        "--label-col", metavar="COLUMN",
+        help="Column of true outcomes; empty cells mean no outcome yet.")] = None,
+    tenant_col: Annotated[str | None, typer.Option(
+        "--tenant-col", metavar="COLUMN",
+        help="Column of tenant ids (default: every row is tenant default).")] = None,
+    id_col: Annotated[str | None, typer.Option(
+        "--id-col", metavar="COLUMN",
+        help="Column of unique row ids; re-importing them adds nothing.")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", metavar="FILE", help="Config file (TOML) of a custom scenario.")] = None,
+    home: HomeOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Backfill historical predictions (and outcomes) into the inference log.
+
+    Each row keeps its own timestamp, so riskops monitor run --now DATE evaluates
+    windows of the past. Importing the same file again adds nothing.
+    """
+    from riskops.monitoring.backfill import import_predictions
+
+    ws = open_ws(home)
+    with progress(as_json, "import") as update:
+        result = import_predictions(
+            ws, from_file, scenario=scenario, timestamp_col=timestamp_col, score_col=score_col,
+            model=model, version=version, label_col=label_col, tenant_col=tenant_col,
+            id_col=id_col, config=config, actor=actor(ws),
+            progress=None if update is None else lambda done, total: update(
+                "storing rows", done, total))
+    if as_json:
+        print_json(result.as_dict())
+        return
+    attributed = (f"{result.model} v{result.version}" if result.model
+                  else f"{result.model_id} (no registered model)")
+    out.print(f"read {plural(result.rows, 'row')} from {result.source} "
+              f"({result.first} to {result.last}); scores of {attributed}, threshold "
+              f"{number(result.threshold)}", markup=False)
+    duplicates = (f", {plural(result.duplicates, 'duplicate row')} skipped"
+                  if result.duplicates else "")
+    out.print(f"added {plural(result.added, 'prediction')}, "
+              f"{result.present} already present{duplicates}; "
+              f"{plural(result.outcomes, 'outcome')} added "
+              f"({result.labelled} rows labelled); ids from {result.ids_from}", markup=False)
+# -- monitor compare -----------------------------------------------------------------------
+
+
+def _names(text: str | None, option: str) -> list[str] | None:
+    """A comma-separated list of column names; ``None`` stays ``None``."""
+    if text is None:
+        return None
+    names = [part.strip() for part in text.split(",")]
+    if not any(names) or not all(names):
+        raise InputError(f"{option} {text!r} has an empty column name; list names separated "
+                         "by commas, e.g. amount,channel.")
+    return names
+
+
+@app.command("compare")
+def compare(
+    reference: Annotated[Path, typer.Option(
+        "--reference", metavar="FILE",
+        help="Reference data (CSV or Parquet), e.g. the validation set.")],
+    current: Annotated[Path, typer.Option(
+        "--current", metavar="FILE", help="Current data (CSV or Parquet) to compare with it.")],
+    timestamp_col: Annotated[str | None, typer.Option(
+        "--timestamp-col", metavar="COLUMN", help="Column holding each row's time.")] = None,
+    chunk_period: Annotated[str | None, typer.Option(
+        "--chunk-period", metavar="PERIOD",
+        help="Chunk the current file by day, week, month, quarter or year.")] = None,
+    chunk_size: Annotated[int | None, typer.Option(
+        "--chunk-size", metavar="N", help="Chunk the current file every N rows.")] = None,
+    score_col: Annotated[str | None, typer.Option(
+        "--score-col", metavar="COLUMN",
+        help="Risk score column in [0, 1]: prediction drift and performance.")] = None,
+    label_col: Annotated[str | None, typer.Option(
+        "--label-col", metavar="COLUMN",
+        help="0/1 outcome column: realised performance and calibration.")] = None,
+    segment_col: Annotated[str | None, typer.Option(
+        "--segment-col", metavar="COLUMN",
+        help="Also measure drift within each value of this column.")] = None,
+    columns: Annotated[str | None, typer.Option(
+        "--columns", metavar="A,B,C",
+        help="Columns to compare (default: all but id, time, score and label).")] = None,
+    categorical: Annotated[str | None, typer.Option(
+        "--categorical", metavar="X,Y", help="Columns to compare as categories.")] = None,
+    threshold: Annotated[float, typer.Option(
+        "--threshold", metavar="PSI", help="PSI above which a column has drifted.")] = 0.2,
+    bins: Annotated[int, typer.Option(
+        "--bins", metavar="N", help="Quantile bins of the reference for numeric PSI.")] = 10,
+    decision_threshold: Annotated[float, typer.Option(
+        "--decision-threshold", metavar="SCORE",
+        help="Score at or above which a row is predicted risky.")] = 0.5,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json-out", metavar="FILE", help="Also write the full results to this JSON file.")]
+    = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", metavar="FILE", help="Also write an HTML report to this file.")] = None,
+    fail_on_drift: Annotated[bool, typer.Option(
+        "--fail-on-drift", help="Exit 1 when any chunk has drifted (for CI pipelines).")]
+    = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Compare a current file with a reference file: drift and performance per chunk.
+
+    No workspace or service needed. Exits 0 whether or not drift is found
+    (1 with --fail-on-drift), 2 for unusable input.
+    """
+    from riskops.monitoring.compare import compare_files
+
+    if report is not None:
+        writable_folder(report, option="--report")
+    document = compare_files(
+        reference, current, timestamp_col=timestamp_col, chunk_period=chunk_period,
+        chunk_size=chunk_size, score_col=score_col, label_col=label_col,
+        columns=_names(columns, "--columns"),
+        categorical=_names(categorical, "--categorical") or (), threshold=threshold,
+        bins=bins, decision_threshold=decision_threshold, segment_col=segment_col)
+    if json_out is not None:
+        write_report(json_out, document)
+    if report is not None:
+        from riskops.monitoring.report import compare_report_html
+
+        write_text(report, compare_report_html(document), option="--report")
+    if as_json:
+        print_json(document)
+    else:
+        for line in compare_table(document):
+            out.print(line)
+    summary = document["summary"]
+    if fail_on_drift and summary["drift"]:
+        drifted = [name for name, s in summary["columns"].items() if s["drifted_chunks"]]
+        raise CheckFailed(f"drift in {summary['drifted_chunks']} of "
+                          f"{plural(summary['chunks'], 'chunk')} ({', '.join(drifted)}); "
+                          "exiting 1 because of --fail-on-drift.")
+
+
+def compare_table(document: dict[str, Any]) -> list[Any]:
+    """Per chunk: rows, drifted columns, estimated and realised ROC AUC; then a total."""
+    table = Table(title="monitor compare", title_justify="left")
+    for column in ("chunk", "rows", "drifted columns", "est. AUC", "real. AUC"):
+        table.add_column(column)
+    for chunk in document["chunks"]:
+        drifted = [f"{e['column']} ({number(e['value'])})" for e in chunk["drift"]
+                   if e["drifted"]]
+        skipped = sum(1 for e in chunk["drift"] if e["skipped"])
+        text = ", ".join(drifted) or "-"
+        if skipped:
+            text += f" [{skipped} skipped]"
+        perf = chunk["performance"] or {}
+        estimated = (perf.get("estimated") or {}).get("roc_auc")
+        realised = (perf.get("realised") or {}).get("roc_auc")
+        table.add_row(chunk["key"], str(chunk["rows"]), text, number(estimated),
+                      number(realised))
+    summary = document["summary"]
+    lines: list[Any] = [table, f"{summary['drifted_chunks']} of "
+                        f"{plural(summary['chunks'], 'chunk')} drifted (PSI over "
+                        f"{document['options']['threshold']})"]
+    column = document["options"].get("segment_col")
+    for value, stat in summary.get("segments", {}).items():
+        if stat["drifted_chunks"]:
+            lines.append(f"segment {column}={value}: {', '.join(stat['columns'])} drifted in "
+                         f"{plural(stat['drifted_chunks'], 'chunk')}")
+    return lines

@@ -113,7 +113,8 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
                                            if isinstance(tracking.get("run"), str) else ""))
     lines.append(f"registered {summary['model']} v{summary['version']} (manifest "
                  f"v{summary['manifest_version']}) with model.skops, evaluation-report.json, "
-                 "reproducibility-report.json, golden-predictions.parquet")
+                 "reproducibility-report.json, golden-predictions.parquet, "
+                 "reference-profile.json")
     lines.append(f"not live until promoted: riskops promote {summary['model']} "
                  f"{summary['version']}")
     return lines
@@ -151,6 +152,9 @@ def reproduction_lines(result: dict[str, Any]) -> list[str]:
     else:
         lines = [f"mismatch: {head}: {result['rows_differing']} of {result['rows']} golden "
                  f"predictions differ (max |delta| {result['max_abs_score_delta']:.3g})."]
+    if result.get("profile_match") is False:
+        lines.append("  the reference profile built again differs from the signed "
+                     "reference-profile.json (profile code or library versions changed).")
     for diff in result["environment_differences"]:
         lines.append(f"  differs from the recorded run: {diff['what']}: {diff['recorded']} -> "
                      f"{diff['now']}")

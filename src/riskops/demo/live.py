@@ -3,9 +3,11 @@
 The workspace from the first half has fraud v1 in production. This part
 starts the real scoring server on 127.0.0.1:4006 (or a free port when that one
 is taken), imports last month's decisions into the inference log as the
-monitoring reference, replays payments from a drifted period over HTTP as a
-client application would, sends reviewer feedback and ground-truth outcomes,
-runs the model-monitoring job and delivers its events, then reads the
+monitoring reference (``monitoring.backfill``, as ``riskops monitor import``),
+replays payments from a drifted period over HTTP as a client application
+would, sends reviewer feedback and ground-truth outcomes, runs the
+model-monitoring job hourly for three hours (alerts fire on the third breach
+in a row) and delivers its events, then reads the
 insights and metrics back.
 """
 
@@ -25,6 +27,7 @@ import pandas as pd
 
 from riskops.config import Workspace
 from riskops.errors import CheckFailed
+from riskops.monitoring.backfill import ImportResult
 
 DEFAULT_PORT = 4006
 HOST = "127.0.0.1"
@@ -73,36 +76,30 @@ def running_server(ws: Workspace, port: int) -> Iterator[str]:
 
 
 def import_history(ws: Workspace, frame: pd.DataFrame, *, model: str, version: int,
-                   start: datetime, end: datetime) -> int:
-    """Score ``frame`` with ``model`` v``version`` and log it as decisions made in [start, end).
+                   start: datetime, end: datetime) -> ImportResult:
+    """Score ``frame`` with ``model`` v``version`` as decisions made in [start, end), write
+    them to a Parquet file in the workspace and import it as ``riskops monitor import`` does.
 
-    This is a backfill, as ``riskops monitor import`` will do for real history:
-    it gives monitoring a reference window before live traffic exists.
+    The backfill gives monitoring a reference window before live traffic exists.
     """
+    from riskops.monitoring.backfill import import_predictions
     from riskops.registry.loader import load_model
     from riskops.registry.manifest import read_verified_manifest
     from riskops.scenarios import get_scenario
-    from riskops.serving.inference_log import write_predictions
-    from riskops.serving.records import PredictionRecord, new_prediction_id
 
     scenario = get_scenario(model)
     verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
     loaded = load_model(verified, model, version, trusted_types=ws.settings.trusted_types)
-    threshold = float(verified.manifest.version(model, version).metrics.get(
-        "threshold", scenario.default_threshold))
-    scores = scenario.risk_scores(loaded.estimator, frame)
     step = (end - start) / max(len(frame), 1)
-    records = []
-    for i, ((_, row), score) in enumerate(zip(frame.iterrows(), scores, strict=True)):
-        inputs = {k: _plain(row[k]) for k in scenario.schema.feature_names}
-        records.append(PredictionRecord(
-            id=new_prediction_id(), created_at=start + i * step, tenant_id=str(row["tenant_id"]),
-            scenario=model, model_name=model, model_version=version,
-            manifest_version=verified.manifest.manifest_version, method="ml", route="import",
-            inputs=inputs, score=float(score), label=scenario.label_for(float(score), threshold),
-            threshold=threshold, reasons=list(scenario.heuristic(inputs).reasons),
-            latency_ms=0.0))
-    return write_predictions(ws.database_url, records)
+    scored = frame.assign(
+        score=scenario.risk_scores(loaded.estimator, frame),
+        timestamp=[start + i * step for i in range(len(frame))])
+    path = ws.home / "demo" / "decisions-last-month.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scored.to_parquet(path, index=False)
+    return import_predictions(ws, path, scenario=model, model=model, version=version,
+                              timestamp_col="timestamp", score_col="score",
+                              tenant_col="tenant_id", id_col="id", actor="demo")
 
 
 def _plain(value: Any) -> Any:
@@ -153,10 +150,14 @@ def serve_and_monitor(ws: Workspace, *, model: str, production: int, reference: 
     features = get_scenario(model).schema.feature_names
 
     history = pd.read_parquet(reference).tail(REFERENCE_ROWS)
-    imported = import_history(ws, history, model=model, version=production,
+    backfill = import_history(ws, history, model=model, version=production,
                               start=now - timedelta(days=58), end=now - timedelta(days=31))
-    say(f"10. imported {imported} decisions of last month into the inference log as the "
-        "monitoring reference (what riskops monitor import will do for real history)")
+    imported = backfill.added
+    say(f"10. imported {imported} decisions of last month ({backfill.present} already "
+        f"present) into the inference log as the monitoring reference, as `riskops monitor "
+        f"import --from {backfill.source} --scenario {model} --model {model} --version "
+        f"{backfill.version} --timestamp-col timestamp --score-col score --tenant-col "
+        "tenant_id --id-col id` does")
 
     live = pd.read_parquet(drifted)
     live = live[live["timestamp"] >= pd.Timestamp(drift_from)].head(LIVE_ROWS)
@@ -188,11 +189,21 @@ def serve_and_monitor(ws: Workspace, *, model: str, production: int, reference: 
         say(f"13. a reviewer overrode {len(missed)} missed frauds; {len(outcomes)} ground-truth "
             "outcomes recorded")
 
-        monitoring = run_model_monitoring(ws, {})
+        # The hourly monitoring job over the next three hours: an alert fires on the
+        # third breach in a row; a repeated evaluation counts and emits nothing.
+        runs = [run_model_monitoring(ws, {"now": (now + timedelta(hours=h)).isoformat()})
+                for h in (1, 2, 3)]
+        repeat = run_model_monitoring(ws, {"now": (now + timedelta(hours=3)).isoformat()})
+        monitoring = runs[-1]
         delivered = Dispatcher(ws).run_once()
+        say("14. monitoring, hourly for three hours: "
+            + ", ".join(f"{r['driftDetected']} breaches and {len(r['events'])} events"
+                        for r in runs)
+            + f" (alerts fire on the 3rd breach in a row; running hour 3 again emitted "
+            f"{len(repeat['events'])})")
         drifted_checks = [r for r in monitoring["results"] if r.get("drift")]
         top = sorted(drifted_checks, key=lambda r: -(r.get("psi") or 0))[:3]
-        say(f"14. monitoring: {monitoring['driftChecked']} drift checks, "
+        say(f"    last run: {monitoring['driftChecked']} drift checks, "
             f"{monitoring['driftDetected']} found drift"
             + (" (" + ", ".join(f"{r.get('feature')} for {r.get('tenantId')} PSI "
                                 f"{r.get('psi'):.2f}" for r in top) + ")"

@@ -38,7 +38,11 @@ EVENT_TYPES: dict[str, EventType] = {
     for t in (
         EventType("ml.model.drift.detected", "warning", "Data or prediction drift detected",
                   ("modelId", "metric", "value", "threshold")),
+        EventType("ml.model.drift.resolved", "info", "Drift alert resolved",
+                  ("modelId", "metric", "value", "threshold")),
         EventType("ml.model.performance.degraded", "warning", "Model performance degraded",
+                  ("modelId", "metric", "value", "threshold")),
+        EventType("ml.model.performance.recovered", "info", "Model performance recovered",
                   ("modelId", "metric", "value", "threshold")),
         EventType("model_integrity_failed", "critical",
                   "Model integrity check failed; serving falls back to the heuristic"),

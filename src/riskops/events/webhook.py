@@ -2,8 +2,10 @@
 
 ``cloudevents`` posts the envelope in CloudEvents structured mode
 (``Content-Type: application/cloudevents+json``). ``alertmanager`` posts the
-body Alertmanager's ``webhook_config`` sends (version "4"), one firing alert
-per event, so receivers written for Alertmanager take riskops events as they are.
+body Alertmanager's ``webhook_config`` sends (version "4"), one alert per
+event, so receivers written for Alertmanager take riskops events as they are:
+a recovery event (``ml.model.drift.resolved``, ``ml.model.performance.recovered``)
+is the ``resolved`` alert of the event it ends, with the same labels.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from riskops.events.envelope import CLOUDEVENTS_JSON, event_type
 
 RECEIVER = "riskops"
 #: ``data`` keys copied into alert labels (when they hold a scalar).
-LABEL_KEYS = ("modelId", "tenantId", "segment", "metric", "stage", "job")
+LABEL_KEYS = ("modelId", "tenantId", "check", "feature", "segment", "metric", "stage", "job")
+#: Recovery event type -> the type of the alert it resolves.
+RESOLVES = {"ml.model.drift.resolved": "ml.model.drift.detected",
+            "ml.model.performance.recovered": "ml.model.performance.degraded"}
 #: HTTP statuses worth retrying; any other 4xx means the payload will never be accepted.
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -64,16 +69,19 @@ class WebhookSink:
 
 
 def alertmanager_payload(envelope: dict[str, Any], *, external_url: str = "") -> dict[str, Any]:
-    """The Alertmanager webhook body (version "4") announcing one event as a firing alert.
+    """The Alertmanager webhook body (version "4") announcing one event as an alert.
 
     Labels: ``alertname`` (the event type), ``severity``, ``subject``, ``source``
-    and the scalar ``modelId``, ``tenantId``, ``segment``, ``metric``, ``stage``,
-    ``job`` of ``data``. Annotations: ``summary``, ``description``, ``event_id``
-    and the event ``data`` as JSON.
+    and the scalar ``LABEL_KEYS`` of ``data``. Annotations: ``summary``,
+    ``description``, ``event_id`` and the event ``data`` as JSON. A recovery
+    event (``RESOLVES``) is the ``resolved`` alert of the type it ends: that
+    type's alertname and severity, ``endsAt`` the event's time.
     """
+    resolved = envelope["type"] in RESOLVES
+    alertname = RESOLVES.get(envelope["type"], envelope["type"])
     known = event_type(envelope["type"])
     data = envelope.get("data") or {}
-    labels = {"alertname": envelope["type"], "severity": known.severity,
+    labels = {"alertname": alertname, "severity": event_type(alertname).severity,
               "subject": envelope["subject"], "source": envelope["source"]}
     for key in LABEL_KEYS:
         value = data.get(key)
@@ -85,22 +93,23 @@ def alertmanager_payload(envelope: dict[str, Any], *, external_url: str = "") ->
         "event_id": envelope["id"],
         "data": json.dumps(data, sort_keys=True),
     }
+    status = "resolved" if resolved else "firing"
     alert = {
-        "status": "firing",
+        "status": status,
         "labels": labels,
         "annotations": annotations,
         "startsAt": envelope["time"],
-        "endsAt": ZERO_TIME,
+        "endsAt": envelope["time"] if resolved else ZERO_TIME,
         "generatorURL": (f"{external_url.rstrip('/')}/events/{envelope['id']}"
                          if external_url else ""),
         "fingerprint": _fingerprint(labels),
     }
-    group_labels = {"alertname": envelope["type"]}
+    group_labels = {"alertname": alertname}
     return {
         "version": "4",
-        "groupKey": f'{{}}:{{alertname="{envelope["type"]}"}}',
+        "groupKey": f'{{}}:{{alertname="{alertname}"}}',
         "truncatedAlerts": 0,
-        "status": "firing",
+        "status": status,
         "receiver": RECEIVER,
         "groupLabels": group_labels,
         "commonLabels": dict(labels),

@@ -11,26 +11,34 @@ For each (tenant, scenario, model) seen in either window:
   segment value needs ``segment_min_samples`` rows in each window);
 - ``data_drift`` per feature of the scenario schema (numeric, categorical,
   or text by length), or of the logged inputs when the scenario is unknown;
+  for a text feature also ``<name>:oov_rate`` and ``<name>:top_terms`` when
+  the serving version's reference profile holds the model's vocabulary;
+- ``training_skew`` per feature and for the score: the current window
+  against the reference profile of each version that served it
+  (``skew.py``), whatever the reference window holds;
 - ``performance``: with at least ``min_samples`` outcome labels in the
   current window, measured; otherwise estimated from the scores (CBPE),
   calibrated on reference outcomes when there are enough; plus proxies
   (override rate, predicted-label mix) either way.
 
-A model is its registered name for ML predictions and ``<scenario>-heuristic``
-for the rule-based fallback, whose scores are not comparable with a model's.
+A model is its registered name for ML predictions and for imported ones
+attributed to a model (``riskops monitor import --model``), ``<scenario>-imported``
+for imported scores of no registered model, and ``<scenario>-heuristic`` for
+the rule-based fallback, whose scores are not comparable with a model's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from riskops.monitoring import drift, performance
+from riskops.monitoring import drift, performance, skew, text_drift
 from riskops.monitoring.inference_log import NUMBER_TYPES
 from riskops.monitoring.verdicts import is_degraded
 from riskops.monitoring.windows import MonitoringConfig
+from riskops.profiles.profile import NumericProfile, Profile
 from riskops.scenarios.base import Feature, Scenario
 
 if TYPE_CHECKING:
@@ -42,40 +50,64 @@ MAX_INFERRED_CATEGORIES = 50
 
 def model_id(scenario: str, method: str, model_name: str | None) -> str:
     """The name a prediction's model is monitored under."""
-    if method == "ml" and model_name:
+    if method in ("ml", "imported") and model_name:
         return model_name
-    return f"{scenario}-heuristic"
+    return f"{scenario}-imported" if method == "imported" else f"{scenario}-heuristic"
 
 
-def monitor_frames(reference: LogWindow, current: LogWindow,
-                   config: MonitoringConfig) -> list[dict[str, Any]]:
-    """All checks of the run, one JSON-ready dict each, skipped ones with their reason."""
+def monitor_frames(reference: LogWindow, current: LogWindow, config: MonitoringConfig,
+                   profiles: skew.Profiles | None = None) -> list[dict[str, Any]]:
+    """All checks of the run, one JSON-ready dict each, skipped ones with their reason.
+
+    ``profiles`` maps (model, version) to its reference profile or why there
+    is none (``signed_profiles.load_profiles``); without it no training_skew.
+    """
+    profiles = profiles or {}
     keys = sorted(set(reference.keys()) | set(current.keys()))
     results: list[dict[str, Any]] = []
     plans: dict[str, dict[tuple[str, str], list[Feature]]] = {}
     for tenant, scenario_name, model in keys:
         scenario = _scenario(scenario_name)
         if scenario_name not in plans:
-            plans[scenario_name] = _prepare(reference, current, scenario_name, scenario)
+            plans[scenario_name] = _prepare(reference, current, scenario_name, scenario,
+                                            _profile_inputs(profiles, scenario_name, keys))
         ref = reference.select(tenant, scenario_name, model)
         cur = current.select(tenant, scenario_name, model)
         features = plans[scenario_name].get((tenant, model), [])
         base = {"tenantId": tenant, "scenario": scenario_name, "modelId": model}
-        results.extend(_drift_checks(ref, cur, base, scenario, features, config))
+        results.extend(_drift_checks(ref, cur, base, scenario, features, config,
+                                     skew.serving_profile(cur, profiles)))
+        results.extend(skew.skew_checks(cur, base, profiles, config))
         results.append(_guard(lambda r=ref, c=cur, s=scenario, m=model:
                               _performance(r, c, s, m, config),
                               {"check": "performance", **base}))
     return results
 
 
+def _profile_inputs(profiles: skew.Profiles, scenario: str, keys: list[tuple[str, str, str]],
+                    ) -> dict[str, str]:
+    """The features the reference profiles of ``scenario``'s models hold, by kind, so
+    ``training_skew`` reads them from the window even when the drift checks do not."""
+    models = {m for _, s, m in keys if s == scenario}
+    inputs: dict[str, str] = {}
+    for profile in profiles.values():
+        if isinstance(profile, Profile) and profile.model in models:
+            for name, entry in profile.features.items():
+                inputs.setdefault(name, "numeric" if isinstance(entry, NumericProfile)
+                                  else "categorical")
+    return inputs
+
+
 def _prepare(reference: LogWindow, current: LogWindow, name: str, scenario: Scenario | None,
-             ) -> dict[tuple[str, str], list[Feature]]:
+             extra: dict[str, str]) -> dict[tuple[str, str], list[Feature]]:
     """Extract the inputs ``name``'s checks read, in one pass per window; the features
-    of each (tenant, model): the scenario's, or ones inferred from its reference inputs."""
+    of each (tenant, model): the scenario's, or ones inferred from its reference inputs.
+    ``extra`` (name -> kind) are extracted too when the checks do not already read them."""
     if scenario is not None:
         features = list(scenario.schema.features)
         inputs = {f.name: f.kind for f in features}
         inputs.update({s: "categorical" for s in scenario.schema.segments if s not in inputs})
+        inputs.update({k: v for k, v in extra.items() if k not in inputs})
         reference.prepare(name, inputs)
         current.prepare(name, inputs)
         return {(t, m): features for t, s, m in reference.keys() + current.keys() if s == name}
@@ -85,6 +117,7 @@ def _prepare(reference: LogWindow, current: LogWindow, name: str, scenario: Scen
              if t not in NUMBER_TYPES and t != "NULL"}
     inputs = {k: "numeric" if k in numeric - mixed else "categorical"
               for by_key in types.values() for k in by_key}
+    inputs.update({k: v for k, v in extra.items() if k not in inputs})
     reference.prepare(name, inputs)
     current.prepare(name, inputs)
     plans: dict[tuple[str, str], list[Feature]] = {}
@@ -124,7 +157,8 @@ def _guard(check: Callable[[], dict[str, Any]], base: dict[str, Any]) -> dict[st
 
 def _drift_checks(ref: LogGroup, cur: LogGroup, base: dict[str, Any],
                   scenario: Scenario | None, features: list[Feature],
-                  config: MonitoringConfig) -> list[dict[str, Any]]:
+                  config: MonitoringConfig,
+                  profile: Profile | None = None) -> list[dict[str, Any]]:
     floor = config.min_samples
     for window, group in (("reference", ref), ("current", cur)):
         if len(group) < floor:
@@ -159,9 +193,29 @@ def _drift_checks(ref: LogGroup, cur: LogGroup, base: dict[str, Any],
             results.append(_guard(lambda n=name: drift.check_category_counts(
                 ref.counts(n), cur.counts(n), **options), entry))
         else:
-            results.append(_guard(lambda n=name: drift.check_text(
-                ref.values(n), cur.values(n), **numeric), entry))
+            ref_values, cur_values = ref.values(name), cur.values(name)
+            results.append(_guard(lambda r=ref_values, c=cur_values: drift.check_text(
+                r, c, **numeric), entry))
+            results.extend(_text_terms(ref_values, cur_values, name, profile, numeric,
+                                       {"check": "data_drift", **base}))
     return results
+
+
+def _text_terms(ref_values: Sequence[Any], cur_values: Sequence[Any], name: str,
+                profile: Profile | None, options: dict[str, Any],
+                head: dict[str, Any]) -> list[dict[str, Any]]:
+    """OOV rate and top-term drift of a text feature, when the profile has its vocabulary."""
+    entry = profile.features.get(name) if profile is not None else None
+    terms = getattr(entry, "terms", None)
+    if terms is None:
+        return []
+    try:
+        pairs = text_drift.window_text_checks(ref_values, cur_values, terms, name=name,
+                                              **options)
+    except ValueError as exc:
+        return [{**head, "feature": f"{name}:oov_rate", "status": "skipped",
+                 "reason": f"invalid data: {exc}"}]
+    return [{**head, "feature": feature, **result} for feature, result in pairs]
 
 
 # --- performance ---------------------------------------------------------------------

@@ -5,6 +5,9 @@
         reference.prepare("fraud", {"amount": "numeric", "channel": "categorical"})
         group = reference.select("acme", "fraud", "fraud")
         len(group), group.numbers("amount"), group.counts("channel")
+        group.values("text")                       # raw text, None where missing
+        current.served_versions()                  # {(model, version): rows}: profiles to load
+        group.version("fraud", 3).numbers("amount")  # the rows one version served
 
 Where the rows come from (``source``):
 
@@ -59,8 +62,8 @@ MEMORY_LIMIT = "512MB"
 INFER_SAMPLE = 100_000
 #: JSON types ``json_structure`` gives a key whose every value is a number.
 NUMBER_TYPES = frozenset({"UBIGINT", "BIGINT", "HUGEINT", "DOUBLE"})
-_RAW_COLUMNS = ("id", "created_at", "tenant_id", "scenario", "model_name", "method", "inputs",
-                "score", "label", "threshold", "outcome", "override")
+_RAW_COLUMNS = ("id", "created_at", "tenant_id", "scenario", "model_name", "model_version",
+                "method", "inputs", "score", "label", "threshold", "outcome", "override")
 ModelId = Callable[[str, str, "str | None"], str]
 Key = tuple[str, str, str]
 
@@ -136,7 +139,8 @@ def _arrow(columns: Mapping[str, list[Any]], names: Sequence[str] = _RAW_COLUMNS
 
     types = {"id": pa.string(), "created_at": pa.timestamp("us", tz="UTC"),
              "tenant_id": pa.string(), "scenario": pa.string(), "model_name": pa.string(),
-             "method": pa.string(), "inputs": pa.string(), "score": pa.float64(),
+             "model_version": pa.int64(), "method": pa.string(), "inputs": pa.string(),
+             "score": pa.float64(),
              "label": pa.string(), "threshold": pa.float64(), "outcome": pa.string(),
              "override": pa.bool_()}
     return pa.table({n: pa.array(columns[n], type=types[n]) for n in names})
@@ -180,6 +184,15 @@ class LogWindow:
             for s, m, n, model in self._models)
         model_id = f"CASE {branches} END" if branches else "NULL"
         return f"(SELECT *, {model_id} AS model_id FROM {self.name}_rows) r"
+
+    def served_versions(self) -> dict[tuple[str, int], int]:
+        """Rows per (model name, version) of the predictions that name both, sorted:
+        the versions whose reference profiles a skew check reads."""
+        rows = self._con.execute(
+            f"SELECT model_name, model_version, count(*) FROM {self.name}_rows "
+            "WHERE model_name IS NOT NULL AND model_version IS NOT NULL "
+            "GROUP BY ALL ORDER BY ALL").fetchall()
+        return {(str(model), int(version)): int(n) for model, version, n in rows}
 
     def input_types(self, scenario: str) -> dict[tuple[str, str], dict[str, str]]:
         """Per (tenant, model) of ``scenario``: each input key and its JSON type.
@@ -246,9 +259,11 @@ class LogWindow:
         parsed = (f", try(json_transform(r.inputs, {_literal(json.dumps(struct))})) AS s"
                   if struct else "")
         self._con.execute(
-            f"CREATE TABLE {table} AS SELECT tenant_id, model_id, score, threshold, label, "
-            "outcome, override" + "".join(f", {s}" for s in select) + " FROM ("
-            "SELECT r.tenant_id, r.model_id, r.score, r.threshold, r.label, r.outcome, "
+            f"CREATE TABLE {table} AS SELECT tenant_id, model_id, model_name, model_version, "
+            "score, threshold, label, outcome, override"
+            + "".join(f", {s}" for s in select) + " FROM ("
+            "SELECT r.tenant_id, r.model_id, r.model_name, r.model_version, r.score, "
+            "r.threshold, r.label, r.outcome, "
             f"COALESCE(r.override, false) AS override, r.inputs{parsed} "
             f"FROM {self._with_models()} WHERE r.scenario = {_literal(scenario)})")
         self._tables[scenario] = table
@@ -266,13 +281,35 @@ class LogGroup:
 
     Columns: ``score``, ``threshold``, ``label``, ``outcome``, ``override`` and
     every input the window prepared; an input never prepared reads as missing.
+    ``version(model, n)`` narrows it to the rows one model version served.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, table: str,
                  columns: Mapping[str, tuple[str, str]], key: tuple[str, str],
-                 rows: int) -> None:
-        self._con, self._table, self._columns, self._key, self._rows = (
-            con, table, columns, key, rows)
+                 rows: int, served_by: tuple[str, int] | None = None) -> None:
+        self._con, self._table, self._columns, self._rows = con, table, columns, rows
+        self._where = "tenant_id = ? AND model_id = ?"
+        self._params: list[Any] = list(key)
+        if served_by is not None:
+            self._where += " AND model_name = ? AND model_version = ?"
+            self._params += list(served_by)
+        self._key = key
+
+    def versions(self) -> dict[tuple[str, int], int]:
+        """Rows per (model name, version) among the group's rows that name both, sorted."""
+        if self._rows == 0:
+            return {}
+        rows = self._con.execute(
+            f"SELECT model_name, model_version, count(*) FROM {self._table} "
+            f"WHERE {self._where} AND model_name IS NOT NULL AND model_version IS NOT NULL "
+            "GROUP BY ALL ORDER BY ALL", self._params).fetchall()
+        return {(str(model), int(version)): int(n) for model, version, n in rows}
+
+    def version(self, model: str, version: int) -> LogGroup:
+        """The rows of this group that ``model`` version ``version`` served."""
+        rows = self.versions().get((model, version), 0)
+        return LogGroup(self._con, self._table, self._columns, self._key, rows,
+                        (model, version))
 
     def __len__(self) -> int:
         return self._rows
@@ -289,9 +326,8 @@ class LogGroup:
         if self._rows == 0:
             return None
         return self._con.execute(
-            f"SELECT {expression} AS v FROM {self._table} "
-            f"WHERE tenant_id = ? AND model_id = ? AND ({where})",
-            [*self._key, *params]).fetchnumpy()["v"]
+            f"SELECT {expression} AS v FROM {self._table} WHERE {self._where} AND ({where})",
+            [*self._params, *params]).fetchnumpy()["v"]
 
     def numbers(self, name: str) -> np.ndarray:
         """``name`` as floats, missing values (and values that are not numbers) NaN."""
@@ -313,7 +349,7 @@ class LogGroup:
             return {}
         rows = self._con.execute(
             f"SELECT {self._column(name, 'VARCHAR')} AS v, count(*) FROM {self._table} "
-            "WHERE tenant_id = ? AND model_id = ? GROUP BY v", list(self._key)).fetchall()
+            f"WHERE {self._where} GROUP BY v", self._params).fetchall()
         return {value: int(n) for value, n in rows}
 
     def numbers_where(self, name: str, column: str, value: str) -> np.ndarray:
@@ -334,8 +370,8 @@ class LogGroup:
         column = self._column(name, "DOUBLE")
         row = self._con.execute(
             f"SELECT {column} AS v, count(*) AS n FROM {self._table} "
-            "WHERE tenant_id = ? AND model_id = ? AND v IS NOT NULL "
-            "GROUP BY v ORDER BY n DESC, v LIMIT 1", list(self._key)).fetchall()
+            f"WHERE {self._where} AND v IS NOT NULL "
+            "GROUP BY v ORDER BY n DESC, v LIMIT 1", self._params).fetchall()
         return row[0][0] if row else None
 
     def distinct(self, name: str) -> int:
@@ -344,7 +380,7 @@ class LogGroup:
             return 0
         row = self._con.execute(
             f"SELECT count(DISTINCT {self._column(name, 'VARCHAR')}) FROM {self._table} "
-            "WHERE tenant_id = ? AND model_id = ?", list(self._key)).fetchall()
+            f"WHERE {self._where}", self._params).fetchall()
         return int(row[0][0])
 
     def labelled(self) -> tuple[np.ndarray, np.ndarray]:
@@ -353,8 +389,7 @@ class LogGroup:
             return np.empty(0), np.empty(0, dtype=object)
         result = self._con.execute(
             f"SELECT score, outcome FROM {self._table} "
-            "WHERE tenant_id = ? AND model_id = ? AND outcome IS NOT NULL",
-            list(self._key)).fetchnumpy()
+            f"WHERE {self._where} AND outcome IS NOT NULL", self._params).fetchnumpy()
         return (np.asarray(result["score"], dtype=float),
                 np.asarray(result["outcome"], dtype=object))
 

@@ -4,11 +4,13 @@
     last_results(ws)    # what the last run found, for GET /risk/insights
 
 One run reads the inference log of the reference and current windows
-(``inference_log``: the database or the Parquet lake, with DuckDB), runs
-every check (``checks``), emits
-``ml.model.drift.detected`` and ``ml.model.performance.degraded`` through the
-event outbox in one transaction, sets the drift gauges and counters, and
-writes the summary atomically to ``<home>/monitoring/last-run.json``.
+(``inference_log``: the database or the Parquet lake, with DuckDB), loads the
+reference profiles of the versions that served the current window
+(``signed_profiles``), runs every check (``checks``), advances the alert state
+of each (``alerting``: an alert fires after ``consecutive`` breaches in a row
+and resolves after as many clean evaluations, with one event and one audit
+entry per transition), sets the drift gauges and counters, and writes the
+summary atomically to ``<home>/monitoring/last-run.json``.
 """
 
 from __future__ import annotations
@@ -23,14 +25,13 @@ from typing import Any
 from riskops.config import Workspace
 from riskops.errors import InputError
 from riskops.files import atomic_write
+from riskops.monitoring.alerting import is_drift_check, record_alerts
 from riskops.monitoring.checks import model_id, monitor_frames
 from riskops.monitoring.inference_log import open_windows
+from riskops.monitoring.signed_profiles import load_profiles
 from riskops.monitoring.windows import MonitoringConfig
 
 JOB_NAME = "model-monitoring"
-DRIFT_EVENT = "ml.model.drift.detected"
-DEGRADED_EVENT = "ml.model.performance.degraded"
-EVENT_SOURCE = "riskops/monitoring"
 
 
 def last_run_path(ws: Workspace) -> Path:
@@ -47,8 +48,11 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
     config = MonitoringConfig.from_metadata(metadata)
     with open_windows(ws, config, model_id=model_id, source=config.source) as (
             reference, current, source):
-        results = _json_safe(monitor_frames(reference, current, config))
-    event_ids = _emit_events(ws, results)
+        # The versions that served the current window, and only those, are profiled.
+        profiles = load_profiles(ws, current.served_versions())
+        results = _json_safe(monitor_frames(reference, current, config, profiles))
+    event_ids = record_alerts(ws, results, now=config.now, consecutive=config.consecutive,
+                              degradation=config.degradation)
     _update_metrics(results)
     summary = {
         "job": JOB_NAME,
@@ -57,10 +61,15 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
         "windows": config.windows(),
         "source": source,
         "tenantIds": list(config.tenants) if config.tenants else None,
-        "driftChecked": sum(1 for r in results if _is_drift_check(r)),
-        "driftDetected": sum(1 for r in results if _is_drift_check(r) and r.get("drift")),
+        "consecutive": config.consecutive,
+        "driftChecked": sum(1 for r in results if is_drift_check(r)),
+        "driftDetected": sum(1 for r in results if is_drift_check(r) and r.get("drift")),
         "performanceChecked": sum(1 for r in results if r["check"] == "performance"
                                   and r["status"] == "checked"),
+        "skewChecked": sum(1 for r in results if r["check"] == "training_skew"
+                           and r["status"] == "checked"),
+        "skewDetected": sum(1 for r in results if r["check"] == "training_skew"
+                            and r["status"] == "checked" and r.get("drift")),
         "events": event_ids,
         "results": results,
     }
@@ -83,47 +92,6 @@ def last_results(ws: Workspace) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _is_drift_check(result: Mapping[str, Any]) -> bool:
-    return (result["check"] in ("prediction_drift", "data_drift")
-            and result["status"] == "checked")
-
-
-def _drift_event(result: Mapping[str, Any]) -> dict[str, Any]:
-    data = {"modelId": result["modelId"], "tenantId": result["tenantId"],
-            "scenario": result["scenario"], "feature": result["feature"], "metric": "psi",
-            "value": result["psi"], "threshold": result["threshold"],
-            "delta": result["psi"] - result["threshold"]}
-    if result.get("segment"):
-        data["segment"] = result["segment"]
-    return data
-
-
-def _emit_events(ws: Workspace, results: list[dict[str, Any]]) -> list[str]:
-    """Every drift and degradation event of the run, in one outbox transaction."""
-    pending: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
-    for result in results:
-        subject = f"{result['modelId']}/{result['tenantId']}"
-        if _is_drift_check(result) and result.get("drift"):
-            pending.append((DRIFT_EVENT, subject, _drift_event(result), result))
-        for degraded in result.get("degraded") or ():
-            data = {"modelId": result["modelId"], "tenantId": result["tenantId"],
-                    "scenario": result["scenario"], **degraded}
-            pending.append((DEGRADED_EVENT, subject, data, result))
-    if not pending:
-        return []
-    from riskops.events import emit
-    from riskops.storage.db import write_transaction
-
-    ids: list[str] = []
-    with write_transaction(ws.database_url) as session:
-        for event_type, subject, data, result in pending:
-            event_id = emit(session, ws, type=event_type, subject=subject, data=data,
-                            source=EVENT_SOURCE)
-            result.setdefault("eventIds", []).append(event_id)
-            ids.append(event_id)
-    return ids
-
-
 def _update_metrics(results: list[dict[str, Any]]) -> None:
     """Gauges hold the worst tenant's value per (model, feature); counters count checks."""
     from riskops import metrics
@@ -131,13 +99,14 @@ def _update_metrics(results: list[dict[str, Any]]) -> None:
     psi: dict[tuple[str, str], float] = {}
     z: dict[tuple[str, str], float] = {}
     for result in results:
-        if not _is_drift_check(result):
+        if not is_drift_check(result):
             continue
         metrics.DRIFT_CHECKS.inc()
         if result.get("drift"):
             metrics.DRIFT_DETECTIONS.inc()
-        if result.get("segment"):
-            continue
+        if result.get("segment") or "psi" not in result or \
+                result["check"] not in ("prediction_drift", "data_drift"):
+            continue  # the gauges are per feature, over the whole window
         key = (result["modelId"], result["feature"])
         psi[key] = max(psi.get(key, 0.0), result["psi"])
         if "z_score" in result:

@@ -10,10 +10,12 @@ strings. What counts as drift (thresholds, the 30-sample floor) lives in
     psi(reference, current)                 # population stability index, quantile bins
     reference_bins(reference) / shares_in(bins, values) / psi_of_shares(r, c)
                                             # the same PSI with the reference binned once
+                                            # (Bins and both helpers live in riskops.binning)
     categorical_psi(reference, current)     # PSI over category shares
     ks_statistic(reference, current)        # two-sample Kolmogorov-Smirnov
     ks_and_wasserstein(reference, current)  # both from one merge of the samples
     jensen_shannon(reference, current)      # JS distance (base 2) on the PSI bins
+    jensen_shannon_of_shares(r, c)          # the same from shares (a stored profile)
     wasserstein_scaled(reference, current)  # Wasserstein-1 / std of the reference
     chi_square(reference, current)          # Pearson chi-square on category counts
     chi_square_counts(ref_counts, cur_counts)  # the same from the counts
@@ -30,6 +32,7 @@ import numpy as np
 from scipy import stats as _scipy_stats
 
 from riskops.arrays import float_vector, text_vector
+from riskops.binning import Bins, reference_bins, shares_in
 
 __all__ = [
     "Bins",
@@ -77,11 +80,6 @@ def _finite_1d(values: Any, name: str) -> np.ndarray:
                         nonfinite_fix="drop them first (riskops.monitoring.stats.drop_missing)")
 
 
-def _check_bins(bins: int) -> None:
-    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 2:
-        raise ValueError(f"bins must be an integer of at least 2, got {bins!r}.")
-
-
 def _check_epsilon(epsilon: float) -> None:
     if not 0 < epsilon < 1:
         raise ValueError(f"epsilon must be in (0, 1), got {epsilon!r}.")
@@ -123,75 +121,7 @@ def drop_missing(values: Any, *, name: str = "values") -> tuple[np.ndarray, floa
     return array[keep], float(1.0 - keep.mean())
 
 
-# --- binning -------------------------------------------------------------------------
-
-
-class Bins(NamedTuple):
-    """Bins drawn from a reference sample, kept so later samples land in the same bins.
-
-    ``kind`` is ``"values"`` (the reference had at most ``bins`` distinct
-    values: one bin per value, with gap bins below, between and above them;
-    ``points`` are the values) or ``"quantiles"`` (``points`` are the inner
-    edges, left-closed bins ``[e_i, e_i+1)``, values beyond the reference in
-    the end bins). Plain floats, so a profile can store and reload them.
-    """
-
-    kind: str
-    points: tuple[float, ...]
-
-    @property
-    def count(self) -> int:
-        """How many bins (shares) a sample gets."""
-        n = len(self.points)
-        return 2 * n + 1 if self.kind == "values" else n + 1
-
-    def index(self, values: np.ndarray) -> np.ndarray:
-        """The bin number of each of ``values`` (finite floats)."""
-        points = np.asarray(self.points, dtype=float)
-        if self.kind == "quantiles":
-            return np.searchsorted(points, values, side="right")
-        position = np.searchsorted(points, values, side="left")
-        inside = position < points.size
-        exact = np.zeros(values.shape, dtype=bool)
-        exact[inside] = points[position[inside]] == values[inside]
-        return 2 * position + exact
-
-
-def reference_bins(reference: Any, *, bins: int = 10) -> Bins:
-    """The bins ``psi``, ``jensen_shannon`` and ``bin_shares`` draw from ``reference``.
-
-    Few distinct reference values (at most ``bins``): one bin per value plus a
-    gap bin below, between and above them, so a shift onto a value the
-    reference never had is visible. Otherwise: quantile bins of the reference
-    at ``1/bins, ..., (bins-1)/bins``, left-closed, with tied quantiles merged.
-
-    Examples
-    --------
-    >>> reference_bins([0, 0, 1, 1], bins=2)
-    Bins(kind='values', points=(0.0, 1.0))
-    >>> reference_bins(range(100), bins=4).points
-    (24.75, 49.5, 74.25)
-    """
-    _check_bins(bins)
-    reference = _finite_1d(reference, "reference")
-    distinct = np.unique(reference)
-    if distinct.size <= bins:
-        return Bins("values", tuple(float(v) for v in distinct))
-    probabilities = np.linspace(0.0, 1.0, bins + 1)[1:-1]
-    edges = np.unique(np.quantile(reference, probabilities))
-    return Bins("quantiles", tuple(float(v) for v in edges))
-
-
-def shares_in(bins: Bins, values: Any, *, name: str = "values") -> np.ndarray:
-    """Share of ``values`` (finite numbers) in each of ``bins``; sums to 1.
-
-    Examples
-    --------
-    >>> shares_in(Bins("quantiles", (0.5,)), [0.0, 1.0, 2.0, 3.0]).tolist()
-    [0.25, 0.75]
-    """
-    array = _finite_1d(values, name)
-    return np.bincount(bins.index(array), minlength=bins.count) / array.size
+# --- binning (the bins live in riskops.binning, below monitoring) ---------------------
 
 
 def psi_of_shares(reference_shares: Any, current_shares: Any, *,
@@ -366,9 +296,10 @@ def categorical_psi(reference: Any, current: Any, *, epsilon: float = 1e-4) -> f
 
 
 def _ecdfs(reference: np.ndarray, current: np.ndarray) -> tuple[
-    np.ndarray, np.ndarray, np.ndarray
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray
 ]:
-    """Distinct values of both samples (sorted) and each sample's ECDF at them.
+    """Distinct values of both samples (sorted), each sample's ECDF at them, and where
+    each distinct value last occurs in the merged samples.
 
     One stable merge of the two sorted samples instead of a binary search per
     value: linear after the sorts, which matters at millions of rows.
@@ -379,8 +310,8 @@ def _ecdfs(reference: np.ndarray, current: np.ndarray) -> tuple[
     ref_seen = np.cumsum(order < reference.size, dtype=np.int64)
     last = np.r_[points[1:] != points[:-1], True]  # the last of each run of ties
     ref_seen = ref_seen[last]
-    cur_seen = np.flatnonzero(last) + 1 - ref_seen
-    return points[last], ref_seen / reference.size, cur_seen / current.size
+    ends = np.flatnonzero(last)
+    return points[last], ref_seen / reference.size, (ends + 1 - ref_seen) / current.size, ends
 
 
 def _sorted(values: np.ndarray) -> np.ndarray:
@@ -417,7 +348,7 @@ def ks_statistic(reference: Any, current: Any) -> KsResult:
     """
     reference = _finite_1d(reference, "reference")
     current = _finite_1d(current, "current")
-    _, cdf_ref, cdf_cur = _ecdfs(reference, current)
+    _, cdf_ref, cdf_cur, _ = _ecdfs(reference, current)
     return _ks_result(cdf_ref, cdf_cur, reference.size, current.size)
 
 
@@ -458,11 +389,14 @@ def jensen_shannon(reference: Any, current: Any, *, bins: int = 10) -> float:
     1.0
     """
     ref, cur = bin_shares(reference, current, bins=bins)
-    return jensen_shannon_of_shares(ref, cur)
+    return _jensen_shannon_of_shares(ref, cur)
 
 
 def jensen_shannon_of_shares(reference_shares: Any, current_shares: Any) -> float:
-    """``jensen_shannon`` of two share vectors over the same bins.
+    """Jensen-Shannon distance (base 2) of two share vectors over the same bins.
+
+    ``jensen_shannon(a, b) == jensen_shannon_of_shares(*bin_shares(a, b))``:
+    use it when the reference shares were computed once (a stored profile).
 
     Examples
     --------
@@ -474,6 +408,10 @@ def jensen_shannon_of_shares(reference_shares: Any, current_shares: Any) -> floa
     if ref.shape != cur.shape:
         raise ValueError(f"reference_shares and current_shares must have the same length, "
                          f"got {ref.size} and {cur.size}.")
+    return _jensen_shannon_of_shares(ref, cur)
+
+
+def _jensen_shannon_of_shares(ref: np.ndarray, cur: np.ndarray) -> float:
     middle = (ref + cur) / 2
 
     def kl(p: np.ndarray) -> float:
@@ -514,15 +452,20 @@ def wasserstein_scaled(reference: Any, current: Any) -> float:
     >>> wasserstein_scaled([0.0, 2.0], [1.0, 3.0])
     1.0
     """
-    reference = _finite_1d(reference, "reference")
+    # Sorted once here: the merge reuses the order, and np.std of the sorted reference
+    # is the scale summary_stats.ks_and_wasserstein is given (equal to the last bit).
+    reference = _sorted(_finite_1d(reference, "reference"))
     current = _finite_1d(current, "current")
-    points, cdf_ref, cdf_cur = _ecdfs(reference, current)
-    return _wasserstein_scaled(points, cdf_ref, cdf_cur, reference)
+    return _wasserstein_scaled(*_ecdfs(reference, current), reference)
 
 
 def _wasserstein_scaled(points: np.ndarray, cdf_ref: np.ndarray, cdf_cur: np.ndarray,
-                        reference: np.ndarray) -> float:
-    distance = float(np.sum(np.abs(cdf_ref[:-1] - cdf_cur[:-1]) * np.diff(points)))
+                        ends: np.ndarray, reference: np.ndarray) -> float:
+    # One term per gap of the merged samples (a tie's gap is 0 wide), so the sum adds
+    # in the order summary_stats.ks_and_wasserstein does: equal to the last bit.
+    terms = np.zeros(int(ends[-1]))
+    terms[ends[:-1]] = np.abs(cdf_ref[:-1] - cdf_cur[:-1]) * np.diff(points)
+    distance = float(np.sum(terms))
     scale = float(np.std(reference))
     return distance / scale if scale > 0 else distance
 
@@ -536,11 +479,11 @@ def ks_and_wasserstein(reference: Any, current: Any) -> tuple[KsResult, float]:
     >>> ks.statistic, w
     (0.5, 1.0)
     """
-    reference = _finite_1d(reference, "reference")
+    reference = _sorted(_finite_1d(reference, "reference"))  # as in wasserstein_scaled
     current = _finite_1d(current, "current")
-    points, cdf_ref, cdf_cur = _ecdfs(reference, current)
+    points, cdf_ref, cdf_cur, ends = _ecdfs(reference, current)
     return (_ks_result(cdf_ref, cdf_cur, reference.size, current.size),
-            _wasserstein_scaled(points, cdf_ref, cdf_cur, reference))
+            _wasserstein_scaled(points, cdf_ref, cdf_cur, ends, reference))
 
 
 def chi_square(reference: Any, current: Any) -> ChiSquareResult:

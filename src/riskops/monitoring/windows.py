@@ -9,8 +9,9 @@ carry their own): ``tenantIds``, ``scenarios`` (lists of strings), ``now``
 (ISO 8601; a time without zone is UTC), ``referenceFromDays`` (60),
 ``referenceToDays`` (30), ``currentDays`` (7), ``minSamples`` (30),
 ``segmentMinSamples`` (200), ``bins`` (10), ``psiThreshold`` (0.2), ``brierThreshold`` (0.2),
-``maeThreshold`` (0.2), ``source`` (``auto``, ``db`` or ``lake``: where the
-inference log is read, see ``inference_log``).
+``maeThreshold`` (0.2), ``consecutive`` (3: evaluations in a row that fire an
+alert, and clean ones that resolve it; an integer from 1 to 100), ``source``
+(``auto``, ``db`` or ``lake``: where the inference log is read, see ``inference_log``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from riskops.errors import InputError
+from riskops.monitoring.alerts import DEFAULT_CONSECUTIVE, check_consecutive
 from riskops.monitoring.verdicts import DEFAULT_DEGRADATION, DEFAULT_PSI_ALERT, MIN_SAMPLES
 
 #: Where a run reads the inference log (``riskops.monitoring.inference_log``).
@@ -46,6 +48,7 @@ class MonitoringConfig:
     bins: int = 10
     psi_threshold: float = DEFAULT_PSI_ALERT
     degradation: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DEGRADATION))
+    consecutive: int = DEFAULT_CONSECUTIVE
     source: str = "auto"
 
     @property
@@ -82,6 +85,7 @@ class MonitoringConfig:
             psi_threshold=_number(meta, "psiThreshold", DEFAULT_PSI_ALERT),
             degradation={"brier": _number(meta, "brierThreshold", DEFAULT_DEGRADATION["brier"]),
                          "mae": _number(meta, "maeThreshold", DEFAULT_DEGRADATION["mae"])},
+            consecutive=_consecutive(meta.get("consecutive", DEFAULT_CONSECUTIVE)),
             source=_source(meta),
         )
         if config.reference_from_days <= config.reference_to_days:
@@ -106,6 +110,17 @@ def _source(meta: Mapping[str, Any]) -> str:
         raise InputError(f"source must be one of {', '.join(SOURCES)}, got {value!r}; "
                          "auto reads the Parquet lake once it has been exported to.")
     return str(value)
+
+
+def _consecutive(value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 3.0 from a JSON number
+    try:
+        return check_consecutive(value)
+    except ValueError as exc:
+        raise InputError(f"{exc} It counts the evaluations in a row that fire an alert "
+                         'and the clean ones that resolve it, e.g. {"consecutive": 3}.') \
+            from None
 
 
 def _time(value: Any) -> datetime:

@@ -7,7 +7,9 @@ memory, checks those very bytes against the signed digest (no window between
 check and use) and deserialises them with skops, trusting only skops' default
 types plus the workspace allowlist. Raw pickles are never loaded. Other
 artifacts a caller needs (``train --reproduce``: the reproducibility report
-and the golden predictions) are read through the same door with ``read=``.
+and the golden predictions) are read through the same door with ``read=``;
+``read_artifact`` reads one listed artifact without loading the model
+(``monitor run``: a version's reference profile).
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from riskops.errors import InputError, IntegrityError
-from riskops.registry.integrity import confinement_failure, unlisted_files, verify_artifacts
+from riskops.registry.integrity import (
+    check_artifact,
+    confinement_failure,
+    unlisted_files,
+    verify_artifacts,
+)
 from riskops.registry.manifest import ArtifactEntry, VerifiedManifest
 from riskops.registry.store import version_folder
 
@@ -128,6 +135,34 @@ def load_model(
     estimator = loads(data, trusted=[*BUILTIN_TRUSTED_TYPES, *trusted_types])
     return LoadedModel(model, version, estimator, listed[path].sha256,
                        verified.manifest.manifest_version, files)
+
+
+def read_artifact(verified: VerifiedManifest, model: str, version: int, name: str, *,
+                  action: str = "read") -> bytes:
+    """The bytes of one artifact of ``model`` v``version``, checked against the signed manifest.
+
+    Only that file is checked (confinement, size, SHA-256, and again as it is
+    read); the model is not deserialised.
+
+    Raises
+    ------
+    UnknownModel, UnknownVersion
+        If the manifest does not list the version.
+    InputError
+        If the version lists no artifact ``name``.
+    IntegrityError
+        If the file is missing, altered, a link or escapes the store.
+    """
+    entry = verified.manifest.version(model, version)
+    path = f"{version_folder(model, version)}/{name}"
+    listed = {a.path: a for a in entry.artifacts}
+    if path not in listed:
+        raise InputError(f"{model} v{version} has no {name}.")
+    failure = check_artifact(verified.artifact_root, listed[path])
+    if failure is not None:
+        raise IntegrityError(f"{failure.path}: {failure.reason}; not {action}.",
+                             [(failure.path, failure.reason)])
+    return _read_listed(verified, listed[path], action=action)
 
 
 def _read_listed(verified: VerifiedManifest, listed: ArtifactEntry, *, action: str) -> bytes:

@@ -195,8 +195,8 @@ def read_window_columns(
         in_window.append(or_(PredictionRow.created_at > after[0],
                              and_(PredictionRow.created_at == after[0],
                                   PredictionRow.id > after[1])))
-    names = ("id", "created_at", "tenant_id", "scenario", "model_name", "method", "inputs",
-             "score", "label", "threshold")
+    names = ("id", "created_at", "tenant_id", "scenario", "model_name", "model_version",
+             "method", "inputs", "score", "label", "threshold")
     with db.read_session(database_url) as session:
         rows = session.execute(
             select(*(getattr(PredictionRow, n) for n in names))

@@ -220,7 +220,7 @@ class JobRunRow(Base):
     result: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
 
 
-# --- inference log, feedback and outcomes (migration 0003) ---------------------------
+# --- inference log, feedback and outcomes (migration 0002) ---------------------------
 
 
 class PredictionRow(Base):
@@ -272,3 +272,34 @@ class OutcomeRow(Base):
     observed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     actor: Mapped[str] = mapped_column(String(256))
+
+
+# --- monitoring alert state (migration 0003) -----------------------------------------
+
+
+class AlertStateRow(Base):
+    """Where one monitored quantity stands: firing or not, and its current run of
+    breaching or clean evaluations (``riskops.monitoring.alerts``).
+
+    The key is (check, tenant, model, segment, feature, metric); ``segment`` and
+    ``feature`` are ``""`` when the check has none, so the unique key holds.
+    ``evaluated_at`` is the current-window end of the newest evaluation counted.
+    """
+
+    __tablename__ = "alert_state"
+    __table_args__ = (UniqueConstraint("check_name", "tenant_id", "model_id", "segment",
+                                       "feature", "metric", name="uq_alert_state_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    check_name: Mapped[str] = mapped_column(String(32))
+    tenant_id: Mapped[str] = mapped_column(String(128))
+    model_id: Mapped[str] = mapped_column(String(160), index=True)
+    segment: Mapped[str] = mapped_column(String(256))
+    feature: Mapped[str] = mapped_column(String(256))
+    metric: Mapped[str] = mapped_column(String(64))
+    firing: Mapped[bool] = mapped_column(Boolean)
+    breaches: Mapped[int] = mapped_column(Integer)
+    cleans: Mapped[int] = mapped_column(Integer)
+    evaluated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

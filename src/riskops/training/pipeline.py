@@ -4,9 +4,11 @@
     summary["version"], summary["metrics"]["validation"]["roc_auc"]
 
 The candidate is registered as the next version of the model named after the
-scenario, with four artifacts: ``model.skops``, ``evaluation-report.json``,
-``reproducibility-report.json`` and ``golden-predictions.parquet``. It is
-not live until promoted.
+scenario, with five artifacts: ``model.skops``, ``evaluation-report.json``,
+``reproducibility-report.json``, ``golden-predictions.parquet`` and
+``reference-profile.json`` (what the model was trained on, for
+training-serving skew; ``riskops.profiles.profile``). It is not live until
+promoted.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pandas as pd
 
 from riskops.config import Workspace
 from riskops.errors import InputError
+from riskops.profiles import profile as reference_profile
 from riskops.scenarios.base import Scenario, Schema
 from riskops.training import reports
 from riskops.training.compare import compare_with_production
@@ -210,6 +213,7 @@ def train_scenario(
     with tempfile.TemporaryDirectory(prefix="riskops-train-") as tmp:
         folder = Path(tmp)
         golden_digest = _write_model_and_predictions(folder, fit, scenario)
+        write_profile(folder, fit, scenario)
         wall = {"read": read_seconds, "fit": fit.seconds, "evaluate": evaluate_seconds,
                 "total": time.perf_counter() - started}
         evaluation_report = reports.evaluation_report(
@@ -308,6 +312,27 @@ def _write_model_and_predictions(folder: Path, fit: FitResult, scenario: Scenari
     path = folder / reports.GOLDEN_FILE
     golden.to_parquet(path, index=False)
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_profile(folder: Path, fit: FitResult, scenario: Scenario) -> Path:
+    """Write ``reference-profile.json``: features as in the train slice, scores on the
+    held-out slices (validation, then golden).
+
+    Features come from the rows the model learned from; scores from the rows
+    it did not see, since in-sample scores of a fitted model are sharper
+    than anything serving will produce. Deterministic bytes for the same fit.
+    """
+    split = fit.split
+    scores = np.concatenate([np.asarray(fit.validation_scores, dtype=np.float64),
+                             np.asarray(fit.golden_scores, dtype=np.float64)])
+    built = reference_profile.build_profile(
+        split.train, scores, scenario.schema, name=scenario.name, model=fit.model,
+        features_from={"slice": "train", "rows": len(split.train)},
+        scores_from={"slices": ["validation", "golden"], "rows": int(scores.size)},
+    )
+    path = folder / reference_profile.FILE
+    path.write_bytes(reference_profile.dumps(built))
+    return path
 
 
 def _track(ws: Workspace, summary: dict[str, Any], folder: Path) -> dict[str, Any]:

@@ -5,14 +5,18 @@ a version's artifacts: every file is checked against the signed manifest, and
 the reproducibility report and golden predictions are checked as they are
 read. The data file must be the very file it was trained on (same SHA-256).
 The model is fitted again with the recorded seed and split, and its
-golden-set scores must equal the stored ones bit for bit. Nothing is
-registered.
+golden-set scores must equal the stored ones bit for bit; the reference
+profile is built again and its SHA-256 compared with the signed one
+(``profile_match``; ``None`` for a version trained before profiles).
+Nothing is registered.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,9 +27,10 @@ import pandas as pd
 
 from riskops.config import Workspace
 from riskops.errors import DataChanged, InputError
+from riskops.profiles.profile import FILE as PROFILE_FILE
 from riskops.training import reports
 from riskops.training.data import file_sha256, load_training_data
-from riskops.training.pipeline import fit_and_score
+from riskops.training.pipeline import fit_and_score, write_profile
 from riskops.training.progress import Progress, stepper
 from riskops.training.split import SLICES, ids_sha256
 
@@ -60,7 +65,7 @@ def reproduce_version(
     started = time.perf_counter()
 
     step("verifying the version")
-    files = _read_version(ws, model, version)
+    files, profile_sha256 = _read_version(ws, model, version)
     record = json.loads(files[reports.REPRODUCIBILITY_FILE])
     if record.get("schema") != reports.REPRODUCIBILITY_SCHEMA:
         raise InputError(f"{model} v{version}: {reports.REPRODUCIBILITY_FILE} has schema "
@@ -92,12 +97,18 @@ def reproduce_version(
     same_shape = ids_match and new.shape == old.shape
     match = bool(same_shape and np.array_equal(new, old))
     delta = np.abs(new - old) if same_shape else None
+    profile_match = None
+    if profile_sha256 is not None:
+        with tempfile.TemporaryDirectory(prefix="riskops-reproduce-") as tmp:
+            rebuilt = write_profile(Path(tmp), fit, scenario).read_bytes()
+        profile_match = hashlib.sha256(rebuilt).hexdigest() == profile_sha256
     step("done")
     return {
         "model": model,
         "version": version,
         "match": match,
         "golden_ids_match": ids_match,
+        "profile_match": profile_match,
         "rows": len(new),
         "rows_differing": None if delta is None else int(np.count_nonzero(delta)),
         "max_abs_score_delta": None if delta is None else float(delta.max(initial=0.0)),
@@ -164,16 +175,20 @@ def _digest_message(
             f"{expected}; reproduction needs the same bytes.")
 
 
-def _read_version(ws: Workspace, model: str, version: int) -> Mapping[str, bytes]:
+def _read_version(ws: Workspace, model: str, version: int) -> tuple[Mapping[str, bytes],
+                                                                    str | None]:
     """The version's reproducibility report and golden predictions, read through
-    ``load_model`` (every artifact verified, each file checked as read)."""
+    ``load_model`` (every artifact verified, each file checked as read), and the
+    signed SHA-256 of its reference profile (``None`` when it has none)."""
     from riskops.registry.loader import load_model
     from riskops.registry.manifest import read_verified_manifest
     from riskops.registry.store import version_folder
 
     verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
     folder = version_folder(model, version)
-    listed = {a.path for a in verified.manifest.version(model, version).artifacts}
+    artifacts = verified.manifest.version(model, version).artifacts
+    listed = {a.path for a in artifacts}
+    profile = next((a.sha256 for a in artifacts if a.path == f"{folder}/{PROFILE_FILE}"), None)
     for name in (reports.REPRODUCIBILITY_FILE, reports.GOLDEN_FILE):
         if f"{folder}/{name}" not in listed:
             raise InputError(f"{model} v{version} has no {name}; only versions trained with "
@@ -181,4 +196,4 @@ def _read_version(ws: Workspace, model: str, version: int) -> Mapping[str, bytes
     loaded = load_model(verified, model, version, trusted_types=ws.settings.trusted_types,
                         read=(reports.REPRODUCIBILITY_FILE, reports.GOLDEN_FILE),
                         action="reproduced")
-    return loaded.files
+    return loaded.files, profile
