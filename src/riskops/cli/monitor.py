@@ -3,6 +3,7 @@
 ``riskops monitor compare``: drift and performance of one file against another.
 
     riskops monitor run [--tenant T]... [--now ISO] [--json-out drift-scan.json] [--json]
+        [--consecutive N] [--report report.html] [--source auto|db|lake] [--engine duckdb]
     riskops monitor import --from FILE --scenario S --timestamp-col C --score-col C [...]
     riskops monitor compare --reference A --current B [--timestamp-col C --chunk-period month]
                             [--score-col S --label-col L --segment-col G] [--json-out F]
@@ -54,6 +55,13 @@ def run(
     report: Annotated[Path | None, typer.Option(
         "--report", metavar="FILE",
         help="Also write an offline HTML report (tables and charts) to this file.")] = None,
+    source: Annotated[str, typer.Option(
+        "--source", metavar="SOURCE",
+        help="Read the inference log from auto, db or lake (auto: lake once exported).")]
+    = "auto",
+    engine: Annotated[str, typer.Option(
+        "--engine", metavar="ENGINE", help="Query engine: duckdb (the only one so far).")]
+    = "duckdb",
     home: HomeOption = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -66,7 +74,12 @@ def run(
 
     if tenant is not None and any(not t.strip() for t in tenant):
         raise InputError("--tenant needs a non-empty tenant id, e.g. --tenant acme.")
-    metadata: dict[str, Any] = {}
+    if source not in ("auto", "db", "lake"):
+        raise InputError(f"--source {source!r} is not auto, db or lake; e.g. --source lake "
+                         "(the Parquet lake, read with DuckDB).")
+    if engine != "duckdb":
+        raise InputError(f"--engine {engine!r} is not available; use --engine duckdb.")
+    metadata: dict[str, Any] = {"source": source}
     if tenant:
         metadata["tenantIds"] = list(tenant)
     if now is not None:
@@ -136,7 +149,8 @@ def summary_table(summary: dict[str, Any]) -> list[Any]:
         table.add_row(*row[1:])
     total = (f"{plural(summary['driftChecked'], 'drift check')} ({summary['driftDetected']} "
              f"over threshold), {plural(summary['performanceChecked'], 'performance check')}, "
-             f"{plural(len(summary['events']), 'event')}")
+             f"{plural(len(summary['events']), 'event')}"
+             + (f"; read from the {summary['source']}" if summary.get("source") else ""))
     return [table, total]
 
 

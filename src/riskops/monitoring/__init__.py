@@ -18,8 +18,9 @@ Checks:
 
 `monitor run` (the model-monitoring job):
 
-    windows.py        the job's options (windows, tenants, thresholds, consecutive)
-    inference_log.py  the windows read from the inference log
+    windows.py        the job's options (windows, tenants, thresholds, consecutive, source)
+    inference_log.py  both windows of the inference log (database or Parquet lake) in
+                      DuckDB, handed out one column of one (tenant, scenario, model) at a time
     signed_profiles.py  reference profiles, read only through the signed manifest
     alerting.py       alert state, events and audit entries on transitions
     job.py            run_model_monitoring: fetch, check, alert, set gauges, persist

@@ -1,4 +1,8 @@
-"""Every check of one monitoring run, over two inference-log frames; no I/O.
+"""Every check of one monitoring run, over the two windows of the inference log.
+
+The windows (``inference_log.LogWindow``) hand out one column of one
+(tenant, scenario, model) at a time as an array, or category counts, so no
+check holds a window's rows as Python objects.
 
 For each (tenant, scenario, model) seen in either window:
 
@@ -25,17 +29,20 @@ the rule-based fallback, whose scores are not comparable with a model's.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from riskops.monitoring import drift, performance, skew, text_drift
+from riskops.monitoring.inference_log import NUMBER_TYPES
 from riskops.monitoring.verdicts import is_degraded
 from riskops.monitoring.windows import MonitoringConfig
+from riskops.profiles.profile import NumericProfile, Profile
 from riskops.scenarios.base import Feature, Scenario
+
+if TYPE_CHECKING:
+    from riskops.monitoring.inference_log import LogGroup, LogWindow
 
 #: Categories beyond this many distinct values in an inferred column: treated as text.
 MAX_INFERRED_CATEGORIES = 50
@@ -48,8 +55,7 @@ def model_id(scenario: str, method: str, model_name: str | None) -> str:
     return f"{scenario}-imported" if method == "imported" else f"{scenario}-heuristic"
 
 
-def monitor_frames(reference: pd.DataFrame, current: pd.DataFrame,
-                   config: MonitoringConfig,
+def monitor_frames(reference: LogWindow, current: LogWindow, config: MonitoringConfig,
                    profiles: skew.Profiles | None = None) -> list[dict[str, Any]]:
     """All checks of the run, one JSON-ready dict each, skipped ones with their reason.
 
@@ -57,37 +63,79 @@ def monitor_frames(reference: pd.DataFrame, current: pd.DataFrame,
     is none (``signed_profiles.load_profiles``); without it no training_skew.
     """
     profiles = profiles or {}
-    reference, current = _with_model(reference), _with_model(current)
-    keys = sorted(set(_keys(reference)) | set(_keys(current)))
+    keys = sorted(set(reference.keys()) | set(current.keys()))
     results: list[dict[str, Any]] = []
+    plans: dict[str, dict[tuple[str, str], list[Feature]]] = {}
     for tenant, scenario_name, model in keys:
-        ref = _select(reference, tenant, scenario_name, model)
-        cur = _select(current, tenant, scenario_name, model)
-        base = {"tenantId": tenant, "scenario": scenario_name, "modelId": model}
         scenario = _scenario(scenario_name)
-        results.extend(_drift_checks(ref, cur, base, scenario, config,
+        if scenario_name not in plans:
+            plans[scenario_name] = _prepare(reference, current, scenario_name, scenario,
+                                            _profile_inputs(profiles, scenario_name, keys))
+        ref = reference.select(tenant, scenario_name, model)
+        cur = current.select(tenant, scenario_name, model)
+        features = plans[scenario_name].get((tenant, model), [])
+        base = {"tenantId": tenant, "scenario": scenario_name, "modelId": model}
+        results.extend(_drift_checks(ref, cur, base, scenario, features, config,
                                      skew.serving_profile(cur, profiles)))
-        results.extend(skew.skew_checks(cur, base, profiles, config, values=_feature_values))
-        results.append(_guard(lambda r=ref, c=cur, s=scenario: _performance(r, c, s, config),
+        results.extend(skew.skew_checks(cur, base, profiles, config))
+        results.append(_guard(lambda r=ref, c=cur, s=scenario, m=model:
+                              _performance(r, c, s, m, config),
                               {"check": "performance", **base}))
     return results
 
 
-def _with_model(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
-    frame["model_id"] = [model_id(s, m, n) for s, m, n in
-                         zip(frame["scenario"], frame["method"], frame["model_name"], strict=True)]
-    return frame
+def _profile_inputs(profiles: skew.Profiles, scenario: str, keys: list[tuple[str, str, str]],
+                    ) -> dict[str, str]:
+    """The features the reference profiles of ``scenario``'s models hold, by kind, so
+    ``training_skew`` reads them from the window even when the drift checks do not."""
+    models = {m for _, s, m in keys if s == scenario}
+    inputs: dict[str, str] = {}
+    for profile in profiles.values():
+        if isinstance(profile, Profile) and profile.model in models:
+            for name, entry in profile.features.items():
+                inputs.setdefault(name, "numeric" if isinstance(entry, NumericProfile)
+                                  else "categorical")
+    return inputs
 
 
-def _keys(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
-    return list(frame[["tenant_id", "scenario", "model_id"]].itertuples(index=False, name=None))
+def _prepare(reference: LogWindow, current: LogWindow, name: str, scenario: Scenario | None,
+             extra: dict[str, str]) -> dict[tuple[str, str], list[Feature]]:
+    """Extract the inputs ``name``'s checks read, in one pass per window; the features
+    of each (tenant, model): the scenario's, or ones inferred from its reference inputs.
+    ``extra`` (name -> kind) are extracted too when the checks do not already read them."""
+    if scenario is not None:
+        features = list(scenario.schema.features)
+        inputs = {f.name: f.kind for f in features}
+        inputs.update({s: "categorical" for s in scenario.schema.segments if s not in inputs})
+        inputs.update({k: v for k, v in extra.items() if k not in inputs})
+        reference.prepare(name, inputs)
+        current.prepare(name, inputs)
+        return {(t, m): features for t, s, m in reference.keys() + current.keys() if s == name}
+    types = reference.input_types(name)
+    numeric = {k for by_key in types.values() for k, t in by_key.items() if t in NUMBER_TYPES}
+    mixed = {k for by_key in types.values() for k, t in by_key.items()
+             if t not in NUMBER_TYPES and t != "NULL"}
+    inputs = {k: "numeric" if k in numeric - mixed else "categorical"
+              for by_key in types.values() for k in by_key}
+    inputs.update({k: v for k, v in extra.items() if k not in inputs})
+    reference.prepare(name, inputs)
+    current.prepare(name, inputs)
+    plans: dict[tuple[str, str], list[Feature]] = {}
+    for (tenant, model), by_key in types.items():
+        group = reference.select(tenant, name, model)
+        plans[(tenant, model)] = [_inferred(group, key, by_key[key]) for key in sorted(by_key)]
+    return plans
 
 
-def _select(frame: pd.DataFrame, tenant: str, scenario: str, model: str) -> pd.DataFrame:
-    mask = ((frame["tenant_id"] == tenant) & (frame["scenario"] == scenario)
-            & (frame["model_id"] == model))
-    return frame[mask]
+def _inferred(group: LogGroup, name: str, json_type: str) -> Feature:
+    """Numeric when every value is a number; text beyond MAX_INFERRED_CATEGORIES values."""
+    if json_type in NUMBER_TYPES:
+        kind = "numeric"
+    elif json_type != "NULL" and group.distinct(name) > MAX_INFERRED_CATEGORIES:
+        kind = "text"
+    else:
+        kind = "categorical"
+    return Feature(name, kind, "inferred from the logged inputs")  # type: ignore[arg-type]
 
 
 def _scenario(name: str) -> Scenario | None:
@@ -107,57 +155,54 @@ def _guard(check: Callable[[], dict[str, Any]], base: dict[str, Any]) -> dict[st
 # --- drift ---------------------------------------------------------------------------
 
 
-def _drift_checks(ref: pd.DataFrame, cur: pd.DataFrame, base: dict[str, Any],
-                  scenario: Scenario | None, config: MonitoringConfig,
-                  profile: skew.Profile | None = None) -> list[dict[str, Any]]:
+def _drift_checks(ref: LogGroup, cur: LogGroup, base: dict[str, Any],
+                  scenario: Scenario | None, features: list[Feature],
+                  config: MonitoringConfig,
+                  profile: Profile | None = None) -> list[dict[str, Any]]:
     floor = config.min_samples
-    for window, frame in (("reference", ref), ("current", cur)):
-        if len(frame) < floor:
+    for window, group in (("reference", ref), ("current", cur)):
+        if len(group) < floor:
             return [{"check": "drift", **base, "status": "skipped",
                      "reference_rows": len(ref), "current_rows": len(cur),
-                     "reason": f"{window} window has {len(frame)} predictions, fewer than "
+                     "reason": f"{window} window has {len(group)} predictions, fewer than "
                                f"the {floor} a drift check needs"}]
     options = {"min_samples": floor, "psi_threshold": config.psi_threshold}
     numeric = {**options, "bins": config.bins}
-    results = [_guard(lambda: drift.check_numeric(ref["score"], cur["score"], **numeric),
+    results = [_guard(lambda: drift.check_numeric(ref.numbers("score"), cur.numbers("score"),
+                                                  **numeric),
                       {"check": "prediction_drift", **base, "feature": "score"})]
-    ref_inputs, cur_inputs = list(ref["inputs"]), list(cur["inputs"])
     segments = scenario.schema.segments if scenario is not None else ()
     for column in segments:
-        ref_values = [_get(d, column) for d in ref_inputs]
-        cur_values = [_get(d, column) for d in cur_inputs]
-        if all(v is None for v in ref_values + cur_values):
+        values = {v for v in (*ref.counts(column), *cur.counts(column)) if v is not None}
+        if not values:
             continue  # the logged inputs do not carry this segment
-        for value in sorted({str(v) for v in ref_values + cur_values if v is not None}):
-            ref_mask = np.array([v is not None and str(v) == value for v in ref_values])
-            cur_mask = np.array([v is not None and str(v) == value for v in cur_values])
-            ref_scores = ref["score"].to_numpy()[ref_mask]
-            cur_scores = cur["score"].to_numpy()[cur_mask]
+        for value in sorted(values):
             opts = {**numeric, "min_samples": max(floor, config.segment_min_samples)}
             results.append(_guard(
-                lambda r=ref_scores, c=cur_scores, o=opts: drift.check_numeric(r, c, **o),
+                lambda c=column, v=value, o=opts: drift.check_numeric(
+                    ref.numbers_where("score", c, v), cur.numbers_where("score", c, v), **o),
                 {"check": "prediction_drift", **base, "feature": "score",
                  "segment": f"{column}={value}"}))
-    for feature in _features(scenario, ref_inputs):
-        ref_values = [_get(d, feature.name) for d in ref_inputs]
-        cur_values = [_get(d, feature.name) for d in cur_inputs]
-        entry = {"check": "data_drift", **base, "feature": feature.name}
+    for feature in features:
+        name = feature.name
+        entry = {"check": "data_drift", **base, "feature": name}
         if feature.kind == "numeric":
-            results.append(_guard(lambda r=ref_values, c=cur_values: drift.check_numeric(
-                _numbers(r), _numbers(c), **numeric), entry))
+            results.append(_guard(lambda n=name: drift.check_numeric(
+                ref.numbers(n), cur.numbers(n), **numeric), entry))
         elif feature.kind == "categorical":
-            results.append(_guard(lambda r=ref_values, c=cur_values: drift.check_categorical(
-                r, c, **options), entry))
+            results.append(_guard(lambda n=name: drift.check_category_counts(
+                ref.counts(n), cur.counts(n), **options), entry))
         else:
+            ref_values, cur_values = ref.values(name), cur.values(name)
             results.append(_guard(lambda r=ref_values, c=cur_values: drift.check_text(
                 r, c, **numeric), entry))
-            results.extend(_text_terms(ref_values, cur_values, feature.name, profile, numeric,
+            results.extend(_text_terms(ref_values, cur_values, name, profile, numeric,
                                        {"check": "data_drift", **base}))
     return results
 
 
-def _text_terms(ref_values: list[Any], cur_values: list[Any], name: str,
-                profile: skew.Profile | None, options: dict[str, Any],
+def _text_terms(ref_values: Sequence[Any], cur_values: Sequence[Any], name: str,
+                profile: Profile | None, options: dict[str, Any],
                 head: dict[str, Any]) -> list[dict[str, Any]]:
     """OOV rate and top-term drift of a text feature, when the profile has its vocabulary."""
     entry = profile.features.get(name) if profile is not None else None
@@ -173,56 +218,33 @@ def _text_terms(ref_values: list[Any], cur_values: list[Any], name: str,
     return [{**head, "feature": feature, **result} for feature, result in pairs]
 
 
-def _feature_values(frame: pd.DataFrame, name: str) -> list[Any]:
-    """One feature's logged values, ``None`` where a request did not carry it."""
-    return [_get(d, name) for d in frame["inputs"]]
-
-
-def _get(inputs: Any, name: str) -> Any:
-    return inputs.get(name) if isinstance(inputs, dict) else None
-
-
-def _numbers(values: list[Any]) -> list[float]:
-    """Numbers as floats; missing, text and other values as NaN (counted as missing)."""
-    return [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else math.nan
-            for v in values]
-
-
-def _features(scenario: Scenario | None, inputs: list[Any]) -> list[Feature]:
-    """The scenario's features, or ones inferred from the logged inputs."""
-    if scenario is not None:
-        return list(scenario.schema.features)
-    names = sorted({k for d in inputs if isinstance(d, dict) for k in d})
-    features = []
-    for name in names:
-        values = [v for v in (_get(d, name) for d in inputs) if v is not None]
-        if values and all(isinstance(v, int | float) and not isinstance(v, bool)
-                          for v in values):
-            kind = "numeric"
-        elif len({str(v) for v in values}) > MAX_INFERRED_CATEGORIES:
-            kind = "text"
-        else:
-            kind = "categorical"
-        features.append(Feature(name, kind, "inferred from the logged inputs"))  # type: ignore[arg-type]
-    return features
-
-
 # --- performance ---------------------------------------------------------------------
 
 
-def _threshold(frame: pd.DataFrame, scenario: Scenario | None) -> float:
-    values = frame["threshold"].dropna()
-    if len(values):
-        return float(values.mode().iloc[0])
+def _threshold(group: LogGroup, scenario: Scenario | None) -> float:
+    value = group.mode("threshold")
+    if value is not None:
+        return float(value)
     return scenario.default_threshold if scenario is not None else 0.5
 
 
-def _binary(outcomes: pd.Series, scenario: Scenario | None) -> np.ndarray:
+def _binary(outcomes: Any, scenario: Scenario | None) -> np.ndarray:
     positive = scenario.schema.labels[-1] if scenario is not None else "1"
-    return np.asarray(outcomes.astype(str) == positive, dtype=int)
+    return np.asarray(np.asarray(outcomes, dtype=object).astype(str) == positive, dtype=int)
 
 
-def _performance(ref: pd.DataFrame, cur: pd.DataFrame, scenario: Scenario | None,
+def _label_mix(group: LogGroup) -> dict[str, float]:
+    """``performance.label_mix`` of the predicted labels, counted in the window."""
+    counts: dict[str, int] = {}
+    for label, n in group.counts("label").items():
+        counts[str(label)] = counts.get(str(label), 0) + n
+    total = sum(counts.values())
+    if not total:
+        raise ValueError("labels is empty; the label mix needs at least one prediction.")
+    return {label: counts[label] / total for label in sorted(counts)}
+
+
+def _performance(ref: LogGroup, cur: LogGroup, scenario: Scenario | None, model: str,
                  config: MonitoringConfig) -> dict[str, Any]:
     floor = config.min_samples
     if len(cur) < floor:
@@ -230,39 +252,38 @@ def _performance(ref: pd.DataFrame, cur: pd.DataFrame, scenario: Scenario | None
                 "reason": f"current window has {len(cur)} predictions, fewer than the "
                           f"{floor} a performance check needs"}
     threshold = _threshold(cur, scenario)
-    labelled = cur[cur["outcome"].notna()]
+    labelled_scores, outcomes = cur.labelled()
     result: dict[str, Any] = {
-        "status": "checked", "current_rows": len(cur), "labelled_rows": len(labelled),
+        "status": "checked", "current_rows": len(cur), "labelled_rows": len(outcomes),
         "threshold": threshold,
         "proxies": {
-            "override_rate": performance.override_rate(cur["override"]),
-            "reference_override_rate": (performance.override_rate(ref["override"])
+            "override_rate": performance.override_rate(cur.flags("override")),
+            "reference_override_rate": (performance.override_rate(ref.flags("override"))
                                         if len(ref) else None),
-            "label_mix": performance.label_mix(cur["label"]),
-            "reference_label_mix": performance.label_mix(ref["label"]) if len(ref) else None,
+            "label_mix": _label_mix(cur),
+            "reference_label_mix": _label_mix(ref) if len(ref) else None,
         },
     }
-    if len(labelled) >= floor:
+    if len(outcomes) >= floor:
         metrics = performance.labelled_performance(
-            _binary(labelled["outcome"], scenario), labelled["score"], threshold=threshold)
+            _binary(outcomes, scenario), labelled_scores, threshold=threshold)
         result.update({"mode": "labelled", "metrics": metrics})
         trusted = True
     else:
-        scores = cur["score"].to_numpy(dtype=float)
+        scores = cur.numbers("score")
         probabilities = None
-        ref_labelled = ref[ref["outcome"].notna()]
-        ref_y = _binary(ref_labelled["outcome"], scenario)
-        if len(ref_labelled) >= floor and 0 < ref_y.sum() < len(ref_y):
-            probabilities = performance.calibrate(ref_labelled["score"], ref_y, scores)
-            calibration = f"isotonic, fitted on {len(ref_labelled)} reference outcomes"
+        ref_scores, ref_outcomes = ref.labelled()
+        ref_y = _binary(ref_outcomes, scenario)
+        if len(ref_outcomes) >= floor and 0 < ref_y.sum() < len(ref_y):
+            probabilities = performance.calibrate(ref_scores, ref_y, scores)
+            calibration = f"isotonic, fitted on {len(ref_outcomes)} reference outcomes"
         else:
             calibration = "none: scores taken as calibrated probabilities"
         # Model scores are calibrated at training; heuristic points are not probabilities.
-        trusted = calibration.startswith("isotonic") or not cur["model_id"].iloc[0].endswith(
-            "-heuristic")
+        trusted = calibration.startswith("isotonic") or not model.endswith("-heuristic")
         result.update({
             "mode": "estimated", "calibration": calibration,
-            "reason": f"current window has {len(labelled)} outcome labels, fewer than "
+            "reason": f"current window has {len(outcomes)} outcome labels, fewer than "
                       f"{floor}: performance estimated from the scores (CBPE)",
             "metrics": performance.estimated_performance(scores, threshold=threshold,
                                                          probabilities=probabilities),

@@ -4,7 +4,9 @@
     last_results(ws)    # what the last run found, for GET /risk/insights
 
 One run reads the inference log of the reference and current windows
-(``inference_log``), runs every check (``checks``), advances the alert state
+(``inference_log``: the database or the Parquet lake, with DuckDB), loads the
+reference profiles of the versions that served the current window
+(``signed_profiles``), runs every check (``checks``), advances the alert state
 of each (``alerting``: an alert fires after ``consecutive`` breaches in a row
 and resolves after as many clean evaluations, with one event and one audit
 entry per transition), sets the drift gauges and counters, and writes the
@@ -24,8 +26,8 @@ from riskops.config import Workspace
 from riskops.errors import InputError
 from riskops.files import atomic_write
 from riskops.monitoring.alerting import is_drift_check, record_alerts
-from riskops.monitoring.checks import monitor_frames
-from riskops.monitoring.inference_log import load_inference_log
+from riskops.monitoring.checks import model_id, monitor_frames
+from riskops.monitoring.inference_log import open_windows
 from riskops.monitoring.signed_profiles import load_profiles
 from riskops.monitoring.windows import MonitoringConfig
 
@@ -44,11 +46,11 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
     one raises ``InputError`` naming it.
     """
     config = MonitoringConfig.from_metadata(metadata)
-    frames = [load_inference_log(ws.database_url, start=start, end=end, tenants=config.tenants,
-                                 scenarios=config.scenarios)
-              for start, end in (config.reference_window, config.current_window)]
-    profiles = load_profiles(ws, frames[1])  # of the versions that served the current window
-    results = _json_safe(monitor_frames(frames[0], frames[1], config, profiles))
+    with open_windows(ws, config, model_id=model_id, source=config.source) as (
+            reference, current, source):
+        # The versions that served the current window, and only those, are profiled.
+        profiles = load_profiles(ws, current.served_versions())
+        results = _json_safe(monitor_frames(reference, current, config, profiles))
     event_ids = record_alerts(ws, results, now=config.now, consecutive=config.consecutive,
                               degradation=config.degradation)
     _update_metrics(results)
@@ -57,6 +59,7 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
         "ranAt": datetime.now(UTC).isoformat(),
         "now": config.now.isoformat(),
         "windows": config.windows(),
+        "source": source,
         "tenantIds": list(config.tenants) if config.tenants else None,
         "consecutive": config.consecutive,
         "driftChecked": sum(1 for r in results if is_drift_check(r)),

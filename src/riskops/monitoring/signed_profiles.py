@@ -1,7 +1,7 @@
 """The reference profiles of the versions that served a window, read only through the
 signed manifest.
 
-    profiles = load_profiles(ws, current_frame)
+    profiles = load_profiles(ws, current.served_versions())   # current: a LogWindow
     profiles[("fraud", 3)]      # a Profile, or a str: why there is none
 
 The manifest's signature is verified once; each profile is read with
@@ -15,9 +15,8 @@ saying why and the other checks still run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
-
-import pandas as pd
 
 from riskops.config import Workspace
 from riskops.errors import InputError, IntegrityError
@@ -25,23 +24,18 @@ from riskops.monitoring.skew import NO_PROFILE
 from riskops.profiles.profile import FILE, Profile, read_profile
 
 
-def served_versions(frame: pd.DataFrame) -> list[tuple[str, int]]:
-    """The (model, version) pairs of ``frame``'s rows that name both, sorted."""
-    if frame.empty:
-        return []
-    served = frame[frame["model_name"].notna() & frame["model_version"].notna()]
-    pairs = {(str(m), int(v)) for m, v in zip(served["model_name"], served["model_version"],
-                                               strict=True)}
-    return sorted(pairs)
+def load_profiles(ws: Workspace, served: Iterable[tuple[str, int]],
+                  ) -> dict[tuple[str, int], Profile | str]:
+    """The verified reference profile of every served (model, version), or why not.
 
-
-def load_profiles(ws: Workspace, frame: pd.DataFrame) -> dict[tuple[str, int], Profile | str]:
-    """The verified reference profile of every version that served ``frame``, or why not."""
+    ``served`` is what the current window reports (``LogWindow.served_versions()``:
+    the pairs, with their row counts, which are not needed here).
+    """
     from riskops.registry.loader import read_artifact
     from riskops.registry.manifest import read_verified_manifest
     from riskops.registry.store import version_folder
 
-    pairs = served_versions(frame)
+    pairs = sorted({(str(model), int(version)) for model, version in served})
     if not pairs:
         return {}
     try:

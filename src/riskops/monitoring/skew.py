@@ -8,7 +8,7 @@ z-score comes from the stored mean, standard deviation and count. KS and
 Wasserstein need the raw training values, which a profile does not keep:
 they are not computed (``not_computed`` says so).
 
-    skew_checks(current, base, profiles, config, values=...)  # one model, every version
+    skew_checks(current, base, profiles, config)  # one model's LogGroup, every version
     numeric_skew(profile.features["amount"], current_amounts)
     categorical_skew(profile.features["channel"], current_channels)
     text_skew(profile.features["text"], current_texts, name="text")   # three results
@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from riskops.binning import shares_in
 from riskops.monitoring import stats
@@ -49,6 +48,9 @@ from riskops.profiles.profile import (
     numeric_values,
 )
 
+if TYPE_CHECKING:
+    from riskops.monitoring.inference_log import LogGroup
+
 CHECK = "training_skew"
 #: Why KS and Wasserstein are absent from a training_skew result.
 NOT_COMPUTED = ("ks_statistic and wasserstein_scaled need the raw training values; the "
@@ -58,7 +60,6 @@ NO_PROFILE = "version {version} has no reference profile (trained before profile
 
 #: What the loader found per (model, version): a parsed profile, or why there is none.
 Profiles = Mapping[tuple[str, int], Profile | str]
-Values = Callable[[pd.DataFrame, str], list[Any]]
 
 
 def _verdict(psi: float, threshold: float) -> dict[str, Any]:
@@ -233,59 +234,57 @@ def term_table(reference: TermsProfile, terms: Sequence[list[str] | None],
     return {"terms": table}
 
 
-def skew_checks(current: pd.DataFrame, base: Mapping[str, Any], profiles: Profiles,
-                config: MonitoringConfig, *, values: Values) -> list[dict[str, Any]]:
+def skew_checks(current: LogGroup, base: Mapping[str, Any], profiles: Profiles,
+                config: MonitoringConfig) -> list[dict[str, Any]]:
     """Every ``training_skew`` result of one (tenant, scenario, model) current window.
 
     One group per model version that served rows in the window (a canary and
     production both get checked); a version with fewer than
     ``config.min_samples`` rows, or without a loadable profile, gets one
-    skipped result saying why. ``values(frame, feature)`` returns a
-    feature's logged values.
+    skipped result saying why. Each version's columns are read from
+    ``current`` (``LogGroup.version``): numbers for numeric features and the
+    score, the logged text for categorical and text ones.
     """
-    served = current[current["model_name"].notna() & current["model_version"].notna()]
-    if served.empty or str(base.get("modelId", "")).endswith("-heuristic"):
+    if str(base.get("modelId", "")).endswith("-heuristic"):
         return []
     results: list[dict[str, Any]] = []
     options = {"min_samples": config.min_samples, "psi_threshold": config.psi_threshold}
-    versions = served.groupby(["model_name", "model_version"], sort=True).size()
-    for (model, version), rows in versions.items():
-        key = (str(model), int(version))
-        head = {"check": CHECK, **base, "modelVersion": key[1],
-                "reference": f"{FILE} of {key[0]} v{key[1]}"}
-        found = profiles.get(key)
+    for (model, version), rows in current.versions().items():
+        head = {"check": CHECK, **base, "modelVersion": version,
+                "reference": f"{FILE} of {model} v{version}"}
+        found = profiles.get((model, version))
         if not isinstance(found, Profile):
-            reason = found if isinstance(found, str) else NO_PROFILE.format(version=key[1])
+            reason = found if isinstance(found, str) else NO_PROFILE.format(version=version)
             results.append({**head, "feature": None, "status": "skipped",
-                            "current_rows": int(rows), "reason": reason})
+                            "current_rows": rows, "reason": reason})
             continue
         if rows < config.min_samples:
             results.append({**head, "feature": None, "status": "skipped",
-                            "current_rows": int(rows),
-                            "reason": f"{key[0]} v{key[1]} served {rows} predictions in the "
+                            "current_rows": rows,
+                            "reason": f"{model} v{version} served {rows} predictions in the "
                                       f"current window, fewer than the {config.min_samples} "
                                       "a skew check needs"})
             continue
-        frame = served[(served["model_name"] == model) & (served["model_version"] == version)]
-        results.extend(_version_checks(frame, head, found, options, values))
+        results.extend(_version_checks(current.version(model, version), head, found, options))
     return results
 
 
-def _version_checks(frame: pd.DataFrame, head: dict[str, Any], profile: Profile,
-                    options: dict[str, Any], values: Values) -> list[dict[str, Any]]:
-    out = [_guard(lambda: numeric_skew(profile.score, frame["score"].to_numpy(dtype=float),
-                                       **options), {**head, "feature": "score"})]
+def _version_checks(group: LogGroup, head: dict[str, Any], profile: Profile,
+                    options: dict[str, Any]) -> list[dict[str, Any]]:
+    out = [_guard(lambda: numeric_skew(profile.score, group.numbers("score"), **options),
+                  {**head, "feature": "score"})]
     for name, entry in sorted(profile.features.items()):
-        current = values(frame, name)
         if isinstance(entry, NumericProfile):
-            out.append(_guard(lambda e=entry, c=current: numeric_skew(e, c, **options),
+            out.append(_guard(lambda e=entry, n=name: numeric_skew(e, group.numbers(n),
+                                                                   **options),
                               {**head, "feature": name}))
         elif isinstance(entry, CategoricalProfile):
-            out.append(_guard(lambda e=entry, c=current: categorical_skew(e, c, **options),
+            out.append(_guard(lambda e=entry, n=name: categorical_skew(e, group.values(n),
+                                                                       **options),
                               {**head, "feature": name}))
         else:
             try:
-                pairs = text_skew(entry, current, name=name, **options)
+                pairs = text_skew(entry, group.values(name), name=name, **options)
             except ValueError as exc:
                 pairs = [(name, {"status": "skipped", "reason": f"invalid data: {exc}"})]
             out.extend({**head, "feature": feature, **result} for feature, result in pairs)
@@ -299,12 +298,11 @@ def _guard(check: Callable[[], dict[str, Any]], head: dict[str, Any]) -> dict[st
         return {**head, "status": "skipped", "reason": f"invalid data: {exc}"}
 
 
-def serving_profile(current: pd.DataFrame, profiles: Profiles) -> Profile | None:
+def serving_profile(current: LogGroup, profiles: Profiles) -> Profile | None:
     """The profile of the version that served most rows of ``current`` (ties: newest)."""
-    served = current[current["model_name"].notna() & current["model_version"].notna()]
-    if served.empty:
+    counts = current.versions()
+    if not counts:
         return None
-    counts = served.groupby(["model_name", "model_version"]).size()
     (model, version), _ = max(counts.items(), key=lambda item: (item[1], item[0][1]))
-    found = profiles.get((str(model), int(version)))
+    found = profiles.get((model, version))
     return found if isinstance(found, Profile) else None

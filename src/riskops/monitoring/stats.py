@@ -13,10 +13,12 @@ strings. What counts as drift (thresholds, the 30-sample floor) lives in
                                             # (Bins and both helpers live in riskops.binning)
     categorical_psi(reference, current)     # PSI over category shares
     ks_statistic(reference, current)        # two-sample Kolmogorov-Smirnov
+    ks_and_wasserstein(reference, current)  # both from one merge of the samples
     jensen_shannon(reference, current)      # JS distance (base 2) on the PSI bins
     jensen_shannon_of_shares(r, c)          # the same from shares (a stored profile)
     wasserstein_scaled(reference, current)  # Wasserstein-1 / std of the reference
     chi_square(reference, current)          # Pearson chi-square on category counts
+    chi_square_counts(ref_counts, cur_counts)  # the same from the counts
     drift_z_score(reference, current)       # |mean shift| / standard error
 """
 
@@ -40,10 +42,12 @@ __all__ = [
     "categorical_psi",
     "category_shares",
     "chi_square",
+    "chi_square_counts",
     "drift_z_score",
     "drop_missing",
     "jensen_shannon",
     "jensen_shannon_of_shares",
+    "ks_and_wasserstein",
     "ks_statistic",
     "psi",
     "psi_of_shares",
@@ -291,6 +295,29 @@ def categorical_psi(reference: Any, current: Any, *, epsilon: float = 1e-4) -> f
     return _psi_of_shares(ref, cur, epsilon)
 
 
+def _ecdfs(reference: np.ndarray, current: np.ndarray) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]:
+    """Distinct values of both samples (sorted), each sample's ECDF at them, and where
+    each distinct value last occurs in the merged samples.
+
+    One stable merge of the two sorted samples instead of a binary search per
+    value: linear after the sorts, which matters at millions of rows.
+    """
+    merged = np.concatenate([_sorted(reference), _sorted(current)])
+    order = np.argsort(merged, kind="stable")
+    points = merged[order]
+    ref_seen = np.cumsum(order < reference.size, dtype=np.int64)
+    last = np.r_[points[1:] != points[:-1], True]  # the last of each run of ties
+    ref_seen = ref_seen[last]
+    ends = np.flatnonzero(last)
+    return points[last], ref_seen / reference.size, (ends + 1 - ref_seen) / current.size, ends
+
+
+def _sorted(values: np.ndarray) -> np.ndarray:
+    return values if np.all(values[1:] >= values[:-1]) else np.sort(values)
+
+
 def ks_statistic(reference: Any, current: Any) -> KsResult:
     """Two-sample Kolmogorov-Smirnov test.
 
@@ -319,13 +346,14 @@ def ks_statistic(reference: Any, current: Any) -> KsResult:
     >>> ks_statistic([1, 2, 3, 4], [3, 4, 5, 6]).statistic
     0.5
     """
-    reference = np.sort(_finite_1d(reference, "reference"))
-    current = np.sort(_finite_1d(current, "current"))
-    points = np.concatenate([reference, current])
-    cdf_ref = np.searchsorted(reference, points, side="right") / reference.size
-    cdf_cur = np.searchsorted(current, points, side="right") / current.size
+    reference = _finite_1d(reference, "reference")
+    current = _finite_1d(current, "current")
+    _, cdf_ref, cdf_cur, _ = _ecdfs(reference, current)
+    return _ks_result(cdf_ref, cdf_cur, reference.size, current.size)
+
+
+def _ks_result(cdf_ref: np.ndarray, cdf_cur: np.ndarray, n: int, m: int) -> KsResult:
     statistic = float(np.max(np.abs(cdf_ref - cdf_cur)))
-    n, m = reference.size, current.size
     en = round(n * m / (n + m))
     pvalue = float(np.clip(_scipy_stats.kstwo.sf(statistic, max(en, 1)), 0.0, 1.0))
     return KsResult(statistic, pvalue)
@@ -424,15 +452,38 @@ def wasserstein_scaled(reference: Any, current: Any) -> float:
     >>> wasserstein_scaled([0.0, 2.0], [1.0, 3.0])
     1.0
     """
-    reference = np.sort(_finite_1d(reference, "reference"))
-    current = np.sort(_finite_1d(current, "current"))
-    points = np.sort(np.concatenate([reference, current]))
-    widths = np.diff(points)
-    cdf_ref = np.searchsorted(reference, points[:-1], side="right") / reference.size
-    cdf_cur = np.searchsorted(current, points[:-1], side="right") / current.size
-    distance = float(np.sum(np.abs(cdf_ref - cdf_cur) * widths))
+    # Sorted once here: the merge reuses the order, and np.std of the sorted reference
+    # is the scale summary_stats.ks_and_wasserstein is given (equal to the last bit).
+    reference = _sorted(_finite_1d(reference, "reference"))
+    current = _finite_1d(current, "current")
+    return _wasserstein_scaled(*_ecdfs(reference, current), reference)
+
+
+def _wasserstein_scaled(points: np.ndarray, cdf_ref: np.ndarray, cdf_cur: np.ndarray,
+                        ends: np.ndarray, reference: np.ndarray) -> float:
+    # One term per gap of the merged samples (a tie's gap is 0 wide), so the sum adds
+    # in the order summary_stats.ks_and_wasserstein does: equal to the last bit.
+    terms = np.zeros(int(ends[-1]))
+    terms[ends[:-1]] = np.abs(cdf_ref[:-1] - cdf_cur[:-1]) * np.diff(points)
+    distance = float(np.sum(terms))
     scale = float(np.std(reference))
     return distance / scale if scale > 0 else distance
+
+
+def ks_and_wasserstein(reference: Any, current: Any) -> tuple[KsResult, float]:
+    """``ks_statistic`` and ``wasserstein_scaled`` from one merge of the two samples.
+
+    Examples
+    --------
+    >>> ks, w = ks_and_wasserstein([0.0, 2.0], [1.0, 3.0])
+    >>> ks.statistic, w
+    (0.5, 1.0)
+    """
+    reference = _sorted(_finite_1d(reference, "reference"))  # as in wasserstein_scaled
+    current = _finite_1d(current, "current")
+    points, cdf_ref, cdf_cur, ends = _ecdfs(reference, current)
+    return (_ks_result(cdf_ref, cdf_cur, reference.size, current.size),
+            _wasserstein_scaled(points, cdf_ref, cdf_cur, ends, reference))
 
 
 def chi_square(reference: Any, current: Any) -> ChiSquareResult:
@@ -468,8 +519,27 @@ def chi_square(reference: Any, current: Any) -> ChiSquareResult:
     ref = text_vector(reference, name="reference")
     cur = text_vector(current, name="current")
     categories = sorted(set(ref.tolist()) | set(cur.tolist()))
-    table = np.vstack(_category_counts(ref, cur, categories))
-    dof = len(categories) - 1
+    return chi_square_counts(*_category_counts(ref, cur, categories))
+
+
+def chi_square_counts(reference_counts: Any, current_counts: Any) -> ChiSquareResult:
+    """``chi_square`` from each sample's count per category (the same categories, in order).
+
+    Examples
+    --------
+    >>> chi_square_counts([10, 10], [10, 10])
+    ChiSquareResult(statistic=0.0, pvalue=1.0, dof=1)
+    """
+    ref = float_vector(reference_counts, name="reference_counts")
+    cur = float_vector(current_counts, name="current_counts")
+    if ref.shape != cur.shape:
+        raise ValueError(f"reference_counts and current_counts must have the same length, "
+                         f"got {ref.size} and {cur.size}.")
+    if ref.min() < 0 or cur.min() < 0 or ref.sum() == 0 or cur.sum() == 0:
+        raise ValueError("counts must be non-negative with a positive total in each sample.")
+    table = np.vstack([ref, cur])
+    table = table[:, table.sum(axis=0) > 0]
+    dof = table.shape[1] - 1
     if dof == 0:
         return ChiSquareResult(0.0, 1.0, 0)
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()

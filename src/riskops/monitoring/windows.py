@@ -10,7 +10,8 @@ carry their own): ``tenantIds``, ``scenarios`` (lists of strings), ``now``
 ``referenceToDays`` (30), ``currentDays`` (7), ``minSamples`` (30),
 ``segmentMinSamples`` (200), ``bins`` (10), ``psiThreshold`` (0.2), ``brierThreshold`` (0.2),
 ``maeThreshold`` (0.2), ``consecutive`` (3: evaluations in a row that fire an
-alert, and clean ones that resolve it; an integer from 1 to 100).
+alert, and clean ones that resolve it; an integer from 1 to 100), ``source``
+(``auto``, ``db`` or ``lake``: where the inference log is read, see ``inference_log``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from typing import Any
 from riskops.errors import InputError
 from riskops.monitoring.alerts import DEFAULT_CONSECUTIVE, check_consecutive
 from riskops.monitoring.verdicts import DEFAULT_DEGRADATION, DEFAULT_PSI_ALERT, MIN_SAMPLES
+
+#: Where a run reads the inference log (``riskops.monitoring.inference_log``).
+SOURCES = ("auto", "db", "lake")
 
 #: Rows a segment needs in each window. PSI over 10 bins of two samples from one
 #: distribution averages about 9 * (1/n_ref + 1/n_cur): ~0.2 at 50 rows, ~0.05 at 200.
@@ -45,6 +49,7 @@ class MonitoringConfig:
     psi_threshold: float = DEFAULT_PSI_ALERT
     degradation: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DEGRADATION))
     consecutive: int = DEFAULT_CONSECUTIVE
+    source: str = "auto"
 
     @property
     def reference_window(self) -> tuple[datetime, datetime]:
@@ -81,6 +86,7 @@ class MonitoringConfig:
             degradation={"brier": _number(meta, "brierThreshold", DEFAULT_DEGRADATION["brier"]),
                          "mae": _number(meta, "maeThreshold", DEFAULT_DEGRADATION["mae"])},
             consecutive=_consecutive(meta.get("consecutive", DEFAULT_CONSECUTIVE)),
+            source=_source(meta),
         )
         if config.reference_from_days <= config.reference_to_days:
             raise InputError(
@@ -96,6 +102,14 @@ class MonitoringConfig:
         if config.min_samples < 1:
             raise InputError(f"minSamples must be at least 1, got {config.min_samples}.")
         return config
+
+
+def _source(meta: Mapping[str, Any]) -> str:
+    value = meta.get("source", "auto")
+    if value not in SOURCES:
+        raise InputError(f"source must be one of {', '.join(SOURCES)}, got {value!r}; "
+                         "auto reads the Parquet lake once it has been exported to.")
+    return str(value)
 
 
 def _consecutive(value: Any) -> int:

@@ -151,6 +151,8 @@ class Profile:
 def numeric_values(values: Any) -> tuple[np.ndarray, int]:
     """The finite floats of ``values`` (None, NaN, infinity and non-numbers dropped) and the
     number of values given."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":  # a window's column
+        return values[np.isfinite(values)].astype(float), int(values.size)
     raw = list(values)
     numbers = np.array([float(v) if isinstance(v, int | float | np.number)
                         and not isinstance(v, bool) else math.nan for v in raw], dtype=float)

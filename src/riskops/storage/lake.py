@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -148,6 +148,56 @@ def read_predictions(ws: Workspace, *, scenario: str | None = None,
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
         return con.sql(sql, params=params).to_arrow_table().to_pandas()
+
+
+def watermark(ws: Workspace) -> tuple[datetime, str] | None:
+    """``(created_at, id)`` of the newest exported prediction, or ``None`` before any export."""
+    return _read_watermark(predictions_dir(ws))
+
+
+def window_query(ws: Workspace, *, start: datetime, end: datetime,
+                 tenants: Sequence[str] | None = None,
+                 scenarios: Sequence[str] | None = None,
+                 columns: Sequence[str] = COLUMNS,
+                 through: tuple[datetime, str] | None = None) -> str | None:
+    """A DuckDB ``SELECT`` of the exported predictions created in ``[start, end)``.
+
+    ``through`` (a watermark) keeps only rows whose ``(created_at, id)`` sorts
+    at or before it: part files an interrupted export wrote beyond its saved
+    watermark are then not counted twice beside the database's newer rows.
+
+    ``None`` when the lake holds no part file. The filters are written so
+    DuckDB pushes them into the scan: the ``scenario`` and ``date`` hive
+    partitions prune folders (days are UTC days of ``created_at``), and
+    ``created_at`` and ``tenant_id`` are checked against each row group's
+    statistics before its rows are read. Values are inlined as SQL literals
+    (a view takes no parameters), quotes doubled.
+    """
+    root = predictions_dir(ws)
+    if not any(root.glob("*/*/*.parquet")):
+        return None
+    since, until = _as_time(start, name="start"), _as_time(end, name="end")
+    last_day = (until - timedelta(microseconds=1)).date()
+    where = [f"date >= DATE '{since.date().isoformat()}'",
+             f"date <= DATE '{last_day.isoformat()}'",
+             f"created_at >= TIMESTAMPTZ '{since.isoformat()}'",
+             f"created_at < TIMESTAMPTZ '{until.isoformat()}'"]
+    if scenarios:
+        where.append(f"scenario IN ({', '.join(_literal(v) for v in scenarios)})")
+    if tenants:
+        where.append(f"tenant_id IN ({', '.join(_literal(v) for v in tenants)})")
+    if through is not None:
+        mark = f"TIMESTAMPTZ '{_aware(through[0], name='through').isoformat()}'"
+        where.append(f"(created_at < {mark} OR (created_at = {mark} "
+                     f"AND id <= {_literal(through[1])}))")
+    pattern = _literal(str(root / "*" / "*" / "*.parquet"))
+    return (f"SELECT {', '.join(_quoted(c) for c in columns)} FROM read_parquet({pattern}, "
+            "hive_partitioning = true, hive_types = {'scenario': VARCHAR, 'date': DATE}) "
+            f"WHERE {' AND '.join(where)}")
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 # --- export internals --------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, and_, insert, or_, select, text
 
 from riskops.storage import db
 from riskops.storage.tables import FeedbackRow, OutcomeRow, PredictionRow
@@ -161,11 +161,7 @@ def read_window(
     ``label``, ``threshold``, ``outcome`` (the label of the outcome recorded last,
     or ``None``) and ``override`` (True when any feedback overrode it).
     """
-    in_window = [PredictionRow.created_at >= start, PredictionRow.created_at < end]
-    if tenants:
-        in_window.append(PredictionRow.tenant_id.in_(list(tenants)))
-    if scenarios:
-        in_window.append(PredictionRow.scenario.in_(list(scenarios)))
+    in_window = _in_window(start, end, tenants, scenarios)
     with db.read_session(database_url) as session:
         predictions = session.execute(
             select(PredictionRow.id, PredictionRow.created_at, PredictionRow.tenant_id,
@@ -174,17 +170,7 @@ def read_window(
                    PredictionRow.label, PredictionRow.threshold)
             .where(*in_window).order_by(PredictionRow.created_at, PredictionRow.id)
         ).all()
-        outcomes = session.execute(
-            select(OutcomeRow.prediction_id, OutcomeRow.label)
-            .join(PredictionRow, PredictionRow.id == OutcomeRow.prediction_id)
-            .where(*in_window).order_by(OutcomeRow.recorded_at, OutcomeRow.id)
-        ).all()
-        overridden = set(session.scalars(
-            select(FeedbackRow.prediction_id).distinct()
-            .join(PredictionRow, PredictionRow.id == FeedbackRow.prediction_id)
-            .where(*in_window, FeedbackRow.override.is_(True))
-        ))
-    newest = {prediction_id: label for prediction_id, label in outcomes}  # later rows win
+        newest, overridden = _outcomes_and_overrides(session, in_window)
     return [
         {"id": p.id, "created_at": p.created_at, "tenant_id": p.tenant_id,
          "scenario": p.scenario, "model_name": p.model_name, "model_version": p.model_version,
@@ -192,3 +178,80 @@ def read_window(
          "threshold": p.threshold, "outcome": newest.get(p.id), "override": p.id in overridden}
         for p in predictions
     ]
+
+
+def read_window_columns(
+    database_url: str, *, start: datetime, end: datetime,
+    tenants: Sequence[str] | None = None, scenarios: Sequence[str] | None = None,
+    after: tuple[datetime, str] | None = None,
+) -> dict[str, list[Any]]:
+    """``read_window`` as columns: one list per key, the rows in the same order.
+
+    ``after`` keeps only rows whose ``(created_at, id)`` sorts after it (the
+    lake's watermark: rows not exported yet).
+    """
+    in_window = _in_window(start, end, tenants, scenarios)
+    if after is not None:
+        in_window.append(or_(PredictionRow.created_at > after[0],
+                             and_(PredictionRow.created_at == after[0],
+                                  PredictionRow.id > after[1])))
+    names = ("id", "created_at", "tenant_id", "scenario", "model_name", "model_version",
+             "method", "inputs", "score", "label", "threshold")
+    with db.read_session(database_url) as session:
+        rows = session.execute(
+            select(*(getattr(PredictionRow, n) for n in names))
+            .where(*in_window).order_by(PredictionRow.created_at, PredictionRow.id)
+        ).all()
+        newest, overridden = _outcomes_and_overrides(session, in_window)
+    columns: dict[str, list[Any]] = {n: list(v) for n, v in
+                                     zip(names, zip(*rows, strict=True) if rows else
+                                         [() for _ in names], strict=True)}
+    columns["outcome"] = [newest.get(i) for i in columns["id"]]
+    columns["override"] = [i in overridden for i in columns["id"]]
+    return columns
+
+
+def read_window_outcomes(
+    database_url: str, *, start: datetime, end: datetime,
+    tenants: Sequence[str] | None = None, scenarios: Sequence[str] | None = None,
+) -> dict[str, list[Any]]:
+    """What the database knows of the window's predictions beyond themselves.
+
+    ``{"id": [...], "outcome": [...], "override": [...]}``: one entry per
+    prediction with an outcome (the one recorded last) or an overriding
+    feedback, for a read of the lake, whose copies are as of their export.
+    """
+    in_window = _in_window(start, end, tenants, scenarios)
+    with db.read_session(database_url) as session:
+        newest, overridden = _outcomes_and_overrides(session, in_window)
+    ids = sorted(set(newest) | overridden)
+    return {"id": ids, "outcome": [newest.get(i) for i in ids],
+            "override": [i in overridden for i in ids]}
+
+
+def _in_window(start: datetime, end: datetime, tenants: Sequence[str] | None,
+               scenarios: Sequence[str] | None) -> list[Any]:
+    in_window = [PredictionRow.created_at >= start, PredictionRow.created_at < end]
+    if tenants:
+        in_window.append(PredictionRow.tenant_id.in_(list(tenants)))
+    if scenarios:
+        in_window.append(PredictionRow.scenario.in_(list(scenarios)))
+    return in_window
+
+
+def _outcomes_and_overrides(session: Any, in_window: list[Any]) -> tuple[
+    dict[str, str], set[str]
+]:
+    """The newest outcome label per prediction in the window, and the overridden ids."""
+    outcomes = session.execute(
+        select(OutcomeRow.prediction_id, OutcomeRow.label)
+        .join(PredictionRow, PredictionRow.id == OutcomeRow.prediction_id)
+        .where(*in_window).order_by(OutcomeRow.recorded_at, OutcomeRow.id)
+    ).all()
+    overridden = set(session.scalars(
+        select(FeedbackRow.prediction_id).distinct()
+        .join(PredictionRow, PredictionRow.id == FeedbackRow.prediction_id)
+        .where(*in_window, FeedbackRow.override.is_(True))
+    ))
+    newest = {prediction_id: label for prediction_id, label in outcomes}  # later rows win
+    return newest, overridden
