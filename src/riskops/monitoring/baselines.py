@@ -28,11 +28,7 @@ import numpy as np
 from riskops.binning import shares_in_sorted
 from riskops.monitoring import stats
 from riskops.monitoring.drift import MISSING
-from riskops.monitoring.summary_stats import (
-    SortedReference,
-    chi_square_of_counts,
-    jensen_shannon_of_shares,
-)
+from riskops.monitoring.summary_stats import SortedReference
 from riskops.monitoring.table_columns import Encoded
 from riskops.monitoring.verdicts import MIN_SAMPLES
 
@@ -97,7 +93,7 @@ class NumericBaseline:
             "value": psi,
             "statistics": {
                 "psi": psi, "ks": ks.statistic, "ks_pvalue": ks.pvalue,
-                "jensen_shannon": jensen_shannon_of_shares(self.shares, shares),
+                "jensen_shannon": stats.jensen_shannon_of_shares(self.shares, shares),
                 "wasserstein_scaled": wasserstein,
             },
             "missing_share": missing, "shares": shares.tolist(), "skipped": None,
@@ -159,7 +155,7 @@ class CategoricalBaseline:
         cur_counts = np.array([counts.get(c, 0) for c in categories], dtype=float)
         ref_shares, cur_shares = ref_counts / self.rows, cur_counts / rows
         psi = stats.psi_of_shares(ref_shares, cur_shares)
-        chi = chi_square_of_counts(ref_counts, cur_counts)
+        chi = stats.chi_square_counts(ref_counts, cur_counts)
         return {
             "value": psi,
             "statistics": {"psi": psi, "chi_square": chi.statistic,

@@ -145,7 +145,7 @@ def categorical_skew(reference: CategoricalProfile, current: Sequence[Any], *,
     ref = np.array([reference.shares.get(c, 0.0) for c in names])
     cur = np.array([counts.get(c, 0) / n for c in names])
     psi = stats.psi_of_shares(ref, cur)
-    chi = chi_square_of_counts(np.rint(ref * reference.count),
+    chi = stats.chi_square_counts(np.rint(ref * reference.count),
                                np.array([counts.get(c, 0) for c in names], dtype=float))
     order = sorted(range(len(names)), key=lambda i: (-ref[i], names[i]))
     result.update({
@@ -158,24 +158,6 @@ def categorical_skew(reference: CategoricalProfile, current: Sequence[Any], *,
                    for i in order[:top]},
     })
     return result
-
-
-def chi_square_of_counts(reference: np.ndarray, current: np.ndarray) -> stats.ChiSquareResult:
-    """Pearson chi-square of a 2 x k table of counts, as ``stats.chi_square`` on the labels.
-
-    The profile's category counts are ``share * count`` (shares are counts over
-    the count, so rounding restores them exactly).
-    """
-    from scipy import stats as scipy_stats
-
-    table = np.vstack([reference, current])
-    table = table[:, table.sum(axis=0) > 0]
-    dof = table.shape[1] - 1
-    if dof == 0:
-        return stats.ChiSquareResult(0.0, 1.0, 0)
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
-    statistic = float(np.sum((table - expected) ** 2 / expected))
-    return stats.ChiSquareResult(statistic, float(scipy_stats.chi2.sf(statistic, dof)), dof)
 
 
 def text_skew(reference: TextProfile, current: Sequence[Any], *, name: str,
