@@ -495,3 +495,17 @@ def test_a_high_cardinality_text_column_is_left_out_unless_named(tmp_path: Path)
     named = compare_files(tmp_path / "ref.parquet", tmp_path / "cur.parquet",
                           categorical=["email"])
     assert "email" in [c["name"] for c in named["reference"]["columns"]]
+
+
+def test_parquet_text_read_as_a_dictionary_gives_the_labels_of_the_text(tmp_path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    values = ["b", None, "a", "", "c", "a", None, "b", "z"] * 50
+    path = tmp_path / "groups.parquet"
+    # Several row groups, each with its own dictionary; nulls and an empty string.
+    pq.write_table(pa.table({"g": pa.array(values, pa.string())}), path, row_group_size=37)
+    column = ColumnFile(path)
+    encoded = column.categorical("g")
+    decoded = [None if code < 0 else encoded.labels[code] for code in encoded.codes]
+    assert decoded == [None if v in (None, "") else v for v in values]
