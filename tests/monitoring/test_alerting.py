@@ -126,6 +126,23 @@ def test_any_check_with_a_drift_verdict_is_evaluated_with_its_value(
     assert event["data"]["value"] == 0.5
 
 
+def test_skew_alerts_of_two_serving_versions_are_kept_apart(workspace: Workspace) -> None:
+    def skew(version: int, value: float) -> dict[str, Any]:
+        return {"check": "training_skew", "status": "checked", "tenantId": "acme",
+                "modelId": "fraud", "modelVersion": version, "scenario": "fraud",
+                "feature": "amount", "metric": "psi", "value": value, "threshold": 0.2,
+                "drift": value > 0.2}
+
+    keys = [e.key for e in evaluations([skew(1, 0.5), skew(2, 0.01)], LIMITS)]
+    assert keys == [("training_skew", "acme", "fraud@1", "", "amount", "psi"),
+                    ("training_skew", "acme", "fraud@2", "", "amount", "psi")]
+    # The canary (v2) is clean every run: production's (v1) alert still fires on time.
+    for n in range(3):
+        emitted = evaluate(workspace, [skew(1, 0.5), skew(2, 0.01)], n)
+    [event] = outbox(workspace, "ml.model.drift.detected")
+    assert emitted == [event["id"]] and event["data"]["modelVersion"] == 1
+
+
 def performance(brier: float, *, mode: str = "labelled", **extra: Any) -> dict[str, Any]:
     prefix = "estimated_" if mode == "estimated" else ""
     return {"check": "performance", "status": "checked", "tenantId": "acme",

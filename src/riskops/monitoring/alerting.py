@@ -84,7 +84,13 @@ def evaluations(results: list[dict[str, Any]],
                               else value - threshold)}
             if result.get("segment"):
                 data["segment"] = result["segment"]
-            key = (str(result["check"]), str(result["tenantId"]), str(result["modelId"]),
+            model = str(result["modelId"])
+            if result.get("modelVersion") is not None:
+                # training_skew is per serving version: a canary beside production
+                # must not share (or reset) production's alert.
+                data["modelVersion"] = result["modelVersion"]
+                model = f"{model}@{result['modelVersion']}"
+            key = (str(result["check"]), str(result["tenantId"]), model,
                    str(result.get("segment") or ""), str(result.get("feature") or ""), metric)
             found.append(Evaluation(key, bool(result["drift"]), value, data, result))
         elif result.get("check") == "performance" and result.get("status") == "checked" \
