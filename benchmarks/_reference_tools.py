@@ -47,18 +47,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from _report import vm_hwm_mib  # stdlib only: importable in the reference venv too
+
 TOOLS = ("evidently-psi", "evidently-default", "nannyml-js", "nannyml-ks")
-
-
-def vm_hwm_mib() -> float | None:
-    """This process's peak resident set size in MiB (``VmHWM``)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def _number(value: Any) -> float | None:

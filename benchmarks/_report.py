@@ -24,6 +24,12 @@ def _proc_field(path: str, prefix: str) -> str | None:
     return None
 
 
+def vm_hwm_mib() -> float | None:
+    """This process's peak resident set size in MiB (``VmHWM``), else ``None``."""
+    value = _proc_field("/proc/self/status", "VmHWM:")
+    return int(value.split()[0]) / 1024 if value else None
+
+
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo, else "unknown"."""
     return _proc_field("/proc/cpuinfo", "model name") or "unknown"

@@ -73,7 +73,7 @@ from typing import Any
 import numpy as np
 
 # sibling module; scripts run from here
-from _report import cpu_model, load_average, memory_total, table
+from _report import cpu_model, load_average, memory_total, table, vm_hwm_mib
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = HERE / ".data"
@@ -205,17 +205,6 @@ def _sha256(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------- riskops
-
-
-def vm_hwm_mib() -> float | None:
-    """This process's peak resident set size in MiB (``VmHWM``)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def riskops_columns(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
