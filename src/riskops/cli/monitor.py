@@ -85,10 +85,14 @@ def run(
     if now is not None:
         metadata["now"] = _iso_time(now)
     if consecutive is not None:
-        if not 1 <= consecutive <= 100:
-            raise InputError(f"--consecutive must be from 1 to 100, got {consecutive}; e.g. "
-                             "--consecutive 3 fires an alert on the third breach in a row.")
-        metadata["consecutive"] = consecutive
+        from riskops.monitoring.alerts import MAX_CONSECUTIVE, check_consecutive
+
+        try:  # the job's own rule, named as the option is typed
+            metadata["consecutive"] = check_consecutive(consecutive, name="--consecutive")
+        except ValueError:
+            raise InputError(f"--consecutive must be from 1 to {MAX_CONSECUTIVE}, got "
+                             f"{consecutive}; e.g. --consecutive 3 fires an alert on the third "
+                             "breach in a row.") from None
     ws = open_ws(home)
     if report is not None:
         writable_folder(report, option="--report")
