@@ -509,3 +509,20 @@ def test_parquet_text_read_as_a_dictionary_gives_the_labels_of_the_text(tmp_path
     encoded = column.categorical("g")
     decoded = [None if code < 0 else encoded.labels[code] for code in encoded.codes]
     assert decoded == [None if v in (None, "") else v for v in values]
+
+
+def test_parquet_identifier_checks_read_the_text_once_as_a_dictionary(tmp_path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "ids.parquet"
+    pq.write_table(pa.table({
+        "key": pa.array([f"k{i}" for i in range(300)]),              # an identifier
+        "empty_too": pa.array([f"k{i}" for i in range(299)] + [""]),  # "" is a value here
+        "gaps": pa.array(["a", None, "b"] * 100),
+    }), path, row_group_size=64)
+    column = ColumnFile(path)
+    assert column.all_distinct("key") and column.distinct_count("key") == 300
+    assert column.all_distinct("empty_too")
+    assert not column.all_distinct("gaps") and column.distinct_count("gaps") == 2
+    assert column._cache == {}  # no string column was built: the codes serve every check

@@ -80,6 +80,7 @@ class ColumnFile:
         self.format = fmt
         self._cache: dict[str, pa.ChunkedArray] = {}
         self._numbers: dict[str, np.ndarray | None] = {}
+        self._dictionaries: dict[str, pa.DictionaryArray] = {}
         if self.path.stat().st_size == 0:
             raise InputError(f"{self.source}: the file is empty.")
         if fmt == "parquet":
@@ -176,6 +177,7 @@ class ColumnFile:
         """Forget what was kept of a column (a CSV keeps its text until then)."""
         self._cache.pop(name, None)
         self._numbers.pop(name, None)
+        self._dictionaries.pop(name, None)
 
     def kind(self, name: str) -> ColumnKind:
         """How the column reads: numeric, categorical or timestamp (see the module docstring)."""
@@ -229,42 +231,55 @@ class ColumnFile:
 
     def all_distinct(self, name: str) -> bool:
         """Whether every row holds a value and no two rows the same one (an identifier)."""
-        column = self._column(name)
-        if column.null_count or self.rows < 2:
+        distinct, missing = self._distinct(name)
+        if missing or self.rows < 2:
             return False
-        return bool(pc.count_distinct(column, mode="all").as_py() == self.rows)
+        return distinct == self.rows
 
     def distinct_count(self, name: str) -> int:
         """How many distinct non-empty values the column holds."""
-        return int(pc.count_distinct(self._column(name), mode="only_valid").as_py())
+        return self._distinct(name)[0]
 
-    def _dictionary_column(self, name: str) -> pa.ChunkedArray | None:
+    def _distinct(self, name: str) -> tuple[int, int]:
+        """Distinct values (nulls aside) and nulls; ``""`` counts as a value here."""
+        dictionary = self._dictionary(name)
+        if dictionary is not None:  # unified: one entry per value, maybe some unused
+            used = np.bincount(dictionary.indices.drop_null().to_numpy(),
+                               minlength=len(dictionary.dictionary))
+            return int(np.count_nonzero(used)), dictionary.null_count
+        column = self._column(name)
+        return int(pc.count_distinct(column, mode="only_valid").as_py()), column.null_count
+
+    def _dictionary(self, name: str) -> pa.DictionaryArray | None:
         """A Parquet text column read as a dictionary (codes + distinct values), or ``None``.
 
         Parquet stores most text columns dictionary-encoded: reading them so
         skips building a million strings only to encode them again (about 7x
-        faster for a 1 M-row column).
+        faster for a 1 M-row column). Kept until ``release``, so the identifier
+        checks and the encoding read the column once.
         """
         kind = self._types[name]
-        if self.format != "parquet" or name in self._cache or not (
+        if self.format != "parquet" or not (
                 pa.types.is_string(kind) or pa.types.is_large_string(kind)):
             return None
-        import pyarrow.parquet as pq
+        if name not in self._dictionaries:
+            import pyarrow.parquet as pq
 
-        try:
-            handle = pq.ParquetFile(self.path, read_dictionary=[name])
-            column = handle.read(columns=[name], use_threads=True).column(0)
-        except (pa.ArrowException, OSError) as exc:
-            raise InputError(f"{self.source}: column {_name(name)} cannot be read: "
-                             f"{_first_line(exc)}.") from None
-        return column.unify_dictionaries()
+            try:
+                handle = pq.ParquetFile(self.path, read_dictionary=[name])
+                column = handle.read(columns=[name], use_threads=True).column(0)
+            except (pa.ArrowException, OSError) as exc:
+                raise InputError(f"{self.source}: column {_name(name)} cannot be read: "
+                                 f"{_first_line(exc)}.") from None
+            # One dictionary for all row groups, then one array.
+            self._dictionaries[name] = column.unify_dictionaries().combine_chunks()
+        return self._dictionaries[name]
 
     def categorical(self, name: str) -> Encoded:
         """The column's values as text labels and one code per row (-1: empty or missing)."""
-        dictionary = self._dictionary_column(name)
+        dictionary = self._dictionary(name)
         if dictionary is not None:
-            combined = dictionary.combine_chunks()  # one dictionary: they were unified
-            return self._encoded(combined.dictionary, combined.indices)
+            return self._encoded(dictionary.dictionary, dictionary.indices)
         column = self._column(name)
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
                 or pa.types.is_dictionary(column.type)):
