@@ -11,11 +11,12 @@ input broke which rule.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-__all__ = ["float_vector", "text_vector"]
+__all__ = ["float_vector", "json_safe", "text_vector"]
 
 
 def float_vector(
@@ -77,3 +78,23 @@ def _check_shape(array: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must be 1-D, got shape {array.shape}.")
     if array.size == 0:
         raise ValueError(f"{name} is empty; it needs at least one value.")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` in plain JSON types: numpy scalars unwrapped, NaN and infinity as ``None``,
+    tuples as lists, keys as strings (for reports written with ``allow_nan=False``).
+
+    Examples
+    --------
+    >>> json_safe({"psi": np.float64(0.25), "ks": float("nan"), 1: (np.int64(3),)})
+    {'psi': 0.25, 'ks': None, '1': [3]}
+    """
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from riskops.arrays import json_safe
 from riskops.errors import InputError
 from riskops.monitoring.baselines import CategoricalBaseline, NumericBaseline, label_counts
 from riskops.monitoring.chunks import (
@@ -476,16 +477,3 @@ def _segment_summary(chunks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             stat["drifted_chunks"] += bool(drifted)
             stat["columns"] = sorted(set(stat["columns"]) | set(drifted))
     return dict(sorted(found.items()))
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with NaN and infinity as ``None``, numpy scalars as Python, tuples as lists."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

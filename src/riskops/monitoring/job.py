@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from riskops.arrays import json_safe
 from riskops.config import Workspace
 from riskops.errors import InputError
 from riskops.files import atomic_write
@@ -50,7 +51,7 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
             reference, current, source):
         # The versions that served the current window, and only those, are profiled.
         profiles = load_profiles(ws, current.served_versions())
-        results = _json_safe(monitor_frames(reference, current, config, profiles))
+        results = json_safe(monitor_frames(reference, current, config, profiles))
     event_ids = record_alerts(ws, results, now=config.now, consecutive=config.consecutive,
                               degradation=config.degradation)
     _update_metrics(results)
@@ -120,19 +121,6 @@ def _update_metrics(results: list[dict[str, Any]]) -> None:
         for degraded in result.get("degraded") or ():
             metrics.PERFORMANCE_DEGRADED.labels(model=result["modelId"],
                                                 metric=degraded["metric"]).inc()
-
-
-def _json_safe(value: Any) -> Any:
-    """Plain JSON types: numpy scalars unwrapped, NaN and infinity as ``None``."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _write_atomic(path: Path, document: Mapping[str, Any]) -> None:

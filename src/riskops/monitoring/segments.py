@@ -24,11 +24,9 @@ import numpy as np
 from riskops.monitoring.chunks import Chunk
 from riskops.monitoring.drift import MISSING
 from riskops.monitoring.table_columns import Encoded
+from riskops.monitoring.windows import SEGMENT_MIN_SAMPLES  # the floor monitor run uses
 
 __all__ = ["SEGMENT_MIN_SAMPLES", "Segments", "split_segments"]
-
-#: Fewer values than this in a segment (either side) and its drift check is skipped.
-SEGMENT_MIN_SAMPLES = 200
 
 
 class Segments(NamedTuple):
