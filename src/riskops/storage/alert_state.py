@@ -21,7 +21,6 @@ from riskops.storage.tables import AlertStateRow
 AlertKey = tuple[str, str, str, str, str, str]
 #: The row's values besides its key, as ``load_states`` returns and ``save_states`` takes.
 FIELDS = ("firing", "breaches", "cleans", "evaluated_at", "last_value", "changed_at")
-_IN_CHUNK = 500
 
 
 def _key(row: AlertStateRow) -> AlertKey:
@@ -36,9 +35,8 @@ def load_states(session: Session, model_ids: Iterable[str]) -> dict[AlertKey, di
     """Every stored state of ``model_ids``, by key, as dicts of :data:`FIELDS`."""
     wanted = sorted(set(model_ids))
     states: dict[AlertKey, dict[str, Any]] = {}
-    for start in range(0, len(wanted), _IN_CHUNK):
-        rows = session.scalars(select(AlertStateRow).where(
-            AlertStateRow.model_id.in_(wanted[start:start + _IN_CHUNK])))
+    for chunk in db.in_chunks(wanted):
+        rows = session.scalars(select(AlertStateRow).where(AlertStateRow.model_id.in_(chunk)))
         states.update({_key(r): _values(r) for r in rows})
     return states
 

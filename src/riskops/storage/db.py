@@ -12,10 +12,10 @@ this module (``Session``, ``DatabaseError``), never through SQLAlchemy itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import (
@@ -42,6 +42,16 @@ _ENGINES: dict[str, Engine] = {}
 
 #: Base of every error the database layer raises (SQLAlchemy's ``SQLAlchemyError``).
 DatabaseError = SQLAlchemyError
+
+
+#: Values per ``IN (...)`` list: far below every backend's bound-parameter limit.
+IN_CHUNK = 500
+
+
+def in_chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
+    """``values`` in lists of at most ``IN_CHUNK``, one per ``IN (...)`` query."""
+    for start in range(0, len(values), IN_CHUNK):
+        yield list(values[start:start + IN_CHUNK])
 
 
 def get_engine(url: str) -> Engine:

@@ -18,8 +18,6 @@ from sqlalchemy import Connection, case, func, insert, select
 from riskops.storage import db
 from riskops.storage.tables import FeedbackRow, OutcomeRow, PredictionRow
 
-_IN_CHUNK = 500  # ids per IN (...) list; far below every backend's parameter limit
-
 
 @dataclass(frozen=True)
 class PredictionDetail:
@@ -54,7 +52,7 @@ def add_feedback(
     """Store one feedback row on ``prediction_id``; its id, or ``None`` (nothing stored)
     when the prediction is not in the inference log."""
     with db.write_connection(database_url) as conn:
-        if _known_ids(conn, [prediction_id]) != {prediction_id}:
+        if known_prediction_ids(conn, [prediction_id]) != {prediction_id}:
             return None
         return int(conn.execute(
             insert(FeedbackRow).values(
@@ -76,7 +74,7 @@ def add_outcomes(database_url: str, rows: Sequence[Mapping[str, Any]]) -> list[s
         return []
     wanted = list(dict.fromkeys(r["prediction_id"] for r in rows))
     with db.write_connection(database_url) as conn:
-        known = _known_ids(conn, wanted)
+        known = known_prediction_ids(conn, wanted)
         unknown = [pid for pid in wanted if pid not in known]
         if unknown:
             return unknown
@@ -138,10 +136,10 @@ def insight_counts(database_url: str, *, since: datetime, until: datetime) -> In
                          observed=[tuple(r) for r in observed])
 
 
-def _known_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+def known_prediction_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+    """Those of ``ids`` that are in the inference log."""
     known: set[str] = set()
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start:start + _IN_CHUNK]
+    for chunk in db.in_chunks(ids):
         known.update(conn.execute(
             select(PredictionRow.id).where(PredictionRow.id.in_(chunk))
         ).scalars())

@@ -18,9 +18,8 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from riskops.storage import db
+from riskops.storage.feedback import known_prediction_ids
 from riskops.storage.tables import OutcomeRow, PredictionRow
-
-_IN_CHUNK = 500  # ids per IN (...) list; far below every backend's parameter limit
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ def add_imported(database_url: str, predictions: Sequence[Mapping[str, Any]],
     """
     with db.write_connection(database_url) as conn:
         ids = [row["id"] for row in predictions]
-        known = _existing_ids(conn, ids)
+        known = known_prediction_ids(conn, ids)
         new = [dict(row) for row in predictions if row["id"] not in known]
         if new:
             conn.execute(_insert_ignoring_duplicates(conn), new)
@@ -64,21 +63,13 @@ def _insert_ignoring_duplicates(conn: Connection) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=["id"])
 
 
-def _existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
-    known: set[str] = set()
-    for start in range(0, len(ids), _IN_CHUNK):
-        known.update(conn.execute(select(PredictionRow.id).where(
-            PredictionRow.id.in_(list(ids[start:start + _IN_CHUNK])))).scalars())
-    return known
-
-
 def _newest_outcomes(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
     """The label of each prediction's newest outcome (recorded last, then highest id)."""
     newest: dict[str, str] = {}
-    for start in range(0, len(ids), _IN_CHUNK):
+    for chunk in db.in_chunks(ids):
         rows = conn.execute(
             select(OutcomeRow.prediction_id, OutcomeRow.label)
-            .where(OutcomeRow.prediction_id.in_(list(ids[start:start + _IN_CHUNK])))
+            .where(OutcomeRow.prediction_id.in_(chunk))
             .order_by(OutcomeRow.recorded_at, OutcomeRow.id)).all()
         newest.update({pid: label for pid, label in rows})  # later rows win
     return newest
