@@ -71,10 +71,11 @@ def run(
     ml.model.performance.degraded) and resolves after as many clean evaluations.
     """
     from riskops.monitoring.job import run_model_monitoring
+    from riskops.monitoring.windows import SOURCES
 
     if tenant is not None and any(not t.strip() for t in tenant):
         raise InputError("--tenant needs a non-empty tenant id, e.g. --tenant acme.")
-    if source not in ("auto", "db", "lake"):
+    if source not in SOURCES:
         raise InputError(f"--source {source!r} is not auto, db or lake; e.g. --source lake "
                          "(the Parquet lake, read with DuckDB).")
     if engine != "duckdb":
