@@ -141,6 +141,7 @@ def test_skew_alerts_of_two_serving_versions_are_kept_apart(workspace: Workspace
         emitted = evaluate(workspace, [skew(1, 0.5), skew(2, 0.01)], n)
     [event] = outbox(workspace, "ml.model.drift.detected")
     assert emitted == [event["id"]] and event["data"]["modelVersion"] == 1
+    assert event["subject"] == "fraud/acme"  # the model, as every monitoring event names it
 
 
 def performance(brier: float, *, mode: str = "labelled", **extra: Any) -> dict[str, Any]:

@@ -120,12 +120,8 @@ def record_alerts(ws: Workspace, results: list[dict[str, Any]], *, now: datetime
     if not found:
         return []
     from riskops.events import emit
-    from riskops.registry.publish import (
-        next_manifest_version,
-        publish_manifest,
-        sync_manifest_files,
-    )
-    from riskops.storage import alert_state, repository
+    from riskops.registry.publish import record_changes, sync_manifest_files
+    from riskops.storage import alert_state
     from riskops.storage.db import write_transaction
 
     ids: list[str] = []
@@ -149,22 +145,18 @@ def record_alerts(ws: Workspace, results: list[dict[str, Any]], *, now: datetime
                 transitions.append((evaluation, after, transition))
         alert_state.save_states(session, updates)
         if transitions:
-            manifest_version = next_manifest_version(session)
-            entry = None
+            entries = []
             for evaluation, after, transition in transitions:
                 event_type, data = _event(evaluation, after, transition)
-                subject = f"{evaluation.key[2]}/{evaluation.key[1]}"
+                subject = f"{evaluation.data['modelId']}/{evaluation.key[1]}"
                 event_id = emit(session, ws, type=event_type, subject=subject, data=data,
                                 source=EVENT_SOURCE)
                 evaluation.result.setdefault("eventIds", []).append(event_id)
                 ids.append(event_id)
-                entry = repository.append_audit(
-                    session, ts=changed_at.isoformat(), actor=ACTOR,
-                    action=AUDIT_ACTIONS[transition], subject=subject,
-                    data={**data, "event_type": event_type, "event_id": event_id,
-                          "evaluated_at": now.isoformat(), "manifest_version": manifest_version})
-            publish_manifest(session, ws, manifest_version=manifest_version, now=changed_at,
-                             audit_head=entry)
+                entries.append((AUDIT_ACTIONS[transition], subject,
+                                {**data, "event_type": event_type, "event_id": event_id,
+                                 "evaluated_at": now.isoformat()}))
+            record_changes(session, ws, now=changed_at, actor=ACTOR, entries=entries)
     if ids:
         sync_manifest_files(ws)
     return ids

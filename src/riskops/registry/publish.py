@@ -14,7 +14,7 @@ import fcntl
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -124,11 +124,25 @@ def record_change(
     Call inside the change's write transaction; returns the new manifest
     version, which the audit entry's ``data`` also records.
     """
+    return record_changes(session, ws, now=now, actor=actor, entries=[(action, subject, data)],
+                          private_key=private_key)
+
+
+def record_changes(
+    session: Any, ws: Workspace, *, now: datetime, actor: str,
+    entries: Sequence[tuple[str, str, dict[str, Any]]], private_key: Path | None = None,
+) -> int:
+    """``record_change`` for several ``(action, subject, data)`` entries of one change:
+    each appended in order, all anchored by one new manifest (the last is its head)."""
+    if not entries:
+        raise ValueError("record_changes needs at least one entry.")
     manifest_version = next_manifest_version(session)
-    entry = repository.append_audit(
-        session, ts=now.isoformat(), actor=actor, action=action, subject=subject,
-        data={**data, "manifest_version": manifest_version},
-    )
+    entry = None
+    for action, subject, data in entries:
+        entry = repository.append_audit(
+            session, ts=now.isoformat(), actor=actor, action=action, subject=subject,
+            data={**data, "manifest_version": manifest_version},
+        )
     publish_manifest(session, ws, manifest_version=manifest_version, now=now,
                      audit_head=entry, private_key=private_key)
     return manifest_version
