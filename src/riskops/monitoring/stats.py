@@ -297,25 +297,6 @@ def categorical_psi(reference: Any, current: Any, *, epsilon: float = 1e-4) -> f
     return _psi_of_shares(ref, cur, epsilon)
 
 
-def _ecdfs(reference: np.ndarray, current: np.ndarray) -> tuple[
-    np.ndarray, np.ndarray, np.ndarray, np.ndarray
-]:
-    """Distinct values of both samples (sorted), each sample's ECDF at them, and where
-    each distinct value last occurs in the merged samples.
-
-    One stable merge of the two sorted samples instead of a binary search per
-    value: linear after the sorts, which matters at millions of rows.
-    """
-    merged = np.concatenate([_sorted(reference), _sorted(current)])
-    order = np.argsort(merged, kind="stable")
-    points = merged[order]
-    ref_seen = np.cumsum(order < reference.size, dtype=np.int64)
-    last = np.r_[points[1:] != points[:-1], True]  # the last of each run of ties
-    ref_seen = ref_seen[last]
-    ends = np.flatnonzero(last)
-    return points[last], ref_seen / reference.size, (ends + 1 - ref_seen) / current.size, ends
-
-
 def _sorted(values: np.ndarray) -> np.ndarray:
     return values if np.all(values[1:] >= values[:-1]) else np.sort(values)
 
@@ -348,15 +329,7 @@ def ks_statistic(reference: Any, current: Any) -> KsResult:
     >>> ks_statistic([1, 2, 3, 4], [3, 4, 5, 6]).statistic
     0.5
     """
-    reference = _finite_1d(reference, "reference")
-    current = _finite_1d(current, "current")
-    _, cdf_ref, cdf_cur, _ = _ecdfs(reference, current)
-    return _ks_result(cdf_ref, cdf_cur, reference.size, current.size)
-
-
-def _ks_result(cdf_ref: np.ndarray, cdf_cur: np.ndarray, n: int, m: int) -> KsResult:
-    statistic = float(np.max(np.abs(cdf_ref - cdf_cur)))
-    return KsResult(statistic, ks_pvalue(statistic, n, m))
+    return ks_and_wasserstein(reference, current)[0]
 
 
 def jensen_shannon(reference: Any, current: Any, *, bins: int = 10) -> float:
@@ -452,22 +425,7 @@ def wasserstein_scaled(reference: Any, current: Any) -> float:
     >>> wasserstein_scaled([0.0, 2.0], [1.0, 3.0])
     1.0
     """
-    # Sorted once here: the merge reuses the order, and np.std of the sorted reference
-    # is the scale summary_stats.ks_and_wasserstein is given (equal to the last bit).
-    reference = _sorted(_finite_1d(reference, "reference"))
-    current = _finite_1d(current, "current")
-    return _wasserstein_scaled(*_ecdfs(reference, current), reference)
-
-
-def _wasserstein_scaled(points: np.ndarray, cdf_ref: np.ndarray, cdf_cur: np.ndarray,
-                        ends: np.ndarray, reference: np.ndarray) -> float:
-    # One term per gap of the merged samples (a tie's gap is 0 wide), so the sum adds
-    # in the order summary_stats.ks_and_wasserstein does: equal to the last bit.
-    terms = np.zeros(int(ends[-1]))
-    terms[ends[:-1]] = np.abs(cdf_ref[:-1] - cdf_cur[:-1]) * np.diff(points)
-    distance = float(np.sum(terms))
-    scale = float(np.std(reference))
-    return distance / scale if scale > 0 else distance
+    return ks_and_wasserstein(reference, current)[1]
 
 
 def ks_and_wasserstein(reference: Any, current: Any) -> tuple[KsResult, float]:
