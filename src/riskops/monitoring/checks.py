@@ -29,7 +29,7 @@ the rule-based fallback, whose scores are not comparable with a model's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -78,7 +78,7 @@ def monitor_frames(reference: LogWindow, current: LogWindow, config: MonitoringC
         results.extend(_drift_checks(ref, cur, base, scenario, features, config,
                                      skew.serving_profile(cur, profiles)))
         results.extend(skew.skew_checks(cur, base, profiles, config))
-        results.append(_guard(lambda r=ref, c=cur, s=scenario, m=model:
+        results.append(drift.guard(lambda r=ref, c=cur, s=scenario, m=model:
                               _performance(r, c, s, m, config),
                               {"check": "performance", **base}))
     return results
@@ -144,14 +144,6 @@ def _scenario(name: str) -> Scenario | None:
     return get_scenario(name) if name in REFERENCE else None
 
 
-def _guard(check: Callable[[], dict[str, Any]], base: dict[str, Any]) -> dict[str, Any]:
-    """Run one check; data a statistic rejects skips that check, not the run."""
-    try:
-        return {**base, **check()}
-    except ValueError as exc:
-        return {**base, "status": "skipped", "reason": f"invalid data: {exc}"}
-
-
 # --- drift ---------------------------------------------------------------------------
 
 
@@ -168,7 +160,7 @@ def _drift_checks(ref: LogGroup, cur: LogGroup, base: dict[str, Any],
                                f"the {floor} a drift check needs"}]
     options = {"min_samples": floor, "psi_threshold": config.psi_threshold}
     numeric = {**options, "bins": config.bins}
-    results = [_guard(lambda: drift.check_numeric(ref.numbers("score"), cur.numbers("score"),
+    results = [drift.guard(lambda: drift.check_numeric(ref.numbers("score"), cur.numbers("score"),
                                                   **numeric),
                       {"check": "prediction_drift", **base, "feature": "score"})]
     segments = scenario.schema.segments if scenario is not None else ()
@@ -178,7 +170,7 @@ def _drift_checks(ref: LogGroup, cur: LogGroup, base: dict[str, Any],
             continue  # the logged inputs do not carry this segment
         for value in sorted(values):
             opts = {**numeric, "min_samples": max(floor, config.segment_min_samples)}
-            results.append(_guard(
+            results.append(drift.guard(
                 lambda c=column, v=value, o=opts: drift.check_numeric(
                     ref.numbers_where("score", c, v), cur.numbers_where("score", c, v), **o),
                 {"check": "prediction_drift", **base, "feature": "score",
@@ -187,14 +179,14 @@ def _drift_checks(ref: LogGroup, cur: LogGroup, base: dict[str, Any],
         name = feature.name
         entry = {"check": "data_drift", **base, "feature": name}
         if feature.kind == "numeric":
-            results.append(_guard(lambda n=name: drift.check_numeric(
+            results.append(drift.guard(lambda n=name: drift.check_numeric(
                 ref.numbers(n), cur.numbers(n), **numeric), entry))
         elif feature.kind == "categorical":
-            results.append(_guard(lambda n=name: drift.check_category_counts(
+            results.append(drift.guard(lambda n=name: drift.check_category_counts(
                 ref.counts(n), cur.counts(n), **options), entry))
         else:
             ref_values, cur_values = ref.values(name), cur.values(name)
-            results.append(_guard(lambda r=ref_values, c=cur_values: drift.check_text(
+            results.append(drift.guard(lambda r=ref_values, c=cur_values: drift.check_text(
                 r, c, **numeric), entry))
             results.extend(_text_terms(ref_values, cur_values, name, profile, numeric,
                                        {"check": "data_drift", **base}))

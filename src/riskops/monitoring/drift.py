@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -167,6 +167,14 @@ def _counted(counts: Mapping[Any, int]) -> dict[str, int]:
         label = MISSING if missing else str(key)
         out[label] = out.get(label, 0) + int(n)
     return {k: n for k, n in out.items() if n > 0}
+
+
+def guard(check: Callable[[], dict[str, Any]], base: dict[str, Any]) -> dict[str, Any]:
+    """Run one check; data a statistic rejects skips that check, not the run."""
+    try:
+        return {**base, **check()}
+    except ValueError as exc:
+        return {**base, "status": "skipped", "reason": f"invalid data: {exc}"}
 
 
 def text_lengths(values: Sequence[Any]) -> list[float]:

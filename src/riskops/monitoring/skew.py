@@ -21,13 +21,13 @@ Each result has the fields of a ``data_drift`` result (``psi``,
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from riskops.binning import shares_in
-from riskops.monitoring import stats
+from riskops.monitoring import drift, stats
 from riskops.monitoring.verdicts import (
     DEFAULT_PSI_ALERT,
     MIN_SAMPLES,
@@ -167,7 +167,7 @@ def text_skew(reference: TextProfile, current: Sequence[Any], *, name: str,
     vocabulary in the profile for ``<name>:oov_rate`` and ``<name>:top_terms``."""
     options = {"min_samples": min_samples, "psi_threshold": psi_threshold}
     texts = list(current)
-    lengths = [float(len(v)) if isinstance(v, str) else math.nan for v in texts]
+    lengths = drift.text_lengths(texts)
     length = numeric_skew(reference.length, lengths, **options)
     out = [(name, {**length, "kind": "text", "measure": "length in characters"})]
     if reference.terms is None:
@@ -253,15 +253,15 @@ def skew_checks(current: LogGroup, base: Mapping[str, Any], profiles: Profiles,
 
 def _version_checks(group: LogGroup, head: dict[str, Any], profile: Profile,
                     options: dict[str, Any]) -> list[dict[str, Any]]:
-    out = [_guard(lambda: numeric_skew(profile.score, group.numbers("score"), **options),
+    out = [drift.guard(lambda: numeric_skew(profile.score, group.numbers("score"), **options),
                   {**head, "feature": "score"})]
     for name, entry in sorted(profile.features.items()):
         if isinstance(entry, NumericProfile):
-            out.append(_guard(lambda e=entry, n=name: numeric_skew(e, group.numbers(n),
+            out.append(drift.guard(lambda e=entry, n=name: numeric_skew(e, group.numbers(n),
                                                                    **options),
                               {**head, "feature": name}))
         elif isinstance(entry, CategoricalProfile):
-            out.append(_guard(lambda e=entry, n=name: categorical_skew(e, group.values(n),
+            out.append(drift.guard(lambda e=entry, n=name: categorical_skew(e, group.values(n),
                                                                        **options),
                               {**head, "feature": name}))
         else:
@@ -271,13 +271,6 @@ def _version_checks(group: LogGroup, head: dict[str, Any], profile: Profile,
                 pairs = [(name, {"status": "skipped", "reason": f"invalid data: {exc}"})]
             out.extend({**head, "feature": feature, **result} for feature, result in pairs)
     return out
-
-
-def _guard(check: Callable[[], dict[str, Any]], head: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return {**head, **check()}
-    except ValueError as exc:
-        return {**head, "status": "skipped", "reason": f"invalid data: {exc}"}
 
 
 def serving_profile(current: LogGroup, profiles: Profiles) -> Profile | None:
