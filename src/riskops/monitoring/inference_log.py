@@ -294,16 +294,17 @@ class LogGroup:
             self._where += " AND model_name = ? AND model_version = ?"
             self._params += list(served_by)
         self._key = key
+        self._versions: dict[tuple[str, int], int] | None = None
 
     def versions(self) -> dict[tuple[str, int], int]:
         """Rows per (model name, version) among the group's rows that name both, sorted."""
-        if self._rows == 0:
-            return {}
-        rows = self._con.execute(
-            f"SELECT model_name, model_version, count(*) FROM {self._table} "
-            f"WHERE {self._where} AND model_name IS NOT NULL AND model_version IS NOT NULL "
-            "GROUP BY ALL ORDER BY ALL", self._params).fetchall()
-        return {(str(model), int(version)): int(n) for model, version, n in rows}
+        if self._versions is None:  # asked for by skew, per version, more than once
+            rows = [] if self._rows == 0 else self._con.execute(
+                f"SELECT model_name, model_version, count(*) FROM {self._table} "
+                f"WHERE {self._where} AND model_name IS NOT NULL AND model_version IS NOT NULL "
+                "GROUP BY ALL ORDER BY ALL", self._params).fetchall()
+            self._versions = {(str(model), int(version)): int(n) for model, version, n in rows}
+        return dict(self._versions)
 
     def version(self, model: str, version: int) -> LogGroup:
         """The rows of this group that ``model`` version ``version`` served."""
