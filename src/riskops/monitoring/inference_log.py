@@ -48,6 +48,7 @@ import numpy as np
 
 from riskops.errors import InputError
 from riskops.monitoring.windows import SOURCES
+from riskops.storage.lake import sql_literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -90,7 +91,7 @@ def open_windows(
     with tempfile.TemporaryDirectory(prefix=".duckdb-", dir=scratch) as spill, \
             duckdb.connect(str(Path(spill) / "windows.duckdb")) as con:
         for setting in ("SET TimeZone = 'UTC'", f"SET memory_limit = '{MEMORY_LIMIT}'",
-                        f"SET temp_directory = {_literal(str(Path(spill) / 'spill'))}",
+                        f"SET temp_directory = {sql_literal(str(Path(spill) / 'spill'))}",
                         "SET preserve_insertion_order = false",
                         "SET enable_progress_bar = false"):
             con.execute(setting)
@@ -180,7 +181,7 @@ class LogWindow:
         self._key_sizes()
         branches = " ".join(
             f"WHEN {_equals('scenario', s)} AND {_equals('method', m)} "
-            f"AND {_equals('model_name', n)} THEN {_literal(model)}"
+            f"AND {_equals('model_name', n)} THEN {sql_literal(model)}"
             for s, m, n, model in self._models)
         model_id = f"CASE {branches} END" if branches else "NULL"
         return f"(SELECT *, {model_id} AS model_id FROM {self.name}_rows) r"
@@ -249,14 +250,14 @@ class LogWindow:
             columns[name] = (column, kind)
             if name.lower() in seen or '"' in name:
                 # Struct fields are case-insensitive: a second spelling reads by JSON path.
-                path = _literal('$."' + name + '"') if '"' not in name else "NULL"
+                path = sql_literal('$."' + name + '"') if '"' not in name else "NULL"
                 select.append(f"TRY_CAST(try(json_extract_string(inputs, {path})) AS {kind}) "
                               f"AS {column}")
             else:
                 seen.add(name.lower())
                 struct[name] = kind
-                select.append(f"s[{_literal(name)}] AS {column}")
-        parsed = (f", try(json_transform(r.inputs, {_literal(json.dumps(struct))})) AS s"
+                select.append(f"s[{sql_literal(name)}] AS {column}")
+        parsed = (f", try(json_transform(r.inputs, {sql_literal(json.dumps(struct))})) AS s"
                   if struct else "")
         self._con.execute(
             f"CREATE TABLE {table} AS SELECT tenant_id, model_id, model_name, model_version, "
@@ -265,7 +266,7 @@ class LogWindow:
             "SELECT r.tenant_id, r.model_id, r.model_name, r.model_version, r.score, "
             "r.threshold, r.label, r.outcome, "
             f"COALESCE(r.override, false) AS override, r.inputs{parsed} "
-            f"FROM {self._with_models()} WHERE r.scenario = {_literal(scenario)})")
+            f"FROM {self._with_models()} WHERE r.scenario = {sql_literal(scenario)})")
         self._tables[scenario] = table
         self._columns[scenario] = columns
 
@@ -403,8 +404,6 @@ def _merged(kinds: set[str]) -> str:
 
 
 def _equals(column: str, value: str | None) -> str:
-    return f"{column} IS NULL" if value is None else f"{column} = {_literal(value)}"
+    return f"{column} IS NULL" if value is None else f"{column} = {sql_literal(value)}"
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

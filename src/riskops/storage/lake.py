@@ -183,20 +183,21 @@ def window_query(ws: Workspace, *, start: datetime, end: datetime,
              f"created_at >= TIMESTAMPTZ '{since.isoformat()}'",
              f"created_at < TIMESTAMPTZ '{until.isoformat()}'"]
     if scenarios:
-        where.append(f"scenario IN ({', '.join(_literal(v) for v in scenarios)})")
+        where.append(f"scenario IN ({', '.join(sql_literal(v) for v in scenarios)})")
     if tenants:
-        where.append(f"tenant_id IN ({', '.join(_literal(v) for v in tenants)})")
+        where.append(f"tenant_id IN ({', '.join(sql_literal(v) for v in tenants)})")
     if through is not None:
         mark = f"TIMESTAMPTZ '{_aware(through[0], name='through').isoformat()}'"
         where.append(f"(created_at < {mark} OR (created_at = {mark} "
-                     f"AND id <= {_literal(through[1])}))")
-    pattern = _literal(str(root / "*" / "*" / "*.parquet"))
+                     f"AND id <= {sql_literal(through[1])}))")
+    pattern = sql_literal(str(root / "*" / "*" / "*.parquet"))
     return (f"SELECT {', '.join(_quoted(c) for c in columns)} FROM read_parquet({pattern}, "
             "hive_partitioning = true, hive_types = {'scenario': VARCHAR, 'date': DATE}) "
             f"WHERE {' AND '.join(where)}")
 
 
-def _literal(value: str) -> str:
+def sql_literal(value: str) -> str:
+    """``value`` as a single-quoted SQL string literal (quotes doubled), for DuckDB text."""
     return "'" + value.replace("'", "''") + "'"
 
 
