@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from riskops.binning import shares_in_sorted
 from riskops.monitoring import stats
 from riskops.monitoring.verdicts import (
     DEFAULT_PSI_ALERT,
@@ -78,10 +79,10 @@ def check_numeric(
     if reason is not None:
         return {"status": "skipped", "reason": reason, **result}
     drawn = stats.reference_bins(ref, bins=bins)  # once for PSI and JS
-    ref_shares = stats.shares_in(drawn, ref, name="reference")
-    cur_shares = stats.shares_in(drawn, cur, name="current")
+    ref_shares = shares_in_sorted(drawn, ref)
+    cur_shares = shares_in_sorted(drawn, cur)
     psi = stats.psi_of_shares(ref_shares, cur_shares)
-    ks, wasserstein = stats.ks_and_wasserstein(ref, cur)
+    ks, wasserstein = stats.ks_and_wasserstein_sorted(ref, cur, float(np.std(ref)))
     z = stats.drift_z_score(ref, cur)
     result.update({
         "status": "checked",
