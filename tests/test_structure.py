@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: Top-level packages and modules of riskops, lowest layer first. A module may
 #: import its own layer and the layers below it, never one above.
 LAYERS: list[set[str]] = [
-    {"riskops", "errors"},
+    {"riskops", "errors", "roles"},
     {"config", "files", "arrays", "audit_chain", "user_tables", "metrics", "scenarios",
      "binning", "profiles"},
     {"storage"},

@@ -105,7 +105,7 @@ def test_list_shows_names_and_roles_never_secrets(workspace: Workspace, cli) -> 
     assert by_name["bob"]["role"] == "scorer"
     assert by_name["admin"]["role"] == "admin"  # created by init
     assert all(r["revoked_at"] is None for r in rows)
-    assert set(rows[0]) == {"name", "role", "created_at", "revoked_at"}
+    assert set(rows[0]) == {"name", "user", "role", "created_at", "revoked_at"}
     table = cli("token", "list")
     assert table.code == 0 and "alice" in table.out and "risk_lead" in table.out
     for text in (result.out, table.out, table.err):

@@ -36,8 +36,8 @@ _KNOWN_KEYS: dict[str, set[str]] = {
 }
 #: Sections whose keys the owning package validates (``Settings.section``):
 #: ``riskops.events`` reads [events], ``riskops.jobs`` [scheduler] and [worker],
-#: ``riskops.serving`` [serving].
-DELEGATED_SECTIONS = ("events", "scheduler", "worker", "serving")
+#: ``riskops.serving`` [serving], ``riskops.governance`` [governance].
+DELEGATED_SECTIONS = ("events", "scheduler", "worker", "serving", "governance")
 DEFAULT_MAX_ARTIFACT_BYTES = 8 * 1024**3
 
 

@@ -25,7 +25,9 @@ server), each caught where it is handled.
     │       ├── IntegrityError        signature, digest, size or confinement failure
     │       ├── AuditLogBroken        the hash chain does not hold
     │       ├── ConcurrentUpdate      another process changed the same pointer first
-    │       └── PromotionBlocked      a promotion rule refused (production needs --force)
+    │       ├── PromotionBlocked      a promotion gate failed, or the version was rejected
+    │       ├── PermissionDenied      the caller's roles do not allow the action (HTTP 403)
+    │       └── ApprovalRefused       an approval breaks the policy (author, twice, role)
     ├── Rejected                      job worker: a message it must not run (dead-lettered)
     ├── DeliveryFailed                event sink did not take the event (retried)
     │   └── PermanentFailure          event sink refused it for good (dead-lettered)
@@ -137,7 +139,15 @@ class ConcurrentUpdate(CheckFailed):
 
 
 class PromotionBlocked(CheckFailed):
-    """A promotion was refused by a rule (for now: production needs --force)."""
+    """A promotion was refused: a gate failed, or the version was rejected or frozen."""
+
+
+class PermissionDenied(CheckFailed):
+    """The caller's roles do not allow the action; HTTP answers 403."""
+
+
+class ApprovalRefused(CheckFailed):
+    """An approval or rejection breaks the approval policy (the message says which rule)."""
 
 
 # -- signals inside long-running processes (never reach the command line) -------------------

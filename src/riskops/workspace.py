@@ -22,7 +22,7 @@ from riskops.registry.signing import generate_key_pair, load_public_key, verify_
 from riskops.registry.store import version_folder
 from riskops.storage import db, repository
 from riskops.storage.tables import ApiTokenRow
-from riskops.tokens import PREFIX, hash_token
+from riskops.tokens import PREFIX, ensure_user, hash_token
 
 ADMIN_TOKEN_NAME = "admin"
 
@@ -90,9 +90,10 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
         now = datetime.now(UTC)
         if repository.token_by_name(session, ADMIN_TOKEN_NAME) is None:
             token = PREFIX + secrets.token_urlsafe(32)
+            ensure_user(session, name=ADMIN_TOKEN_NAME, roles=("admin",), actor=actor, now=now)
             repository.add_token(session, ApiTokenRow(
                 name=ADMIN_TOKEN_NAME, role="admin", token_hash=hash_token(token),
-                created_at=now))
+                created_at=now, user_name=ADMIN_TOKEN_NAME))
             result.admin_token = token
         else:
             result.notes.append("the database already has an admin token; none was created.")

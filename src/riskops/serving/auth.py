@@ -16,16 +16,17 @@ from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from riskops.config import Workspace
-from riskops.storage import db, repository
-from riskops.tokens import Identity, hash_token
+from riskops.roles import PERMISSIONS
+from riskops.storage import db
+from riskops.tokens import Identity, hash_token, identity_of
 
 TOKEN_CACHE_SECONDS = 5.0
-#: Who may score (``/risk``, ``/plan``, V2 infer).
-SCORER_ROLES = ("scorer", "service")
+#: Who may score (``/risk``, ``/plan``, V2 infer); from the one role table, ``riskops.roles``.
+SCORER_ROLES = PERMISSIONS["score"]
 #: Who may review: feedback, outcomes, insights.
-REVIEWER_ROLES = ("reviewer", "risk_lead", "service")
+REVIEWER_ROLES = PERMISSIONS["review"]
 #: Who may read models, metadata and (when closed) health.
-READER_ROLES = ("scorer", "reviewer", "risk_lead", "platform_owner", "service")
+READER_ROLES = PERMISSIONS["read"]
 _MAX_TOKEN_CHARS = 512
 
 
@@ -54,9 +55,7 @@ class TokenCache:
         digest = hash_token(token)
         now = time.monotonic()
         with db.read_session(self._ws.database_url) as session:
-            row = repository.token_by_hash(session, digest)
-            found = (Identity(name=row.name, role=row.role)
-                     if row is not None and row.revoked_at is None else None)
+            found = identity_of(session, digest)
         with self._lock:
             if len(self._entries) >= self._max:
                 self._entries.clear()
@@ -114,14 +113,19 @@ def _token_or_401(request: Request) -> str:
 def _check(identity: Identity | None, roles: Iterable[str]) -> Identity:
     if identity is None:
         raise _unauthorized("unknown or revoked API token.")
-    allowed = tuple(roles)
-    if identity.role != "admin" and identity.role not in allowed:
+    wanted = tuple(roles)
+    if "admin" not in identity.roles and not set(identity.roles) & set(wanted):
         raise HTTPException(
             status_code=403,
-            detail=f"token {identity.name!r} has role {identity.role!r}; this endpoint needs "
-                   f"one of: {', '.join(allowed)} (or admin).",
+            detail=f"user {identity.name!r} holds {identity.role or 'no role'}; this endpoint "
+                   f"needs one of: {', '.join(wanted)} (or admin).",
         )
     return identity
+
+
+def permit(action: str) -> Callable[[Request], Awaitable[Identity]]:
+    """A FastAPI dependency admitting holders of a role the role table allows ``action``."""
+    return require(*PERMISSIONS[action])
 
 
 def require(*roles: str) -> Callable[[Request], Awaitable[Identity]]:

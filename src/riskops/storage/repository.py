@@ -15,12 +15,15 @@ from sqlalchemy.orm import Session
 from riskops.audit_chain import GENESIS, AuditEntry, canonical_json, entry_hash
 from riskops.storage.tables import (
     ApiTokenRow,
+    ApprovalRow,
     ArtifactRow,
     AuditEntryRow,
+    BiasAuditRow,
     ManifestRow,
     ModelRow,
     ModelVersionRow,
     PointerChangeRow,
+    UserRow,
 )
 
 # --- models and versions -------------------------------------------------------------
@@ -164,3 +167,52 @@ def token_by_name(session: Session, name: str) -> ApiTokenRow | None:
 
 def list_tokens(session: Session) -> list[ApiTokenRow]:
     return list(session.scalars(select(ApiTokenRow).order_by(ApiTokenRow.id)))
+
+
+# --- users, approvals, bias audits ---------------------------------------------------
+
+
+def get_user(session: Session, name: str) -> UserRow | None:
+    return session.get(UserRow, name)
+
+
+def add_user(session: Session, row: UserRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def list_users(session: Session) -> list[UserRow]:
+    return list(session.scalars(select(UserRow).order_by(UserRow.name)))
+
+
+def tokens_of(session: Session, user: str) -> list[ApiTokenRow]:
+    return list(session.scalars(select(ApiTokenRow).where(ApiTokenRow.user_name == user)
+                                .order_by(ApiTokenRow.id)))
+
+
+def add_approval(session: Session, row: ApprovalRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def approvals_for(session: Session, model: str, version: int | None = None) -> list[ApprovalRow]:
+    query = select(ApprovalRow).where(ApprovalRow.model_name == model)
+    if version is not None:
+        query = query.where(ApprovalRow.version == version)
+    return list(session.scalars(query.order_by(ApprovalRow.id)))
+
+
+def all_approvals(session: Session) -> list[ApprovalRow]:
+    return list(session.scalars(select(ApprovalRow).order_by(ApprovalRow.id)))
+
+
+def add_bias_audit(session: Session, row: BiasAuditRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def latest_bias_audit(session: Session, model: str, version: int) -> BiasAuditRow | None:
+    return session.scalar(select(BiasAuditRow)
+                          .where(BiasAuditRow.model_name == model,
+                                 BiasAuditRow.version == version)
+                          .order_by(BiasAuditRow.id.desc()))

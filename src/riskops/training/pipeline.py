@@ -4,8 +4,9 @@
     summary["version"], summary["metrics"]["validation"]["roc_auc"]
 
 The candidate is registered as the next version of the model named after the
-scenario, with five artifacts: ``model.skops``, ``evaluation-report.json``,
-``reproducibility-report.json``, ``golden-predictions.parquet`` and
+scenario, with six artifacts: ``model.skops``, ``evaluation-report.json``,
+``reproducibility-report.json``, ``golden-predictions.parquet``,
+``holdout-rows.parquet`` (the held-out rows and their scores) and
 ``reference-profile.json`` (what the model was trained on, for
 training-serving skew; ``riskops.profiles.profile``). It is not live until
 promoted.
@@ -311,7 +312,23 @@ def _write_model_and_predictions(folder: Path, fit: FitResult, scenario: Scenari
     })
     path = folder / reports.GOLDEN_FILE
     golden.to_parquet(path, index=False)
+    write_holdout(folder, fit)
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_holdout(folder: Path, fit: FitResult) -> Path:
+    """Write ``holdout-rows.parquet``: the validation and golden rows as given, each with the
+    slice it came from and the candidate's score (``reports.HOLDOUT_FILE``)."""
+    parts = []
+    for name, frame, scores in (("validation", fit.split.validation, fit.validation_scores),
+                                ("golden", fit.split.golden, fit.golden_scores)):
+        part = frame.reset_index(drop=True).copy()
+        part["_slice"] = name
+        part["_score"] = np.asarray(scores, dtype=np.float64)
+        parts.append(part)
+    path = folder / reports.HOLDOUT_FILE
+    pd.concat(parts, ignore_index=True).to_parquet(path, index=False)
+    return path
 
 
 def write_profile(folder: Path, fit: FitResult, scenario: Scenario) -> Path:

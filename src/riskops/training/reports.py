@@ -26,6 +26,9 @@ REPRODUCIBILITY_SCHEMA = "riskops.reproducibility-report/v1"
 EVALUATION_FILE = "evaluation-report.json"
 REPRODUCIBILITY_FILE = "reproducibility-report.json"
 GOLDEN_FILE = "golden-predictions.parquet"
+#: The held-out rows as given (every schema column) with ``_slice`` ("validation" or
+#: "golden") and ``_score``: the bias audit's rows and the smoke gate's inputs.
+HOLDOUT_FILE = "holdout-rows.parquet"
 MODEL_FILE = "model.skops"
 #: Libraries whose versions decide the fitted model and its scores.
 KEY_PACKAGES = ("riskops", "numpy", "scipy", "scikit-learn", "pandas", "pyarrow", "skops")

@@ -1,0 +1,133 @@
+"""The governance policy: ``[governance]`` in riskops.toml, every key optional.
+
+::
+
+    [governance]
+    approval_roles = ["risk_lead", "platform_owner"]  # one approval per role, distinct users
+    author_may_approve = false
+    canary_needs_approvals = false     # canary is gated like production except approvals
+    max_auc_drop = 0.02                # candidate vs production on the same golden set
+    max_f1_drop = 0.05
+    max_brier_rise = 0.02
+    smoke_rows = 200                   # golden rows the smoke gate scores
+    smoke_tolerance = 1e-9             # largest |served - golden| score difference
+    token_max_age_days = 90            # audit security: older tokens are a finding
+    security_fail_on = "high"          # audit security exits 1 at or above this severity
+
+    [governance.bias]
+    max_equalized_odds_difference = 0.1
+    min_demographic_parity_ratio = 0.8
+    min_group_size = 50                # smaller groups are reported as too_small, not judged
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from riskops.config import Workspace
+from riskops.errors import InputError
+from riskops.roles import ROLES
+
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class BiasLimits:
+    max_equalized_odds_difference: float = 0.1
+    min_demographic_parity_ratio: float = 0.8
+    min_group_size: int = 50
+
+
+@dataclass(frozen=True)
+class GovernancePolicy:
+    approval_roles: tuple[str, ...] = ("risk_lead", "platform_owner")
+    author_may_approve: bool = False
+    canary_needs_approvals: bool = False
+    max_auc_drop: float = 0.02
+    max_f1_drop: float = 0.05
+    max_brier_rise: float = 0.02
+    smoke_rows: int = 200
+    smoke_tolerance: float = 1e-9
+    token_max_age_days: int = 90
+    security_fail_on: str = "high"
+    bias: BiasLimits = field(default_factory=BiasLimits)
+
+
+_NUMBERS: dict[str, tuple[type, float, float]] = {
+    "max_auc_drop": (float, 0.0, 1.0),
+    "max_f1_drop": (float, 0.0, 1.0),
+    "max_brier_rise": (float, 0.0, 1.0),
+    "smoke_rows": (int, 1, 100_000),
+    "smoke_tolerance": (float, 0.0, 1.0),
+    "token_max_age_days": (int, 1, 36_500),
+}
+_BIAS_NUMBERS: dict[str, tuple[type, float, float]] = {
+    "max_equalized_odds_difference": (float, 0.0, 1.0),
+    "min_demographic_parity_ratio": (float, 0.0, 1.0),
+    "min_group_size": (int, 1, 10_000_000),
+}
+_BOOLS = ("author_may_approve", "canary_needs_approvals")
+
+
+def governance_policy(ws: Workspace) -> GovernancePolicy:
+    """``[governance]`` of the workspace's config, validated; ``InputError`` names the key."""
+    return policy_from_dict(ws.settings.section("governance"), source=str(ws.config_path))
+
+
+def policy_from_dict(raw: dict[str, Any], *, source: str) -> GovernancePolicy:
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        where = f"{source}: governance.{key}"
+        if key == "bias":
+            if not isinstance(value, dict):
+                raise InputError(f"{where} must be a table ([governance.bias]).")
+            values["bias"] = BiasLimits(**_numbers(value, _BIAS_NUMBERS,
+                                                   where=f"{source}: governance.bias"))
+        elif key == "approval_roles":
+            values[key] = _roles(value, where)
+        elif key == "security_fail_on":
+            if value not in SEVERITIES:
+                raise InputError(f"{where} must be one of {', '.join(SEVERITIES)}.")
+            values[key] = value
+        elif key in _BOOLS:
+            if not isinstance(value, bool):
+                raise InputError(f"{where} must be true or false.")
+            values[key] = value
+        elif key in _NUMBERS:
+            values.update(_numbers({key: value}, _NUMBERS, where=f"{source}: governance"))
+        else:
+            known = ", ".join(sorted([*_NUMBERS, *_BOOLS, "approval_roles", "security_fail_on",
+                                      "bias"]))
+            raise InputError(f"{where}: unknown key; known keys are {known}.")
+    return GovernancePolicy(**values)
+
+
+def _roles(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(r, str) for r in value):
+        raise InputError(f"{where} must be a non-empty list of role names.")
+    for role in value:
+        if role not in ROLES or role == "admin":
+            raise InputError(f"{where}: {role!r} is not a sign-off role; use "
+                             f"{', '.join(r for r in ROLES if r != 'admin')}.")
+    if len(set(value)) != len(value):
+        raise InputError(f"{where} lists a role twice.")
+    return tuple(value)
+
+
+def _numbers(raw: dict[str, Any], rules: dict[str, tuple[type, float, float]], *,
+             where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in rules:
+            raise InputError(f"{where}.{key}: unknown key; known keys are "
+                             f"{', '.join(sorted(rules))}.")
+        kind, low, high = rules[key]
+        ok = (isinstance(value, int) if kind is int else isinstance(value, int | float)) \
+            and not isinstance(value, bool) and math.isfinite(value) and low <= value <= high
+        if not ok:
+            noun = "an integer" if kind is int else "a number"
+            raise InputError(f"{where}.{key} must be {noun} between {low:g} and {high:g}.")
+        out[key] = kind(value)
+    return out

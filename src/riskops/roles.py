@@ -1,0 +1,66 @@
+"""Who may do what: the one role table the command line and the HTTP API both use.
+
+A user holds one or more roles; a token acts with every role of its user.
+``admin`` may do everything except exercise a sign-off role it does not hold
+(an approval names the role it is given under, see ``governance.approvals``).
+Without a token the command line acts as ``local:NAME`` and may only do what
+``LOCAL_ACTIONS`` lists: read, train, register and the operational jobs that
+run on the workspace host. The table is drawn in docs/governance.md and a
+test checks the drawing against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ROLES = ("admin", "service", "scorer", "reviewer", "risk_lead", "platform_owner")
+
+#: action -> roles that may perform it (``admin`` always may).
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    # reading
+    "read": ("scorer", "reviewer", "risk_lead", "platform_owner", "service"),
+    "metrics": ("service",),
+    # scoring and review
+    "score": ("scorer", "service"),
+    "review": ("reviewer", "risk_lead", "service"),
+    # model lifecycle
+    "train": ("risk_lead", "platform_owner", "service"),
+    "register": ("risk_lead", "platform_owner", "service"),
+    "audit": ("reviewer", "risk_lead", "platform_owner", "service"),
+    "approve": ("risk_lead", "platform_owner"),
+    "promote": ("platform_owner",),
+    "rollback": ("risk_lead", "platform_owner"),
+    "pin": ("risk_lead", "platform_owner"),
+    "monitor": ("platform_owner", "service"),
+    # administration
+    "break_glass": (),
+    "manage_users": (),
+    "manage_tokens": (),
+}
+
+#: What the command line may do without ``$RISKOPS_TOKEN`` (author ``local:NAME``).
+LOCAL_ACTIONS = frozenset({"read", "train", "register", "audit", "monitor", "metrics"})
+
+
+def check_roles(roles: Iterable[str]) -> tuple[str, ...]:
+    """``roles`` de-duplicated and sorted, each one of ``ROLES``; ``ValueError`` naming the
+    first unknown one."""
+    found = sorted({r.strip() for r in roles if r.strip()})
+    if not found:
+        raise ValueError(f"give at least one role: {', '.join(ROLES)}")
+    for role in found:
+        if role not in ROLES:
+            raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    return tuple(found)
+
+
+def allowed(action: str, roles: Iterable[str]) -> bool:
+    """Whether a holder of ``roles`` may perform ``action`` (an unknown action: no one)."""
+    held = set(roles)
+    return "admin" in held or bool(held & set(PERMISSIONS.get(action, ())))
+
+
+def who_may(action: str) -> str:
+    """``risk_lead, platform_owner (or admin)`` for messages."""
+    listed = ", ".join(PERMISSIONS.get(action, ()))
+    return f"{listed} (or admin)" if listed else "admin"
