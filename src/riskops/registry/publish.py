@@ -48,6 +48,12 @@ def build_manifest(
         artifacts.setdefault((row.model_name, row.version), []).append(
             {"path": row.path, "sha256": row.sha256, "size": row.size}
         )
+    approvals: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for a in repository.all_approvals(session):
+        approvals.setdefault((a.model_name, a.version), []).append(
+            {"user": a.user_name, "role": a.role, "decision": a.decision,
+             "at": a.created_at.isoformat(), "comment": a.comment,
+             "artifacts_sha256": a.artifacts_sha256})
     versions: dict[str, dict[str, Any]] = {}
     for v in repository.list_versions(session):
         files = artifacts.get((v.model_name, v.version), [])
@@ -61,7 +67,7 @@ def build_manifest(
             "signature": signature if any(f["path"] == signature for f in files) else None,
             "metrics": json.loads(v.metrics),
             "params": json.loads(v.params),
-            "approvals": [],
+            "approvals": approvals.get((v.model_name, v.version), []),
             "training_run_id": v.training_run_id,
         }
     models: dict[str, Any] = {}

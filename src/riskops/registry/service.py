@@ -149,11 +149,9 @@ class Registry:
                 "artifacts": [{"path": r.path, "sha256": r.sha256, "size": r.size}
                               for r in rows]}
 
-    def promote(
-        self, model: str, version: int, *, actor: str, stage: str = "production",
-        percent: int | None = None, force: bool = False,
-    ) -> dict[str, Any]:
-        """Point ``stage`` of ``model`` at ``version``, atomically."""
+    def check_promotion(self, model: str, version: int, *, stage: str,
+                        percent: int | None) -> None:
+        """Refuse a malformed promotion (stage, percent, unknown version) before gates run."""
         if stage not in STAGES:
             raise InputError(f"--stage {stage!r} is not one of {', '.join(STAGES)}.")
         if stage == "canary":
@@ -167,12 +165,29 @@ class Registry:
         state = self._read_state(model)
         if version not in state.versions:
             raise UnknownVersion(_unknown_version(model, version, state.versions))
-        if stage == "production" and not force:
+
+    def promote(
+        self, model: str, version: int, *, actor: str, stage: str = "production",
+        percent: int | None = None, force: bool = False, gates: dict[str, Any] | None = None,
+        break_glass: str | None = None,
+    ) -> dict[str, Any]:
+        """Point ``stage`` of ``model`` at ``version``, atomically.
+
+        The registry moves pointers; whether a version may go live is decided
+        by ``governance.promotion``, which passes the gate results it checked
+        as ``gates`` (recorded in the audit entry). Production without
+        ``gates`` needs ``force`` (an internal call that checked nothing; the
+        audit entry says so).
+        """
+        self.check_promotion(model, version, stage=stage, percent=percent)
+        state = self._read_state(model)
+        if stage == "production" and gates is None and not force:
             raise PromotionBlocked(
-                f"{model} v{version} was not promoted: approval and quality gates are not yet "
-                "enforced, so production promotion needs an explicit --force.\n"
-                f"  next: riskops promote {model} {version} --force"
-            )
+                f"{model} v{version} was not promoted: production needs its gates; "
+                f"see riskops gates {model} {version}, then riskops promote {model} {version}.")
+        record: dict[str, Any] | str | None = gates
+        if record is None and stage == "production":
+            record = "not checked (internal call)"
         if stage == "production" and state.production == version:
             return {"model": model, "stage": stage, "version": version, "changed": False}
         values: dict[str, Any]
@@ -188,7 +203,8 @@ class Registry:
         else:
             values, before = {"canary_version": version, "canary_percent": percent}, None
         return self._change_pointer(model, state, values, stage=stage, action="promote",
-                                    before=before, after=version, percent=percent, actor=actor)
+                                    before=before, after=version, percent=percent, actor=actor,
+                                    gates=record, break_glass=break_glass)
 
     def rollback(self, model: str, *, actor: str, to: int | None = None,
                  fallback_heuristic: bool = False) -> dict[str, Any]:
@@ -302,6 +318,7 @@ class Registry:
     def _change_pointer(
         self, model: str, state: _ModelState, values: dict[str, Any], *, stage: str,
         action: str, before: int | None, after: int | None, percent: int | None, actor: str,
+        gates: dict[str, Any] | str | None = None, break_glass: str | None = None,
     ) -> dict[str, Any]:
         with db.write_transaction(self.url) as session:
             if not repository.swap_pointers(session, model, state.revision, **values):
@@ -312,14 +329,20 @@ class Registry:
                 )
             now = _now()
             event = "model.promoted" if action == "promote" else "model.rolled_back"
-            forced = (stage, action) == ("production", "promote")
-            gates = "not enforced (--force)" if forced else None
+            data: dict[str, Any] = {"model": model, "stage": stage, "from": before,
+                                    "to": after, "percent": percent, "gates": gates}
+            if break_glass is not None:
+                data["break_glass"] = break_glass
             mv = record_change(
                 session, self.ws, now=now, actor=actor, action=event,
-                subject=f"{model}/{'heuristic' if after is None else after}",
-                data={"model": model, "stage": stage, "from": before, "to": after,
-                      "percent": percent, "gates": gates},
+                subject=f"{model}/{'heuristic' if after is None else after}", data=data,
             )
+            if break_glass is not None:
+                emit(session, self.ws, type="ml.model.break_glass", subject=model,
+                     source="registry",
+                     data={"modelId": model, "version": after, "stage": stage,
+                           "reason": break_glass, "actor": actor, "gates": gates,
+                           "manifestVersion": mv})
             repository.add_pointer_change(
                 session,
                 PointerChangeRow(model_name=model, stage=stage, action=action,

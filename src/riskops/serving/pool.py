@@ -216,7 +216,7 @@ class ModelPool:
     def _load(self, verified: VerifiedManifest, name: str, version: int, scenario: Scenario,
               known: Mapping[tuple[str, int], ServedVersion]) -> ServedVersion:
         entry = verified.manifest.version(name, version)
-        threshold = _threshold(entry.metrics, scenario)
+        threshold = version_threshold(entry.metrics, scenario)
         digest = next((a.sha256 for a in entry.artifacts
                        if entry.entrypoint and a.path.endswith("/" + entry.entrypoint)), None)
         previous = known.get((name, version))
@@ -254,7 +254,8 @@ def _with_problems(snapshot: Snapshot, problems: tuple[str, ...]) -> Snapshot:
     return Snapshot(snapshot.manifest_version, snapshot.slots, problems, snapshot.loaded_at)
 
 
-def _threshold(metrics: Mapping[str, Any], scenario: Scenario) -> float:
+def version_threshold(metrics: Mapping[str, Any], scenario: Scenario) -> float:
+    """The threshold signed with a version (its metrics), else the scenario's default."""
     value = metrics.get("threshold")
     if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
         return float(value)

@@ -1,0 +1,279 @@
+"""Promotion gates: every condition a version must meet to go live, each with its evidence.
+
+``evaluate_gates`` reads the evidence (signatures and digests, the stored
+bias audit, the version's reports, an in-process smoke test, the sign-offs)
+and ``judge_*`` functions turn each piece into a ``Gate`` with pass/fail and
+a sentence saying why. Production needs all of them; canary all but the
+approvals (unless ``canary_needs_approvals``); staging none (it is where a
+version is tried).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from riskops.config import Workspace
+from riskops.errors import RiskopsError
+from riskops.governance.approvals import approval_state
+from riskops.governance.digests import artifacts_digest
+from riskops.governance.policy import GovernancePolicy, governance_policy
+from riskops.storage import db, repository
+
+GATE_NAMES = ("integrity", "bias", "reproducibility", "not_worse", "score_delta", "smoke",
+              "approvals")
+EVALUATION_FILE = "evaluation-report.json"
+REPRODUCIBILITY_FILE = "reproducibility-report.json"
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    passed: bool
+    detail: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": "pass" if self.passed else "fail",
+                "detail": self.detail, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class GateReport:
+    model: str
+    version: int
+    stage: str
+    gates: tuple[Gate, ...]
+    checked_at: str
+
+    @property
+    def passed(self) -> bool:
+        return all(g.passed for g in self.gates)
+
+    @property
+    def failing(self) -> list[Gate]:
+        return [g for g in self.gates if not g.passed]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "stage": self.stage,
+                "status": "pass" if self.passed else "fail", "checked_at": self.checked_at,
+                "gates": [g.as_dict() for g in self.gates],
+                "failing": [g.name for g in self.failing]}
+
+
+def gates_for(stage: str, policy: GovernancePolicy) -> tuple[str, ...]:
+    """The gates a promotion to ``stage`` must pass."""
+    if stage == "staging":
+        return ()
+    if stage == "canary" and not policy.canary_needs_approvals:
+        return tuple(g for g in GATE_NAMES if g != "approvals")
+    return GATE_NAMES
+
+
+def evaluate_gates(ws: Workspace, model: str, version: int, *,
+                   stage: str = "production") -> GateReport:
+    """Every gate of a promotion of ``model`` v``version`` to ``stage``, with evidence.
+
+    Unknown model or version raise; a failing gate never does.
+    """
+    from riskops.registry.service import Registry
+
+    policy = governance_policy(ws)
+    info = Registry(ws).show_model(model)
+    entry = next((v for v in info["versions"] if v["version"] == version), None)
+    if entry is None:
+        from riskops.errors import UnknownVersion
+
+        known = ", ".join(str(v["version"]) for v in info["versions"]) or "none"
+        raise UnknownVersion(f"{model} has no version {version} (versions: {known}).")
+    wanted = gates_for(stage, policy)
+    gates: list[Gate] = []
+    reports = _reports(ws, model, version) if wanted else {}
+    for name in wanted:
+        if name == "integrity":
+            gates.append(_integrity(ws, model, version))
+        elif name == "bias":
+            gates.append(_bias(ws, model, version))
+        elif name == "reproducibility":
+            gates.append(judge_reproducibility(reports.get(REPRODUCIBILITY_FILE)))
+        elif name == "not_worse":
+            gates.append(judge_not_worse(reports.get(EVALUATION_FILE),
+                                         production=info["stages"]["production"],
+                                         version=version, policy=policy))
+        elif name == "score_delta":
+            gates.append(judge_score_delta(reports.get(EVALUATION_FILE),
+                                           production=info["stages"]["production"],
+                                           version=version))
+        elif name == "smoke":
+            gates.append(_smoke(ws, model, version, policy))
+        else:
+            gates.append(_approvals(ws, model, version, policy))
+    return GateReport(model=model, version=version, stage=stage, gates=tuple(gates),
+                      checked_at=datetime.now(UTC).isoformat())
+
+
+# --- the pieces of evidence ------------------------------------------------------------
+
+
+def _integrity(ws: Workspace, model: str, version: int) -> Gate:
+    from riskops.registry.verification import verify_workspace
+
+    report = verify_workspace(ws, model, version)
+    if report.ok:
+        return Gate("integrity", True,
+                    f"manifest v{report.manifest_version} signature and "
+                    f"{report.files_checked} files verified",
+                    {"manifest_version": report.manifest_version,
+                     "files_checked": report.files_checked})
+    failing = "; ".join(f"{f.path}: {f.reason}" for f in report.failures[:3])
+    return Gate("integrity", False, f"verification failed: {failing}",
+                {"failures": [f.as_dict() for f in report.failures]})
+
+
+def _bias(ws: Workspace, model: str, version: int) -> Gate:
+    with db.read_session(ws.database_url) as session:
+        row = repository.latest_bias_audit(session, model, version)
+        digest = artifacts_digest((a.path, a.sha256, a.size)
+                                  for a in repository.list_artifacts(session, model)
+                                  if a.version == version)
+    return judge_bias(None if row is None else {
+        "status": row.status, "created_at": row.created_at.isoformat(), "actor": row.actor,
+        "artifacts_sha256": row.artifacts_sha256, "report": json.loads(row.report)},
+        digest=digest, model=model, version=version)
+
+
+def judge_bias(audit: dict[str, Any] | None, *, digest: str, model: str,
+               version: int) -> Gate:
+    """Pass when the latest bias audit of these exact bytes says ``pass``."""
+    if audit is None:
+        return Gate("bias", False, f"no bias audit; run riskops audit bias {model} {version}")
+    evidence = {k: audit[k] for k in ("status", "created_at", "actor", "artifacts_sha256")}
+    evidence["reasons"] = audit["report"].get("reasons", [])
+    if audit["artifacts_sha256"] != digest:
+        return Gate("bias", False, "the latest bias audit was of other bytes; audit again",
+                    evidence)
+    if audit["status"] != "pass":
+        reasons = "; ".join(evidence["reasons"][:2]) or "see the report"
+        return Gate("bias", False, f"bias audit failed: {reasons}", evidence)
+    return Gate("bias", True, f"bias audit passed ({audit['created_at'][:19]})", evidence)
+
+
+def judge_reproducibility(report: dict[str, Any] | None) -> Gate:
+    """Pass when the version carries a reproducibility report naming its data and seed."""
+    if report is None:
+        return Gate("reproducibility", False,
+                    f"no {REPRODUCIBILITY_FILE}; train with riskops train (or add one)")
+    needed = ("data", "seed", "training_run_id", "golden_predictions")
+    missing = [k for k in needed if k not in report]
+    evidence = {"training_run_id": report.get("training_run_id"),
+                "data_sha256": (report.get("data") or {}).get("sha256"),
+                "seed": report.get("seed")}
+    if missing:
+        return Gate("reproducibility", False,
+                    f"{REPRODUCIBILITY_FILE} lacks {', '.join(missing)}", evidence)
+    return Gate("reproducibility", True,
+                f"report present: run {evidence['training_run_id']}, seed {evidence['seed']}",
+                evidence)
+
+
+def judge_not_worse(report: dict[str, Any] | None, *, production: int | None, version: int,
+                    policy: GovernancePolicy) -> Gate:
+    """Pass when, on the golden set, the candidate is within tolerance of production."""
+    if report is None:
+        return Gate("not_worse", False, f"no {EVALUATION_FILE} to compare with production")
+    comparison = report.get("comparison") or {}
+    status = comparison.get("status")
+    compared = comparison.get("production_version")
+    if production is None or production == version:
+        return Gate("not_worse", True,
+                    "no other version in production to be worse than"
+                    if production is None else f"v{version} is production already",
+                    {"production_version": production})
+    if status != "compared" or compared != production:
+        what = f"v{compared}" if compared else "no production version"
+        return Gate("not_worse", False,
+                    f"the candidate was compared with {what} at training; production is now "
+                    f"v{production}: retrain to compare on the same golden set",
+                    {"compared_with": compared, "production_version": production,
+                     "comparison_status": status})
+    delta = (comparison.get("golden_metrics") or {}).get("delta") or {}
+    limits = {"roc_auc": -policy.max_auc_drop, "f1": -policy.max_f1_drop,
+              "brier": policy.max_brier_rise}
+    broken = []
+    for metric, limit in limits.items():
+        value = delta.get(metric)
+        if not isinstance(value, int | float):
+            broken.append(f"{metric} delta missing")
+        elif (metric == "brier" and value > limit) or (metric != "brier" and value < limit):
+            broken.append(f"{metric} {value:+.4f} (limit {limit:+.4f})")
+    evidence = {"production_version": production,
+                "golden_delta": {m: delta.get(m) for m in limits},
+                "limits": limits}
+    if broken:
+        return Gate("not_worse", False,
+                    f"worse than v{production} on the golden set: {', '.join(broken)}", evidence)
+    return Gate("not_worse", True,
+                f"within tolerance of v{production} on the golden set: " + ", ".join(
+                    f"{m} {delta[m]:+.4f}" for m in limits), evidence)
+
+
+def judge_score_delta(report: dict[str, Any] | None, *, production: int | None,
+                      version: int) -> Gate:
+    """Pass when the score-delta regression against production's scores was reported."""
+    if report is None:
+        return Gate("score_delta", False, f"no {EVALUATION_FILE}")
+    comparison = report.get("comparison") or {}
+    if production is None or production == version:
+        return Gate("score_delta", True, "no other version in production to compare scores with",
+                    {"production_version": production})
+    golden = comparison.get("golden")
+    if comparison.get("production_version") != production or not isinstance(golden, dict):
+        return Gate("score_delta", False,
+                    f"no score-delta report against v{production}: retrain to produce one",
+                    {"production_version": production})
+    return Gate("score_delta", True,
+                f"{golden.get('rows')} golden rows: mean |score delta| "
+                f"{golden.get('mean_abs_score_delta', 0):.4f}, "
+                f"{golden.get('labels_flipped')} decisions flipped",
+                {"production_version": production, **golden})
+
+
+def _smoke(ws: Workspace, model: str, version: int, policy: GovernancePolicy) -> Gate:
+    from riskops.serving.smoke import smoke_test
+
+    result = smoke_test(ws, model, version, rows=policy.smoke_rows,
+                        tolerance=policy.smoke_tolerance)
+    return Gate("smoke", result["status"] == "pass", result["reason"], result)
+
+
+def _approvals(ws: Workspace, model: str, version: int, policy: GovernancePolicy) -> Gate:
+    state = approval_state(ws, model, version, policy)
+    return Gate("approvals", bool(state["complete"]), state["summary"],
+                {k: state[k] for k in ("required_roles", "approved", "missing_roles",
+                                       "rejected_by", "problems", "decisions",
+                                       "artifacts_sha256")})
+
+
+def _reports(ws: Workspace, model: str, version: int) -> dict[str, dict[str, Any]]:
+    """The version's JSON reports, read through the signed manifest (absent when unlisted or
+    unreadable: the integrity gate says why)."""
+    from riskops.registry.loader import read_artifact
+    from riskops.registry.manifest import read_verified_manifest
+
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        verified = read_verified_manifest(ws.manifest_path, ws.signature_path,
+                                          ws.public_key_path)
+    except RiskopsError:
+        return found
+    for name in (EVALUATION_FILE, REPRODUCIBILITY_FILE):
+        try:
+            document = json.loads(read_artifact(verified, model, version, name,
+                                                action="read by the gates"))
+        except (RiskopsError, ValueError):
+            continue
+        if isinstance(document, dict):
+            found[name] = document
+    return found

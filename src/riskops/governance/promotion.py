@@ -1,0 +1,83 @@
+"""Governed pointer changes: who may promote, roll back and pin, and the gates a promotion passes.
+
+The registry moves pointers; this module decides whether the caller may ask
+and whether the version may go. A promotion to production or canary runs
+every gate (``gates.evaluate_gates``) and is refused, listing the failing
+ones, unless an admin breaks the glass with a reason, which is written loudly
+into the audit entry and emitted as ``ml.model.break_glass``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from riskops.config import Workspace
+from riskops.errors import InputError, PromotionBlocked
+from riskops.governance.gates import GateReport, evaluate_gates
+from riskops.registry.service import Registry
+from riskops.tokens import Identity, authorize
+
+MAX_REASON_CHARS = 500
+
+
+class GatesFailed(PromotionBlocked):
+    """A promotion refused by its gates; ``report`` holds every gate with its evidence."""
+
+    def __init__(self, message: str, report: GateReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def promote(ws: Workspace, who: Identity, model: str, version: int, *,
+            stage: str = "production", percent: int | None = None,
+            break_glass: str | None = None) -> dict[str, Any]:
+    """Promote ``model`` v``version`` to ``stage`` if ``who`` may and its gates pass.
+
+    Returns the registry's result plus ``gates`` (the report) and ``break_glass``.
+
+    Raises
+    ------
+    PermissionDenied
+        ``who`` may not promote (or break the glass: admin only).
+    GatesFailed
+        A gate failed; ``exc.report`` lists them all.
+    """
+    authorize(who, "promote")
+    if break_glass is not None:
+        authorize(who, "break_glass")
+        break_glass = break_glass.strip()
+        if not break_glass or len(break_glass) > MAX_REASON_CHARS:
+            raise InputError(f"--break-glass needs a reason of 1-{MAX_REASON_CHARS} characters "
+                             "saying why the gates are bypassed.")
+    registry = Registry(ws)
+    registry.check_promotion(model, version, stage=stage, percent=percent)
+    report = evaluate_gates(ws, model, version, stage=stage)
+    if not report.passed and break_glass is None:
+        failing = "; ".join(f"{g.name}: {g.detail}" for g in report.failing)
+        raise GatesFailed(f"{model} v{version} was not promoted to {stage}: "
+                          f"{len(report.failing)} gate(s) failed: {failing}", report)
+    record = {"status": "pass" if report.passed else "fail", "checked_at": report.checked_at,
+              "gates": {g.name: "pass" if g.passed else "fail" for g in report.gates}}
+    result = registry.promote(model, version, actor=who.actor, stage=stage, percent=percent,
+                              gates=record, break_glass=break_glass)
+    return {**result, "gates": report.as_dict(), "break_glass": break_glass}
+
+
+def rollback(ws: Workspace, who: Identity, model: str, *, to: int | None = None,
+             fallback_heuristic: bool = False) -> dict[str, Any]:
+    """Roll production back (``Registry.rollback``) if ``who`` may."""
+    authorize(who, "rollback")
+    return Registry(ws).rollback(model, actor=who.actor, to=to,
+                                 fallback_heuristic=fallback_heuristic)
+
+
+def pin(ws: Workspace, who: Identity, model: str, tenant: str, version: int | None
+        ) -> dict[str, Any]:
+    """Pin ``tenant`` of ``model`` to ``version`` (``None``: the heuristic) if ``who`` may."""
+    authorize(who, "pin")
+    return Registry(ws).pin(model, tenant, version, actor=who.actor)
+
+
+def unpin(ws: Workspace, who: Identity, model: str, tenant: str) -> dict[str, Any]:
+    authorize(who, "pin")
+    return Registry(ws).unpin(model, tenant, actor=who.actor)
