@@ -47,11 +47,12 @@ def open_ws(home: Path | None) -> Workspace:
     return ws
 
 
-def actor(ws: Workspace) -> str:
-    """Who acts: the holder of ``RISKOPS_TOKEN``, else the local user."""
-    from riskops.tokens import current_identity
+def actor(ws: Workspace, action: str = "read") -> str:
+    """Who acts: the holder of ``RISKOPS_TOKEN``, else the local user; ``PermissionDenied``
+    unless the role table (``riskops.roles``) lets them perform ``action``."""
+    from riskops.tokens import authorize, current_identity
 
-    return current_identity(ws).actor
+    return authorize(current_identity(ws), action).actor
 
 
 def print_json(value: Any) -> None:

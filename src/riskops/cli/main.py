@@ -21,6 +21,7 @@ from riskops.cli import (
     data,
     demo,
     events,
+    governance,
     jobs,
     models,
     monitor,
@@ -61,6 +62,9 @@ app.add_typer(data.app, name="data")
 app.command()(train.train)
 app.add_typer(models.app, name="models")
 app.command()(models.verify)
+app.command()(governance.approve)
+app.command()(governance.reject)
+app.command()(governance.gates)
 app.command()(models.promote)
 app.command()(models.rollback)
 app.command()(serve.serve)
@@ -69,6 +73,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(jobs.app, name="jobs")
 app.command()(jobs.scheduler)
 app.command()(jobs.worker)
+app.add_typer(governance.users_app, name="users")
 app.add_typer(tokens.app, name="token")
 app.add_typer(audit.app, name="audit-log")
 

@@ -4,7 +4,7 @@
     riskops models list|show|history [MODEL] [--json]
     riskops models pin fraud --tenant acme (--version 3 | --heuristic); riskops models unpin
     riskops verify [MODEL [VERSION]] [--json-out model-integrity.json]
-    riskops promote fraud 3 [--stage canary --percent 10] [--force]
+    riskops promote fraud 3 [--stage canary --percent 10] [--break-glass REASON] [--url URL]
     riskops rollback fraud [--to 2 | --fallback heuristic]
 """
 
@@ -29,7 +29,8 @@ from riskops.cli.common import (
     version_text,
     write_report,
 )
-from riskops.errors import InputError
+from riskops.cli.remote import UrlOption, call, server_url
+from riskops.errors import CheckFailed, InputError
 
 app = typer.Typer(help="Register and inspect model versions.", no_args_is_help=True)
 
@@ -61,7 +62,7 @@ def register(
 
     ws = open_ws(home)
     result = Registry(ws).register(
-        model, source, actor=actor(ws), metrics=json_object(metrics, "--metrics"),
+        model, source, actor=actor(ws, "register"), metrics=json_object(metrics, "--metrics"),
         params=json_object(params, "--params"), training_run_id=run_id, entrypoint=entrypoint,
     )
     if as_json:
@@ -170,16 +171,24 @@ def pin(
         "--version", metavar="VERSION", help="Version to pin.")] = None,
     heuristic: Annotated[bool, typer.Option(
         "--heuristic", help="Pin the tenant to the heuristic (no model).")] = False,
+    url: UrlOption = None,
     home: HomeOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Route one tenant to a fixed version of MODEL, or to its heuristic."""
-    from riskops.registry.service import Registry
 
     if (version is None) == (not heuristic):
         raise InputError("give exactly one of --version VERSION or --heuristic.")
-    ws = open_ws(home)
-    result = Registry(ws).pin(model, tenant, version, actor=actor(ws))
+    remote = server_url(url)
+    if remote is not None:
+        result = call(remote, "POST", f"/models/{model}/pins",
+                      {"tenant": tenant, "version": version, "heuristic": heuristic})
+    else:
+        from riskops.governance.promotion import pin as governed_pin
+        from riskops.tokens import current_identity
+
+        ws = open_ws(home)
+        result = governed_pin(ws, current_identity(ws), model, tenant, version)
     if as_json:
         print_json(result)
         return
@@ -189,13 +198,19 @@ def pin(
 
 
 @app.command("unpin")
-def unpin(model: ModelArg, tenant: TenantOption, home: HomeOption = None,
-          as_json: JsonFlag = False) -> None:
+def unpin(model: ModelArg, tenant: TenantOption, url: UrlOption = None,
+          home: HomeOption = None, as_json: JsonFlag = False) -> None:
     """Remove a tenant's pin; it follows production and canary again."""
-    from riskops.registry.service import Registry
 
-    ws = open_ws(home)
-    result = Registry(ws).unpin(model, tenant, actor=actor(ws))
+    remote = server_url(url)
+    if remote is not None:
+        result = call(remote, "DELETE", f"/models/{model}/pins/{tenant}")
+    else:
+        from riskops.governance.promotion import unpin as governed_unpin
+        from riskops.tokens import current_identity
+
+        ws = open_ws(home)
+        result = governed_unpin(ws, current_identity(ws), model, tenant)
     if as_json:
         print_json(result)
         return
@@ -256,28 +271,66 @@ def promote(
         "--stage", metavar="STAGE", help="production, staging or canary.")] = "production",
     percent: Annotated[int | None, typer.Option(
         "--percent", metavar="N", help="Canary traffic share, 1-100.")] = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Promote to production without gates.")] = False,
+    break_glass: Annotated[str | None, typer.Option(
+        "--break-glass", metavar="REASON", help="Promote past failing gates (admin token "
+        "only); the reason goes into the audit log, an event and the evidence bundle.")] = None,
+    force: Annotated[bool, typer.Option("--force", hidden=True)] = False,
+    url: UrlOption = None,
     home: HomeOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Point a stage of MODEL at VERSION and publish a signed manifest."""
-    from riskops.registry.service import Registry
+    """Point a stage of MODEL at VERSION once every gate passes; print the gates.
 
-    ws = open_ws(home)
-    result = Registry(ws).promote(model, version, actor=actor(ws), stage=stage,
-                                  percent=percent, force=force)
+    Production and canary run the promotion gates (riskops gates MODEL VERSION);
+    a failing gate refuses the promotion with exit 1 and lists what is missing.
+    """
+    from riskops.cli.governance import print_gates
+    from riskops.governance.promotion import GatesFailed
+
+    if force:
+        raise InputError("--force is gone: promotion runs its gates (riskops gates MODEL "
+                         "VERSION); an admin may bypass them with --break-glass REASON.")
+    remote = server_url(url)
+    try:
+        if remote is not None:
+            result = call(remote, "POST", f"/models/{model}/promote",
+                          {"version": version, "stage": stage, "percent": percent,
+                           "break_glass": break_glass})
+        else:
+            from riskops.governance.promotion import promote as governed_promote
+            from riskops.tokens import current_identity
+
+            ws = open_ws(home)
+            result = governed_promote(ws, current_identity(ws), model, version, stage=stage,
+                                      percent=percent, break_glass=break_glass)
+    except GatesFailed as exc:
+        if as_json:
+            print_json(exc.report.as_dict())
+        else:
+            print_gates(exc.report.as_dict())
+        raise
+    except CheckFailed as exc:
+        document = getattr(exc, "report_document", None)
+        if document is not None and as_json:
+            print_json(document)
+        elif document is not None:
+            print_gates(document)
+        raise
     if as_json:
         print_json(result)
-    elif not result["changed"]:
+        return
+    if result.get("gates") and result["gates"]["gates"]:
+        print_gates(result["gates"])
+    if not result["changed"]:
         out.print(f"{model} v{version} is already in {stage}; nothing changed.", markup=False)
-    else:
-        if stage == "production":
-            err.print("warning: approval and quality gates are not yet enforced (--force).")
-        share = f" at {percent}%" if percent else ""
-        out.print(f"promoted {model} v{version} to {stage}{share} "
-                  f"(was {version_text(result['from'])}); "
-                  f"manifest v{result['manifest_version']}.", markup=False)
+        return
+    if break_glass is not None:
+        err.print(f"warning: BREAK-GLASS promotion past failing gates: {break_glass}",
+                  markup=False)
+    share = f" at {percent}%" if percent else ""
+    out.print(f"promoted {model} v{version} to {stage}{share} "
+              f"(was {version_text(result['from'])}); "
+              f"manifest v{result['manifest_version']}.", markup=False)
 
 
 def rollback(
@@ -287,6 +340,7 @@ def rollback(
     fallback: Annotated[str | None, typer.Option(
         "--fallback", metavar="heuristic", help="Take production off the model: every replica "
         "answers from the scenario's rules.")] = None,
+    url: UrlOption = None,
     home: HomeOption = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -295,13 +349,20 @@ def rollback(
     Without options production goes back to history\\[n-1], the version live
     before the current one.
     """
-    from riskops.registry.service import Registry
 
     if fallback is not None and fallback != "heuristic":
         raise InputError(f"--fallback {fallback!r} is not supported; the only fallback is "
                          "'heuristic'.")
-    ws = open_ws(home)
-    result = Registry(ws).rollback(model, actor=actor(ws), to=to,
+    remote = server_url(url)
+    if remote is not None:
+        result = call(remote, "POST", f"/models/{model}/rollback",
+                      {"to": to, "fallback": fallback})
+    else:
+        from riskops.governance.promotion import rollback as governed_rollback
+        from riskops.tokens import current_identity
+
+        ws = open_ws(home)
+        result = governed_rollback(ws, current_identity(ws), model, to=to,
                                    fallback_heuristic=fallback == "heuristic")
     if as_json:
         print_json(result)

@@ -206,7 +206,7 @@ def import_(
         result = import_predictions(
             ws, from_file, scenario=scenario, timestamp_col=timestamp_col, score_col=score_col,
             model=model, version=version, label_col=label_col, tenant_col=tenant_col,
-            id_col=id_col, config=config, actor=actor(ws),
+            id_col=id_col, config=config, actor=actor(ws, "monitor"),
             progress=None if update is None else lambda done, total: update(
                 "storing rows", done, total))
     if as_json:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from riskops.cli.common import HomeOption, JsonFlag, actor, open_ws, out, print_json
+from riskops.cli.common import HomeOption, JsonFlag, open_ws, out, print_json
 
 app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 
@@ -15,22 +15,28 @@ app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=Tr
 @app.command("create")
 def create(
     name: Annotated[str, typer.Option(
-        "--name", metavar="NAME", help="Who or what holds the token.")],
-    role: Annotated[str, typer.Option(
-        "--role", metavar="ROLE",
-        help="admin, service, scorer, reviewer, risk_lead or platform_owner.")],
+        "--name", metavar="NAME", help="The token's name, e.g. ana-laptop.")],
+    user: Annotated[str | None, typer.Option(
+        "--user", metavar="USER", help="The user it belongs to (riskops users add).")] = None,
+    role: Annotated[str | None, typer.Option(
+        "--role", metavar="ROLE", help="Instead of --user: a user named NAME holding ROLE "
+        "(created if absent): admin, service, scorer, reviewer, risk_lead or "
+        "platform_owner.")] = None,
     home: HomeOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create an API token; it is printed once and stored hashed."""
-    from riskops.tokens import create_token
+    """Create an API token for a user; it is printed once and stored hashed (admin token
+    needed)."""
+    from riskops.tokens import authorize, create_token, current_identity
 
     ws = open_ws(home)
-    token = create_token(ws, name=name, role=role, actor=actor(ws))
+    who = authorize(current_identity(ws), "manage_tokens")
+    token = create_token(ws, name=name, role=role, user=user, actor=who.actor)
+    owner = user or name
     if as_json:
-        print_json({"name": name, "role": role, "token": token})
+        print_json({"name": name, "user": owner, "role": role, "token": token})
     else:
-        out.print(f"token for {name} ({role}), shown once:\n  {token}", markup=False)
+        out.print(f"token {name} for user {owner}, shown once:\n  {token}", markup=False)
 
 
 @app.command("revoke")
@@ -39,10 +45,11 @@ def revoke(
     home: HomeOption = None,
 ) -> None:
     """Revoke an API token by name."""
-    from riskops.tokens import revoke_token
+    from riskops.tokens import authorize, current_identity, revoke_token
 
     ws = open_ws(home)
-    revoke_token(ws, name=name, actor=actor(ws))
+    who = authorize(current_identity(ws), "manage_tokens")
+    revoke_token(ws, name=name, actor=who.actor)
     out.print(f"revoked token {name}.", markup=False)
 
 
@@ -55,8 +62,9 @@ def list_(home: HomeOption = None, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("name", "role", "created", "revoked")
+    table = Table("name", "user", "roles", "created", "revoked")
     for r in rows:
-        table.add_row(r["name"] or "", r["role"] or "", (r["created_at"] or "")[:19],
+        table.add_row(r["name"] or "", r["user"] or "-", r["role"] or "",
+                      (r["created_at"] or "")[:19],
                       (r["revoked_at"] or "-")[:19])
     out.print(table)

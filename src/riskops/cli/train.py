@@ -58,7 +58,7 @@ def train(
 
         ws = open_ws(home)
         with progress(as_json, "reproducing") as update:
-            result = reproduce_version(ws, scenario, version, actor=actor(ws),
+            result = reproduce_version(ws, scenario, version, actor=actor(ws, "train"),
                                        data_path=data, config_path=config,
                                        progress=update)
         if as_json:
@@ -80,7 +80,7 @@ def train(
     ws = open_ws(home)
     with progress(as_json, "training") as update:
         summary = train_scenario(
-            ws, scenario, data, seed=0 if seed is None else seed, actor=actor(ws),
+            ws, scenario, data, seed=0 if seed is None else seed, actor=actor(ws, "train"),
             config=config, progress=update,
             threads=DEFAULT_THREADS if threads is None else threads,
         )

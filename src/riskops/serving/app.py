@@ -19,7 +19,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,6 +37,7 @@ from riskops.errors import (
     RiskopsError,
     UnknownPrediction,
 )
+from riskops.roles import PERMISSIONS
 from riskops.scenarios.base import Scenario
 from riskops.serving import schemas
 from riskops.serving.auth import (
@@ -45,6 +46,7 @@ from riskops.serving.auth import (
     SCORER_ROLES,
     TokenCache,
     authenticate_unless_open,
+    permit,
     require,
 )
 from riskops.serving.batcher import ArrivalMiddleware, settle_arrival
@@ -58,7 +60,6 @@ from riskops.serving.state import ServingState, serving_state
 from riskops.tokens import Identity
 
 #: Largest canary share the HTTP API sets without the production gates.
-MAX_HTTP_CANARY_PERCENT = 50
 
 
 def _unprocessable(errors: list[dict[str, Any]]) -> JSONResponse:
@@ -323,30 +324,72 @@ def _add_registry_routes(app: FastAPI) -> None:
         """One model: versions, metrics, artifacts, stages."""
         return await run_in_threadpool(Registry(serving_state(request).ws).show_model, name[:128])
 
-    @app.post("/models/{name}/promote", tags=["registry"])
-    async def promote(name: str, body: schemas.PromoteIn, request: Request,
-                      who: Identity = Depends(require("platform_owner"))) -> Any:
-        """Move a stage pointer. Production promotion is refused here until the
-        approval gates exist; use ``riskops promote --force`` from the command line."""
-        if body.stage == "production":
-            raise HTTPException(409, "promotion to production over HTTP needs the approval "
-                                     "gates; use 'riskops promote MODEL VERSION --force'.")
-        if body.stage == "canary" and (body.percent or 0) > MAX_HTTP_CANARY_PERCENT:
-            raise HTTPException(409, f"a canary over {MAX_HTTP_CANARY_PERCENT}% is production "
-                                     "by another name and needs the approval gates; use the "
-                                     "command line.")
-        registry = Registry(serving_state(request).ws)
-        return await run_in_threadpool(
-            lambda: registry.promote(name[:128], body.version, stage=body.stage,
-                                     percent=body.percent, actor=who.actor))
+    @app.get("/models/{name}/versions/{version}/gates", tags=["governance"])
+    async def gates(name: str, version: int, request: Request,
+                    stage: Literal["production", "canary", "staging"] = "production",
+                    _: Identity = Depends(permit("read"))) -> Any:
+        """Every promotion gate of a version with pass/fail and its evidence."""
+        from riskops.governance.gates import evaluate_gates
 
-    @app.post("/models/{name}/rollback", tags=["registry"])
-    async def rollback(name: str, body: schemas.RollbackIn, request: Request,
-                       who: Identity = Depends(require("risk_lead", "platform_owner"))) -> Any:
-        """Put production back on the previous version (or ``to``)."""
-        registry = Registry(serving_state(request).ws)
+        ws = serving_state(request).ws
+        report = await run_in_threadpool(evaluate_gates, ws, name[:128], version, stage=stage)
+        return report.as_dict()
+
+    @app.post("/models/{name}/versions/{version}/approvals", tags=["governance"])
+    async def approvals(name: str, version: int, body: schemas.ApprovalIn, request: Request,
+                        who: Identity = Depends(permit("approve"))) -> Any:
+        """Approve or reject a version under a role the caller holds."""
+        from riskops.governance.approvals import decide
+
+        ws = serving_state(request).ws
         return await run_in_threadpool(
-            lambda: registry.rollback(name[:128], actor=who.actor, to=body.to))
+            lambda: decide(ws, who, name[:128], version, decision=body.decision,
+                           role=body.role, comment=body.comment))
+
+    @app.post("/models/{name}/promote", tags=["governance"])
+    async def promote(name: str, body: schemas.PromoteIn, request: Request,
+                      who: Identity = Depends(permit("promote"))) -> Any:
+        """Move a stage pointer once every gate passes (409 lists the failing gates)."""
+        from riskops.governance.promotion import promote as governed_promote
+
+        ws = serving_state(request).ws
+        return await run_in_threadpool(
+            lambda: governed_promote(ws, who, name[:128], body.version, stage=body.stage,
+                                     percent=body.percent, break_glass=body.break_glass))
+
+    @app.post("/models/{name}/rollback", tags=["governance"])
+    async def rollback(name: str, body: schemas.RollbackIn, request: Request,
+                       who: Identity = Depends(permit("rollback"))) -> Any:
+        """Put production back on the previous version, on ``to``, or on the heuristic."""
+        from riskops.governance.promotion import rollback as governed_rollback
+
+        ws = serving_state(request).ws
+        return await run_in_threadpool(
+            lambda: governed_rollback(ws, who, name[:128], to=body.to,
+                                      fallback_heuristic=body.fallback == "heuristic"))
+
+    @app.post("/models/{name}/pins", tags=["governance"])
+    async def pin(name: str, body: schemas.PinIn, request: Request,
+                  who: Identity = Depends(permit("pin"))) -> Any:
+        """Route one tenant to a fixed version, or to the heuristic."""
+        from riskops.governance.promotion import pin as governed_pin
+
+        if (body.version is None) == (not body.heuristic):
+            raise InvalidBody([{"field": "body.version", "reason": "give exactly one of "
+                                "version or heuristic: true", "type": "value_error"}])
+        ws = serving_state(request).ws
+        return await run_in_threadpool(
+            lambda: governed_pin(ws, who, name[:128], body.tenant, body.version))
+
+    @app.delete("/models/{name}/pins/{tenant}", tags=["governance"])
+    async def unpin(name: str, tenant: str, request: Request,
+                    who: Identity = Depends(permit("pin"))) -> Any:
+        """Remove a tenant's pin."""
+        from riskops.governance.promotion import unpin as governed_unpin
+
+        ws = serving_state(request).ws
+        return await run_in_threadpool(
+            lambda: governed_unpin(ws, who, name[:128], tenant[:128]))
 
 
 def _add_ops_routes(app: FastAPI, settings: ServingSettings) -> None:
@@ -373,7 +416,7 @@ def _add_ops_routes(app: FastAPI, settings: ServingSettings) -> None:
         return JSONResponse(body, status_code=200 if snapshot.ready else 503)
 
     @app.get("/metrics", tags=["ops"],
-             dependencies=[Depends(open_or(("service",), settings.open_metrics))])
+             dependencies=[Depends(open_or(PERMISSIONS["metrics"], settings.open_metrics))])
     async def prometheus_metrics() -> Response:
         """Prometheus text exposition, merged across workers."""
         payload, content_type = metrics.render()
@@ -381,7 +424,7 @@ def _add_ops_routes(app: FastAPI, settings: ServingSettings) -> None:
 
     @app.post("/api/v1/ml/model-monitoring/run", tags=["ops"])
     async def monitoring_run(request: Request, body: schemas.MonitoringRunIn | None = None,
-                             _: Identity = Depends(require("service"))) -> Any:
+                             _: Identity = Depends(permit("monitor"))) -> Any:
         """Run the model-monitoring job now (drift and performance checks)."""
         from riskops.monitoring.job import run_model_monitoring
 
@@ -413,9 +456,21 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RiskopsError)
     async def riskops_error(_: Request, exc: RiskopsError) -> JSONResponse:
+        from riskops.errors import ApprovalRefused, PermissionDenied
+        from riskops.governance.promotion import GatesFailed
+
+        if isinstance(exc, PermissionDenied):
+            return JSONResponse(status_code=403, content={"detail": str(exc)})
         status = 404 if _is_not_found(exc) else 409 if isinstance(exc, ConcurrentUpdate) \
             else 422 if isinstance(exc, InputError) else 409
-        return JSONResponse(status_code=status, content={"detail": str(exc)})
+        content: dict[str, Any] = {"detail": str(exc)}
+        if isinstance(exc, GatesFailed):
+            content.update(kind="gates", gates=exc.report.as_dict())
+        elif isinstance(exc, ApprovalRefused):
+            content["kind"] = "approval"
+        elif isinstance(exc, ConcurrentUpdate):
+            content["kind"] = "concurrent"
+        return JSONResponse(status_code=status, content=content)
 
 
 def _is_not_found(exc: Exception) -> bool:

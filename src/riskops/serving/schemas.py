@@ -129,12 +129,30 @@ class PromoteIn(BaseModel):
     version: int = Field(ge=1)
     stage: Literal["production", "staging", "canary"] = "production"
     percent: int | None = Field(default=None, ge=1, le=100)
+    break_glass: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 class RollbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: int | None = Field(default=None, ge=1)
+    fallback: Literal["heuristic"] | None = None
+
+
+class ApprovalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"] = "approve"
+    role: str = Field(min_length=1, max_length=64)
+    comment: str = Field(default="", max_length=2000)
+
+
+class PinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: str = Field(min_length=1, max_length=128)
+    version: int | None = Field(default=None, ge=1)
+    heuristic: bool = False
 
 
 class MonitoringRunIn(BaseModel):
