@@ -35,15 +35,52 @@ class CliResult:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    """Run ``riskops ARGS`` in-process; returns exit code, stdout and stderr."""
+    """Run ``riskops ARGS`` in-process; returns exit code, stdout and stderr.
 
-    def run(*args: str | Path) -> CliResult:
+    ``token=`` runs that one command with ``$RISKOPS_TOKEN`` set to it.
+    """
+
+    def run(*args: str | Path, token: str | None = None) -> CliResult:
         capsys.readouterr()
-        code = main([str(a) for a in args])
+        saved = os.environ.get("RISKOPS_TOKEN")
+        if token is not None:
+            os.environ["RISKOPS_TOKEN"] = token
+        try:
+            code = main([str(a) for a in args])
+        finally:
+            if token is not None and saved is None:
+                os.environ.pop("RISKOPS_TOKEN", None)
+            elif token is not None:
+                os.environ["RISKOPS_TOKEN"] = saved or ""
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+def admin_token(home: Path | str | None = None) -> str:
+    """An admin API token of the workspace at ``home`` (default ``$RISKOPS_HOME``), for test
+    set-ups that change what only an admin may: the one ``riskops init`` printed when the
+    ``workspace`` fixture made it, else one made once per workspace."""
+    from riskops.config import open_workspace
+    from riskops.tokens import create_token
+
+    ws = open_workspace(home)
+    key = str(ws.home.resolve())
+    if key not in _ADMIN_TOKENS:
+        db.migrate(ws.database_url)
+        _ADMIN_TOKENS[key] = create_token(ws, name=f"test-admin-{uuid.uuid4().hex[:8]}",
+                                          role="admin", actor="test")
+    return _ADMIN_TOKENS[key]
+
+
+_ADMIN_TOKENS: dict[str, str] = {}
+
+
+@pytest.fixture
+def admin():  # type: ignore[no-untyped-def]
+    """``admin(home=None)``: an admin token of that workspace (``admin_token``)."""
+    return admin_token
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +98,8 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """An initialised SQLite workspace, also exported as ``$RISKOPS_HOME``."""
     home = tmp_path / "ws"
     result = init_workspace(home)
+    if result.admin_token:
+        _ADMIN_TOKENS[str(home.resolve())] = result.admin_token
     monkeypatch.setenv("RISKOPS_HOME", str(home))
     return result.workspace
 

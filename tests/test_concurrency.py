@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_model_dir
+from conftest import admin_token, make_model_dir
 from riskops.audit_chain import AuditEntry
 from riskops.config import Workspace
 from riskops.registry.manifest import VerifiedManifest, read_verified_manifest
@@ -173,7 +173,7 @@ def test_two_promotions_of_one_model_one_wins(backend: Backend, source: Path, tm
                                               cli) -> None:  # type: ignore[no-untyped-def]
     ws = backend.ws
     _register(cli, "fraud", source, 3)
-    _ok(cli("promote", "fraud", "1", "--force"))
+    _ok(cli("promote", "fraud", "1", "--break-glass", "test set-up", token=admin_token()))
     before = _ok(cli("models", "history", "fraud", "--json")).json()
     _, mv_before, _, entries_before = _state(ws)
 
@@ -214,8 +214,8 @@ def test_two_promotions_of_one_model_one_wins(backend: Backend, source: Path, tm
 def test_promotion_and_rollback_race(backend: Backend, source: Path, tmp_path: Path,
                                      cli) -> None:  # type: ignore[no-untyped-def]
     _register(cli, "fraud", source, 3)
-    _ok(cli("promote", "fraud", "1", "--force"))
-    _ok(cli("promote", "fraud", "2", "--force"))
+    _ok(cli("promote", "fraud", "1", "--break-glass", "test set-up", token=admin_token()))
+    _ok(cli("promote", "fraud", "2", "--break-glass", "test set-up", token=admin_token()))
 
     outcomes = _run_at_once(backend, tmp_path, [["promote", "fraud", "3", "--force"],
                                                 ["rollback", "fraud"]], hook="read-state")[0]
@@ -263,7 +263,7 @@ def test_promotions_of_different_models_both_succeed(backend: Backend, source: P
                                                      tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     for model in ("fraud", "credit"):
         _register(cli, model, source, 2)
-        _ok(cli("promote", model, "1", "--force"))
+        _ok(cli("promote", model, "1", "--break-glass", "test set-up", token=admin_token()))
     _, mv_before, _, _ = _state(backend.ws)
 
     outcomes = _run_at_once(backend, tmp_path, [["promote", "fraud", "2", "--force"],

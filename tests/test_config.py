@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import admin_token
 from riskops import __version__
 from riskops.config import DEFAULT_MAX_ARTIFACT_BYTES, Settings, Workspace, settings_from_dict
 from riskops.errors import InputError
@@ -231,7 +232,8 @@ def test_init_twice_changes_nothing(workspace: Workspace, cli) -> None:  # type:
 
 def test_init_force_rotates_the_keys(workspace: Workspace, cli, model_dir: Path) -> None:  # type: ignore[no-untyped-def]
     assert cli("models", "register", "fraud", "--from", model_dir).code == 0
-    assert cli("promote", "fraud", "1", "--force").code == 0
+    assert cli("promote", "fraud", "1", "--break-glass", "test set-up",
+               token=admin_token()).code == 0
     before, counts = _snapshot(workspace), _db_counts(workspace)
     entries = cli("audit-log", "verify", "--json").json()["entries"]
 
@@ -260,7 +262,8 @@ def test_new_key_signs_later_changes(workspace: Workspace, cli, model_dir: Path)
     assert cli("models", "register", "fraud", "--from", model_dir).code == 0
     assert cli("init", "--force").code == 0
     assert cli("models", "register", "fraud", "--from", model_dir).code == 0
-    assert cli("promote", "fraud", "2", "--force").code == 0
+    assert cli("promote", "fraud", "2", "--break-glass", "test set-up",
+               token=admin_token()).code == 0
     assert cli("verify").code == 0
     assert cli("audit-log", "verify").code == 0
 

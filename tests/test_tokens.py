@@ -12,10 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from conftest import admin_token
 from riskops.config import Workspace
 from riskops.tokens import ROLES
 
 TOKEN = re.compile(r"rko_[A-Za-z0-9_-]+")
+
+
+@pytest.fixture(autouse=True)
+def _as_admin(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Token management needs an admin token; these tests act as the one init printed."""
+    monkeypatch.setenv("RISKOPS_TOKEN", admin_token())
 
 
 def _create(cli, name: str, role: str = "risk_lead") -> str:  # type: ignore[no-untyped-def]
@@ -170,7 +177,7 @@ def test_revoked_token_is_refused(workspace: Workspace, cli,  # type: ignore[no-
     token = _create(cli, "alice")
     monkeypatch.setenv("RISKOPS_TOKEN", token)
     assert cli("models", "list").code == 0
-    monkeypatch.delenv("RISKOPS_TOKEN")
+    monkeypatch.setenv("RISKOPS_TOKEN", admin_token())
     result = cli("token", "revoke", "--name", "alice")
     assert result.code == 0, result.err
     assert "revoked token alice" in result.out
@@ -181,7 +188,7 @@ def test_revoked_token_is_refused(workspace: Workspace, cli,  # type: ignore[no-
                  ("token", "create", "--name", "bob", "--role", "admin")):
         err = _fails(cli(*args), 2, "revoked", "alice")
         assert token not in err
-    monkeypatch.delenv("RISKOPS_TOKEN")
+    monkeypatch.setenv("RISKOPS_TOKEN", admin_token())
     assert "bob" not in {r["name"] for r in cli("token", "list", "--json").json()}
 
 
@@ -193,7 +200,7 @@ def test_unknown_token_is_refused(workspace: Workspace, cli, monkeypatch: pytest
         err = _fails(cli(*args), 2, "token")
         if value:
             assert value not in err  # never echo a secret-looking value back
-    monkeypatch.delenv("RISKOPS_TOKEN")
+    monkeypatch.setenv("RISKOPS_TOKEN", admin_token())
     assert "bob" not in {r["name"] for r in cli("token", "list", "--json").json()}
 
 
@@ -208,11 +215,12 @@ def test_author_is_the_token_name_or_the_local_user(
     workspace: Workspace, cli, model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     token = _create(cli, "alice")
+    monkeypatch.delenv("RISKOPS_TOKEN")
     assert cli("models", "register", "fraud", "--from", model_dir).code == 0
     monkeypatch.setenv("RISKOPS_TOKEN", token)
     result = cli("models", "register", "fraud", "--from", model_dir)
     assert result.code == 0, result.err
-    monkeypatch.delenv("RISKOPS_TOKEN")
+    monkeypatch.setenv("RISKOPS_TOKEN", admin_token())
     versions = cli("models", "show", "fraud", "--json").json()["versions"]
     assert [v["author"] for v in versions] == [f"local:{getpass.getuser()}", "alice"]
     manifest = json.loads(workspace.manifest_path.read_bytes())
@@ -256,9 +264,9 @@ def test_every_token_action_is_audited(workspace: Workspace, cli,
     assert _audit_count(cli) == start + 2
     assert cli("token", "revoke", "--name", "alice").code == 0
     assert _audit_count(cli) == start + 3
-    monkeypatch.delenv("RISKOPS_TOKEN")
+    monkeypatch.setenv("RISKOPS_TOKEN", admin_token())
     rows = _audit_rows(workspace)[-3:]
-    assert rows == [(f"local:{getpass.getuser()}", "token.created", "ops"),
+    assert rows == [("admin", "token.created", "ops"),
                     ("ops", "token.created", "alice"),
                     ("ops", "token.revoked", "alice")]
     # Each token action publishes a manifest anchoring it as the audit head.

@@ -31,7 +31,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "promote": ("platform_owner",),
     "rollback": ("risk_lead", "platform_owner"),
     "pin": ("risk_lead", "platform_owner"),
-    "monitor": ("platform_owner", "service"),
+    "operate": ("platform_owner", "service"),  # monitoring runs, imports, jobs, event delivery
     # administration
     "break_glass": (),
     "manage_users": (),
@@ -39,7 +39,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 #: What the command line may do without ``$RISKOPS_TOKEN`` (author ``local:NAME``).
-LOCAL_ACTIONS = frozenset({"read", "train", "register", "audit", "monitor", "metrics"})
+LOCAL_ACTIONS = frozenset({"read", "train", "register", "audit", "operate", "metrics"})
 
 
 def check_roles(roles: Iterable[str]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import admin_token
 from riskops.cli.common import number, plural, version_text
 from riskops.cli.models import metrics_text
 from riskops.config import Workspace
@@ -78,10 +79,11 @@ def test_verify_counts_in_the_singular(cli, workspace: Workspace, model_dir: Pat
     assert " in 1 version match their digests." in result.out
 def test_percent_out_of_range_says_so(cli, workspace: Workspace, model_dir: Path) -> None:
     assert cli("models", "register", "fraud", "--from", model_dir).code == 0
-    result = cli("promote", "fraud", "1", "--stage", "canary", "--percent", "150")
+    result = cli("promote", "fraud", "1", "--stage", "canary", "--percent", "150",
+                 token=admin_token())
     assert result.code == 2
     assert "--percent 150 is out of range 1-100" in result.err
-    missing = cli("promote", "fraud", "1", "--stage", "canary")
+    missing = cli("promote", "fraud", "1", "--stage", "canary", token=admin_token())
     assert missing.code == 2
     assert "--stage canary needs --percent" in missing.err
 
@@ -105,8 +107,9 @@ def test_generate_names_options_as_typed(cli, tmp_path: Path) -> None:
 
 def test_show_after_heuristic_fallback(cli, workspace: Workspace, model_dir: Path) -> None:
     assert cli("models", "register", "fraud", "--from", model_dir).code == 0
-    assert cli("promote", "fraud", "1", "--force").code == 0
-    rolled = cli("rollback", "fraud", "--fallback", "heuristic")
+    assert cli("promote", "fraud", "1", "--break-glass", "test set-up",
+               token=admin_token()).code == 0
+    rolled = cli("rollback", "fraud", "--fallback", "heuristic", token=admin_token())
     assert rolled.code == 0, rolled.err
     assert "production v1 -> heuristic" in rolled.out
     shown = cli("models", "show", "fraud")

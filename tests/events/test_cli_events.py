@@ -1,5 +1,6 @@
 from events_helpers import configure_events, log_lines
 
+from conftest import admin_token
 from riskops.config import Workspace
 from riskops.events import emit_now
 
@@ -82,8 +83,10 @@ def test_promote_on_the_command_line_lands_in_the_log(
     workspace: Workspace, cli, model_dir  # type: ignore[no-untyped-def]
 ) -> None:
     assert cli("models", "register", "fraud", "--from", model_dir).code == 0
-    assert cli("promote", "fraud", "1", "--force").code == 0
+    assert cli("promote", "fraud", "1", "--break-glass", "test set-up",
+               token=admin_token()).code == 0
     assert cli("events", "dispatch").code == 0
-    (line,) = log_lines(workspace)
-    assert line["type"] == "ml.model.promoted"
+    lines = {line["type"]: line for line in log_lines(workspace)}
+    assert set(lines) == {"ml.model.promoted", "ml.model.break_glass"}
+    line = lines["ml.model.promoted"]
     assert line["data"]["modelId"] == "fraud" and line["data"]["version"] == 1

@@ -16,6 +16,8 @@ DESIGN_TYPES = {
     "workflow.job.trigger", "workflow.job.failed",
     # the recoveries of the first two, for alert state (docs/drift.md)
     "ml.model.drift.resolved", "ml.model.performance.recovered",
+    # a promotion past failing gates (docs/governance.md, break-glass)
+    "ml.model.break_glass",
 }
 
 

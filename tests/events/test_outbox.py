@@ -104,7 +104,7 @@ def test_promote_and_rollback_emit_events_in_their_transaction(
 def test_a_refused_promotion_emits_nothing(workspace: Workspace, tmp_path: Path) -> None:
     reg = Registry(workspace)
     reg.register("fraud", make_model_dir(tmp_path / "m", seed=1), actor="local:a")
-    with pytest.raises(Exception, match="--force"):
+    with pytest.raises(Exception, match="production needs its gates"):
         reg.promote("fraud", 1, actor="local:a")
     with db.read_session(workspace.database_url) as s:
         assert s.scalar(select(func.count()).select_from(OutboxEventRow)) == 0

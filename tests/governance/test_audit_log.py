@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import make_model_dir
+from conftest import admin_token, make_model_dir
 from riskops.audit_chain import GENESIS, AuditEntry, entry_hash, find_chain_problem
 from riskops.config import Workspace, open_workspace
 from riskops.registry.service import Registry
@@ -543,18 +543,21 @@ def test_db_rewritten_chain_is_caught_by_an_older_signed_anchor(
             conn.execute("UPDATE audit_log SET actor=?, prev_hash=?, hash=? WHERE seq=?",
                          (actor, prev, digest, seq))
             prev = digest
-    assert cli("token", "create", "--name", "carol", "--role", "scorer").code == 0
+    assert cli("token", "create", "--name", "carol", "--role", "scorer",
+               token=admin_token()).code == 0
     _broken(cli, 2, "the log was rewritten")
 
 
 def test_db_newest_token_entry_deleted_is_caught(history: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
     # Token entries must be anchored too, or the newest could vanish unseen.
-    assert cli("token", "create", "--name", "bob", "--role", "scorer").code == 0
-    assert cli("token", "revoke", "--name", "bob").code == 0
-    assert cli("audit-log", "verify", "--json").json()["anchored_seq"] == ENTRIES + 2
+    admin = admin_token()
+    start = cli("audit-log", "verify", "--json").json()["anchored_seq"]
+    assert cli("token", "create", "--name", "bob", "--role", "scorer", token=admin).code == 0
+    assert cli("token", "revoke", "--name", "bob", token=admin).code == 0
+    assert cli("audit-log", "verify", "--json").json()["anchored_seq"] == start + 2
     with _sql(history) as conn:
-        conn.execute("DELETE FROM audit_log WHERE seq = ?", (ENTRIES + 2,))
-    _broken(cli, ENTRIES + 2, "newest entries deleted")
+        conn.execute("DELETE FROM audit_log WHERE seq = ?", (start + 2,))
+    _broken(cli, start + 2, "newest entries deleted")
 
 
 def test_db_head_json_is_the_stored_newest_hash(history: Workspace, cli) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from conftest import make_model_dir
+from conftest import admin_token, make_model_dir
 from riskops.config import Workspace
 from riskops.monitoring.backfill import import_predictions, prediction_id
 from riskops.monitoring.checks import model_id
@@ -121,7 +121,8 @@ def test_a_registered_version_gives_model_version_and_threshold(
     registered = cli("models", "register", "fraud", "--from", make_model_dir(tmp_path / "m"),
                      "--metrics", '{"threshold": 0.3}')
     assert registered.code == 0, registered.err
-    assert cli("promote", "fraud", "1", "--force").code == 0
+    assert cli("promote", "fraud", "1", "--break-glass", "test set-up",
+               token=admin_token()).code == 0
     path = write(scored(), tmp_path / "history.csv")
 
     result = run(workspace, path, id_col="id", model="fraud")  # the production version

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_model_dir
+from conftest import admin_token, make_model_dir
 from riskops.errors import InputError, UnknownVersion
 from riskops.registry.manifest import read_verified_manifest
 from riskops.registry.service import Registry
@@ -55,7 +55,8 @@ def test_fallback_heuristic_takes_production_off_and_back(registry, workspace):
     assert _manifest(workspace).models["fraud"].stages.production == 1
 
 
-def test_cli_pin_unpin_and_fallback(cli, registry, workspace):
+def test_cli_pin_unpin_and_fallback(cli, registry, workspace, monkeypatch):
+    monkeypatch.setenv("RISKOPS_TOKEN", admin_token())
     assert cli("models", "pin", "fraud", "--tenant", "acme", "--heuristic").code == 0
     shown = cli("models", "show", "fraud", "--json").json()
     assert shown["pins"] == {"acme": "heuristic"}

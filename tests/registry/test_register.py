@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_model_dir
+from conftest import admin_token, make_model_dir
 from riskops.config import Workspace
 
 
@@ -164,7 +164,7 @@ def test_unknown_model_and_version_in_views(workspace: Workspace, model_dir: Pat
     for args, needle in [
         (("models", "show", "tax"), "'tax' is not registered"),
         (("models", "history", "tax"), "'tax' is not registered"),
-        (("promote", "fraud", "9", "--force"), "fraud has no version 9"),
+        (("promote", "fraud", "9"), "fraud has no version 9"),
         (("verify", "fraud", "9"), "fraud v9 is not in manifest"),
         (("verify", "tax"), "'tax' is not in manifest"),
         (("promote", "fraud", "1", "--stage", "canary"), "--stage canary needs --percent N"),
@@ -174,7 +174,7 @@ def test_unknown_model_and_version_in_views(workspace: Workspace, model_dir: Pat
         (("rollback", "fraud"), "no production version"),
         (("promote", "fraud", "x"), "Invalid value"),
     ]:
-        result = cli(*args)
+        result = cli(*args, token=admin_token())
         assert result.code == 2, (args, result.err)
         assert needle in result.err, (args, result.err)
         assert "Traceback" not in result.err
@@ -182,7 +182,8 @@ def test_unknown_model_and_version_in_views(workspace: Workspace, model_dir: Pat
 
 def test_json_views_are_machine_readable(workspace: Workspace, model_dir: Path, cli) -> None:  # type: ignore[no-untyped-def]
     assert cli("models", "register", "fraud", "--from", model_dir).code == 0
-    assert cli("promote", "fraud", "1", "--force").code == 0
+    assert cli("promote", "fraud", "1", "--break-glass", "test set-up",
+               token=admin_token()).code == 0
     history = cli("models", "history", "fraud", "--json").json()
     assert [(h["action"], h["from"], h["to"]) for h in history] == [("promote", None, 1)]
     assert json.loads(workspace.manifest_path.read_text())["models"]["fraud"]["history"] == [1]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from conftest import admin_token
 from riskops.config import Workspace
 from riskops.errors import IntegrityError
 from riskops.registry.loader import load_model
@@ -23,7 +24,8 @@ REPORT = "models/fraud/1/evaluation-report.json"
 @pytest.fixture
 def registered(workspace: Workspace, model_dir: Path, cli) -> Workspace:  # type: ignore[no-untyped-def]
     assert cli("models", "register", "fraud", "--from", model_dir).code == 0
-    assert cli("promote", "fraud", "1", "--force").code == 0
+    assert cli("promote", "fraud", "1", "--break-glass", "test set-up",
+               token=admin_token()).code == 0
     assert cli("verify").code == 0
     return workspace
 

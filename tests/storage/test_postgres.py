@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import make_model_dir
+from conftest import admin_token, make_model_dir
 from riskops.config import Workspace
 from riskops.registry.manifest import read_verified_manifest
 from riskops.storage import db, repository
@@ -52,7 +52,7 @@ def pg_registered(pg_workspace: Workspace, tmp_path: Path, cli) -> Workspace:  #
     """fraud v1 and v2 registered, v1 in production: audit entries 1 (init) to 4."""
     _ok(cli("models", "register", "fraud", "--from", make_model_dir(tmp_path / "in1", seed=1)))
     _ok(cli("models", "register", "fraud", "--from", make_model_dir(tmp_path / "in2", seed=2)))
-    _ok(cli("promote", "fraud", "1", "--force"))
+    _ok(cli("promote", "fraud", "1", "--break-glass", "test set-up", token=admin_token()))
     _ok(cli("audit-log", "verify"))
     return pg_workspace
 
@@ -84,11 +84,11 @@ def test_register_promote_canary_rollback(pg_workspace: Workspace, tmp_path: Pat
                              "--metrics", json.dumps({"auc": seed / 10}), "--json"))
         assert registered.json()["version"] == seed
 
-    _ok(cli("promote", "fraud", "1", "--force"))
+    _ok(cli("promote", "fraud", "1", "--break-glass", "test set-up", token=admin_token()))
     canary = _ok(cli("promote", "fraud", "2", "--stage", "canary", "--percent", "10"))
     assert "to canary at 10%" in canary.out
-    _ok(cli("promote", "fraud", "2", "--force"))
-    again = _ok(cli("promote", "fraud", "2", "--force"))
+    _ok(cli("promote", "fraud", "2", "--break-glass", "test set-up", token=admin_token()))
+    again = _ok(cli("promote", "fraud", "2", "--break-glass", "test set-up", token=admin_token()))
     assert "nothing changed" in again.out
 
     rolled = _ok(cli("rollback", "fraud", "--json")).json()
@@ -140,10 +140,10 @@ def test_register_promote_canary_rollback(pg_workspace: Workspace, tmp_path: Pat
 
 
 def test_rollback_with_to_and_unknown_version(pg_registered: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
-    _ok(cli("promote", "fraud", "2", "--force"))
+    _ok(cli("promote", "fraud", "2", "--break-glass", "test set-up", token=admin_token()))
     _ok(cli("rollback", "fraud", "--to", "1"))
     assert _ok(cli("models", "show", "fraud", "--json")).json()["history"] == [1]
-    missing = cli("promote", "fraud", "9", "--force")
+    missing = cli("promote", "fraud", "9", "--break-glass", "test set-up", token=admin_token())
     assert missing.code == 2 and "no version 9" in missing.err
     assert "Traceback" not in missing.err
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from training_helpers import ToyScenario, toy_frame
 
-from conftest import make_model_dir
+from conftest import admin_token, make_model_dir
 from riskops.config import Workspace
 from riskops.training.compare import compare_with_production, score_delta_regression
 from riskops.training.metrics import classification_metrics
@@ -82,7 +82,7 @@ def test_a_production_model_that_cannot_score_the_rows_is_unavailable(
 ) -> None:
     # A bring-your-own model trained on four unnamed numeric columns.
     assert cli("models", "register", "toy", "--from", make_model_dir(tmp_path / "byo")).code == 0
-    assert cli("promote", "toy", "1", "--force").code == 0
+    assert cli("promote", "toy", "1", "--break-glass", "test set-up", token=admin_token()).code == 0
 
     result = _compare(workspace)
 
@@ -96,7 +96,7 @@ def test_a_tampered_production_model_is_never_loaded(
     workspace: Workspace, tmp_path: Path, cli  # type: ignore[no-untyped-def]
 ) -> None:
     assert cli("models", "register", "toy", "--from", make_model_dir(tmp_path / "byo")).code == 0
-    assert cli("promote", "toy", "1", "--force").code == 0
+    assert cli("promote", "toy", "1", "--break-glass", "test set-up", token=admin_token()).code == 0
     stored = workspace.store_dir / "models/toy/1/model.skops"
     os.chmod(stored, 0o644)
     stored.write_bytes(stored.read_bytes() + b"x")

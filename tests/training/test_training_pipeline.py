@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from training_helpers import SCHEMA, ToyScenario, toy_frame, use_toy_scenario, write_toy
 
+from conftest import admin_token
 from riskops.cli.train import comparison_lines, summary_lines
 from riskops.config import Workspace
 from riskops.errors import InputError
@@ -28,7 +29,7 @@ from riskops.training.reports import schema_sha256
 from riskops.training.split import ids_sha256
 
 ARTIFACTS = {"model.skops", "evaluation-report.json", "reproducibility-report.json",
-             "golden-predictions.parquet", "reference-profile.json"}
+             "golden-predictions.parquet", "holdout-rows.parquet", "reference-profile.json"}
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +54,7 @@ def _train(cli, data: Path, *extra: str) -> dict[str, Any]:  # type: ignore[no-u
     return result.json()
 
 
-def test_train_registers_a_verifiable_candidate_with_five_artifacts(
+def test_train_registers_a_verifiable_candidate_with_six_artifacts(
     workspace: Workspace, data: Path, cli  # type: ignore[no-untyped-def]
 ) -> None:
     summary = _train(cli, data)
@@ -125,7 +126,7 @@ def test_second_training_is_compared_with_production(
     workspace: Workspace, tmp_path: Path, data: Path, cli  # type: ignore[no-untyped-def]
 ) -> None:
     _train(cli, data)
-    assert cli("promote", "toy", "1", "--force").code == 0
+    assert cli("promote", "toy", "1", "--break-glass", "test set-up", token=admin_token()).code == 0
     other = write_toy(tmp_path / "other.parquet", 1200, seed=5)
 
     result = cli("train", "toy", "--data", other)
@@ -133,7 +134,7 @@ def test_second_training_is_compared_with_production(
     assert result.code == 0, result.err
     assert "vs production v1 (validation, candidate - production): ROC AUC " in result.out
     assert "golden set vs v1: mean |delta score| " in result.out
-    assert "not live until promoted: riskops promote toy 2" in result.out
+    assert "not live until it passes its gates: riskops gates toy 2" in result.out
     comparison = json.loads(_artifact(workspace, 2, "evaluation-report.json"))["comparison"]
     assert comparison["status"] == "compared" and comparison["production_version"] == 1
     assert comparison["production_threshold_source"] == "registered metrics"
@@ -221,7 +222,7 @@ def test_text_output_names_version_metrics_and_next_step(
                                 "Brier", "log", "loss", "ECE"]
     assert lines[3].startswith("validation ") and lines[4].startswith("golden ")
     assert "vs production: no version in production; nothing to compare." in lines
-    assert lines[-1] == "not live until promoted: riskops promote toy 1"
+    assert lines[-1] == "not live until it passes its gates: riskops gates toy 1"
 
 
 @pytest.mark.parametrize(

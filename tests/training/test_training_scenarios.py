@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import admin_token
 from riskops.config import Workspace
 from riskops.scenarios import get_scenario
 
@@ -32,7 +33,8 @@ def test_fraud_trains_compares_and_reproduces(
     assert v1.code == 0, v1.err
     summary = v1.json()
     assert summary["version"] == 1 and summary["metrics"]["validation"]["roc_auc"] > 0.7
-    assert cli("promote", "fraud", "1", "--force").code == 0
+    assert cli("promote", "fraud", "1", "--break-glass", "test set-up",
+               token=admin_token()).code == 0
 
     v2 = cli("train", "fraud", "--data", second, "--json")
     assert v2.code == 0, v2.err
@@ -51,7 +53,8 @@ def test_incident_flips_are_counted_between_its_three_labels(
 ) -> None:
     data = _generate("incident", tmp_path / "incident.parquet", 2000)
     assert cli("train", "incident", "--data", data).code == 0
-    assert cli("promote", "incident", "1", "--force").code == 0
+    assert cli("promote", "incident", "1", "--break-glass", "test set-up",
+               token=admin_token()).code == 0
 
     result = cli("train", "incident", "--data", data, "--json")
 

@@ -32,17 +32,21 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def open_ws(home: Path | None) -> Workspace:
+def open_ws(home: Path | None, action: str | None = None) -> Workspace:
     """The workspace at ``home`` (or the default), migrated, with ``RISKOPS_TOKEN`` checked.
 
     A token that is set must be valid for every command, reads included: an
-    unknown or revoked token is refused, never silently ignored.
+    unknown or revoked token is refused, never silently ignored. With
+    ``action`` the caller must also be allowed it by the role table
+    (``riskops.roles``), exactly as the HTTP API checks it.
     """
     from riskops.storage import db
 
     ws = open_workspace(home)
     db.migrate(ws.database_url)
-    if os.environ.get("RISKOPS_TOKEN") is not None:
+    if action is not None:
+        actor(ws, action)
+    elif os.environ.get("RISKOPS_TOKEN") is not None:
         actor(ws)
     return ws
 

@@ -100,7 +100,7 @@ def retry(
     if (event_id is None) == (not all_failed):
         raise InputError("give exactly one of an event ID or --all-failed, e.g. "
                          "riskops events retry --all-failed.")
-    rows = retry_failed(open_ws(home), event_id)
+    rows = retry_failed(open_ws(home, "operate"), event_id)
     if as_json:
         print_json(rows)
         return
@@ -128,7 +128,7 @@ def dispatch(
 
     if interval <= 0:
         raise InputError(f"--interval must be a positive number of seconds, got {interval}.")
-    ws = open_ws(home)
+    ws = open_ws(home, "operate")
     dispatcher = Dispatcher(ws)
     if not follow:
         total = DispatchResult()

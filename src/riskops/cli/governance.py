@@ -70,6 +70,7 @@ def gates(
     else:
         from riskops.governance.gates import evaluate_gates
         from riskops.registry.service import STAGES
+        from riskops.serving.smoke import smoke_test
         from riskops.tokens import authorize, current_identity
 
         if stage not in STAGES:
@@ -78,7 +79,8 @@ def gates(
             raise InputError(f"--stage {stage!r} is not one of {', '.join(STAGES)}.")
         ws = open_ws(home)
         authorize(current_identity(ws), "read")
-        document = evaluate_gates(ws, model, version, stage=stage).as_dict()
+        document = evaluate_gates(ws, model, version, stage=stage,
+                                  smoke_test=smoke_test).as_dict()
     if as_json:
         print_json(document)
     else:

@@ -66,7 +66,7 @@ def run(
     from riskops.jobs.runner import parse_metadata, run_job
 
     meta = parse_metadata(metadata)
-    outcome = run_job(open_ws(home), name, meta, trigger="manual")
+    outcome = run_job(open_ws(home, "operate"), name, meta, trigger="manual")
     if as_json:
         print_json(outcome.as_dict())
     elif outcome.ok:
@@ -91,7 +91,7 @@ def trigger(
     from riskops.jobs.trigger import trigger_job
 
     meta = parse_metadata(metadata)
-    result = trigger_job(open_ws(home), name, meta)
+    result = trigger_job(open_ws(home, "operate"), name, meta)
     run = result.get("run")
     if as_json:
         print_json(result)
@@ -157,7 +157,7 @@ def scheduler(
     """Run jobs on their cron schedules; each due slot runs once across all schedulers."""
     from riskops.jobs.scheduler import Scheduler, SlotResult
 
-    ws = open_ws(home)
+    ws = open_ws(home, "operate")
     sched = Scheduler(ws, in_process=True if in_process else None)
     _log_info()
     _serve_metrics(metrics_port, metrics_addr)
@@ -201,7 +201,7 @@ def worker(
     """Consume job triggers from RabbitMQ and run them (needs RISKOPS_AMQP_URL)."""
     from riskops.jobs.worker import Worker
 
-    ws = open_ws(home)
+    ws = open_ws(home, "operate")
     consumer = Worker(ws)
     _log_info()
     _serve_metrics(metrics_port, metrics_addr)

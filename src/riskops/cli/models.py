@@ -298,11 +298,13 @@ def promote(
                            "break_glass": break_glass})
         else:
             from riskops.governance.promotion import promote as governed_promote
+            from riskops.serving.smoke import smoke_test
             from riskops.tokens import current_identity
 
             ws = open_ws(home)
             result = governed_promote(ws, current_identity(ws), model, version, stage=stage,
-                                      percent=percent, break_glass=break_glass)
+                                      percent=percent, break_glass=break_glass,
+                                      smoke_test=smoke_test)
     except GatesFailed as exc:
         if as_json:
             print_json(exc.report.as_dict())

@@ -94,7 +94,7 @@ def run(
             raise InputError(f"--consecutive must be from 1 to {MAX_CONSECUTIVE}, got "
                              f"{consecutive}; e.g. --consecutive 3 fires an alert on the third "
                              "breach in a row.") from None
-    ws = open_ws(home)
+    ws = open_ws(home, "operate")
     if report is not None:
         writable_folder(report, option="--report")
     summary = run_model_monitoring(ws, metadata)
@@ -206,7 +206,7 @@ def import_(
         result = import_predictions(
             ws, from_file, scenario=scenario, timestamp_col=timestamp_col, score_col=score_col,
             model=model, version=version, label_col=label_col, tenant_col=tenant_col,
-            id_col=id_col, config=config, actor=actor(ws, "monitor"),
+            id_col=id_col, config=config, actor=actor(ws, "operate"),
             progress=None if update is None else lambda done, total: update(
                 "storing rows", done, total))
     if as_json:

@@ -25,8 +25,7 @@ def create(
     home: HomeOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create an API token for a user; it is printed once and stored hashed (admin token
-    needed)."""
+    """Create an API token for a user; printed once, stored hashed (admin only)."""
     from riskops.tokens import authorize, create_token, current_identity
 
     ws = open_ws(home)
@@ -36,7 +35,8 @@ def create(
     if as_json:
         print_json({"name": name, "user": owner, "role": role, "token": token})
     else:
-        out.print(f"token {name} for user {owner}, shown once:\n  {token}", markup=False)
+        held = f" ({role})" if role else ""
+        out.print(f"token {name} for user {owner}{held}, shown once:\n  {token}", markup=False)
 
 
 @app.command("revoke")

@@ -114,8 +114,8 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines.append(f"registered {summary['model']} v{summary['version']} (manifest "
                  f"v{summary['manifest_version']}) with model.skops, evaluation-report.json, "
                  "reproducibility-report.json, golden-predictions.parquet, "
-                 "reference-profile.json")
-    lines.append(f"not live until promoted: riskops promote {summary['model']} "
+                 "holdout-rows.parquet, reference-profile.json")
+    lines.append(f"not live until it passes its gates: riskops gates {summary['model']} "
                  f"{summary['version']}")
     return lines
 

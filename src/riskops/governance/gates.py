@@ -11,6 +11,7 @@ version is tried).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,11 @@ from riskops.governance.approvals import approval_state
 from riskops.governance.digests import artifacts_digest
 from riskops.governance.policy import GovernancePolicy, governance_policy
 from riskops.storage import db, repository
+
+#: ``smoke_test(ws, model, version, rows=, tolerance=)`` -> ``{"status", "reason", ...}``: the
+#: serving layer's in-process smoke test (``riskops.serving.smoke.smoke_test``), passed in by
+#: whoever evaluates the gates, since serving itself exposes the gates over HTTP.
+SmokeTest = Callable[..., dict[str, Any]]
 
 GATE_NAMES = ("integrity", "bias", "reproducibility", "not_worse", "score_delta", "smoke",
               "approvals")
@@ -72,10 +78,11 @@ def gates_for(stage: str, policy: GovernancePolicy) -> tuple[str, ...]:
     return GATE_NAMES
 
 
-def evaluate_gates(ws: Workspace, model: str, version: int, *,
+def evaluate_gates(ws: Workspace, model: str, version: int, *, smoke_test: SmokeTest,
                    stage: str = "production") -> GateReport:
     """Every gate of a promotion of ``model`` v``version`` to ``stage``, with evidence.
 
+    ``smoke_test`` runs the version in process (``riskops.serving.smoke.smoke_test``).
     Unknown model or version raise; a failing gate never does.
     """
     from riskops.registry.service import Registry
@@ -107,7 +114,9 @@ def evaluate_gates(ws: Workspace, model: str, version: int, *,
                                            production=info["stages"]["production"],
                                            version=version))
         elif name == "smoke":
-            gates.append(_smoke(ws, model, version, policy))
+            result = smoke_test(ws, model, version, rows=policy.smoke_rows,
+                                tolerance=policy.smoke_tolerance)
+            gates.append(Gate("smoke", result["status"] == "pass", result["reason"], result))
         else:
             gates.append(_approvals(ws, model, version, policy))
     return GateReport(model=model, version=version, stage=stage, gates=tuple(gates),
@@ -238,14 +247,6 @@ def judge_score_delta(report: dict[str, Any] | None, *, production: int | None,
                 f"{golden.get('mean_abs_score_delta', 0):.4f}, "
                 f"{golden.get('labels_flipped')} decisions flipped",
                 {"production_version": production, **golden})
-
-
-def _smoke(ws: Workspace, model: str, version: int, policy: GovernancePolicy) -> Gate:
-    from riskops.serving.smoke import smoke_test
-
-    result = smoke_test(ws, model, version, rows=policy.smoke_rows,
-                        tolerance=policy.smoke_tolerance)
-    return Gate("smoke", result["status"] == "pass", result["reason"], result)
 
 
 def _approvals(ws: Workspace, model: str, version: int, policy: GovernancePolicy) -> Gate:

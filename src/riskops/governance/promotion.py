@@ -13,7 +13,7 @@ from typing import Any
 
 from riskops.config import Workspace
 from riskops.errors import InputError, PromotionBlocked
-from riskops.governance.gates import GateReport, evaluate_gates
+from riskops.governance.gates import GateReport, SmokeTest, evaluate_gates
 from riskops.registry.service import Registry
 from riskops.tokens import Identity, authorize
 
@@ -28,10 +28,12 @@ class GatesFailed(PromotionBlocked):
         self.report = report
 
 
-def promote(ws: Workspace, who: Identity, model: str, version: int, *,
+def promote(ws: Workspace, who: Identity, model: str, version: int, *, smoke_test: SmokeTest,
             stage: str = "production", percent: int | None = None,
             break_glass: str | None = None) -> dict[str, Any]:
     """Promote ``model`` v``version`` to ``stage`` if ``who`` may and its gates pass.
+
+    ``smoke_test`` is the serving layer's in-process test (``gates.SmokeTest``).
 
     Returns the registry's result plus ``gates`` (the report) and ``break_glass``.
 
@@ -51,7 +53,7 @@ def promote(ws: Workspace, who: Identity, model: str, version: int, *,
                              "saying why the gates are bypassed.")
     registry = Registry(ws)
     registry.check_promotion(model, version, stage=stage, percent=percent)
-    report = evaluate_gates(ws, model, version, stage=stage)
+    report = evaluate_gates(ws, model, version, stage=stage, smoke_test=smoke_test)
     if not report.passed and break_glass is None:
         failing = "; ".join(f"{g.name}: {g.detail}" for g in report.failing)
         raise GatesFailed(f"{model} v{version} was not promoted to {stage}: "

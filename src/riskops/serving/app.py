@@ -330,9 +330,11 @@ def _add_registry_routes(app: FastAPI) -> None:
                     _: Identity = Depends(permit("read"))) -> Any:
         """Every promotion gate of a version with pass/fail and its evidence."""
         from riskops.governance.gates import evaluate_gates
+        from riskops.serving.smoke import smoke_test
 
         ws = serving_state(request).ws
-        report = await run_in_threadpool(evaluate_gates, ws, name[:128], version, stage=stage)
+        report = await run_in_threadpool(evaluate_gates, ws, name[:128], version, stage=stage,
+                                         smoke_test=smoke_test)
         return report.as_dict()
 
     @app.post("/models/{name}/versions/{version}/approvals", tags=["governance"])
@@ -351,11 +353,13 @@ def _add_registry_routes(app: FastAPI) -> None:
                       who: Identity = Depends(permit("promote"))) -> Any:
         """Move a stage pointer once every gate passes (409 lists the failing gates)."""
         from riskops.governance.promotion import promote as governed_promote
+        from riskops.serving.smoke import smoke_test
 
         ws = serving_state(request).ws
         return await run_in_threadpool(
             lambda: governed_promote(ws, who, name[:128], body.version, stage=body.stage,
-                                     percent=body.percent, break_glass=body.break_glass))
+                                     percent=body.percent, break_glass=body.break_glass,
+                                     smoke_test=smoke_test))
 
     @app.post("/models/{name}/rollback", tags=["governance"])
     async def rollback(name: str, body: schemas.RollbackIn, request: Request,
@@ -424,7 +428,7 @@ def _add_ops_routes(app: FastAPI, settings: ServingSettings) -> None:
 
     @app.post("/api/v1/ml/model-monitoring/run", tags=["ops"])
     async def monitoring_run(request: Request, body: schemas.MonitoringRunIn | None = None,
-                             _: Identity = Depends(permit("monitor"))) -> Any:
+                             _: Identity = Depends(permit("operate"))) -> Any:
         """Run the model-monitoring job now (drift and performance checks)."""
         from riskops.monitoring.job import run_model_monitoring
 
