@@ -18,6 +18,8 @@ import typer.core
 from riskops import __version__
 from riskops.cli import (
     audit,
+    audit_group,
+    audit_security,
     data,
     demo,
     events,
@@ -76,6 +78,8 @@ app.command()(jobs.worker)
 app.add_typer(governance.users_app, name="users")
 app.add_typer(tokens.app, name="token")
 app.add_typer(audit.app, name="audit-log")
+audit_group.app.command("security")(audit_security.security)
+app.add_typer(audit_group.app, name="audit")
 
 
 def _type_column(param: typer.core.TyperArgument | typer.core.TyperOption,
