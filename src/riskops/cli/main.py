@@ -18,6 +18,7 @@ import typer.core
 from riskops import __version__
 from riskops.cli import (
     audit,
+    audit_bias,
     data,
     demo,
     events,
@@ -71,6 +72,9 @@ app.command()(jobs.scheduler)
 app.command()(jobs.worker)
 app.add_typer(tokens.app, name="token")
 app.add_typer(audit.app, name="audit-log")
+audit_app = typer.Typer(help="Audits of models and data: bias.", no_args_is_help=True)
+audit_app.command("bias")(audit_bias.bias)
+app.add_typer(audit_app, name="audit")
 
 
 def _type_column(param: typer.core.TyperArgument | typer.core.TyperOption,
