@@ -71,8 +71,9 @@ def expected_calibration_error(scores: Any, labels: Any, *, n_bins: int = _N_BIN
     """Expected calibration error of ``scores`` against 0/1 ``labels``.
 
     Scores fall in ``n_bins`` equal-width bins ``[0, 1/n), [1/n, 2/n), ...,
-    [(n-1)/n, 1]``; each non-empty bin contributes ``|mean(labels) -
-    mean(scores)|`` weighted by its share of the rows.
+    [(n-1)/n, 1]`` (score ``s`` in bin ``floor(s * n)``, 1.0 in the last);
+    each non-empty bin contributes ``|mean(labels) - mean(scores)|`` weighted
+    by its share of the rows.
 
     Parameters
     ----------
@@ -102,8 +103,9 @@ def expected_calibration_error(scores: Any, labels: Any, *, n_bins: int = _N_BIN
     if s.size == 0 or s.size != y.size:
         raise ValueError(f"scores ({s.size}) and labels ({y.size}) must be non-empty and "
                          "of the same length.")
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    bins = np.searchsorted(edges[1:-1], s, side="right")
+    # floor(s * n), not a search among linspace edges: linspace(0, 1, 11)[3] is
+    # 0.30000000000000004, which would put a score of 0.3 in the bin below.
+    bins = np.minimum(np.floor(s * n_bins), n_bins - 1).astype(np.int64)
     counts = np.bincount(bins, minlength=n_bins)
     score_sums = np.bincount(bins, weights=s, minlength=n_bins)
     label_sums = np.bincount(bins, weights=y, minlength=n_bins)
@@ -123,6 +125,10 @@ def _brier(y: np.ndarray, s: np.ndarray) -> float:
     return float(brier_score_loss(y, s, pos_label=1))
 
 
+def _calibration(y: np.ndarray, s: np.ndarray) -> float:
+    return expected_calibration_error(s, y)  # MetricFrame passes (y_true, y_pred)
+
+
 def _precision(y: np.ndarray, p: np.ndarray) -> float:
     return float(precision_score(y, p, zero_division=0))
 
@@ -132,7 +138,7 @@ _PREDICTION_METRICS: dict[str, Callable[..., float]] = {
     "fnr": false_negative_rate, "precision": _precision,
 }
 _SCORE_METRICS: dict[str, Callable[..., float]] = {
-    "roc_auc": _auc, "brier": _brier, "calibration_error": expected_calibration_error,
+    "roc_auc": _auc, "brier": _brier, "calibration_error": _calibration,
 }
 
 
@@ -369,7 +375,7 @@ def _checked(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise ValueError(f"scores must be numbers in [0, 1]; {int(bad.sum())} are not "
-                         f"(first: {s[first]!r} at index {first}).")
+                         f"(first: {s[first]:g} at index {first}).")
     try:
         y = y_raw.astype(np.float64)
     except (TypeError, ValueError):
