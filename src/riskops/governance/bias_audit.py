@@ -12,8 +12,9 @@ A version is audited on ``holdout-rows.parquet`` (its validation and golden
 rows, each with ``_score``), read only through the signed manifest
 (``registry.loader.read_artifact``): label, label values, sensitive column and
 segments come from the ``feature_schema`` of its ``reproducibility-report.json``
-(what it was trained with), the threshold from ``evaluation-report.json``, the
-limits from ``[governance.bias]``. The stored row, the audit-log entry
+(what it was trained with), the threshold from ``evaluation-report.json``
+(``threshold.value``, else the version's ``threshold`` metric), the limits
+from ``[governance.bias]``. The stored row, the audit-log entry
 ``model.bias_audited`` and, on fail, the ``model_bias_alert`` event commit in
 one transaction.
 """
@@ -267,12 +268,12 @@ def _holdout(ws: Workspace, model: str, version: int,
 
 def _threshold(evaluation: dict[str, Any], metrics: Any, source: str) -> float:
     found = evaluation.get("threshold")
-    value = found.get("threshold") if isinstance(found, dict) else None
+    value = found.get("value") if isinstance(found, dict) else None
     if value is None and isinstance(metrics, dict):
         value = metrics.get("threshold")
     if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
         raise InputError(f"{source} records no decision threshold in [0, 1] "
-                         "(threshold.threshold); audit a scored file with --threshold.")
+                         "(threshold.value); audit a scored file with --threshold.")
     return float(value)
 
 
