@@ -18,6 +18,7 @@ import typer.core
 from riskops import __version__
 from riskops.cli import (
     audit,
+    audit_bias,
     audit_group,
     audit_security,
     data,
@@ -78,6 +79,7 @@ app.command()(jobs.worker)
 app.add_typer(governance.users_app, name="users")
 app.add_typer(tokens.app, name="token")
 app.add_typer(audit.app, name="audit-log")
+audit_group.app.command("bias")(audit_bias.bias)
 audit_group.app.command("security")(audit_security.security)
 app.add_typer(audit_group.app, name="audit")
 
