@@ -21,6 +21,7 @@ from riskops.cli import (
     data,
     demo,
     events,
+    evidence,
     jobs,
     models,
     monitor,
@@ -71,6 +72,7 @@ app.command()(jobs.scheduler)
 app.command()(jobs.worker)
 app.add_typer(tokens.app, name="token")
 app.add_typer(audit.app, name="audit-log")
+app.command()(evidence.evidence)
 
 
 def _type_column(param: typer.core.TyperArgument | typer.core.TyperOption,
