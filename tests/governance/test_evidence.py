@@ -321,6 +321,19 @@ def test_security_scan_is_copied_in(ws: Workspace, tmp_path: Path,
     assert cli("evidence", "verify", tmp_path / "b").code == 0
 
 
+def test_bundle_is_refused_without_the_signing_key(ws: Workspace, tmp_path: Path,
+                                                   cli) -> None:  # type: ignore[no-untyped-def]
+    moved = tmp_path / "signing.pem"
+    shutil.move(ws.private_key_path, moved)
+    try:
+        result = cli("evidence", "fraud", "1", "--out", tmp_path / "b", "--home", ws.home)
+    finally:
+        shutil.move(moved, ws.private_key_path)
+    assert result.code == 2
+    assert "make it on the host that holds the workspace key" in result.err
+    assert not (tmp_path / "b").exists()
+
+
 def test_verify_of_a_missing_folder_exits_2(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("evidence", "verify", tmp_path / "nowhere")
     assert result.code == 2
