@@ -24,6 +24,7 @@ from riskops.cli import (
     data,
     demo,
     events,
+    evidence,
     governance,
     jobs,
     models,
@@ -82,6 +83,7 @@ app.add_typer(audit.app, name="audit-log")
 audit_group.app.command("bias")(audit_bias.bias)
 audit_group.app.command("security")(audit_security.security)
 app.add_typer(audit_group.app, name="audit")
+app.command()(evidence.evidence)
 
 
 def _type_column(param: typer.core.TyperArgument | typer.core.TyperOption,
