@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_model_dir
+from conftest import admin_token, make_model_dir
 from riskops.config import Workspace
 from riskops.governance import dependency_audit
 from riskops.governance.dependency_audit import audit_dependencies, parse_pip_audit
@@ -323,7 +323,7 @@ def test_old_token_is_medium_naming_token_and_user(ws: Workspace, cli) -> None: 
 def test_revoked_old_token_is_not_a_finding(ws: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
     create_token(ws, name="old", role="service", actor="test")
     _age_token(ws, "old", 200)
-    assert cli("token", "revoke", "--name", "old").code == 0
+    assert cli("token", "revoke", "--name", "old", token=admin_token()).code == 0
     assert _scan(cli)[1]["tokens"]["findings"] == []
 
 

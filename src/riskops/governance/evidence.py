@@ -77,7 +77,7 @@ def build_bundle(ws: Workspace, model: str, version: int, out: Path, *, actor: s
         raise InputError(f"the signing key {ws.private_key_path} is absent: an evidence bundle "
                          "is signed, so make it on the host that holds the workspace key.")
     scan = _security_scan(security_scan)
-    files = _documents(ws, model, version, actor=actor, scan=scan)
+    files = _documents(ws, model, version, actor=actor, scan=scan, smoke_test=smoke_test)
     sums = names.sha256_sums(files)
     files[names.SUMS] = sums
     files[names.SUMS_SIG] = sign_bytes(load_private_key(ws.private_key_path), sums)
@@ -114,7 +114,7 @@ def _security_scan(path: Path | None) -> dict[str, Any]:
 
 
 def _documents(ws: Workspace, model: str, version: int, *, actor: str,
-               scan: dict[str, Any]) -> dict[str, bytes]:
+               scan: dict[str, Any], smoke_test: SmokeTest) -> dict[str, bytes]:
     """Every file of the bundle but SHA256SUMS and its signature, by name."""
     from riskops.monitoring.job import last_results
     from riskops.registry.verification import verify_workspace
