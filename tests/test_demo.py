@@ -33,12 +33,22 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignor
              for a in manifest["models"]["fraud"]["versions"]["2"]["artifacts"]}
     assert files == {"model.skops", "model.sig", "evaluation-report.json",
                      "reproducibility-report.json", "golden-predictions.parquet",
-                     "reference-profile.json"}
+                     "holdout-rows.parquet", "reference-profile.json"}
+    # Both versions went live through their gates, signed off by two demo approvers.
+    assert summary["promotions"] == [
+        {"version": v, "gates": "pass", "promoted_by": "paul", "approved_by": ["paul", "rita"]}
+        for v in (1, 2)]
+    for version in ("1", "2"):
+        signed = manifest["models"]["fraud"]["versions"][version]["approvals"]
+        assert sorted((a["user"], a["role"]) for a in signed) == [
+            ("paul", "platform_owner"), ("rita", "risk_lead")]
     report = json.loads((ws.store_dir / "models/fraud/2/evaluation-report.json").read_text())
     assert report["comparison"]["production_version"] == 1
 
     again = cli("demo")
     assert again.code == 0, again.err
     assert "reused" in again.out and "fraud v3" in again.out
+    assert "approved by rita (risk_lead) and paul (platform_owner)" in again.out
+    assert "PASS approvals" in again.out and "PASS smoke" in again.out
     assert cli("verify", "--home", home).code == 0
     assert cli("audit-log", "verify", "--home", home).code == 0

@@ -144,7 +144,8 @@ def _print(report: dict[str, Any]) -> None:
 def group_lines(column: str, section: dict[str, Any]) -> list[str]:
     """One sensitive column as fixed-width text: a row per group, then the differences."""
     width = max(5, *(len(name) for name in section["groups"]))
-    lines = [f"{column}:",
+    role = "judged" if section.get("judged", True) else "reported, not judged (a segment)"
+    lines = [f"{column} ({role}):",
              f"  {'group':<{width}} {'count':>7}" + "".join(f"{label:>11}" for _, label in _RATES)
              + "  too small"]
     for name, group in section["groups"].items():

@@ -3,12 +3,13 @@
 Today that is: create (or reuse) a workspace; generate seeded payment-fraud
 data for a first quarter and for a later period whose last weeks drift;
 train, evaluate and register a model on each (the second compared with the
-first in production); promote; verify every signature and digest; load the
+first in production); audit each for bias, have two approvers sign it off and
+promote it through every gate; verify every signature and digest; load the
 production model through the verified loader and score a few payments beside
 the heuristic; reproduce the first version exactly; roll back; check the
 audit log; then serve the production model over HTTP, replay drifted traffic,
 record reviewer feedback and outcomes, run monitoring and deliver its events
-(``live.py``). Governed approvals join this path when they land.
+(``live.py``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from riskops.demo.governed import approvers, bias_line, set_bias_policy, sign_off_and_promote
 from riskops.errors import CheckFailed
 from riskops.governance.audit_check import check_audit_log
+from riskops.governance.bias_audit import audit_version
+from riskops.governance.promotion import rollback
 from riskops.registry.loader import load_model
 from riskops.registry.manifest import read_verified_manifest
-from riskops.registry.service import Registry
 from riskops.registry.verification import verify_workspace
 from riskops.workspace import init_workspace
 
@@ -46,6 +49,12 @@ def _metrics_line(metrics: dict[str, Any]) -> str:
              ("ece", "ECE"))
     return ", ".join(f"{label} {metrics[key]:.3f}" for key, label in names
                      if isinstance(metrics.get(key), float))
+
+
+def _promotion(result: dict[str, Any], people: dict[str, Any]) -> dict[str, Any]:
+    return {"version": result["to"], "gates": result["gates"]["status"],
+            "promoted_by": people["platform_owner"].name,
+            "approved_by": sorted(p.name for p in people.values())}
 
 
 def run_demo(
@@ -73,11 +82,21 @@ def run_demo(
     say(f"2. generated {ROWS:,} payments for 2026-Q1 and {ROWS:,} for Q2 (covariate drift "
         f"from 2026-06-01) in {data_dir}")
 
-    registry = Registry(ws)
     v1 = train_scenario(ws, MODEL, first, seed=0, actor=ACTOR)
     say(f"3. trained {MODEL} v{v1['version']} on Q1: {_metrics_line(v1['metrics']['validation'])}"
         f"; threshold {v1['threshold']['value']:.3f}")
-    registry.promote(MODEL, v1["version"], actor=ACTOR, force=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+    people = approvers(ws, stamp=stamp, actor=ACTOR)
+    default = audit_version(ws, MODEL, v1["version"], actor=ACTOR)
+    say(f"   bias audit of v{v1['version']} under the default policy (equalized odds "
+        f"difference <= 0.10, demographic parity ratio >= 0.80): {bias_line(default)}")
+    ws = set_bias_policy(ws)
+    say("   younger cardholders are defrauded more often in this data, so equal flag rates "
+        "are the wrong test for fraud: the demo's risk team requires equal error rates "
+        "instead (equalized odds difference <= 0.15; [governance.bias] in riskops.toml)")
+    signed = sign_off_and_promote(ws, MODEL, v1["version"], people, actor=ACTOR, say=say)
+    say(f"   promoted v{v1['version']} to production (manifest v{signed['manifest_version']})")
+    promotions = [_promotion(signed, people)]
     v2 = train_scenario(ws, MODEL, later, seed=0, actor=ACTOR)
     say(f"4. trained {MODEL} v{v2['version']} on Q2: {_metrics_line(v2['metrics']['validation'])}")
     comparison = v2["comparison"]
@@ -88,9 +107,11 @@ def run_demo(
             + ", ".join(f"{k} {v:+.4f}" for k, v in delta.items() if isinstance(v, float))
             + f"; golden set: mean |delta score| {golden['mean_abs_score_delta']:.4f}, "
             f"{golden['share_labels_flipped']:.1%} labels flipped")
-    registry.promote(MODEL, v2["version"], actor=ACTOR, force=True)
-    say(f"5. promoted v{v1['version']}, then v{v2['version']} to production "
-        "(approval gates not yet enforced: --force)")
+    say(f"5. v{v2['version']} through the same gates, compared with v{v1['version']} in "
+        "production:")
+    signed = sign_off_and_promote(ws, MODEL, v2["version"], people, actor=ACTOR, say=say)
+    say(f"   promoted v{v2['version']} to production (manifest v{signed['manifest_version']})")
+    promotions.append(_promotion(signed, people))
 
     report = verify_workspace(ws)
     if not report.ok:
@@ -118,9 +139,9 @@ def run_demo(
     say(f"8. reproduced v{v1['version']} from its report: all {again['rows']} golden-set "
         "predictions identical")
 
-    rolled = registry.rollback(MODEL, actor=ACTOR)
-    say(f"9. rolled back production v{rolled['from']} -> v{rolled['to']} "
-        f"(manifest v{rolled['manifest_version']})")
+    rolled = rollback(ws, people["risk_lead"], MODEL)
+    say(f"9. {people['risk_lead'].name} (risk_lead) rolled back production v{rolled['from']} "
+        f"-> v{rolled['to']} (manifest v{rolled['manifest_version']})")
 
     from riskops.demo.live import serve_and_monitor
 
@@ -142,6 +163,10 @@ def run_demo(
     exe = _riskops_command()
     for command in (f"{exe} models show {MODEL}", f"{exe} models history {MODEL}",
                     f"{exe} verify --json-out model-integrity.json", f"{exe} audit-log verify",
+                    f"{exe} gates {MODEL} {v2['version']}",
+                    f"{exe} audit bias {MODEL} {v2['version']}",
+                    f"{exe} evidence {MODEL} {v2['version']} --out evidence-{MODEL}-"
+                    f"{v2['version']} && {exe} evidence verify evidence-{MODEL}-{v2['version']}",
                     f"{exe} train --reproduce {MODEL} {v2['version']}",
                     f"cat {ws.store_dir}/models/{MODEL}/{v2['version']}/evaluation-report.json",
                     f"{exe} serve    # then, with a scorer token (riskops token create):",
@@ -158,4 +183,5 @@ def run_demo(
             "production": rolled["to"], "manifest_version": report_after.manifest_version,
             "scores": [float(s) for s in scores], "audit_entries": audit.entries,
             "reproduced": again["match"], "comparison": comparison["status"],
+            "promotions": promotions,
             "served": {k: v for k, v in served.items() if k != "scorer_token"}}

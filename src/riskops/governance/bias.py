@@ -26,7 +26,7 @@ could not be judged; it does not fail the audit by itself. The verdict
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -245,7 +245,7 @@ def _differences(groups: Mapping[str, Mapping[str, Any]], judged: list[str],
 
 
 def bias_report(scores: Any, labels: Any, sensitive: Mapping[str, Any], *, threshold: float,
-                limits: BiasLimits) -> dict[str, Any]:
+                limits: BiasLimits, judged: Collection[str] | None = None) -> dict[str, Any]:
     """Per-group rates and between-group gaps of a scored, labelled sample; and the verdict.
 
     Parameters
@@ -262,6 +262,10 @@ def bias_report(scores: Any, labels: Any, sensitive: Mapping[str, Any], *, thres
     limits : BiasLimits
         The largest equalized odds difference, the smallest demographic
         parity ratio, and the smallest group that is judged.
+    judged : collection of str, optional
+        The columns the verdict is about (default: all). The others are
+        reported (``"judged": false``) but cannot fail the audit: segments
+        such as industry or region, whose base rates legitimately differ.
 
     Returns
     -------
@@ -295,7 +299,10 @@ def bias_report(scores: Any, labels: Any, sensitive: Mapping[str, Any], *, thres
                                  min_group_size=limits.min_group_size)
         for name, values in sensitive.items()
     }
-    status, reasons = bias_verdict(columns, limits)
+    chosen = set(columns) if judged is None else {str(c) for c in judged}
+    for name, section in columns.items():
+        section["judged"] = name in chosen
+    status, reasons = bias_verdict({n: c for n, c in columns.items() if c["judged"]}, limits)
     return {
         "status": status,
         "reasons": reasons,

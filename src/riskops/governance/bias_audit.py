@@ -182,8 +182,13 @@ def audit_version(ws: Workspace, model: str, version: int, *, actor: str) -> dic
                          "segment column found in the held-out rows; audit a scored file "
                          "with riskops audit bias --data FILE --sensitive COL.")
     labels = (frame[label].astype(str) == str(positive)).to_numpy(dtype=np.int64)
+    # The sensitive attribute is judged; segments (industry, region, ...) are reported
+    # beside it, since their base rates legitimately differ. Without one, segments are.
+    sensitive = schema.get("sensitive")
+    judged = [sensitive] if sensitive in columns else columns
     report = bias_report(frame["_score"].to_numpy(dtype=np.float64), labels,
-                         {c: frame[c] for c in columns}, threshold=threshold, limits=limits)
+                         {c: frame[c] for c in columns}, threshold=threshold, limits=limits,
+                         judged=judged)
     report.update({"model": model, "version": version, "source": HOLDOUT_FILE})
     text = json.dumps(report, sort_keys=True, separators=(",", ":"), allow_nan=False)
     report_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
