@@ -276,13 +276,20 @@ def _add_review_routes(app: FastAPI) -> None:
     async def insights(request: Request,
                        _: Identity = Depends(require(*REVIEWER_ROLES, "platform_owner"))) -> Any:
         """Per scenario and tenant: override rate, feedback, versions live, error budget,
-        last drift and performance results."""
+        last drift and performance results; canary and production side by side."""
+        from riskops.serving.stage_insights import stages_side_by_side
+
         state = serving_state(request)
+        now = datetime.now(UTC)
         rows = await run_in_threadpool(
-            lambda: feedback_store.insights(state.ws.database_url, now=datetime.now(UTC)))
+            lambda: feedback_store.insights(state.ws.database_url, now=now))
+        stages = await run_in_threadpool(
+            lambda: stages_side_by_side(state.ws.database_url, state.pool.snapshot,
+                                        state.scenarios, now=now))
         return {
-            "generated_at": datetime.now(UTC).isoformat(),
+            "generated_at": now.isoformat(),
             "scenarios": rows,
+            "canary": stages,
             "live": _live(state.pool.snapshot),
             "error_budget_remaining": state.budget.remaining_all(),
             "monitoring": _last_monitoring(state.ws),

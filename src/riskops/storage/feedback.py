@@ -144,3 +144,48 @@ def known_prediction_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
             select(PredictionRow.id).where(PredictionRow.id.in_(chunk))
         ).scalars())
     return known
+
+
+@dataclass(frozen=True)
+class StageSample:
+    """What one scenario's version on one route (production, canary) answered in a window."""
+
+    scenario: str
+    route: str
+    version: int | None
+    requests: int
+    scores: list[float]  # the latest ``limit`` scores, newest first
+    feedback: int
+    overrides: int
+    outcomes: list[tuple[float, str]]  # (score, observed label) of labelled predictions
+
+
+def stage_samples(database_url: str, *, scenario: str, since: datetime, until: datetime,
+                  routes: Sequence[str] = ("production", "canary"),
+                  limit: int = 10_000) -> list[StageSample]:
+    """Per route of ``scenario``: requests in ``(since, until]``, the latest ``limit`` scores,
+    feedback and overrides on those predictions, and the labelled ones' scores and labels."""
+    p, f, o = PredictionRow, FeedbackRow, OutcomeRow
+    window = (p.scenario == scenario, p.created_at > since, p.created_at <= until,
+              p.route.in_(list(routes)), p.method == "ml")
+    samples = []
+    with db.get_engine(database_url).connect() as conn:
+        counts = conn.execute(
+            select(p.route, p.model_version, func.count()).where(*window)
+            .group_by(p.route, p.model_version)).all()
+        for route, version, requests in sorted(counts, key=lambda r: (r[0], r[1] or 0)):
+            keys = (*window, p.route == route, p.model_version == version)
+            scores = conn.execute(select(p.score).where(*keys)
+                                  .order_by(p.created_at.desc()).limit(limit)).scalars().all()
+            reviewed = conn.execute(
+                select(func.count(), func.sum(case((f.override.is_(True), 1), else_=0)))
+                .select_from(f).join(p, p.id == f.prediction_id).where(*keys)).one()
+            labelled = conn.execute(
+                select(p.score, o.label).select_from(o).join(p, p.id == o.prediction_id)
+                .where(*keys).order_by(p.created_at.desc()).limit(limit)).all()
+            samples.append(StageSample(
+                scenario=scenario, route=route, version=version, requests=int(requests),
+                scores=[float(s) for s in scores], feedback=int(reviewed[0] or 0),
+                overrides=int(reviewed[1] or 0),
+                outcomes=[(float(s), str(label)) for s, label in labelled]))
+    return samples
