@@ -161,3 +161,26 @@ def test_the_force_flag_is_gone(cli, gov_ws: Workspace, people: dict[str, str],
     monkeypatch.setenv("RISKOPS_TOKEN", people["admin"])
     result = cli("promote", "fraud", "1", "--force")
     assert result.code == 2 and "--force is gone" in result.err and "--break-glass" in result.err
+
+
+def test_a_canary_over_the_share_limit_needs_the_approvals(
+        cli, gov_ws: Workspace, people: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    record_bias(gov_ws, "fraud", 1)
+    monkeypatch.setenv("RISKOPS_TOKEN", people["ben"])
+    big = cli("promote", "fraud", "1", "--stage", "canary", "--percent", "90")
+    assert big.code == 1 and "FAIL  approvals" in big.out
+    small = cli("promote", "fraud", "1", "--stage", "canary", "--percent", "50")
+    assert small.code == 0, small.err
+
+
+def test_only_a_version_that_was_in_production_may_be_pinned(
+        cli, gov_ws: Workspace, people: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISKOPS_TOKEN", people["cat"])
+    refused = cli("models", "pin", "fraud", "--tenant", "acme", "--version", "1")
+    assert refused.code == 1 and "was never in production" in refused.err
+    assert cli("models", "pin", "fraud", "--tenant", "acme", "--heuristic").code == 0
+    monkeypatch.setenv("RISKOPS_TOKEN", people["admin"])
+    assert cli("promote", "fraud", "1", "--break-glass", "first model").code == 0
+    monkeypatch.setenv("RISKOPS_TOKEN", people["cat"])
+    pinned = cli("models", "pin", "fraud", "--tenant", "acme", "--version", "1")
+    assert pinned.code == 0, pinned.err

@@ -69,17 +69,24 @@ class GateReport:
                 "failing": [g.name for g in self.failing]}
 
 
-def gates_for(stage: str, policy: GovernancePolicy) -> tuple[str, ...]:
-    """The gates a promotion to ``stage`` must pass."""
+def gates_for(stage: str, policy: GovernancePolicy, percent: int | None = None
+              ) -> tuple[str, ...]:
+    """The gates a promotion to ``stage`` (a canary: at ``percent``) must pass.
+
+    A canary skips the approvals unless the policy asks for them or it would
+    answer more than ``canary_max_percent`` of the traffic (production by
+    another name).
+    """
     if stage == "staging":
         return ()
-    if stage == "canary" and not policy.canary_needs_approvals:
+    if stage == "canary" and not policy.canary_needs_approvals and (
+            percent is None or percent <= policy.canary_max_percent):
         return tuple(g for g in GATE_NAMES if g != "approvals")
     return GATE_NAMES
 
 
 def evaluate_gates(ws: Workspace, model: str, version: int, *, smoke_test: SmokeTest,
-                   stage: str = "production") -> GateReport:
+                   stage: str = "production", percent: int | None = None) -> GateReport:
     """Every gate of a promotion of ``model`` v``version`` to ``stage``, with evidence.
 
     ``smoke_test`` runs the version in process (``riskops.serving.smoke.smoke_test``).
@@ -95,7 +102,7 @@ def evaluate_gates(ws: Workspace, model: str, version: int, *, smoke_test: Smoke
 
         known = ", ".join(str(v["version"]) for v in info["versions"]) or "none"
         raise UnknownVersion(f"{model} has no version {version} (versions: {known}).")
-    wanted = gates_for(stage, policy)
+    wanted = gates_for(stage, policy, percent)
     gates: list[Gate] = []
     reports = _reports(ws, model, version) if wanted else {}
     for name in wanted:

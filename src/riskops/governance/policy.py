@@ -5,7 +5,8 @@
     [governance]
     approval_roles = ["risk_lead", "platform_owner"]  # one approval per role, distinct users
     author_may_approve = false
-    canary_needs_approvals = false     # canary is gated like production except approvals
+    canary_needs_approvals = false     # canary is gated like production except approvals,
+    canary_max_percent = 50            # ... up to this share; a larger canary needs them too
     max_auc_drop = 0.02                # candidate vs production on the same golden set
     max_f1_drop = 0.05
     max_brier_rise = 0.02
@@ -45,6 +46,7 @@ class GovernancePolicy:
     approval_roles: tuple[str, ...] = ("risk_lead", "platform_owner")
     author_may_approve: bool = False
     canary_needs_approvals: bool = False
+    canary_max_percent: int = 50
     max_auc_drop: float = 0.02
     max_f1_drop: float = 0.05
     max_brier_rise: float = 0.02
@@ -60,6 +62,7 @@ _NUMBERS: dict[str, tuple[type, float, float]] = {
     "max_f1_drop": (float, 0.0, 1.0),
     "max_brier_rise": (float, 0.0, 1.0),
     "smoke_rows": (int, 1, 100_000),
+    "canary_max_percent": (int, 1, 100),
     "smoke_tolerance": (float, 0.0, 1.0),
     "token_max_age_days": (int, 1, 36_500),
 }

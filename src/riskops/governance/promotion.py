@@ -53,7 +53,8 @@ def promote(ws: Workspace, who: Identity, model: str, version: int, *, smoke_tes
                              "saying why the gates are bypassed.")
     registry = Registry(ws)
     registry.check_promotion(model, version, stage=stage, percent=percent)
-    report = evaluate_gates(ws, model, version, stage=stage, smoke_test=smoke_test)
+    report = evaluate_gates(ws, model, version, stage=stage, percent=percent,
+                            smoke_test=smoke_test)
     if not report.passed and break_glass is None:
         failing = "; ".join(f"{g.name}: {g.detail}" for g in report.failing)
         raise GatesFailed(f"{model} v{version} was not promoted to {stage}: "
@@ -77,7 +78,22 @@ def pin(ws: Workspace, who: Identity, model: str, tenant: str, version: int | No
         ) -> dict[str, Any]:
     """Pin ``tenant`` of ``model`` to ``version`` (``None``: the heuristic) if ``who`` may."""
     authorize(who, "pin")
-    return Registry(ws).pin(model, tenant, version, actor=who.actor)
+    registry = Registry(ws)
+    if version is not None:
+        # A pin puts a version live for a tenant: only one that went through the
+        # production gates may be pinned (the heuristic always may).
+        info = registry.show_model(model)
+        if version not in {v["version"] for v in info["versions"]}:
+            from riskops.errors import UnknownVersion
+
+            raise UnknownVersion(f"{model} has no version {version}.")
+        if version not in info["history"]:
+            raise PromotionBlocked(
+                f"{model} v{version} was never in production (history: {info['history']}); "
+                f"a pin puts it live for tenant {tenant!r}, so only a version that passed its "
+                f"production gates may be pinned. Promote it first: riskops gates {model} "
+                f"{version}.")
+    return registry.pin(model, tenant, version, actor=who.actor)
 
 
 def unpin(ws: Workspace, who: Identity, model: str, tenant: str) -> dict[str, Any]:
