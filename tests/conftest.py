@@ -183,6 +183,8 @@ def pg_workspace(
     monkeypatch.setenv("RISKOPS_DATABASE_URL", postgres_url)
     home = tmp_path / "pgws"
     result = init_workspace(home)
+    if result.admin_token:
+        _ADMIN_TOKENS[str(home.resolve())] = result.admin_token
     monkeypatch.setenv("RISKOPS_HOME", str(home))
     return result.workspace
 

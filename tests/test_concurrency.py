@@ -116,7 +116,8 @@ def _run_at_once(backend: Backend, tmp_path: Path, commands: list[list[str]], *,
         subprocess.Popen(
             [sys.executable, "-c", _CHILD, str(barrier), str(len(commands)), hook, str(rounds),
              *command],
-            env=backend.env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**backend.env, "RISKOPS_TOKEN": admin_token(backend.ws.home)}, cwd=tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True,
         )
         for command in commands
@@ -177,8 +178,8 @@ def test_two_promotions_of_one_model_one_wins(backend: Backend, source: Path, tm
     before = _ok(cli("models", "history", "fraud", "--json")).json()
     _, mv_before, _, entries_before = _state(ws)
 
-    outcomes = _run_at_once(backend, tmp_path, [["promote", "fraud", "2", "--force"],
-                                                ["promote", "fraud", "3", "--force"]],
+    outcomes = _run_at_once(backend, tmp_path, [["promote", "fraud", "2", "--break-glass", "race"],
+                                                ["promote", "fraud", "3", "--break-glass", "race"]],
                             hook="read-state")[0]
 
     assert sorted(o.code for o in outcomes) == [0, 1], outcomes
@@ -206,7 +207,7 @@ def test_two_promotions_of_one_model_one_wins(backend: Backend, source: Path, tm
 
     # The loser was told to look and retry; retrying now moves production as asked.
     retry = 3 if winner == 2 else 2
-    _ok(cli("promote", "fraud", str(retry), "--force"))
+    _ok(cli("promote", "fraud", str(retry), "--break-glass", "retry", token=admin_token()))
     assert _ok(cli("models", "show", "fraud", "--json")).json()["history"] == [1, winner, retry]
     _assert_consistent(ws, cli)
 
@@ -217,7 +218,7 @@ def test_promotion_and_rollback_race(backend: Backend, source: Path, tmp_path: P
     _ok(cli("promote", "fraud", "1", "--break-glass", "test set-up", token=admin_token()))
     _ok(cli("promote", "fraud", "2", "--break-glass", "test set-up", token=admin_token()))
 
-    outcomes = _run_at_once(backend, tmp_path, [["promote", "fraud", "3", "--force"],
+    outcomes = _run_at_once(backend, tmp_path, [["promote", "fraud", "3", "--break-glass", "race"],
                                                 ["rollback", "fraud"]], hook="read-state")[0]
 
     assert sorted(o.code for o in outcomes) == [0, 1], outcomes
@@ -266,8 +267,9 @@ def test_promotions_of_different_models_both_succeed(backend: Backend, source: P
         _ok(cli("promote", model, "1", "--break-glass", "test set-up", token=admin_token()))
     _, mv_before, _, _ = _state(backend.ws)
 
-    outcomes = _run_at_once(backend, tmp_path, [["promote", "fraud", "2", "--force"],
-                                                ["promote", "credit", "2", "--force"]],
+    outcomes = _run_at_once(backend, tmp_path,
+                            [["promote", "fraud", "2", "--break-glass", "race"],
+                             ["promote", "credit", "2", "--break-glass", "race"]],
                             hook="read-state")[0]
 
     assert [o.code for o in outcomes] == [0, 0], outcomes

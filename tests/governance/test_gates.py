@@ -177,7 +177,7 @@ def test_only_a_version_that_was_in_production_may_be_pinned(
         cli, gov_ws: Workspace, people: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RISKOPS_TOKEN", people["cat"])
     refused = cli("models", "pin", "fraud", "--tenant", "acme", "--version", "1")
-    assert refused.code == 1 and "was never in production" in refused.err
+    assert refused.code == 2 and "is not in the production history" in refused.err
     assert cli("models", "pin", "fraud", "--tenant", "acme", "--heuristic").code == 0
     monkeypatch.setenv("RISKOPS_TOKEN", people["admin"])
     assert cli("promote", "fraud", "1", "--break-glass", "first model").code == 0

@@ -9,6 +9,8 @@ asserted for every role, so a command that forgot its check fails here.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 from gov_helpers import gov_template, gov_ws, people  # noqa: F401  (fixtures)
@@ -143,3 +145,66 @@ def test_the_docs_draw_the_role_table() -> None:
         for role in ROLES:
             assert (marks[role] == "yes") == allowed(action, [role]), (action, role)
         assert (marks["local"] == "yes") == (action in LOCAL_ACTIONS), action
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/models/fraud/promote", {"version": True}),
+    ("/models/fraud/promote", {"version": "1"}),
+    ("/models/fraud/promote", {"version": 1.0}),
+    ("/models/fraud/pins", {"tenant": "acme", "version": "1"}),
+    ("/models/fraud/rollback", {"to": True}),
+    ("/models/fraud/versions/1/approvals", {"role": 7}),
+])
+def test_governance_bodies_take_no_coerced_types(client: TestClient, people: dict[str, str],
+                                                 path: str, body: dict) -> None:
+    response = client.post(path, json=body,
+                           headers={"Authorization": f"Bearer {people['admin']}"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["field"].startswith("body.")
+
+
+def test_pinning_the_same_target_twice_changes_nothing(cli, gov_ws: Workspace,
+                                                       people: dict[str, str]) -> None:
+    first = cli("models", "pin", "fraud", "--tenant", "acme", "--heuristic", "--json",
+                token=people["cat"])
+    assert first.code == 0 and first.json()["changed"]
+    before = json.loads(gov_ws.manifest_path.read_bytes())["manifest_version"]
+    again = cli("models", "pin", "fraud", "--tenant", "acme", "--heuristic",
+                token=people["cat"])
+    assert again.code == 0 and "already pinned" in again.out
+    assert json.loads(gov_ws.manifest_path.read_bytes())["manifest_version"] == before
+
+
+def test_a_refused_token_exits_the_same_locally_and_through_a_server(
+        cli, gov_ws: Workspace, people: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disabled user's token: exit 2 locally and through ``--url`` (the server says 401)."""
+    import threading
+
+    import uvicorn
+
+    from riskops.serving.app import create_app
+
+    assert cli("users", "disable", "ana", token=people["admin"]).code == 0
+    local = cli("approve", "fraud", "1", "--role", "risk_lead", token=people["ana"])
+    assert local.code == 2 and "disabled" in local.err
+    server = uvicorn.Server(uvicorn.Config(create_app(gov_ws), host="127.0.0.1", port=0,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            thread.join(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        remote = cli("approve", "fraud", "1", "--role", "risk_lead", "--url",
+                     f"http://127.0.0.1:{port}", token=people["ana"])
+        assert remote.code == 2 and "401" in remote.err, remote.err
+        scorer = cli("approve", "fraud", "1", "--role", "risk_lead", "--url",
+                     f"http://127.0.0.1:{port}", token=people["r-scorer"])
+        assert scorer.code == 1 and "403" in scorer.err
+        ok = cli("approve", "fraud", "1", "--role", "platform_owner", "--url",
+                 f"http://127.0.0.1:{port}", "--json", token=people["ben"])
+        assert ok.code == 0, ok.err
+        assert ok.json()["approvals"]["approved"] == {"platform_owner": "ben"}
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -27,6 +27,9 @@ WRONG_ROLE = {
     "/risk/insights": "scorer", "/models": None, "/models/{name}": None,
     "/models/{name}/promote": "scorer", "/models/{name}/rollback": "scorer",
     "/api/v1/ml/model-monitoring/run": "scorer", "/v2": None,
+    "/models/{name}/versions/{version}/gates": None,  # every role may read the gates
+    "/models/{name}/versions/{version}/approvals": "scorer",
+    "/models/{name}/pins": "scorer", "/models/{name}/pins/{tenant}": "reviewer",
 }
 
 
@@ -40,7 +43,7 @@ def _protected(app) -> list[tuple[str, str]]:
 
 def _concrete(path: str) -> str:
     return (path.replace("{scenario}", "nope").replace("{prediction_id}", "abc")
-            .replace("{name}", "fraud").replace("{version}", "1"))
+            .replace("{name}", "fraud").replace("{version}", "1").replace("{tenant}", "acme"))
 
 
 def test_every_protected_endpoint_needs_a_token_and_the_right_role(shared_client, tokens):

@@ -85,13 +85,14 @@ def test_register_promote_canary_rollback(pg_workspace: Workspace, tmp_path: Pat
         assert registered.json()["version"] == seed
 
     _ok(cli("promote", "fraud", "1", "--break-glass", "test set-up", token=admin_token()))
-    canary = _ok(cli("promote", "fraud", "2", "--stage", "canary", "--percent", "10"))
+    canary = _ok(cli("promote", "fraud", "2", "--stage", "canary", "--percent", "10",
+                     "--break-glass", "test set-up", token=admin_token()))
     assert "to canary at 10%" in canary.out
     _ok(cli("promote", "fraud", "2", "--break-glass", "test set-up", token=admin_token()))
     again = _ok(cli("promote", "fraud", "2", "--break-glass", "test set-up", token=admin_token()))
     assert "nothing changed" in again.out
 
-    rolled = _ok(cli("rollback", "fraud", "--json")).json()
+    rolled = _ok(cli("rollback", "fraud", "--json", token=admin_token())).json()
     assert (rolled["from"], rolled["to"], rolled["action"]) == (2, 1, "rollback")
     _ok(cli("verify"))
     _ok(cli("audit-log", "verify"))
@@ -141,7 +142,7 @@ def test_register_promote_canary_rollback(pg_workspace: Workspace, tmp_path: Pat
 
 def test_rollback_with_to_and_unknown_version(pg_registered: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
     _ok(cli("promote", "fraud", "2", "--break-glass", "test set-up", token=admin_token()))
-    _ok(cli("rollback", "fraud", "--to", "1"))
+    _ok(cli("rollback", "fraud", "--to", "1", token=admin_token()))
     assert _ok(cli("models", "show", "fraud", "--json")).json()["history"] == [1]
     missing = cli("promote", "fraud", "9", "--break-glass", "test set-up", token=admin_token())
     assert missing.code == 2 and "no version 9" in missing.err

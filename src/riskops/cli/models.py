@@ -193,6 +193,10 @@ def pin(
         print_json(result)
         return
     target = "the heuristic" if version is None else f"v{version}"
+    if not result["changed"]:
+        out.print(f"tenant {tenant} of {model} is already pinned to {target}; nothing changed.",
+                  markup=False)
+        return
     out.print(f"pinned tenant {tenant} of {model} to {target}; "
               f"manifest v{result['manifest_version']}.", markup=False)
 

@@ -18,6 +18,7 @@ from riskops.errors import (
     CheckFailed,
     ConcurrentUpdate,
     InputError,
+    InvalidToken,
     PermissionDenied,
     PromotionBlocked,
 )
@@ -70,7 +71,9 @@ def _error(status: int, document: Any) -> Exception:
         detail = "; ".join(f"{d.get('field')}: {d.get('reason')}" if isinstance(d, dict)
                            else str(d) for d in detail)
     text = f"server said {status}: {detail}"
-    if status in (401, 403):
+    if status == 401:  # as locally: an unknown, revoked or disabled token is an input error
+        return InvalidToken(f"$RISKOPS_TOKEN: {text}")
+    if status == 403:
         return PermissionDenied(text)
     if status == 409:
         kind = document.get("kind") if isinstance(document, dict) else None

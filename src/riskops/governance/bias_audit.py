@@ -136,7 +136,8 @@ def _binary_labels(values: pd.Series, column: str, positive_label: str | None,
                              f"label column {column!r}; it holds "
                              f"{', '.join(repr(v) for v in seen)}.")
         return (text == positive_label).to_numpy(dtype=np.int64)
-    lowered = text.str.lower()
+    # 0.0/1.0 is how pandas writes a 0/1 column that once held a missing value.
+    lowered = text.str.lower().replace({"1.0": "1", "0.0": "0"})
     if not set(lowered.tolist()) <= _POSITIVE | _NEGATIVE:
         raise InputError(f"{source}: label column {column!r} holds "
                          f"{', '.join(repr(v) for v in seen)}, not 0/1 or true/false; name "

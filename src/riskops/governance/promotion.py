@@ -52,7 +52,7 @@ def promote(ws: Workspace, who: Identity, model: str, version: int, *, smoke_tes
             raise InputError(f"--break-glass needs a reason of 1-{MAX_REASON_CHARS} characters "
                              "saying why the gates are bypassed.")
     registry = Registry(ws)
-    registry.check_promotion(model, version, stage=stage, percent=percent)
+    registry.check_promotion(stage, percent)
     report = evaluate_gates(ws, model, version, stage=stage, percent=percent,
                             smoke_test=smoke_test)
     if not report.passed and break_glass is None:
@@ -88,11 +88,11 @@ def pin(ws: Workspace, who: Identity, model: str, tenant: str, version: int | No
 
             raise UnknownVersion(f"{model} has no version {version}.")
         if version not in info["history"]:
-            raise PromotionBlocked(
-                f"{model} v{version} was never in production (history: {info['history']}); "
-                f"a pin puts it live for tenant {tenant!r}, so only a version that passed its "
-                f"production gates may be pinned. Promote it first: riskops gates {model} "
-                f"{version}.")
+            raise InputError(
+                f"{model} v{version} is not in the production history {info['history']}; a "
+                f"pin puts it live for tenant {tenant!r}, so only a version on that stack (it "
+                f"went to production through its gates, or by break-glass) may be pinned. "
+                f"Promote it first: riskops gates {model} {version}.")
     return registry.pin(model, tenant, version, actor=who.actor)
 
 

@@ -149,9 +149,9 @@ class Registry:
                 "artifacts": [{"path": r.path, "sha256": r.sha256, "size": r.size}
                               for r in rows]}
 
-    def check_promotion(self, model: str, version: int, *, stage: str,
-                        percent: int | None) -> None:
-        """Refuse a malformed promotion (stage, percent, unknown version) before gates run."""
+    @staticmethod
+    def check_promotion(stage: str, percent: int | None) -> None:
+        """Refuse a malformed promotion (stage, percent) before anything is read."""
         if stage not in STAGES:
             raise InputError(f"--stage {stage!r} is not one of {', '.join(STAGES)}.")
         if stage == "canary":
@@ -162,9 +162,6 @@ class Registry:
                 raise InputError(f"--percent {percent} is out of range 1-100.")
         elif percent is not None:
             raise InputError(f"--percent applies to --stage canary only, not {stage}.")
-        state = self._read_state(model)
-        if version not in state.versions:
-            raise UnknownVersion(_unknown_version(model, version, state.versions))
 
     def promote(
         self, model: str, version: int, *, actor: str, stage: str = "production",
@@ -179,8 +176,10 @@ class Registry:
         ``gates`` needs ``force`` (an internal call that checked nothing; the
         audit entry says so).
         """
-        self.check_promotion(model, version, stage=stage, percent=percent)
+        self.check_promotion(stage, percent)
         state = self._read_state(model)
+        if version not in state.versions:
+            raise UnknownVersion(_unknown_version(model, version, state.versions))
         if stage == "production" and gates is None and not force:
             raise PromotionBlocked(
                 f"{model} v{version} was not promoted: production needs its gates; "
@@ -244,9 +243,9 @@ class Registry:
                 # A rollback returns to what was approved for production before; a
                 # version that never was goes through promotion and its gates.
                 raise InputError(
-                    f"{model} v{to} was never in production (history: {state.history}); "
-                    f"a rollback only returns to an earlier production version. "
-                    f"Promote it instead: riskops promote {model} {to}.")
+                    f"{model} v{to} is not in the production history {state.history} (never "
+                    f"promoted, or rolled back off it); a rollback only returns to a version "
+                    f"on that stack. Promote it instead: riskops promote {model} {to}.")
             target = to
             cut = len(state.history) - 1 - state.history[::-1].index(to)
             history = state.history[: cut + 1]
@@ -275,6 +274,10 @@ class Registry:
             row = repository.get_model(session, model)
             pins: dict[str, int | str] = json.loads(row.pins or "{}") if row else {}
             before = pins.get(tenant)
+            target = "heuristic" if version is None else version
+            if not remove and pins.get(tenant) == target:
+                return {"model": model, "tenant": tenant, "from": target, "to": target,
+                        "manifest_version": None, "changed": False}
             if remove:
                 if tenant not in pins:
                     raise InputError(f"tenant {tenant!r} has no pin on {model}; "

@@ -124,7 +124,7 @@ class OutcomesIn(BaseModel):
 
 
 class PromoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 1, not true or "1" or 1.0
 
     version: int = Field(ge=1)
     stage: Literal["production", "staging", "canary"] = "production"
@@ -133,14 +133,14 @@ class PromoteIn(BaseModel):
 
 
 class RollbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 1, not true or "1" or 1.0
 
     to: int | None = Field(default=None, ge=1)
     fallback: Literal["heuristic"] | None = None
 
 
 class ApprovalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 1, not true or "1" or 1.0
 
     decision: Literal["approve", "reject"] = "approve"
     role: str = Field(min_length=1, max_length=64)
@@ -148,7 +148,7 @@ class ApprovalIn(BaseModel):
 
 
 class PinIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 1, not true or "1" or 1.0
 
     tenant: str = Field(min_length=1, max_length=128)
     version: int | None = Field(default=None, ge=1)
