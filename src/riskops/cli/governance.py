@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from riskops.cli.common import HomeOption, JsonFlag, err, open_ws, out, print_json
-from riskops.cli.remote import UrlOption, call, server_url
+from riskops.cli.common import HomeOption, JsonFlag, open_ws, out, print_json
+from riskops.cli.remote import UrlOption, call, print_gates, server_url
 
 ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Model name, e.g. fraud.")]
 VersionArg = Annotated[int, typer.Argument(metavar="VERSION", help="Version number.")]
@@ -87,20 +87,6 @@ def gates(
         print_gates(document)
     if document["status"] != "pass":
         raise typer.Exit(1)
-
-
-def print_gates(document: dict[str, Any]) -> None:
-    """One line per gate, ``PASS``/``FAIL``, name and the sentence saying why."""
-    stage = document["stage"]
-    out.print(f"gates for {document['model']} v{document['version']} -> {stage}:", markup=False)
-    if not document["gates"]:
-        out.print("  (none: staging takes any version)")
-    for gate in document["gates"]:
-        mark = "PASS" if gate["status"] == "pass" else "FAIL"
-        out.print(f"  {mark}  {gate['name']:<16} {gate['detail']}", markup=False)
-    failing = document.get("failing") or []
-    if failing:
-        err.print(f"{len(failing)} gate(s) fail: {', '.join(failing)}", markup=False)
 
 
 # --- users ---------------------------------------------------------------------------

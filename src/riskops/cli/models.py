@@ -29,7 +29,7 @@ from riskops.cli.common import (
     version_text,
     write_report,
 )
-from riskops.cli.remote import UrlOption, call, server_url
+from riskops.cli.remote import UrlOption, call, print_gates, server_url
 from riskops.errors import CheckFailed, InputError
 
 app = typer.Typer(help="Register and inspect model versions.", no_args_is_help=True)
@@ -288,7 +288,6 @@ def promote(
     Production and canary run the promotion gates (riskops gates MODEL VERSION);
     a failing gate refuses the promotion with exit 1 and lists what is missing.
     """
-    from riskops.cli.governance import print_gates
     from riskops.governance.promotion import GatesFailed
 
     if force:

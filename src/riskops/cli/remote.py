@@ -1,6 +1,8 @@
-"""Governance commands against a running server (``--url`` or ``$RISKOPS_URL``).
+"""What the governance commands share: acting through a server, and printing gates.
 
-An approver needs neither the database nor the signing key: the server
+Shared like ``common`` (``governance.py`` and ``models.py`` import it). With
+``--url`` or ``$RISKOPS_URL`` a governance command acts through a running
+server: an approver needs neither the database nor the signing key: the server
 checks the token's roles with the same table the command line uses, runs the
 same code, and answers with the same documents. HTTP errors become the same
 exceptions (and exit codes) a local run raises.
@@ -13,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from riskops.cli.common import err, out
 from riskops.errors import (
     ApprovalRefused,
     CheckFailed,
@@ -83,3 +86,17 @@ def _error(status: int, document: Any) -> Exception:
             error.report_document = document["gates"]  # type: ignore[attr-defined]
         return error
     return InputError(text)
+
+
+def print_gates(document: dict[str, Any]) -> None:
+    """One line per gate, ``PASS``/``FAIL``, name and the sentence saying why."""
+    stage = document["stage"]
+    out.print(f"gates for {document['model']} v{document['version']} -> {stage}:", markup=False)
+    if not document["gates"]:
+        out.print("  (none: staging takes any version)")
+    for gate in document["gates"]:
+        mark = "PASS" if gate["status"] == "pass" else "FAIL"
+        out.print(f"  {mark}  {gate['name']:<16} {gate['detail']}", markup=False)
+    failing = document.get("failing") or []
+    if failing:
+        err.print(f"{len(failing)} gate(s) fail: {', '.join(failing)}", markup=False)
