@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from riskops.config import Workspace, open_workspace
-from riskops.governance.digests import artifacts_digest
+from riskops.governance.approvals import version_digest
 from riskops.roles import ROLES
 from riskops.scenarios import get_scenario
 from riskops.storage import db, repository
@@ -69,9 +69,7 @@ def gov_ws(gov_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def record_bias(ws: Workspace, model: str, version: int, status: str = "pass") -> None:
     """Store a bias audit of the version's current bytes (what ``audit bias`` stores)."""
     with db.write_transaction(ws.database_url) as session:
-        digest = artifacts_digest((a.path, a.sha256, a.size)
-                                  for a in repository.list_artifacts(session, model)
-                                  if a.version == version)
+        digest = version_digest(session, model, version)
         repository.add_bias_audit(session, BiasAuditRow(
             model_name=model, version=version, status=status,
             report=json.dumps({"status": status, "reasons": [] if status == "pass" else

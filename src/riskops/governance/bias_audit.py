@@ -34,8 +34,8 @@ import pandas as pd
 
 from riskops.config import Workspace
 from riskops.errors import InputError
+from riskops.governance.approvals import version_digest
 from riskops.governance.bias import bias_report
-from riskops.governance.digests import artifacts_digest
 from riskops.governance.policy import BiasLimits, governance_policy
 from riskops.training.reports import EVALUATION_FILE, HOLDOUT_FILE, REPRODUCIBILITY_FILE
 from riskops.user_tables import Column, TableSpec, read_table_file, validate_table
@@ -195,9 +195,7 @@ def audit_version(ws: Workspace, model: str, version: int, *, actor: str) -> dic
     report_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     with db.write_transaction(ws.database_url) as session:
         now = datetime.now(UTC)
-        digest = artifacts_digest((a.path, a.sha256, a.size)
-                                  for a in repository.list_artifacts(session, model)
-                                  if a.version == version)
+        digest = version_digest(session, model, version)
         repository.add_bias_audit(session, BiasAuditRow(
             model_name=model, version=version, status=report["status"], report=text,
             artifacts_sha256=digest, actor=actor, created_at=now))

@@ -18,8 +18,7 @@ from typing import Any
 
 from riskops.config import Workspace
 from riskops.errors import RiskopsError
-from riskops.governance.approvals import approval_state
-from riskops.governance.digests import artifacts_digest
+from riskops.governance.approvals import approval_state, version_digest
 from riskops.governance.policy import GovernancePolicy, governance_policy
 from riskops.storage import db, repository
 
@@ -151,9 +150,7 @@ def _integrity(ws: Workspace, model: str, version: int) -> Gate:
 def _bias(ws: Workspace, model: str, version: int) -> Gate:
     with db.read_session(ws.database_url) as session:
         row = repository.latest_bias_audit(session, model, version)
-        digest = artifacts_digest((a.path, a.sha256, a.size)
-                                  for a in repository.list_artifacts(session, model)
-                                  if a.version == version)
+        digest = version_digest(session, model, version)
     return judge_bias(None if row is None else {
         "status": row.status, "created_at": row.created_at.isoformat(), "actor": row.actor,
         "artifacts_sha256": row.artifacts_sha256, "report": json.loads(row.report)},

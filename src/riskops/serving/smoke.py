@@ -27,9 +27,7 @@ from riskops.serving.pool import ServedVersion, version_threshold
 from riskops.serving.routing import Route
 from riskops.serving.scoring import score_rows
 from riskops.serving.settings import serving_settings
-
-HOLDOUT_FILE = "holdout-rows.parquet"
-GOLDEN_FILE = "golden-predictions.parquet"
+from riskops.training.reports import GOLDEN_FILE, HOLDOUT_FILE
 
 
 def smoke_test(ws: Workspace, model: str, version: int, *, rows: int = 200,
