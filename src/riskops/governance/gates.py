@@ -21,6 +21,7 @@ from riskops.errors import RiskopsError
 from riskops.governance.approvals import approval_state, version_digest
 from riskops.governance.policy import GovernancePolicy, governance_policy
 from riskops.storage import db, repository
+from riskops.training.reports import EVALUATION_FILE, REPRODUCIBILITY_FILE
 
 #: ``smoke_test(ws, model, version, rows=, tolerance=)`` -> ``{"status", "reason", ...}``: the
 #: serving layer's in-process smoke test (``riskops.serving.smoke.smoke_test``), passed in by
@@ -29,8 +30,6 @@ SmokeTest = Callable[..., dict[str, Any]]
 
 GATE_NAMES = ("integrity", "bias", "reproducibility", "not_worse", "score_delta", "smoke",
               "approvals")
-EVALUATION_FILE = "evaluation-report.json"
-REPRODUCIBILITY_FILE = "reproducibility-report.json"
 
 
 @dataclass(frozen=True)
@@ -94,13 +93,7 @@ def evaluate_gates(ws: Workspace, model: str, version: int, *, smoke_test: Smoke
     from riskops.registry.service import Registry
 
     policy = governance_policy(ws)
-    info = Registry(ws).show_model(model)
-    entry = next((v for v in info["versions"] if v["version"] == version), None)
-    if entry is None:
-        from riskops.errors import UnknownVersion
-
-        known = ", ".join(str(v["version"]) for v in info["versions"]) or "none"
-        raise UnknownVersion(f"{model} has no version {version} (versions: {known}).")
+    info = Registry(ws).show_version(model, version)
     wanted = gates_for(stage, policy, percent)
     gates: list[Gate] = []
     reports = _reports(ws, model, version) if wanted else {}

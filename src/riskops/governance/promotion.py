@@ -82,11 +82,7 @@ def pin(ws: Workspace, who: Identity, model: str, tenant: str, version: int | No
     if version is not None:
         # A pin puts a version live for a tenant: only one that went through the
         # production gates may be pinned (the heuristic always may).
-        info = registry.show_model(model)
-        if version not in {v["version"] for v in info["versions"]}:
-            from riskops.errors import UnknownVersion
-
-            raise UnknownVersion(f"{model} has no version {version}.")
+        info = registry.show_version(model, version)
         if version not in info["history"]:
             raise InputError(
                 f"{model} v{version} is not in the production history {info['history']}; a "

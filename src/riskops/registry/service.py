@@ -410,6 +410,14 @@ class Registry:
                 ],
             }
 
+    def show_version(self, model: str, version: int) -> dict[str, Any]:
+        """``show_model(model)``, after checking it lists ``version`` (``UnknownVersion``)."""
+        info = self.show_model(model)
+        versions = {v["version"] for v in info["versions"]}
+        if version not in versions:
+            raise UnknownVersion(_unknown_version(model, version, versions))
+        return info
+
     def history(self, model: str) -> list[dict[str, Any]]:
         check_model_name(model)
         with db.read_session(self.url) as session:
