@@ -19,7 +19,7 @@ from riskops.governance.approvals import decide
 from riskops.governance.bias_audit import audit_version
 from riskops.governance.promotion import promote
 from riskops.serving.smoke import smoke_test
-from riskops.tokens import Identity, add_user, create_token, identify
+from riskops.tokens import Identity, add_user, create_token, identify, list_users
 
 APPROVERS = (("rita", "risk_lead"), ("paul", "platform_owner"))
 #: The demo's fraud policy: flag rates may differ by age band (younger cardholders are
@@ -30,7 +30,7 @@ FRAUD_BIAS_POLICY = {"max_equalized_odds_difference": 0.15,
 
 def approvers(ws: Workspace, *, stamp: str, actor: str) -> dict[str, Identity]:
     """``rita`` and ``paul`` (created once per workspace), each with a fresh token."""
-    known = {u["name"] for u in _users(ws)}
+    known = {u["name"] for u in list_users(ws)}
     found: dict[str, Identity] = {}
     for name, role in APPROVERS:
         if name not in known:
@@ -38,12 +38,6 @@ def approvers(ws: Workspace, *, stamp: str, actor: str) -> dict[str, Identity]:
         token = create_token(ws, name=f"{name}-demo-{stamp}", user=name, actor=actor)
         found[role] = identify(ws, token)
     return found
-
-
-def _users(ws: Workspace) -> list[dict[str, Any]]:
-    from riskops.tokens import list_users
-
-    return list_users(ws)
 
 
 def set_bias_policy(ws: Workspace) -> Workspace:
