@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS: list[set[str]] = [
     {"riskops", "errors", "roles"},
     {"config", "files", "arrays", "audit_chain", "user_tables", "metrics", "scenarios",
-     "binning", "profiles"},
+     "binning", "profiles", "toml_files"},
     {"storage"},
     {"registry", "events", "tokens", "workspace"},
     {"training", "monitoring", "jobs", "governance", "serving"},

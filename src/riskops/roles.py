@@ -3,6 +3,8 @@
 A user holds one or more roles; a token acts with every role of its user.
 ``admin`` may do everything except exercise a sign-off role it does not hold
 (an approval names the role it is given under, see ``governance.approvals``).
+``validator`` is the independent reviewer of model-risk management: it signs
+approvals and re-validations, and may not have built the model it validates.
 Without a token the command line acts as ``local:NAME`` and may only do what
 ``LOCAL_ACTIONS`` lists: read, train, register and the operational jobs that
 run on the workspace host. The table is drawn in docs/governance.md and a
@@ -13,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-ROLES = ("admin", "service", "scorer", "reviewer", "risk_lead", "platform_owner")
+ROLES = ("admin", "service", "scorer", "reviewer", "risk_lead", "platform_owner", "validator")
 
 #: action -> roles that may perform it (``admin`` always may).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     # reading
-    "read": ("scorer", "reviewer", "risk_lead", "platform_owner", "service"),
+    "read": ("scorer", "reviewer", "risk_lead", "platform_owner", "validator", "service"),
     "metrics": ("service",),
     # scoring and review
     "score": ("scorer", "service"),
@@ -26,12 +28,15 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # model lifecycle
     "train": ("risk_lead", "platform_owner", "service"),
     "register": ("risk_lead", "platform_owner", "service"),
-    "audit": ("reviewer", "risk_lead", "platform_owner", "service"),
-    "approve": ("risk_lead", "platform_owner"),
+    "audit": ("reviewer", "risk_lead", "platform_owner", "validator", "service"),
+    "approve": ("risk_lead", "platform_owner", "validator"),
     "promote": ("platform_owner",),
     "rollback": ("risk_lead", "platform_owner"),
     "pin": ("risk_lead", "platform_owner"),
     "operate": ("platform_owner", "service"),  # monitoring runs, imports, jobs, event delivery
+    # model-risk inventory
+    "describe": ("risk_lead", "platform_owner"),  # owner, tier, purpose, uses, limitations
+    "retire": ("risk_lead", "platform_owner"),
     # administration
     "break_glass": (),
     "manage_users": (),

@@ -18,6 +18,8 @@ DESIGN_TYPES = {
     "ml.model.drift.resolved", "ml.model.performance.recovered",
     # a promotion past failing gates (docs/governance.md, break-glass)
     "ml.model.break_glass",
+    # model-risk inventory (docs/governance.md, Model inventory)
+    "ml.model.retired", "ml.model.revalidation.due",
 }
 
 

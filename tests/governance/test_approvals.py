@@ -98,7 +98,8 @@ def test_approvals_are_recorded_signed_and_audited(
     ("trainer", ["--role", "risk_lead"], 1, "is the author of fraud v1"),
     ("ana", ["--role", "platform_owner"], 1, "does not hold the role 'platform_owner'"),
     ("ana", ["--role", "reviewer"], 2, "not a sign-off role"),
-    ("r-scorer", ["--role", "risk_lead"], 1, "needs risk_lead, platform_owner (or admin)"),
+    ("r-scorer", ["--role", "risk_lead"], 1,
+     "needs risk_lead, platform_owner, validator (or admin)"),
     ("admin", ["--role", "risk_lead"], 1, "does not hold the role 'risk_lead'"),
 ])
 def test_refused_approvals_say_why(cli, gov_ws: Workspace, people: dict[str, str],

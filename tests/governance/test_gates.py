@@ -74,7 +74,7 @@ def test_a_candidate_reaches_production_only_with_every_gate(
     gates = _gates(cli)
     assert {name: g["status"] for name, g in gates.items()} == dict.fromkeys(
         ("integrity", "bias", "reproducibility", "not_worse", "score_delta", "smoke",
-         "approvals"), "pass")
+         "revalidation", "approvals"), "pass")
     assert gates["smoke"]["evidence"]["rows"] == 200
     assert gates["smoke"]["evidence"]["max_abs_difference"] <= 1e-9
     promoted = cli("promote", "fraud", "1")

@@ -37,7 +37,7 @@ def test_the_readme_session_reaches_production_through_its_gates(
     assert cli("approve", "fraud", "1", "--role", "platform_owner", token=tokens["ben"]).code == 0
     promoted = cli("promote", "fraud", "1", token=tokens["ben"])
     assert promoted.code == 0, promoted.out + promoted.err
-    assert promoted.out.count("PASS") == 7
+    assert promoted.out.count("PASS") == 8
     assert cli("evidence", "fraud", "1", "--out", "evidence-fraud-1").code == 0
     verified = cli("evidence", "verify", "evidence-fraud-1", "--public-key",
                    home / "keys" / "public.pem")

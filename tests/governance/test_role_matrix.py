@@ -18,7 +18,7 @@ from gov_helpers import gov_template, gov_ws, people  # noqa: F401  (fixtures)
 from riskops.config import Workspace
 from riskops.roles import LOCAL_ACTIONS, PERMISSIONS, ROLES, allowed
 
-SIGN_OFF = ("risk_lead", "platform_owner")
+SIGN_OFF = ("risk_lead", "platform_owner", "validator")
 CALLERS = (None, *ROLES)  # None: no token, the local user
 
 
@@ -54,6 +54,9 @@ COMMANDS = [
     ("monitor run", "operate",
      lambda r: ["monitor", "run", "--report", "no-such-folder/drift.html"]),
     ("jobs trigger", "operate", lambda r: ["jobs", "trigger", "no-such-job"]),
+    ("models describe", "describe",
+     lambda r: ["models", "describe", "nosuchmodel", "--purpose", "x"]),
+    ("models retire", "retire", lambda r: ["models", "retire", "nosuchmodel", "--reason", "x"]),
     ("events retry", "operate", lambda r: ["events", "retry", "no-such-event"]),
 ]
 
@@ -96,6 +99,7 @@ ROUTES = [
     ("POST", "/models/fraud/pins", "pin", lambda r: {"tenant": "acme", "version": 99}),
     ("DELETE", "/models/fraud/pins/acme", "pin", lambda r: None),
     ("GET", "/models/fraud/versions/99/gates", "read", lambda r: None),
+    ("POST", "/models/nosuchmodel/retire", "retire", lambda r: {"reason": "x"}),
 ]
 
 

@@ -211,6 +211,7 @@ model-monitoring = "off"
 integrity-check = "off"
 lake-export = "off"
 events-dispatch = "off"
+revalidation-check = "off"
 """
 
 

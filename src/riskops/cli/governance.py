@@ -1,6 +1,7 @@
 """Sign-offs and gates: ``riskops approve|reject|gates`` and ``riskops users ...``.
 
     riskops approve fraud 3 --role risk_lead [--comment "..."] [--url URL]
+    riskops approve fraud 3 --role validator --revalidation   # periodic re-validation
     riskops reject fraud 3 --role platform_owner --comment "why"
     riskops gates fraud 3 [--stage canary] [--json]
     riskops users add ana --roles risk_lead,reviewer | users list | users disable ana
@@ -25,9 +26,12 @@ CommentOption = Annotated[str, typer.Option(
 
 
 def approve(model: ModelArg, version: VersionArg, role: RoleOption, comment: CommentOption = "",
+            revalidation: Annotated[bool, typer.Option(
+                "--revalidation", help="A validator's periodic re-validation of the live "
+                "version (resets its re-validation due date).")] = False,
             url: UrlOption = None, home: HomeOption = None, as_json: JsonFlag = False) -> None:
     """Sign off MODEL VERSION under ROLE (identity from $RISKOPS_TOKEN)."""
-    _decide("approve", model, version, role, comment, url, home, as_json)
+    _decide("approve", model, version, role, comment, url, home, as_json, revalidation)
 
 
 def reject(model: ModelArg, version: VersionArg, role: RoleOption, comment: CommentOption = "",
@@ -37,20 +41,24 @@ def reject(model: ModelArg, version: VersionArg, role: RoleOption, comment: Comm
 
 
 def _decide(decision: str, model: str, version: int, role: str, comment: str,
-            url: str | None, home: Any, as_json: bool) -> None:
+            url: str | None, home: Any, as_json: bool, revalidation: bool = False) -> None:
     remote = server_url(url)
     if remote is not None:
         result = call(remote, "POST", f"/models/{model}/versions/{version}/approvals",
-                      {"decision": decision, "role": role, "comment": comment})
+                      {"decision": decision, "role": role, "comment": comment,
+                       "revalidation": revalidation})
     else:
         from riskops.governance.approvals import decide
         from riskops.tokens import current_identity
 
         ws = open_ws(home)
         result = decide(ws, current_identity(ws), model, version, decision=decision, role=role,
-                        comment=comment)
+                        comment=comment, revalidation=revalidation)
     if as_json:
         print_json(result)
+        return
+    if revalidation:
+        out.print(f"{result['user']} re-validated {model} v{version} as {role}.", markup=False)
         return
     verb = "approved" if decision == "approve" else "rejected"
     out.print(f"{result['user']} {verb} {model} v{version} as {role}; approvals: "

@@ -26,6 +26,7 @@ from riskops.cli import (
     events,
     evidence,
     governance,
+    inventory,
     jobs,
     models,
     monitor,
@@ -64,6 +65,8 @@ app.command()(workspace.init)
 app.command()(demo.demo)
 app.add_typer(data.app, name="data")
 app.command()(train.train)
+models.app.command("describe")(inventory.describe)
+models.app.command("retire")(inventory.retire)
 app.add_typer(models.app, name="models")
 app.command()(models.verify)
 app.command()(governance.approve)
@@ -84,6 +87,7 @@ audit_group.app.command("bias")(audit_bias.bias)
 audit_group.app.command("security")(audit_security.security)
 app.add_typer(audit_group.app, name="audit")
 app.command()(evidence.evidence)
+app.command()(inventory.inventory)
 
 
 def _type_column(param: typer.core.TyperArgument | typer.core.TyperOption,

@@ -20,7 +20,7 @@ from typing import Any
 from riskops.config import Workspace
 from riskops.errors import ApprovalRefused, InputError, PermissionDenied, UnknownVersion
 from riskops.governance.digests import artifacts_digest
-from riskops.governance.policy import GovernancePolicy, governance_policy
+from riskops.governance.policy import VALIDATOR, GovernancePolicy, governance_policy
 from riskops.registry.publish import record_change, sync_manifest_files
 from riskops.registry.service import check_model_name
 from riskops.storage import db, repository
@@ -29,6 +29,9 @@ from riskops.tokens import Identity, authorize
 
 DECISIONS = ("approve", "reject")
 MAX_COMMENT_CHARS = 2000
+#: ``promotion``: a sign-off for a version to go live. ``revalidation``: a validator's
+#: periodic re-validation of the live model (``riskops approve … --revalidation``).
+PURPOSES = ("promotion", "revalidation")
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,12 @@ class Decision:
     at: str
     comment: str
     artifacts_sha256: str
+    purpose: str = "promotion"
 
     def as_dict(self) -> dict[str, str]:
         return {"user": self.user, "role": self.role, "decision": self.decision, "at": self.at,
-                "comment": self.comment, "artifacts_sha256": self.artifacts_sha256}
+                "comment": self.comment, "artifacts_sha256": self.artifacts_sha256,
+                "purpose": self.purpose}
 
 
 @dataclass(frozen=True)
@@ -68,20 +73,31 @@ class ApprovalVerdict:
 
 
 def approval_verdict(decisions: Sequence[Decision], *, required_roles: Sequence[str],
-                     digest: str, author: str, author_may_approve: bool = False
+                     digest: str, author: str, author_may_approve: bool = False,
+                     builders: frozenset[str] = frozenset(), not_before: str | None = None
                      ) -> ApprovalVerdict:
     """Judge ``decisions`` against the policy for a version whose artifacts hash to ``digest``.
 
     An approval counts only if it was given to these bytes, by someone other
     than the author (unless allowed), under a required role, by a user who
-    has not already counted under another role. Any rejection of these bytes
-    blocks the version.
+    has not already counted under another role. A ``validator`` approval
+    counts only from someone not in ``builders`` (the authors of every version
+    of the model and its owner). Decisions before ``not_before`` (an ISO time:
+    the model's retirement) do not count. Any rejection of these bytes blocks
+    the version. Re-validations are not promotion sign-offs and are skipped.
     """
     approved: dict[str, str] = {}
     problems: list[str] = []
     rejected: list[str] = []
     users_counted: set[str] = set()
     for d in decisions:
+        if d.purpose != "promotion":
+            continue
+        if not_before is not None and d.at < not_before:
+            problems.append(f"{d.decision} by {d.user} ({d.role}) was given before the model "
+                            f"was retired ({not_before[:19]}); a retired model needs new "
+                            "sign-offs")
+            continue
         if d.artifacts_sha256 != digest:
             problems.append(f"{d.decision} by {d.user} ({d.role}) was given to other bytes "
                             f"(artifacts {d.artifacts_sha256[:12]}, now {digest[:12]})")
@@ -91,6 +107,9 @@ def approval_verdict(decisions: Sequence[Decision], *, required_roles: Sequence[
             continue
         if d.user == author and not author_may_approve:
             problems.append(f"approval by {d.user} does not count: they are the author")
+        elif d.role == VALIDATOR and d.user in builders:
+            problems.append(f"validator approval by {d.user} does not count: they built a "
+                            "version of the model or own it, so it is no independent validation")
         elif d.role not in required_roles:
             problems.append(f"approval by {d.user} as {d.role} does not count: the policy asks "
                             f"for {', '.join(required_roles)}")
@@ -119,8 +138,34 @@ def version_digest(session: Any, model: str, version: int) -> str:
 def decisions_of(session: Any, model: str, version: int) -> list[Decision]:
     return [Decision(user=a.user_name, role=a.role, decision=a.decision,
                      at=a.created_at.isoformat(), comment=a.comment,
-                     artifacts_sha256=a.artifacts_sha256)
+                     artifacts_sha256=a.artifacts_sha256, purpose=a.purpose or "promotion")
             for a in repository.approvals_for(session, model, version)]
+
+
+@dataclass(frozen=True)
+class ModelContext:
+    """What the sign-off rules need to know about the model beyond one version."""
+
+    tier: str | None
+    builders: frozenset[str]  # every version's author and the owner ("local:" stripped)
+    retired_at: str | None
+
+
+def person(actor: str) -> str:
+    """The user behind an audit actor (``local:NAME`` is the operating-system user NAME)."""
+    return actor.removeprefix("local:")
+
+
+def model_context(session: Any, model: str) -> ModelContext:
+    inventory = repository.get_inventory(session, model)
+    row = repository.get_model(session, model)
+    builders = {person(v.author) for v in repository.list_versions(session, model)}
+    if inventory is not None and inventory.owner:
+        builders.add(inventory.owner)
+    retired = row.retired_at if row is not None else None
+    return ModelContext(tier=inventory.tier if inventory is not None else None,
+                        builders=frozenset(builders),
+                        retired_at=retired.isoformat() if retired is not None else None)
 
 
 def approval_state(ws: Workspace, model: str, version: int,
@@ -131,10 +176,14 @@ def approval_state(ws: Workspace, model: str, version: int,
         row = _version_row(session, model, version)
         digest = version_digest(session, model, version)
         decisions = decisions_of(session, model, version)
-    verdict = approval_verdict(decisions, required_roles=policy.approval_roles, digest=digest,
-                               author=row.author, author_may_approve=policy.author_may_approve)
+        context = model_context(session, model)
+    required = policy.roles_for(context.tier)
+    verdict = approval_verdict(decisions, required_roles=required, digest=digest,
+                               author=row.author, author_may_approve=policy.author_may_approve,
+                               builders=context.builders, not_before=context.retired_at)
     return {"model": model, "version": version, "author": row.author,
-            "artifacts_sha256": digest, "required_roles": list(policy.approval_roles),
+            "tier": context.tier, "retired_at": context.retired_at,
+            "artifacts_sha256": digest, "required_roles": list(required),
             "decisions": [d.as_dict() for d in decisions], "complete": verdict.complete,
             "approved": verdict.approved, "missing_roles": list(verdict.missing_roles),
             "rejected_by": list(verdict.rejected_by), "problems": list(verdict.problems),
@@ -145,17 +194,22 @@ def approval_state(ws: Workspace, model: str, version: int,
 
 
 def decide(ws: Workspace, who: Identity, model: str, version: int, *, decision: str,
-           role: str, comment: str = "") -> dict[str, Any]:
+           role: str, comment: str = "", revalidation: bool = False) -> dict[str, Any]:
     """Record ``who``'s ``decision`` ("approve" or "reject") on ``model`` v``version``.
+
+    With ``revalidation`` the decision is a validator's periodic re-validation
+    of the production version (``role`` must be ``validator``); it may be
+    repeated, one per validator per day.
 
     Raises
     ------
     PermissionDenied
         No token, or the user does not hold ``role``.
     ApprovalRefused
-        The author approving, a user deciding twice or under a second role, a
-        role already signed, a rejected version, or artifacts that fail
-        verification; the message says which.
+        The author approving, a validator who built a version of the model or
+        owns it, a user deciding twice or under a second role, a role already
+        signed, a rejected version, or artifacts that fail verification; the
+        message says which.
     """
     from riskops.registry.verification import verify_workspace
 
@@ -164,12 +218,28 @@ def decide(ws: Workspace, who: Identity, model: str, version: int, *, decision: 
     check_model_name(model)
     policy = governance_policy(ws)
     authorize(who, "approve")
-    if role not in policy.approval_roles:
-        raise InputError(f"--role {role!r} is not a sign-off role of the approval policy "
-                         f"({', '.join(policy.approval_roles)}).")
     if role not in who.roles:
         raise PermissionDenied(f"{who.name!r} does not hold the role {role!r} (holds "
                                f"{who.role or 'none'}); sign under a role you hold.")
+    with db.read_session(ws.database_url) as session:
+        _version_row(session, model, version)
+        context = model_context(session, model)
+        production = getattr(repository.get_model(session, model), "production_version", None)
+    required = policy.roles_for(context.tier)
+    if revalidation:
+        if role != VALIDATOR:
+            raise InputError(f"--revalidation is signed under --role {VALIDATOR}, not {role!r}.")
+        if version != production:
+            raise InputError(f"--revalidation re-validates the live model: {model} serves "
+                             + (f"v{production}; sign that version."
+                                if production is not None else "no version in production."))
+    elif role not in required:
+        tier = f" for a {context.tier}-tier model" if context.tier else ""
+        raise InputError(f"--role {role!r} is not a sign-off role of the approval policy{tier} "
+                         f"({', '.join(required)}).")
+    if role == VALIDATOR and who.name in context.builders:
+        raise ApprovalRefused(f"{who.name!r} built a version of {model} or owns it, so cannot "
+                              "validate it independently; ask a validator who did not.")
     if len(comment) > MAX_COMMENT_CHARS:
         raise InputError(f"--comment has {len(comment)} characters; the limit is "
                          f"{MAX_COMMENT_CHARS}.")
@@ -178,32 +248,50 @@ def decide(ws: Workspace, who: Identity, model: str, version: int, *, decision: 
         failing = "; ".join(f"{f.path}: {f.reason}" for f in report.failures[:3])
         raise ApprovalRefused(f"{model} v{version} cannot be {decision}d: its artifacts fail "
                               f"verification ({failing}). See riskops verify {model} {version}.")
+    purpose = "revalidation" if revalidation else "promotion"
     with db.write_transaction(ws.database_url) as session:
         row = _version_row(session, model, version)
         digest = version_digest(session, model, version)
-        earlier = [d for d in decisions_of(session, model, version)
-                   if d.artifacts_sha256 == digest]
-        _check_rules(earlier, who=who, role=role, decision=decision, author=row.author,
-                     policy=policy, model=model, version=version)
         now = datetime.now(UTC)
+        earlier = [d for d in decisions_of(session, model, version)
+                   if d.artifacts_sha256 == digest and d.purpose == purpose
+                   and (context.retired_at is None or d.at >= context.retired_at)]
+        if revalidation:
+            _check_revalidation(earlier, who=who, now=now, model=model, version=version)
+        else:
+            _check_rules(earlier, who=who, role=role, decision=decision, author=row.author,
+                         policy=policy, required=required, model=model, version=version)
         repository.add_approval(session, ApprovalRow(
             model_name=model, version=version, user_name=who.name, role=role, decision=decision,
-            comment=comment, artifacts_sha256=digest, created_at=now))
+            comment=comment, artifacts_sha256=digest, created_at=now, purpose=purpose))
+        action = {("promotion", "approve"): "model.approved",
+                  ("promotion", "reject"): "model.rejected",
+                  ("revalidation", "approve"): "model.revalidated",
+                  ("revalidation", "reject"): "model.revalidation_failed"}[purpose, decision]
         mv = record_change(
-            session, ws, now=now, actor=who.actor,
-            action="model.approved" if decision == "approve" else "model.rejected",
-            subject=f"{model}/{version}",
+            session, ws, now=now, actor=who.actor, action=action, subject=f"{model}/{version}",
             data={"model": model, "version": version, "user": who.name, "role": role,
-                  "comment": comment, "artifacts_sha256": digest, "token": who.token})
+                  "purpose": purpose, "comment": comment, "artifacts_sha256": digest,
+                  "token": who.token})
     sync_manifest_files(ws)
     state = approval_state(ws, model, version, policy)
     return {"model": model, "version": version, "decision": decision, "user": who.name,
-            "role": role, "comment": comment, "at": now.isoformat(),
+            "role": role, "purpose": purpose, "comment": comment, "at": now.isoformat(),
             "artifacts_sha256": digest, "manifest_version": mv, "approvals": state}
 
 
+def _check_revalidation(earlier: Sequence[Decision], *, who: Identity, now: datetime,
+                        model: str, version: int) -> None:
+    today = now.date().isoformat()
+    for d in earlier:
+        if d.user == who.name and d.at[:10] == today:
+            raise ApprovalRefused(f"{who.name!r} already signed a re-validation of {model} "
+                                  f"v{version} today ({d.at[:19]}).")
+
+
 def _check_rules(earlier: Sequence[Decision], *, who: Identity, role: str, decision: str,
-                 author: str, policy: GovernancePolicy, model: str, version: int) -> None:
+                 author: str, policy: GovernancePolicy, required: Sequence[str], model: str,
+                 version: int) -> None:
     subject = f"{model} v{version}"
     for d in earlier:
         if d.decision == "reject":
@@ -219,8 +307,7 @@ def _check_rules(earlier: Sequence[Decision], *, who: Identity, role: str, decis
     for d in earlier:
         if d.decision == "approve" and d.role == role:
             raise ApprovalRefused(f"{subject} already has its {role} approval (by {d.user}); "
-                                  f"the policy asks for one per role: "
-                                  f"{', '.join(policy.approval_roles)}.")
+                                  f"the policy asks for one per role: {', '.join(required)}.")
 
 
 def _version_row(session: Any, model: str, version: int) -> Any:

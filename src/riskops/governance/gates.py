@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from riskops.config import Workspace
 from riskops.errors import RiskopsError
 from riskops.governance.approvals import approval_state, version_digest
-from riskops.governance.policy import GovernancePolicy, governance_policy
+from riskops.governance.policy import VALIDATOR, GovernancePolicy, governance_policy
 from riskops.storage import db, repository
 from riskops.training.reports import EVALUATION_FILE, REPRODUCIBILITY_FILE
 
@@ -29,7 +29,7 @@ from riskops.training.reports import EVALUATION_FILE, REPRODUCIBILITY_FILE
 SmokeTest = Callable[..., dict[str, Any]]
 
 GATE_NAMES = ("integrity", "bias", "reproducibility", "not_worse", "score_delta", "smoke",
-              "approvals")
+              "revalidation", "approvals")
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,15 @@ def gates_for(stage: str, policy: GovernancePolicy, percent: int | None = None
 
 
 def evaluate_gates(ws: Workspace, model: str, version: int, *, smoke_test: SmokeTest,
-                   stage: str = "production", percent: int | None = None) -> GateReport:
+                   stage: str = "production", percent: int | None = None,
+                   now: datetime | None = None) -> GateReport:
     """Every gate of a promotion of ``model`` v``version`` to ``stage``, with evidence.
 
-    ``smoke_test`` runs the version in process (``riskops.serving.smoke.smoke_test``).
+    ``smoke_test`` runs the version in process (``riskops.serving.smoke.smoke_test``);
+    ``now`` (default: the clock) decides whether the model is overdue for re-validation.
     Unknown model or version raise; a failing gate never does.
     """
+    now = now or datetime.now(UTC)
     from riskops.registry.service import Registry
 
     policy = governance_policy(ws)
@@ -112,6 +115,8 @@ def evaluate_gates(ws: Workspace, model: str, version: int, *, smoke_test: Smoke
             gates.append(judge_score_delta(reports.get(EVALUATION_FILE),
                                            production=info["stages"]["production"],
                                            version=version))
+        elif name == "revalidation":
+            gates.append(_revalidation(ws, model, version, policy, now))
         elif name == "smoke":
             result = smoke_test(ws, model, version, rows=policy.smoke_rows,
                                 tolerance=policy.smoke_tolerance)
@@ -119,7 +124,7 @@ def evaluate_gates(ws: Workspace, model: str, version: int, *, smoke_test: Smoke
         else:
             gates.append(_approvals(ws, model, version, policy))
     return GateReport(model=model, version=version, stage=stage, gates=tuple(gates),
-                      checked_at=datetime.now(UTC).isoformat())
+                      checked_at=now.isoformat())
 
 
 # --- the pieces of evidence ------------------------------------------------------------
@@ -244,6 +249,52 @@ def judge_score_delta(report: dict[str, Any] | None, *, production: int | None,
                 f"{golden.get('mean_abs_score_delta', 0):.4f}, "
                 f"{golden.get('labels_flipped')} decisions flipped",
                 {"production_version": production, **golden})
+
+
+def _revalidation(ws: Workspace, model: str, version: int, policy: GovernancePolicy,
+                  now: datetime) -> Gate:
+    from riskops.governance.inventory import standing
+
+    with db.read_session(ws.database_url) as session:
+        entry = standing(session, model, policy=policy, today=now.date())
+    state = approval_state(ws, model, version, policy)
+    signed = [d for d in state["decisions"] if d["role"] == VALIDATOR
+              and d["decision"] == "approve" and d["purpose"] == "promotion"
+              and state["approved"].get(VALIDATOR) == d["user"]]
+    return judge_revalidation(entry, candidate_validator=signed[-1] if signed else None,
+                              model=model, today=now.date())
+
+
+def judge_revalidation(entry: dict[str, Any], *, candidate_validator: dict[str, Any] | None,
+                       model: str, today: date) -> Gate:
+    """Pass unless the model is overdue for re-validation and the candidate carries no
+    independent validator approval given after the due date."""
+    due, last = entry["next_revalidation_due"], entry["last_validation"]
+    evidence = {k: entry[k] for k in ("state", "live_version", "last_validation",
+                                      "next_revalidation_due", "never_validated",
+                                      "revalidation_months", "overdue")}
+    evidence["today"] = today.isoformat()
+    if not entry["overdue"]:
+        if entry["revalidation_months"] is None:
+            detail = "no re-validation interval: the model has no risk tier"
+        elif entry["live_version"] is None:
+            detail = "nothing due: no version of the model is live"
+        else:
+            detail = (f"validated {last['date']} ({last['kind']} by {', '.join(last['by'])}); "
+                      f"next due {due}")
+        return Gate("revalidation", True, detail, evidence)
+    lapse = "it went live without a validation" if entry["never_validated"] else f"due {due}"
+    if candidate_validator is not None and (
+            due is None or candidate_validator["at"][:10] > due):
+        evidence["validator_approval"] = candidate_validator
+        return Gate("revalidation", True,
+                    f"overdue ({lapse}), and this version carries the independent approval of "
+                    f"validator {candidate_validator['user']} ({candidate_validator['at'][:10]})",
+                    evidence)
+    return Gate("revalidation", False,
+                f"{model} is overdue for re-validation ({lapse}); a validator signs it first: "
+                f"riskops approve {model} {entry['live_version']} --role validator "
+                "--revalidation", evidence)
 
 
 def _approvals(ws: Workspace, model: str, version: int, policy: GovernancePolicy) -> Gate:

@@ -19,6 +19,14 @@
     max_equalized_odds_difference = 0.1
     min_demographic_parity_ratio = 0.8
     min_group_size = 50                # smaller groups are reported as too_small, not judged
+
+    [governance.tiers.high]            # per risk tier (riskops models describe --tier)
+    approval_roles = ["risk_lead", "platform_owner", "validator"]  # default: the base + validator
+    revalidation_months = 12
+    [governance.tiers.medium]          # approval_roles default to the base ones above
+    revalidation_months = 24
+    [governance.tiers.low]
+    revalidation_months = 36
 """
 
 from __future__ import annotations
@@ -32,6 +40,10 @@ from riskops.errors import InputError
 from riskops.roles import ROLES
 
 SEVERITIES = ("low", "medium", "high", "critical")
+TIERS = ("high", "medium", "low")
+#: The role that signs independent validations and re-validations.
+VALIDATOR = "validator"
+_DEFAULT_MONTHS = {"high": 12, "medium": 24, "low": 36}
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,19 @@ class BiasLimits:
     max_equalized_odds_difference: float = 0.1
     min_demographic_parity_ratio: float = 0.8
     min_group_size: int = 50
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    """What a risk tier asks: its sign-offs (``None``: the policy's ``approval_roles``) and
+    how often a live model of the tier is re-validated."""
+
+    revalidation_months: int
+    approval_roles: tuple[str, ...] | None = None
+
+
+def _default_tiers() -> dict[str, TierPolicy]:
+    return {tier: TierPolicy(months) for tier, months in _DEFAULT_MONTHS.items()}
 
 
 @dataclass(frozen=True)
@@ -55,6 +80,24 @@ class GovernancePolicy:
     token_max_age_days: int = 90
     security_fail_on: str = "high"
     bias: BiasLimits = field(default_factory=BiasLimits)
+    tiers: dict[str, TierPolicy] = field(default_factory=_default_tiers)
+
+    def roles_for(self, tier: str | None) -> tuple[str, ...]:
+        """The sign-off roles a version of a model of ``tier`` needs.
+
+        A tier without its own ``approval_roles`` uses the policy's; the high tier
+        then adds the independent ``validator``. An untiered model uses the base.
+        """
+        chosen = self.tiers.get(tier) if tier else None
+        if chosen is not None and chosen.approval_roles is not None:
+            return chosen.approval_roles
+        if tier == "high" and VALIDATOR not in self.approval_roles:
+            return (*self.approval_roles, VALIDATOR)
+        return self.approval_roles
+
+    def revalidation_months(self, tier: str | None) -> int | None:
+        """Months between validations of a live model of ``tier`` (untiered: none set)."""
+        return self.tiers[tier].revalidation_months if tier in self.tiers else None
 
 
 _NUMBERS: dict[str, tuple[type, float, float]] = {
@@ -90,6 +133,8 @@ def policy_from_dict(raw: dict[str, Any], *, source: str) -> GovernancePolicy:
                                                    where=f"{source}: governance.bias"))
         elif key == "approval_roles":
             values[key] = _roles(value, where)
+        elif key == "tiers":
+            values[key] = _tiers(value, where)
         elif key == "security_fail_on":
             if value not in SEVERITIES:
                 raise InputError(f"{where} must be one of {', '.join(SEVERITIES)}.")
@@ -102,9 +147,32 @@ def policy_from_dict(raw: dict[str, Any], *, source: str) -> GovernancePolicy:
             values.update(_numbers({key: value}, _NUMBERS, where=f"{source}: governance"))
         else:
             known = ", ".join(sorted([*_NUMBERS, *_BOOLS, "approval_roles", "security_fail_on",
-                                      "bias"]))
+                                      "bias", "tiers"]))
             raise InputError(f"{where}: unknown key; known keys are {known}.")
     return GovernancePolicy(**values)
+
+
+def _tiers(value: Any, where: str) -> dict[str, TierPolicy]:
+    if not isinstance(value, dict):
+        raise InputError(f"{where} must be a table of tiers ([governance.tiers.high], ...).")
+    tiers = _default_tiers()
+    for tier, raw in value.items():
+        here = f"{where}.{tier}"
+        if tier not in TIERS:
+            raise InputError(f"{here}: unknown tier; tiers are {', '.join(TIERS)}.")
+        if not isinstance(raw, dict):
+            raise InputError(f"{here} must be a table ([governance.tiers.{tier}]).")
+        unknown = sorted(set(raw) - {"approval_roles", "revalidation_months"})
+        if unknown:
+            raise InputError(f"{here}.{unknown[0]}: unknown key; known keys are "
+                             "approval_roles, revalidation_months.")
+        months = _numbers({"revalidation_months": raw.get(
+            "revalidation_months", _DEFAULT_MONTHS[tier])},
+            {"revalidation_months": (int, 1, 120)}, where=here)["revalidation_months"]
+        roles = (_roles(raw["approval_roles"], f"{here}.approval_roles")
+                 if "approval_roles" in raw else tiers[tier].approval_roles)
+        tiers[tier] = TierPolicy(months, roles)
+    return tiers
 
 
 def _roles(value: Any, where: str) -> tuple[str, ...]:

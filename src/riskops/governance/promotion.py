@@ -95,3 +95,13 @@ def pin(ws: Workspace, who: Identity, model: str, tenant: str, version: int | No
 def unpin(ws: Workspace, who: Identity, model: str, tenant: str) -> dict[str, Any]:
     authorize(who, "pin")
     return Registry(ws).unpin(model, tenant, actor=who.actor)
+
+
+def retire(ws: Workspace, who: Identity, model: str, *, reason: str) -> dict[str, Any]:
+    """Retire ``model`` (``Registry.retire``) if ``who`` may; ``reason`` is required."""
+    authorize(who, "retire")
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REASON_CHARS:
+        raise InputError(f"--reason needs 1-{MAX_REASON_CHARS} characters saying why {model} "
+                         "is retired.")
+    return Registry(ws).retire(model, actor=who.actor, reason=reason)

@@ -50,6 +50,9 @@ BUILTIN: tuple[JobSpec, ...] = (
             "30 1 * * *"),
     JobSpec("events-dispatch", "riskops.jobs.builtin:events_dispatch",
             "Deliver pending outbox events to their sinks (one pass).", "*/5 * * * *"),
+    JobSpec("revalidation-check", "riskops.governance.inventory:revalidation_check",
+            "Emit ml.model.revalidation.due for models past their re-validation due date "
+            "(once, then weekly).", "0 7 * * *"),
 )
 
 _JOBS: dict[str, JobSpec] = {spec.name: spec for spec in BUILTIN}

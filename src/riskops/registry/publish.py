@@ -53,7 +53,7 @@ def build_manifest(
         approvals.setdefault((a.model_name, a.version), []).append(
             {"user": a.user_name, "role": a.role, "decision": a.decision,
              "at": a.created_at.isoformat(), "comment": a.comment,
-             "artifacts_sha256": a.artifacts_sha256})
+             "artifacts_sha256": a.artifacts_sha256, "purpose": a.purpose or "promotion"})
     versions: dict[str, dict[str, Any]] = {}
     for v in repository.list_versions(session):
         files = artifacts.get((v.model_name, v.version), [])

@@ -66,6 +66,7 @@ class _ModelState:
     production: int | None
     history: list[int]
     versions: set[int]
+    retired_at: datetime | None = None
 
 
 class Registry:
@@ -180,6 +181,13 @@ class Registry:
         state = self._read_state(model)
         if version not in state.versions:
             raise UnknownVersion(_unknown_version(model, version, state.versions))
+        if state.retired_at is not None and not force and (
+                stage == "canary" or (stage == "production" and break_glass is not None)):
+            raise PromotionBlocked(
+                f"{model} is retired ({state.retired_at:%Y-%m-%d}); it comes back only "
+                f"through a production promotion with every gate and new sign-offs, not "
+                f"{'a canary' if stage == 'canary' else 'break-glass'}: riskops gates "
+                f"{model} {version}.")
         if stage == "production" and gates is None and not force:
             raise PromotionBlocked(
                 f"{model} v{version} was not promoted: production needs its gates; "
@@ -195,7 +203,8 @@ class Registry:
             # resumes it rather than stacking it twice (a rollback must move).
             history = state.history if state.history[-1:] == [version] else [
                 *state.history, version]
-            values = {"production_version": version, "history": json.dumps(history)}
+            values = {"production_version": version, "history": json.dumps(history),
+                      "retired_at": None, "retired_by": None, "retired_reason": None}
             before = state.production
         elif stage == "staging":
             values, before = {"staging_version": version}, None
@@ -214,6 +223,7 @@ class Registry:
         rolled back to (``to``). The history is kept for that return.
         """
         state = self._read_state(model)
+        _refuse_retired(model, state, "rolled back")
         if fallback_heuristic:
             if to is not None:
                 raise InputError("--to and --fallback heuristic exclude each other; pick one.")
@@ -258,6 +268,8 @@ class Registry:
         """Route ``tenant`` to ``version`` of ``model`` (``None``: the heuristic)."""
         check_tenant(tenant)
         state = self._read_state(model)
+        if version is not None:
+            _refuse_retired(model, state, "pinned to a version")
         if version is not None and version not in state.versions:
             raise UnknownVersion(_unknown_version(model, version, state.versions))
         return self._change_pin(model, state, tenant, version, remove=False, actor=actor)
@@ -267,6 +279,47 @@ class Registry:
         check_tenant(tenant)
         state = self._read_state(model)
         return self._change_pin(model, state, tenant, None, remove=True, actor=actor)
+
+    def retire(self, model: str, *, actor: str, reason: str) -> dict[str, Any]:
+        """Take ``model`` out of service: no production, canary or staging version, no
+        version pins (those tenants get the heuristic too). Its versions, history and
+        evidence stay; it returns only through a production promotion with every gate."""
+        state = self._read_state(model)
+        if state.retired_at is not None:
+            raise InputError(f"{model} was already retired at {state.retired_at.isoformat()}.")
+        with db.write_transaction(self.url) as session:
+            row = repository.get_model(session, model)
+            pins = json.loads(row.pins or "{}") if row is not None else {}
+            live = {"production": state.production,
+                    "staging": row.staging_version if row is not None else None,
+                    "canary": row.canary_version if row is not None else None}
+            kept = {t: p for t, p in pins.items() if p == "heuristic"}
+            now = _now()
+            if not repository.swap_pointers(
+                    session, model, state.revision, production_version=None,
+                    staging_version=None, canary_version=None, canary_percent=None,
+                    pins=json.dumps(kept, sort_keys=True), retired_at=now, retired_by=actor,
+                    retired_reason=reason):
+                raise ConcurrentUpdate(
+                    f"{model} changed while it was being retired; nothing was changed.\n"
+                    f"  next: riskops models show {model}, then retry")
+            if row is not None:
+                session.expire(row)
+            dropped = sorted(t for t in pins if t not in kept)
+            mv = record_change(session, self.ws, now=now, actor=actor, action="model.retired",
+                               subject=model, data={"model": model, "reason": reason,
+                                                    "was_live": live, "pins_removed": dropped})
+            repository.add_pointer_change(session, PointerChangeRow(
+                model_name=model, stage="production", action="retire",
+                from_version=state.production, to_version=None, percent=None, actor=actor,
+                changed_at=now, manifest_version=mv))
+            emit(session, self.ws, type="ml.model.retired", subject=model, source="registry",
+                 data={"modelId": model, "reason": reason, "fromVersion": state.production,
+                       "actor": actor, "manifestVersion": mv})
+        sync_manifest_files(self.ws)
+        return {"model": model, "retired_at": now.isoformat(), "reason": reason,
+                "was_live": live, "pins_removed": dropped, "manifest_version": mv,
+                "changed": True}
 
     def _change_pin(self, model: str, state: _ModelState, tenant: str, version: int | None,
                     *, remove: bool, actor: str) -> dict[str, Any]:
@@ -316,7 +369,7 @@ class Registry:
                 raise UnknownModel(_unknown_model(model, session))
             versions = {v.version for v in repository.list_versions(session, model)}
             return _ModelState(row.revision, row.production_version, json.loads(row.history),
-                               versions)
+                               versions, row.retired_at)
 
     def _change_pointer(
         self, model: str, state: _ModelState, values: dict[str, Any], *, stage: str,
@@ -400,6 +453,9 @@ class Registry:
                            {"version": row.canary_version, "percent": row.canary_percent}},
                 "history": json.loads(row.history),
                 "pins": json.loads(row.pins or "{}"),
+                "retired": None if row.retired_at is None else {
+                    "at": row.retired_at.isoformat(), "by": row.retired_by,
+                    "reason": row.retired_reason},
                 "versions": [
                     {"version": v.version, "created_at": v.created_at.isoformat(),
                      "author": v.author, "entrypoint": v.entrypoint,
@@ -429,6 +485,14 @@ class Registry:
                  "actor": c.actor, "manifest_version": c.manifest_version}
                 for c in repository.pointer_changes(session, model)
             ]
+
+
+def _refuse_retired(model: str, state: _ModelState, what: str) -> None:
+    if state.retired_at is not None:
+        raise PromotionBlocked(
+            f"{model} is retired ({state.retired_at:%Y-%m-%d}) and cannot be {what}; it comes "
+            f"back only through a production promotion with every gate (riskops gates {model} "
+            "VERSION).")
 
 
 def _refuse_workspace_source(source: Path, ws: Workspace) -> None:

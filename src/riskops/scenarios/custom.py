@@ -40,7 +40,6 @@ from __future__ import annotations
 import math
 import operator
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -62,6 +61,7 @@ from riskops.scenarios.base import (
     Schema,
 )
 from riskops.scenarios.tabular import calibrated_gradient_boosting
+from riskops.toml_files import read_toml
 from riskops.user_tables import Column, TableSpec, validate_table
 
 #: Fewer labelled rows than this cannot be split into train, validation and golden sets.
@@ -476,28 +476,7 @@ def _rule_value(value: Any, kind: FeatureKind, where: str) -> float | str:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise InputError(f"{path}: is a folder, not a scenario config file.")
-        if size > MAX_CONFIG_BYTES:
-            raise InputError(f"{path}: {size} bytes is too large for a scenario config "
-                             f"(at most {MAX_CONFIG_BYTES}); is this the right file?")
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such scenario config file.") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason}).") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}.") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: malformed TOML: {exc}.") from None
-    except RecursionError:
-        # tomllib recurses once per nested array or inline table.
-        raise InputError(f"{path}: malformed TOML: arrays or tables nested too deeply.") \
-            from None
+    return read_toml(path, what="scenario config", max_bytes=MAX_CONFIG_BYTES)
 
 
 def _is_missing(value: Any) -> bool:

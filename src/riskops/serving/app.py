@@ -353,7 +353,25 @@ def _add_registry_routes(app: FastAPI) -> None:
         ws = serving_state(request).ws
         return await run_in_threadpool(
             lambda: decide(ws, who, name[:128], version, decision=body.decision,
-                           role=body.role, comment=body.comment))
+                           role=body.role, comment=body.comment,
+                           revalidation=body.revalidation))
+
+    @app.get("/inventory", tags=["governance"])
+    async def inventory(request: Request, overdue: bool = False,
+                        format: Literal["json", "csv"] = "json",
+                        _: Identity = Depends(permit("read"))) -> Any:
+        """The model-risk inventory: every model with owner, tier, state, last validation,
+        next re-validation due date and open alerts (``format=csv`` for a spreadsheet)."""
+        from riskops.governance.inventory import csv_rows
+        from riskops.governance.inventory import inventory as read_inventory
+
+        ws = serving_state(request).ws
+        entries = await run_in_threadpool(lambda: read_inventory(ws, overdue_only=overdue))
+        if format == "csv":
+            return Response(csv_rows(entries), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition":
+                                     'attachment; filename="model-inventory.csv"'})
+        return {"models": entries}
 
     @app.post("/models/{name}/promote", tags=["governance"])
     async def promote(name: str, body: schemas.PromoteIn, request: Request,
@@ -378,6 +396,16 @@ def _add_registry_routes(app: FastAPI) -> None:
         return await run_in_threadpool(
             lambda: governed_rollback(ws, who, name[:128], to=body.to,
                                       fallback_heuristic=body.fallback == "heuristic"))
+
+    @app.post("/models/{name}/retire", tags=["governance"])
+    async def retire(name: str, body: schemas.RetireIn, request: Request,
+                     who: Identity = Depends(permit("retire"))) -> Any:
+        """Take a model out of service: every replica answers from the heuristic."""
+        from riskops.governance.promotion import retire as governed_retire
+
+        ws = serving_state(request).ws
+        return await run_in_threadpool(
+            lambda: governed_retire(ws, who, name[:128], reason=body.reason))
 
     @app.post("/models/{name}/pins", tags=["governance"])
     async def pin(name: str, body: schemas.PinIn, request: Request,

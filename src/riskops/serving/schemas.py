@@ -145,6 +145,13 @@ class ApprovalIn(BaseModel):
     decision: Literal["approve", "reject"] = "approve"
     role: str = Field(min_length=1, max_length=64)
     comment: str = Field(default="", max_length=2000)
+    revalidation: bool = False
+
+
+class RetireIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class PinIn(BaseModel):

@@ -88,3 +88,10 @@ def find_events(session: Session, event_id: str) -> list[EventRecord]:
                               .where(OutboxEventRow.id.startswith(event_id, autoescape=True))
                               .limit(2)).all()
     return [event_record(m) for m in matches]
+
+
+def recent_events(session: Session, type: str, *, limit: int = 100) -> list[EventRecord]:
+    """The newest ``limit`` events of ``type``, newest first."""
+    rows = session.scalars(select(OutboxEventRow).where(OutboxEventRow.type == type)
+                           .order_by(OutboxEventRow.seq.desc()).limit(limit))
+    return [event_record(r) for r in rows]

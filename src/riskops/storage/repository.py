@@ -19,6 +19,7 @@ from riskops.storage.tables import (
     ArtifactRow,
     AuditEntryRow,
     BiasAuditRow,
+    InventoryRow,
     ManifestRow,
     ModelRow,
     ModelVersionRow,
@@ -216,3 +217,16 @@ def latest_bias_audit(session: Session, model: str, version: int) -> BiasAuditRo
                           .where(BiasAuditRow.model_name == model,
                                  BiasAuditRow.version == version)
                           .order_by(BiasAuditRow.id.desc()))
+
+
+def get_inventory(session: Session, model: str) -> InventoryRow | None:
+    return session.get(InventoryRow, model)
+
+
+def all_inventory(session: Session) -> list[InventoryRow]:
+    return list(session.scalars(select(InventoryRow).order_by(InventoryRow.model_name)))
+
+
+def put_inventory(session: Session, row: InventoryRow) -> None:
+    session.merge(row)
+    session.flush()

@@ -67,6 +67,10 @@ class ModelRow(Base):
     history: Mapped[str] = mapped_column(Text, default="[]")
     # JSON object tenant -> version (int) or "heuristic"; per-tenant routing pins.
     pins: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    # Set by ``riskops models retire``, cleared by the next production promotion (0005).
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    retired_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    retired_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ModelVersionRow(Base):
@@ -185,6 +189,34 @@ class ApprovalRow(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     artifacts_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # "promotion" (a sign-off to go live) or "revalidation" (a validator's periodic one).
+    purpose: Mapped[str] = mapped_column(String(16), default="promotion",
+                                         server_default="promotion")
+
+
+class InventoryRow(Base):
+    """What the model-risk inventory records about one model (migration 0005).
+
+    List fields are JSON lists of strings. The lifecycle state is never stored:
+    it is derived from the registry and the approvals (``governance.lifecycle``).
+    """
+
+    __tablename__ = "model_inventory"
+
+    model_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    tier: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    tier_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    purpose: Mapped[str] = mapped_column(Text, default="", server_default="")
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    intended_uses: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    out_of_scope_uses: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    limitations: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    business_line: Mapped[str] = mapped_column(String(256), default="", server_default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str] = mapped_column(String(256))
+    revalidation_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime(),
+                                                                      nullable=True)
 
 
 class BiasAuditRow(Base):
