@@ -251,6 +251,10 @@ def test_without_metadata_each_field_says_how_to_document_it(v1: dict[str, Any])
     for flag, text in fields.items():
         assert text.startswith(f"{NOT_DOCUMENTED}; run riskops models describe fraud --"), flag
     assert "--tier-reason" in fields["tier-reason"] and "--owner USER" in fields["owner"]
+    # the hints name the real options of riskops models describe (cli/inventory.py)
+    assert fields["intended-uses"].endswith("--intended-use TEXT")
+    assert fields["limitations"].endswith("--limitation TEXT")
+    assert fields["out-of-scope-uses"].endswith("--out-of-scope TEXT")
     assert card["intended_uses"]["risk_rating"] == "Unknown"
     assert card["riskops"]["metadata_updated"] is None
     assert "not documented; run riskops models describe fraud --owner USER" in (

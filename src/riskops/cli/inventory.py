@@ -3,6 +3,7 @@
     riskops models describe fraud --owner rita --tier high --tier-reason "..." \\
         --purpose "..." --intended-use "..." --limitation "..." [--from-file model.toml]
     riskops models retire fraud --reason "replaced by the claims model"
+    riskops models card fraud 3 [--out DIR] [--json]
     riskops inventory [--json | --csv] [--overdue]
 """
 
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from riskops.cli.common import HomeOption, JsonFlag, open_ws, out, print_json
+from riskops.cli.common import HomeOption, JsonFlag, open_ws, out, print_json, write_text
 from riskops.errors import InputError
 
 ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Model name, e.g. fraud.")]
@@ -99,6 +100,38 @@ def retire(
     out.print(f"retired {model} (was serving {f'v{live}' if live else 'no version'}); it "
               f"answers from the heuristic now. Manifest v{result['manifest_version']}.",
               markup=False)
+
+
+def card(
+    model: ModelArg,
+    version: Annotated[int, typer.Argument(metavar="VERSION", help="Version number.")],
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", metavar="DIR", help="Write model-card.json and model-card.md here.")] = None,
+    home: HomeOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The model card of MODEL VERSION (markdown on stdout, or files with --out)."""
+    from riskops.governance.cards import card_files, model_card
+
+    document = model_card(open_ws(home, "read"), model, version)
+    files = card_files(document)
+    if out_dir is not None:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise InputError(f"--out {out_dir} is a file; give a folder for the two card files.")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"--out {out_dir}: cannot create the folder: {exc.strerror}.") \
+                from None
+        for name, data in files.items():
+            write_text(out_dir / name, data.decode(), option="--out")
+        if not as_json:
+            out.print(f"wrote {', '.join(str(out_dir / n) for n in files)} "
+                      f"(status {document['model_card_status']}).", markup=False)
+    if as_json:
+        print_json(document)
+    elif out_dir is None:
+        typer.echo(files["model-card.md"].decode(), nl=False)
 
 
 def inventory(

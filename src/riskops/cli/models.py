@@ -19,7 +19,6 @@ from rich.table import Table
 from riskops.cli.common import (
     HomeOption,
     JsonFlag,
-    actor,
     err,
     json_object,
     open_ws,
@@ -57,20 +56,42 @@ def register(
     home: HomeOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Store a folder of artifacts as the next version of MODEL (not live)."""
+    """Store a folder of artifacts as the next version of MODEL (not live).
+
+    A ``model.toml`` in the folder is registered with the version and sets the
+    model's inventory metadata (owner, tier, purpose, ...; see models describe).
+    """
+    from riskops.governance.model_metadata import (
+        MODEL_TOML,
+        check_change,
+        describe,
+        read_model_toml,
+    )
     from riskops.registry.service import Registry
+    from riskops.tokens import authorize, current_identity
 
     ws = open_ws(home)
+    who = authorize(current_identity(ws), "register")
+    described = (source / MODEL_TOML).is_file()
+    if described:  # checked before anything is stored
+        authorize(who, "describe")
+        check_change(ws, model, read_model_toml(source / MODEL_TOML))
     result = Registry(ws).register(
-        model, source, actor=actor(ws, "register"), metrics=json_object(metrics, "--metrics"),
+        model, source, actor=who.actor, metrics=json_object(metrics, "--metrics"),
         params=json_object(params, "--params"), training_run_id=run_id, entrypoint=entrypoint,
     )
+    if described:  # the signed copy, not the source, which may have changed since
+        stored = ws.store_dir / f"models/{model}/{result['version']}/{MODEL_TOML}"
+        result["described"] = describe(ws, who, model, read_model_toml(stored))
     if as_json:
         print_json(result)
         return
     out.print(f"registered {model} v{result['version']} "
               f"({plural(len(result['artifacts']), 'file')}, manifest "
               f"v{result['manifest_version']}); not live until promoted.", markup=False)
+    if described:
+        changed = ", ".join(result["described"]["changed"]) or "nothing new"
+        out.print(f"{MODEL_TOML}: described {model} ({changed}).", markup=False)
 
 
 @app.command("list")
@@ -96,9 +117,12 @@ def list_(home: HomeOption = None, as_json: JsonFlag = False) -> None:
 @app.command("show")
 def show(model: ModelArg, home: HomeOption = None, as_json: JsonFlag = False) -> None:
     """One model: stages, history, tenant pins and every version with its artifacts."""
+    from riskops.governance.inventory import inventory
     from riskops.registry.service import Registry
 
-    info = Registry(open_ws(home)).show_model(model)
+    ws = open_ws(home)
+    info = Registry(ws).show_model(model)
+    info["inventory"] = inventory(ws, model=model)[0]
     if as_json:
         print_json(info)
         return
@@ -108,6 +132,7 @@ def show(model: ModelArg, home: HomeOption = None, as_json: JsonFlag = False) ->
     out.print(f"[bold]{model}[/bold]  production {production_text(stages['production'], info)}"
               f"  staging {version_text(stages['staging'])}  canary {canary_text}")
     out.print(f"history: {' -> '.join(f'v{v}' for v in info['history']) or '-'}", markup=False)
+    print_inventory(info["inventory"])
     if info["pins"]:
         out.print("pins: " + ", ".join(
             f"{tenant} -> {target if target == 'heuristic' else f'v{target}'}"
@@ -118,6 +143,30 @@ def show(model: ModelArg, home: HomeOption = None, as_json: JsonFlag = False) ->
                       v["entrypoint"] or "-", str(len(v["artifacts"])),
                       metrics_text(v["metrics"]))
     out.print(table)
+
+
+def print_inventory(entry: dict[str, Any]) -> None:
+    """The model-risk lines of ``models show``: state, owner, tier, validation, alerts."""
+    meta = entry["metadata"] or {}
+    tier = meta.get("tier")
+    out.print(f"state: {entry['state']}  owner: {meta.get('owner') or '-'}  tier: "
+              + (f"{tier} ({meta.get('tier_reason')})" if tier else "-"), markup=False)
+    if meta.get("purpose"):
+        out.print(f"purpose: {meta['purpose']}", markup=False)
+    last = entry["last_validation"]
+    due = entry["next_revalidation_due"] or ("never validated" if entry["never_validated"]
+                                             else "-")
+    validated = f"{last['date']} ({last['kind']} by {', '.join(last['by'])})" if last else "-"
+    out.print(f"last validation: {validated}  next due: {due}"
+              f"{'  OVERDUE' if entry['overdue'] else ''}", markup=False)
+    if entry["retired"]:
+        out.print(f"retired {entry['retired']['at'][:10]} by {entry['retired']['by']}: "
+                  f"{entry['retired']['reason']}", markup=False)
+    kinds = sorted({a["kind"] for a in entry["open_alerts"]})
+    if kinds:
+        out.print(f"open alerts: {', '.join(kinds)}", markup=False)
+    for note in entry["notes"]:
+        out.print(f"note: {note}", markup=False)
 
 
 def metrics_text(metrics: dict[str, Any], *, limit: int = 40) -> str:

@@ -116,6 +116,7 @@ def _security_scan(path: Path | None) -> dict[str, Any]:
 def _documents(ws: Workspace, model: str, version: int, *, actor: str,
                scan: dict[str, Any], smoke_test: SmokeTest) -> dict[str, bytes]:
     """Every file of the bundle but SHA256SUMS and its signature, by name."""
+    from riskops.governance.cards import CARD_JSON, CARD_MARKDOWN, card_files, model_card
     from riskops.monitoring.job import last_results
     from riskops.registry.verification import verify_workspace
 
@@ -184,6 +185,9 @@ def _documents(ws: Workspace, model: str, version: int, *, actor: str,
         break_glass=glass, promotions=[e for e in entries if e["seq"] in about
                                        and e["action"] in POINTER_ACTIONS],
         drift=documents[names.DRIFT], security=scan).encode()
+    card = card_files(model_card(ws, model, version))
+    files[names.MODEL_CARD] = card[CARD_JSON]
+    files[names.MODEL_CARD_MD] = card[CARD_MARKDOWN]
     return files
 
 

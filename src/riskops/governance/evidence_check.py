@@ -49,10 +49,12 @@ BREAK_GLASS = "break-glass.json"
 AUDIT_LOG = "audit-log.json"
 SECURITY = "security-scan.json"
 SUMMARY = "summary.md"
+MODEL_CARD = "model-card.json"
+MODEL_CARD_MD = "model-card.md"
 #: Every file a bundle holds besides SHA256SUMS and its signature, all listed in SHA256SUMS.
 LISTED_FILES = (BUNDLE, MANIFEST, MANIFEST_SIG, PUBLIC_KEY, INTEGRITY, EVALUATION,
                 REPRODUCIBILITY, SCORE_DELTA, BIAS, DRIFT, APPROVALS, GATES, BREAK_GLASS,
-                AUDIT_LOG, SECURITY, SUMMARY)
+                AUDIT_LOG, SECURITY, SUMMARY, MODEL_CARD, MODEL_CARD_MD)
 #: Reports copied byte for byte from the version's artifacts (their digests are signed).
 COPIED_REPORTS = (EVALUATION, REPRODUCIBILITY)
 

@@ -99,7 +99,7 @@ def evaluate_gates(ws: Workspace, model: str, version: int, *, smoke_test: Smoke
     info = Registry(ws).show_version(model, version)
     wanted = gates_for(stage, policy, percent)
     gates: list[Gate] = []
-    reports = _reports(ws, model, version) if wanted else {}
+    reports = version_reports(ws, model, version) if wanted else {}
     for name in wanted:
         if name == "integrity":
             gates.append(_integrity(ws, model, version))
@@ -305,7 +305,7 @@ def _approvals(ws: Workspace, model: str, version: int, policy: GovernancePolicy
                                        "artifacts_sha256")})
 
 
-def _reports(ws: Workspace, model: str, version: int) -> dict[str, dict[str, Any]]:
+def version_reports(ws: Workspace, model: str, version: int) -> dict[str, dict[str, Any]]:
     """The version's JSON reports, read through the signed manifest (absent when unlisted or
     unreadable: the integrity gate says why)."""
     from riskops.registry.loader import read_artifact

@@ -44,6 +44,9 @@ CARD_SCHEMA = "riskops.model-card/v1"
 CARD_STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
 NOT_DOCUMENTED = "not documented"
 _RATINGS = {"high": "High", "medium": "Medium", "low": "Low"}
+#: The ``riskops models describe`` option of each inventory field that is not its name.
+_FLAGS = {"intended_uses": "intended-use", "out_of_scope_uses": "out-of-scope",
+          "limitations": "limitation"}
 _ORDER = {name: i for i, name in enumerate(("rows", "positives", "positive_rate", "threshold",
                                              *METRICS))}
 
@@ -91,8 +94,9 @@ def build_model_card(*, model: str, version: int, status: str,
     def documented(key: str, placeholder: str = "TEXT") -> str:
         value = meta.get(key)
         value = "\n".join(map(str, value)) if isinstance(value, list | tuple) else value
+        flag = _FLAGS.get(key, key.replace("_", "-"))
         return str(value) if value else (f"{NOT_DOCUMENTED}; run riskops models describe "
-                                         f"{model} --{key.replace('_', '-')} {placeholder}")
+                                         f"{model} --{flag} {placeholder}")
 
     params, repro = version_info.get("params") or {}, reproducibility or {}
     data, code = repro.get("data") or {}, repro.get("code") or {}

@@ -125,19 +125,9 @@ def describe(ws: Workspace, who: Identity, model: str, change: MetadataChange
     Registry(ws).show_model(model)  # UnknownModel, with the known ones
     values = dict(change.values)
     with db.write_transaction(ws.database_url) as session:
-        owner = values.get("owner")
-        if isinstance(owner, str):
-            user = repository.get_user(session, owner)
-            if user is None or user.disabled_at is not None:
-                state = "is disabled" if user is not None else "is not a user"
-                raise InputError(f"{change.source}: owner {owner[:64]!r} {state}; the owner must "
-                                 "be an enabled user (riskops users list).")
         row = repository.get_inventory(session, model)
+        _check_in(session, change, row)
         before = metadata_dict(row)
-        stored_reason = row.tier_reason if row is not None else ""
-        if "tier" in values and not (values.get("tier_reason") or stored_reason):
-            raise InputError(f"{change.source}: a tier needs its reason (--tier-reason TEXT, or "
-                             "tier_reason in model.toml): why is the model this risky?")
         now = datetime.now(UTC)
         fields = {f: (json.dumps(v) if f in LIST_FIELDS else v) for f, v in values.items()}
         if row is None:
@@ -154,6 +144,27 @@ def describe(ws: Workspace, who: Identity, model: str, change: MetadataChange
                                            "source": change.source, "token": who.token})
     sync_manifest_files(ws)
     return {"model": model, "changed": sorted(changed), "metadata": after}
+
+
+def check_change(ws: Workspace, model: str, change: MetadataChange) -> None:
+    """Refuse ``change`` now if ``describe`` would (owner, tier reason), writing nothing:
+    ``models register`` checks a ``model.toml`` before it stores the version."""
+    with db.read_session(ws.database_url) as session:
+        _check_in(session, change, repository.get_inventory(session, model))
+
+
+def _check_in(session: Any, change: MetadataChange, row: InventoryRow | None) -> None:
+    owner = change.values.get("owner")
+    if isinstance(owner, str):
+        user = repository.get_user(session, owner)
+        if user is None or user.disabled_at is not None:
+            state = "is disabled" if user is not None else "is not a user"
+            raise InputError(f"{change.source}: owner {owner[:64]!r} {state}; the owner must "
+                             "be an enabled user (riskops users list).")
+    stored_reason = row.tier_reason if row is not None else ""
+    if "tier" in change.values and not (change.values.get("tier_reason") or stored_reason):
+        raise InputError(f"{change.source}: a tier needs its reason (--tier-reason TEXT, or "
+                         "tier_reason in model.toml): why is the model this risky?")
 
 
 def _text(value: str, *, where: str, limit: int) -> str:
