@@ -199,3 +199,14 @@ def test_reference_venv_is_rebuilt_only_when_the_pins_change(tmp_path, monkeypat
     assert calls[1][-3:] == ["install", "-r", str(requirements)]
     assert (venv / ".requirements.sha256").read_text().strip() == \
         bench.requirements_digest(requirements)
+
+
+def test_inventory_benchmark_runs_at_a_tiny_size(capsys, monkeypatch, tmp_path):
+    """benchmarks/inventory.py end to end on 3 models: its table and its own checks (every
+    model's last validation is its newest live version)."""
+    monkeypatch.setenv("RISKOPS_HOME", str(tmp_path / "unused"))
+    inventory_bench = _load("inventory")
+    assert inventory_bench.main(["--models", "3", "--versions", "4", "--live", "2",
+                                 "--repeat", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "| inventory()" in printed and "Registry.list_models (baseline)" in printed

@@ -136,10 +136,14 @@ def version_digest(session: Any, model: str, version: int) -> str:
 
 
 def decisions_of(session: Any, model: str, version: int) -> list[Decision]:
-    return [Decision(user=a.user_name, role=a.role, decision=a.decision,
-                     at=a.created_at.isoformat(), comment=a.comment,
-                     artifacts_sha256=a.artifacts_sha256, purpose=a.purpose or "promotion")
-            for a in repository.approvals_for(session, model, version)]
+    return [decision_of(a) for a in repository.approvals_for(session, model, version)]
+
+
+def decision_of(row: ApprovalRow) -> Decision:
+    """The ``Decision`` a stored approval row records."""
+    return Decision(user=row.user_name, role=row.role, decision=row.decision,
+                    at=row.created_at.isoformat(), comment=row.comment,
+                    artifacts_sha256=row.artifacts_sha256, purpose=row.purpose or "promotion")
 
 
 @dataclass(frozen=True)

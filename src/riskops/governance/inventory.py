@@ -28,10 +28,10 @@ from riskops.governance.approvals import (
     Decision,
     ModelContext,
     approval_verdict,
-    decisions_of,
+    decision_of,
     model_context,
-    version_digest,
 )
+from riskops.governance.digests import artifacts_digest
 from riskops.governance.lifecycle import (
     Validation,
     is_overdue,
@@ -61,17 +61,19 @@ def validations(session: Any, model: str, *, history: Iterable[int], context: Mo
                 policy: GovernancePolicy) -> list[Validation]:
     """Every validation of ``model``: the completed sign-offs of each version that went to
     production (judged under the model's current tier) and each independent
-    re-validation."""
+    re-validation. Three queries whatever the number of versions."""
     found: list[Validation] = []
     required = policy.roles_for(context.tier)
-    for version in sorted(set(history)):
-        row = repository.get_version(session, model, version)
-        if row is None:
-            continue
-        decisions = decisions_of(session, model, version)
-        digest = version_digest(session, model, version)
+    files: dict[int, list[tuple[str, str, int]]] = {}
+    for a in repository.list_artifacts(session, model):
+        files.setdefault(a.version, []).append((a.path, a.sha256, a.size))
+    rows = repository.approvals_for(session, model)
+    authors = {v.version: v.author for v in repository.list_versions(session, model)}
+    for version in sorted(set(history) & set(authors)):
+        decisions = [decision_of(a) for a in rows if a.version == version]
+        digest = artifacts_digest(files.get(version, []))
         verdict = approval_verdict(decisions, required_roles=required, digest=digest,
-                                   author=row.author,
+                                   author=authors[version],
                                    author_may_approve=policy.author_may_approve,
                                    builders=context.builders)
         if verdict.complete:
@@ -79,7 +81,7 @@ def validations(session: Any, model: str, *, history: Iterable[int], context: Mo
             times = [d.at for d in decisions if _counts(d, digest) and d.user in signers]
             found.append(Validation(at=datetime.fromisoformat(max(times)), version=version,
                                     by=tuple(sorted(signers)), kind="approval"))
-    for a in repository.approvals_for(session, model):
+    for a in rows:
         if (a.purpose == "revalidation" and a.decision == "approve" and a.role == VALIDATOR
                 and a.user_name not in context.builders):
             found.append(Validation(at=a.created_at, version=a.version, by=(a.user_name,),
