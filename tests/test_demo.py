@@ -34,21 +34,28 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignor
     assert files == {"model.skops", "model.sig", "evaluation-report.json",
                      "reproducibility-report.json", "golden-predictions.parquet",
                      "holdout-rows.parquet", "reference-profile.json"}
-    # Both versions went live through their gates, signed off by two demo approvers.
+    # Both versions went live through their gates, signed off by the three demo people the
+    # high tier asks for (the validator built nothing).
     assert summary["promotions"] == [
-        {"version": v, "gates": "pass", "promoted_by": "paul", "approved_by": ["paul", "rita"]}
-        for v in (1, 2)]
+        {"version": v, "gates": "pass", "promoted_by": "paul",
+         "approved_by": ["paul", "rita", "vera"]} for v in (1, 2)]
     for version in ("1", "2"):
         signed = manifest["models"]["fraud"]["versions"][version]["approvals"]
         assert sorted((a["user"], a["role"]) for a in signed) == [
-            ("paul", "platform_owner"), ("rita", "risk_lead")]
+            ("paul", "platform_owner"), ("rita", "risk_lead"), ("vera", "validator")]
+    cards = sorted(p.name for p in (home / "model-cards").iterdir())
+    assert cards == [f"fraud-{v}-model-card.{ext}" for v in (1, 2) for ext in ("json", "md")]
+    card_v2 = json.loads((home / "model-cards" / "fraud-2-model-card.json").read_text())
+    assert card_v2["model_card_status"] == "Archived"   # rolled back off it
+    assert card_v2["riskops"]["approvals"]["complete"] is True
     report = json.loads((ws.store_dir / "models/fraud/2/evaluation-report.json").read_text())
     assert report["comparison"]["production_version"] == 1
 
     again = cli("demo")
     assert again.code == 0, again.err
     assert "reused" in again.out and "fraud v3" in again.out
-    assert "approved by rita (risk_lead) and paul (platform_owner)" in again.out
+    assert "approved by rita (risk_lead), paul (platform_owner), vera (validator)" in again.out
+    assert "16. inventory: fraud production, tier high, owner rita" in again.out
     assert "PASS approvals" in again.out and "PASS smoke" in again.out
     assert cli("verify", "--home", home).code == 0
     assert cli("audit-log", "verify", "--home", home).code == 0

@@ -237,9 +237,11 @@ def test_due_today_passes_and_tomorrow_gates_the_next_promotion(
     day_after = _gate(gov_ws, datetime(2026, 10, 2, 0, 0, tzinfo=UTC))
     assert day_after["status"] == "fail"
     assert "riskops approve fraud 1 --role validator --revalidation" in day_after["detail"]
-    # the real clock (after 2026-10-01): the promotion is refused for that reason
+    # the real clock (after 2026-10-01): the promotion is refused for that reason, canary too
     gates = cli("gates", "fraud", "1", "--json")
     assert gates.code == 1 and gates.json()["failing"] == ["revalidation"]
+    canary = cli("gates", "fraud", "1", "--stage", "canary", "--json")
+    assert canary.code == 1 and canary.json()["failing"] == ["revalidation"]
     # a validator re-validates the live version: due again in 24 months
     signed = cli("approve", "fraud", "1", "--role", "validator", "--revalidation",
                  token=people["r-validator"])
@@ -323,10 +325,41 @@ def test_inventory_csv_lists_every_model_and_defuses_formulas(
     assert any("no risk tier" in n for n in notes) and any("no owner" in n for n in notes)
 
 
+def test_raising_the_tier_asks_for_the_validation_the_new_tier_needs(
+        cli, gov_ws: Workspace, people: dict[str, str]) -> None:
+    assert _describe(cli, people["ana"], "--tier", "medium", "--tier-reason", "r").code == 0
+    _go_live(cli, gov_ws, people)
+    assert not _inventory(cli)[0]["overdue"]
+    assert _describe(cli, people["ana"], *HIGH).code == 0
+    entry = _inventory(cli)[0]
+    assert entry["overdue"] and entry["never_validated"] and entry["last_validation"] is None
+    assert "never validated" in cli("inventory", "--csv").out
+
+
 def test_inventory_shows_open_alerts(cli, gov_ws: Workspace, people: dict[str, str]) -> None:
+    from riskops.events import emit_now
+    from riskops.storage.alert_state import save_states
+
     _go_live(cli, gov_ws, people)
     record_bias(gov_ws, "fraud", 1, status="fail")
     assert [a["kind"] for a in _inventory(cli)[0]["open_alerts"]] == ["bias"]
+    now = datetime.now(UTC)
+    with db.write_transaction(gov_ws.database_url) as session:
+        save_states(session, {
+            ("feature", "default", "fraud", "", "amount", "psi"): {
+                "firing": True, "breaches": 3, "cleans": 0, "evaluated_at": now,
+                "last_value": 0.4, "changed_at": now},
+            ("performance", "default", "fraud@1", "", "", "brier"): {
+                "firing": False, "breaches": 1, "cleans": 0, "evaluated_at": now,
+                "last_value": 0.1, "changed_at": now}})
+    emit_now(gov_ws, type="model_integrity_failed", subject="fraud",
+             data={"models": ["fraud"], "problem": "1 integrity failure(s)"}, source="test")
+    alerts = _inventory(cli)[0]["open_alerts"]
+    assert [a["kind"] for a in alerts] == ["drift", "bias", "integrity"]
+    assert alerts[0]["feature"] == "amount"
+    # a passing integrity check afterwards clears the integrity alert
+    assert cli("jobs", "run", "integrity-check").code == 0
+    assert [a["kind"] for a in _inventory(cli)[0]["open_alerts"]] == ["drift", "bias"]
 
 
 def test_get_inventory_answers_json_and_csv(gov_ws: Workspace, people: dict[str, str]) -> None:

@@ -88,21 +88,24 @@ def test_the_state_follows_pointers_and_sign_offs(pointers: dict, retired: bool,
     assert found == state
 
 
-@pytest.mark.parametrize(("version", "production", "canary", "history", "retired",
-                          "decisions", "status"), [
-    (1, None, None, [], False, False, "Draft"),
-    (1, None, None, [], False, True, "PendingReview"),
-    (2, 1, 2, [1], False, False, "PendingReview"),
-    (1, 1, None, [1], False, True, "Approved"),
-    (1, 2, None, [1, 2], False, True, "Approved"),    # superseded, still approved
-    (1, None, None, [1], True, True, "Archived"),
-    (3, None, None, [1], True, False, "Archived"),
+@pytest.mark.parametrize(("version", "production", "canary", "history", "ever_live",
+                          "retired", "decisions", "status"), [
+    (1, None, None, [], False, False, False, "Draft"),
+    (1, None, None, [], False, False, True, "PendingReview"),
+    (2, 1, 2, [1], False, False, False, "PendingReview"),
+    (1, 1, None, [1], True, False, True, "Approved"),
+    (1, 2, None, [1, 2], True, False, True, "Approved"),   # superseded, rollback may return
+    (2, 1, None, [1], True, False, True, "Archived"),      # production rolled back off it
+    (1, None, None, [1], True, True, True, "Archived"),
+    (3, None, None, [1], False, True, False, "Archived"),
 ])
 def test_card_status_follows_the_version(version: int, production: int | None,
                                          canary: int | None, history: list[int],
-                                         retired: bool, decisions: bool, status: str) -> None:
+                                         ever_live: bool, retired: bool, decisions: bool,
+                                         status: str) -> None:
     assert card_status(version=version, production=production, canary=canary,
-                       history=history, retired=retired, has_decisions=decisions) == status
+                       history=history, ever_live=ever_live, retired=retired,
+                       has_decisions=decisions) == status
 
 
 def test_tiers_default_to_the_documented_policy() -> None:

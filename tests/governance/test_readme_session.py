@@ -32,12 +32,24 @@ def test_the_readme_session_reaches_production_through_its_gates(
         assert cli("users", "add", user, "--roles", role).code == 0
         made = cli("token", "create", "--user", user, "--name", f"{user}-1", "--json")
         tokens[user] = made.json()["token"]
+    described = cli("models", "describe", "fraud", "--owner", "ana", "--tier", "medium",
+                    "--tier-reason", "flags payments for review; a human decides",
+                    "--purpose", "Card fraud triage", token=tokens["ana"])
+    assert described.code == 0, described.err
     assert cli("approve", "fraud", "1", "--role", "risk_lead", "--comment", "checked",
                token=tokens["ana"]).code == 0
     assert cli("approve", "fraud", "1", "--role", "platform_owner", token=tokens["ben"]).code == 0
     promoted = cli("promote", "fraud", "1", token=tokens["ben"])
     assert promoted.code == 0, promoted.out + promoted.err
     assert promoted.out.count("PASS") == 8
+    inventory = cli("inventory", "--csv")
+    assert inventory.code == 0
+    row = inventory.out.splitlines()[1].split(",")
+    assert row[:4] == ["fraud", "production", "ana", "medium"]
+    assert cli("models", "card", "fraud", "1", "--out", "card").code == 0
+    card = json.loads(Path("card/model-card.json").read_text())
+    assert card["model_card_status"] == "Approved"
+    assert card["intended_uses"]["risk_rating"] == "Medium"
     assert cli("evidence", "fraud", "1", "--out", "evidence-fraud-1").code == 0
     verified = cli("evidence", "verify", "evidence-fraud-1", "--public-key",
                    home / "keys" / "public.pem")

@@ -1,8 +1,10 @@
-"""The demo's sign-off path: two approvers, a bias audit, the gates, a governed promotion.
+"""The demo's sign-off path: the inventory entry, a bias audit, three approvers, the gates.
 
-The demo's risk team is two people: ``rita`` (risk_lead) and ``paul``
-(platform_owner). Each run gives them fresh tokens and acts through them, so
-the audit log shows who approved and who promoted, as it would for people.
+The demo's risk team is three people: ``rita`` (risk_lead, who owns the fraud
+model), ``paul`` (platform_owner) and ``vera`` (validator, who built none of
+it). The fraud model is high tier, so each version needs all three sign-offs.
+Each run gives them fresh tokens and acts through them, so the audit log shows
+who described, approved and promoted, as it would for people.
 """
 
 from __future__ import annotations
@@ -15,13 +17,25 @@ import tomli_w
 
 from riskops.config import Workspace, open_workspace
 from riskops.errors import CheckFailed
-from riskops.governance.approvals import decide
+from riskops.governance.approvals import approval_state, decide
 from riskops.governance.bias_audit import audit_version
 from riskops.governance.promotion import promote
 from riskops.serving.smoke import smoke_test
 from riskops.tokens import Identity, add_user, create_token, identify, list_users
 
-APPROVERS = (("rita", "risk_lead"), ("paul", "platform_owner"))
+APPROVERS = (("rita", "risk_lead"), ("paul", "platform_owner"), ("vera", "validator"))
+#: What the demo's risk team records about the fraud model (riskops models describe).
+FRAUD_INVENTORY = {
+    "owner": "rita", "tier": "high",
+    "tier_reason": "declines card payments automatically, before a human sees them",
+    "purpose": "Score card payments for fraud before authorisation",
+    "business_line": "Retail card payments",
+    "description": "Calibrated gradient boosting over payment features (amount, hour, "
+                   "device, channel, distance from home, recent failed authorisations)",
+    "intended_uses": ["pre-authorisation fraud scoring", "ordering the analysts' review queue"],
+    "out_of_scope_uses": ["credit decisions", "customer profiling"],
+    "limitations": ["trained on synthetic 2026 card traffic",
+                    "no card-not-present history before 2026"]}
 #: The demo's fraud policy: flag rates may differ by age band (younger cardholders are
 #: defrauded more often in this data), error rates may not differ by more than 0.15.
 FRAUD_BIAS_POLICY = {"max_equalized_odds_difference": 0.15,
@@ -38,6 +52,13 @@ def approvers(ws: Workspace, *, stamp: str, actor: str) -> dict[str, Identity]:
         token = create_token(ws, name=f"{name}-demo-{stamp}", user=name, actor=actor)
         found[role] = identify(ws, token)
     return found
+
+
+def describe_fraud(ws: Workspace, owner: Identity, model: str) -> dict[str, Any]:
+    """Record the fraud model's inventory entry (owner, high tier, uses, limitations)."""
+    from riskops.governance.model_metadata import check_fields, describe
+
+    return describe(ws, owner, model, check_fields(dict(FRAUD_INVENTORY), source="demo"))
 
 
 def set_bias_policy(ws: Workspace) -> Workspace:
@@ -65,12 +86,11 @@ def sign_off_and_promote(ws: Workspace, model: str, version: int, people: dict[s
     """Audit, approve twice, check every gate and promote ``model`` v``version``."""
     audit = audit_version(ws, model, version, actor=actor)
     say(f"   bias audit of v{version}: {bias_line(audit)}")
-    for role in ("risk_lead", "platform_owner"):
-        who = people[role]
-        decide(ws, who, model, version, decision="approve", role=role,
+    required = approval_state(ws, model, version)["required_roles"]
+    for role in required:
+        decide(ws, people[role], model, version, decision="approve", role=role,
                comment=f"demo sign-off by the {role.replace('_', ' ')}")
-    say(f"   approved by {people['risk_lead'].name} (risk_lead) and "
-        f"{people['platform_owner'].name} (platform_owner)")
+    say("   approved by " + ", ".join(f"{people[r].name} ({r})" for r in required))
     try:
         result = promote(ws, people["platform_owner"], model, version, smoke_test=smoke_test)
     except CheckFailed as exc:

@@ -21,7 +21,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from riskops.demo.governed import approvers, bias_line, set_bias_policy, sign_off_and_promote
+from riskops.demo.governed import (
+    approvers,
+    bias_line,
+    describe_fraud,
+    set_bias_policy,
+    sign_off_and_promote,
+)
 from riskops.errors import CheckFailed
 from riskops.governance.audit_check import check_audit_log
 from riskops.governance.bias_audit import audit_version
@@ -87,6 +93,10 @@ def run_demo(
         f"; threshold {v1['threshold']['value']:.3f}")
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     people = approvers(ws, stamp=stamp, actor=ACTOR)
+    describe_fraud(ws, people["risk_lead"], MODEL)
+    say(f"   {people['risk_lead'].name} recorded {MODEL} in the model inventory: owner "
+        f"{people['risk_lead'].name}, tier high, so each version also needs an independent "
+        f"validator ({people['validator'].name})")
     default = audit_version(ws, MODEL, v1["version"], actor=ACTOR)
     say(f"   bias audit of v{v1['version']} under the default policy (equalized odds "
         f"difference <= 0.10, demographic parity ratio >= 0.80): {bias_line(default)}")
@@ -158,10 +168,27 @@ def run_demo(
         raise CheckFailed(f"demo stopped: audit log broken: {audit.problem}")
     say(f"15. audit log: {audit.entries} hash-chained entries verified against every signed "
         "manifest")
+    from riskops.governance.cards import CARD_JSON, card_files, model_card
+    from riskops.governance.inventory import inventory
+
+    entry = inventory(ws, model=MODEL)[0]
+    last = entry["last_validation"]
+    say(f"16. inventory: {MODEL} {entry['state']}, tier {entry['metadata']['tier']}, owner "
+        f"{entry['metadata']['owner']}, last validated {last['date']} by "
+        f"{', '.join(last['by'])}, re-validation due {entry['next_revalidation_due']}")
+    cards = ws.home / "model-cards"
+    cards.mkdir(exist_ok=True)
+    for version in (v1["version"], v2["version"]):
+        card = model_card(ws, MODEL, version)
+        for name, data in card_files(card).items():
+            (cards / f"{MODEL}-{version}-{name}").write_bytes(data)
+        say(f"    model card of v{version} ({card['model_card_status']}): "
+            f"{cards}/{MODEL}-{version}-{CARD_JSON} and .md")
     say("\nLook at:")
     say(f"  export RISKOPS_HOME={ws.home}")
     exe = _riskops_command()
     for command in (f"{exe} models show {MODEL}", f"{exe} models history {MODEL}",
+                    f"{exe} inventory --csv", f"{exe} models card {MODEL} {rolled['to']}",
                     f"{exe} verify --json-out model-integrity.json", f"{exe} audit-log verify",
                     f"{exe} gates {MODEL} {v2['version']}",
                     f"{exe} audit bias {MODEL} {v2['version']}",

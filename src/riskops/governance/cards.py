@@ -37,10 +37,13 @@ def model_card(ws: Workspace, model: str, version: int) -> dict[str, Any]:
         audit = None if row is None else {
             "status": row.status, "created_at": row.created_at.isoformat(), "actor": row.actor,
             "artifacts_sha256": row.artifacts_sha256, "report": json.loads(row.report)}
+        ever_live = any(c.stage == "production" and c.to_version == version
+                        for c in repository.pointer_changes(session, model))
     canary = info["stages"]["canary"]
     status = card_status(version=version, production=info["stages"]["production"],
                          canary=canary["version"] if canary else None,
-                         history=info["history"], retired=info["retired"] is not None,
+                         history=info["history"], ever_live=ever_live,
+                         retired=info["retired"] is not None,
                          has_decisions=bool(approvals["decisions"]))
     reports = version_reports(ws, model, version)
     return build_model_card(model=model, version=version, status=status,

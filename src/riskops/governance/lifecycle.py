@@ -86,13 +86,15 @@ def is_overdue(due: date | None, today: date) -> bool:
 
 
 def card_status(*, version: int, production: int | None, canary: int | None,
-                history: Iterable[int], retired: bool, has_decisions: bool) -> str:
+                history: Iterable[int], ever_live: bool, retired: bool,
+                has_decisions: bool) -> str:
     """A version's model-card status, in SageMaker's words.
 
-    ``Approved`` while it serves or after it served production (it went through
-    its gates), ``Archived`` once the model is retired (and it no longer
-    serves), ``PendingReview`` while sign-offs are being collected or it runs as
-    a canary, ``Draft`` before anyone reviewed it.
+    ``Approved`` while it serves production or stays on the production history
+    (a rollback may return to it); ``Archived`` once it left service for good:
+    the model is retired, or production was rolled back off it; ``PendingReview``
+    while sign-offs are being collected or it runs as a canary; ``Draft`` before
+    anyone reviewed it.
     """
     if version == production:
         return "Approved"
@@ -100,6 +102,8 @@ def card_status(*, version: int, production: int | None, canary: int | None,
         return "Archived"
     if version in set(history):
         return "Approved"
+    if ever_live:
+        return "Archived"
     if has_decisions or version == canary:
         return "PendingReview"
     return "Draft"
