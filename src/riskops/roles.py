@@ -35,7 +35,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "pin": ("risk_lead", "platform_owner"),
     "operate": ("platform_owner", "service"),  # monitoring runs, imports, jobs, event delivery
     # model-risk inventory
-    "describe": ("risk_lead", "platform_owner"),  # owner, tier, purpose, uses, limitations
+    # owner, tier, purpose, uses, limitations; lowering a tier: validator only
+    "describe": ("risk_lead", "platform_owner", "validator"),
     "retire": ("risk_lead", "platform_owner"),
     # administration
     "break_glass": (),

@@ -111,13 +111,36 @@ def test_bad_metadata_is_refused_in_one_line_and_nothing_changes(
     assert _inventory(cli)[0]["metadata"] is None
 
 
-def test_describe_needs_a_lead_or_owner_and_a_registered_model(
+def test_describe_needs_a_lead_owner_or_validator_and_a_registered_model(
         cli, gov_ws: Workspace, people: dict[str, str]) -> None:
-    assert _describe(cli, people["r-validator"], "--purpose", "x").code == 1
+    assert _describe(cli, people["r-reviewer"], "--purpose", "x").code == 1
+    assert _describe(cli, people["r-validator"], "--limitation", "found in review").code == 0
     local = cli("models", "describe", "fraud", "--purpose", "x")
     assert local.code == 1 and "describe needs an API token" in local.err
     unknown = cli("models", "describe", "nosuch", "--purpose", "x", token=people["ana"])
     assert unknown.code == 2 and "not registered" in unknown.err
+
+
+def test_only_an_independent_validator_lowers_a_tier(cli, gov_ws: Workspace,
+                                                     people: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    assert _describe(cli, people["ana"], *HIGH).code == 0
+    lowered = _describe(cli, people["ana"], "--tier", "low")
+    assert lowered.code == 1 and "lowering fraud from tier high to low needs a validator" \
+        in lowered.err
+    assert _inventory(cli)[0]["metadata"]["tier"] == "high"
+    # nor through a model.toml registered with a new version: nothing is registered
+    folder = _artifact_folder(tmp_path, 'tier = "medium"\n')
+    assert cli("models", "register", "fraud", "--from", folder, token=people["ana"]).code == 1
+    assert [m["versions"] for m in cli("models", "list", "--json").json()] == [[1]]
+    # a validator who owns the model may not either; an independent one may; raising is open
+    add_user(gov_ws, name="vic", roles=("validator",), actor="admin")
+    vic = create_token(gov_ws, name="vic-token", user="vic", actor="admin")
+    assert _describe(cli, people["ana"], "--owner", "vic").code == 0
+    assert "built a version of fraud or owns it" in _describe(cli, vic, "--tier", "low").err
+    assert _describe(cli, people["r-validator"], "--tier", "medium").code == 0
+    assert _describe(cli, people["ana"], "--tier", "high").code == 0
+    assert _describe(cli, people["admin"], "--tier", "low").code == 0
 
 
 def test_owner_must_be_enabled(cli, gov_ws: Workspace, people: dict[str, str]) -> None:

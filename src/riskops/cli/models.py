@@ -72,10 +72,12 @@ def register(
 
     ws = open_ws(home)
     who = authorize(current_identity(ws), "register")
-    described = (source / MODEL_TOML).is_file()
+    toml = source / MODEL_TOML
+    # a link is refused by register itself, before anything is read through it
+    described = toml.is_file() and not toml.is_symlink()
     if described:  # checked before anything is stored
         authorize(who, "describe")
-        check_change(ws, model, read_model_toml(source / MODEL_TOML))
+        check_change(ws, model, read_model_toml(toml), who=who)
     result = Registry(ws).register(
         model, source, actor=who.actor, metrics=json_object(metrics, "--metrics"),
         params=json_object(params, "--params"), training_run_id=run_id, entrypoint=entrypoint,

@@ -5,7 +5,8 @@
 fields not given keep their value, and a list given replaces the stored one.
 Every change is checked (the owner is an enabled user, the tier one of
 ``high | medium | low`` with a reason, texts bounded and free of control
-characters) and written with its audit entry in one transaction.
+characters; lowering a tier is for an independent validator) and written with
+its audit entry in one transaction.
 
 ``model.toml``::
 
@@ -29,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from riskops.config import Workspace
-from riskops.errors import InputError
-from riskops.governance.policy import TIERS
+from riskops.errors import InputError, PermissionDenied
+from riskops.governance.approvals import model_context
+from riskops.governance.policy import TIERS, VALIDATOR
 from riskops.registry.publish import record_change, sync_manifest_files
 from riskops.registry.service import Registry
 from riskops.storage import db, repository
@@ -126,7 +128,7 @@ def describe(ws: Workspace, who: Identity, model: str, change: MetadataChange
     values = dict(change.values)
     with db.write_transaction(ws.database_url) as session:
         row = repository.get_inventory(session, model)
-        _check_in(session, change, row)
+        _check_in(session, change, row, who=who, model=model)
         before = metadata_dict(row)
         now = datetime.now(UTC)
         fields = {f: (json.dumps(v) if f in LIST_FIELDS else v) for f, v in values.items()}
@@ -146,14 +148,17 @@ def describe(ws: Workspace, who: Identity, model: str, change: MetadataChange
     return {"model": model, "changed": sorted(changed), "metadata": after}
 
 
-def check_change(ws: Workspace, model: str, change: MetadataChange) -> None:
-    """Refuse ``change`` now if ``describe`` would (owner, tier reason), writing nothing:
-    ``models register`` checks a ``model.toml`` before it stores the version."""
+def check_change(ws: Workspace, model: str, change: MetadataChange, *, who: Identity) -> None:
+    """Refuse ``change`` now if ``describe`` would (owner, tier reason, a lowered tier),
+    writing nothing: ``models register`` checks a ``model.toml`` before it stores the
+    version."""
     with db.read_session(ws.database_url) as session:
-        _check_in(session, change, repository.get_inventory(session, model))
+        _check_in(session, change, repository.get_inventory(session, model), who=who,
+                  model=model)
 
 
-def _check_in(session: Any, change: MetadataChange, row: InventoryRow | None) -> None:
+def _check_in(session: Any, change: MetadataChange, row: InventoryRow | None, *,
+              who: Identity, model: str) -> None:
     owner = change.values.get("owner")
     if isinstance(owner, str):
         user = repository.get_user(session, owner)
@@ -165,6 +170,24 @@ def _check_in(session: Any, change: MetadataChange, row: InventoryRow | None) ->
     if "tier" in change.values and not (change.values.get("tier_reason") or stored_reason):
         raise InputError(f"{change.source}: a tier needs its reason (--tier-reason TEXT, or "
                          "tier_reason in model.toml): why is the model this risky?")
+    before, after = (row.tier if row is not None else None), change.values.get("tier")
+    if isinstance(after, str) and before in TIERS and TIERS.index(after) > TIERS.index(before):
+        _check_lowering(session, who, model, before, after)
+
+
+def _check_lowering(session: Any, who: Identity, model: str, before: str, after: str) -> None:
+    """Lowering a tier lowers the sign-offs and re-validations the model needs, so only an
+    independent validator (or admin) may: not the team that wants it live sooner."""
+    if "admin" in who.roles:
+        return
+    if VALIDATOR not in who.roles:
+        raise PermissionDenied(
+            f"lowering {model} from tier {before} to {after} needs a {VALIDATOR} (or admin): "
+            "it lowers the sign-offs and re-validations the model needs. Raising a tier or "
+            "describing anything else needs no validator.")
+    if who.name in model_context(session, model).builders:
+        raise PermissionDenied(f"{who.name!r} built a version of {model} or owns it, so cannot "
+                               "lower its tier; ask an independent validator.")
 
 
 def _text(value: str, *, where: str, limit: int) -> str:
