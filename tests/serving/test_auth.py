@@ -30,6 +30,8 @@ WRONG_ROLE = {
     "/models/{name}/versions/{version}/gates": None,  # every role may read the gates
     "/models/{name}/versions/{version}/approvals": "scorer",
     "/models/{name}/pins": "scorer", "/models/{name}/pins/{tenant}": "reviewer",
+    "/inventory": None,  # every reader role may read the inventory
+    "/models/{name}/retire": "scorer",
 }
 
 
