@@ -279,7 +279,7 @@ def test_revalidation_is_a_validators_act_on_the_live_version(
         cli, gov_ws: Workspace, people: dict[str, str]) -> None:
     not_live = cli("approve", "fraud", "1", "--role", "validator", "--revalidation",
                    token=people["r-validator"])
-    assert not_live.code == 2 and "no version in production" in not_live.err
+    assert not_live.code == 2 and "no version in service" in not_live.err
     _go_live(cli, gov_ws, people)
     wrong_role = cli("approve", "fraud", "1", "--role", "risk_lead", "--revalidation",
                      token=people["ana"])
@@ -425,3 +425,110 @@ def test_the_card_status_follows_the_version(cli, gov_ws: Workspace, people: dic
     (tmp_path / "file").write_text("x")
     assert cli("models", "card", "fraud", "1", "--out", tmp_path / "file").code == 2
     assert cli("models", "card", "fraud", "9").code == 2
+
+
+# --- what an adversarial review found, kept fixed -------------------------------------------
+
+
+def test_a_break_glass_version_is_unvalidated_whatever_came_before(
+        cli, gov_ws: Workspace, people: dict[str, str], tmp_path: Path) -> None:
+    """The validation is of the version in service: v1's sign-offs do not cover a v2
+    forced past its gates."""
+    assert _describe(cli, people["ana"], "--tier", "medium", "--tier-reason", "r").code == 0
+    _go_live(cli, gov_ws, people)
+    assert cli("models", "register", "fraud", "--from", _artifact_folder(tmp_path, None),
+               token=people["cat"]).code == 0
+    forced = cli("promote", "fraud", "2", "--break-glass", "incident 42", token=people["admin"])
+    assert forced.code == 0, forced.err
+    entry = _inventory(cli)[0]
+    assert entry["validated_version"] == 2 and entry["last_validation"] is None
+    assert entry["overdue"] and entry["never_validated"]
+    assert [e["model"] for e in _inventory(cli, "--overdue")] == ["fraud"]
+
+
+def test_dropping_to_the_heuristic_does_not_dodge_the_revalidation_gate(
+        cli, gov_ws: Workspace, people: dict[str, str]) -> None:
+    assert _describe(cli, people["ana"], "--tier", "medium", "--tier-reason", "r").code == 0
+    _go_live(cli, gov_ws, people)
+    _backdate_approvals(gov_ws, datetime(2024, 1, 1, tzinfo=UTC))
+    assert cli("rollback", "fraud", "--fallback", "heuristic", token=people["ana"]).code == 0
+    entry = _inventory(cli)[0]
+    assert entry["live_version"] is None and entry["validated_version"] == 1
+    assert entry["overdue"]
+    gates = cli("gates", "fraud", "1", "--json")
+    assert gates.code == 1 and gates.json()["failing"] == ["revalidation"]
+    # the validator re-validates the version a return would resume
+    assert cli("approve", "fraud", "1", "--role", "validator", "--revalidation",
+               token=people["r-validator"]).code == 0
+    assert cli("gates", "fraud", "1").code == 0
+
+
+def test_a_failed_revalidation_makes_the_model_overdue_at_once(
+        cli, gov_ws: Workspace, people: dict[str, str]) -> None:
+    assert _describe(cli, people["ana"], "--tier", "low", "--tier-reason", "r").code == 0
+    _go_live(cli, gov_ws, people)
+    failed = cli("reject", "fraud", "1", "--role", "validator", "--revalidation", "--comment",
+                 "fails back-testing", token=people["r-validator"])
+    assert failed.code == 0 and "failed the re-validation" in failed.out
+    entry = _inventory(cli)[0]
+    assert entry["overdue"] and entry["revalidation_failed"]["by"] == "r-validator"
+    assert "re-validation failed" in cli("inventory", "--csv").out
+    gate = cli("gates", "fraud", "1", "--json").json()
+    assert gate["failing"] == ["revalidation"]
+    assert "re-validation failed on" in json.dumps(gate)
+    # another validator's later re-validation renews it
+    add_user(gov_ws, name="val2", roles=("validator",), actor="admin")
+    val2 = create_token(gov_ws, name="val2-token", user="val2", actor="admin")
+    assert cli("approve", "fraud", "1", "--role", "validator", "--revalidation",
+               token=val2).code == 0
+    assert not _inventory(cli)[0]["overdue"]
+
+
+def test_a_former_owner_stays_too_close_to_validate(cli, gov_ws: Workspace,
+                                                    people: dict[str, str]) -> None:
+    assert _describe(cli, people["ana"], *HIGH, "--owner", "r-validator").code == 0
+    # the owner hands the model back, then tries to validate it: still refused
+    assert _describe(cli, people["r-validator"], "--owner", "ana").code == 0
+    refused = cli("approve", "fraud", "1", "--role", "validator", token=people["r-validator"])
+    assert refused.code == 1 and "built a version of fraud or owns it" in refused.err
+    lowered = _describe(cli, people["r-validator"], "--tier", "low")
+    assert lowered.code == 1 and "built a version of fraud or owns it" in lowered.err
+
+
+def test_a_validator_registering_a_model_toml_cannot_lower_the_tier(
+        cli, gov_ws: Workspace, people: dict[str, str], tmp_path: Path) -> None:
+    add_user(gov_ws, name="mix", roles=("risk_lead", "validator"), actor="admin")
+    mix = create_token(gov_ws, name="mix-token", user="mix", actor="admin")
+    assert _describe(cli, people["ana"], *HIGH).code == 0
+    folder = _artifact_folder(tmp_path, 'tier = "low"\ntier_reason = "x"\n')
+    refused = cli("models", "register", "fraud", "--from", folder, token=mix)
+    assert refused.code == 1 and "cannot lower its tier" in refused.err
+    assert [m["versions"] for m in cli("models", "list", "--json").json()] == [[1]]
+
+
+@pytest.mark.parametrize("text", ["safe\u202egnp.exe", "a\u0085b", "x\u009b31m", "a\u2028b"])
+def test_invisible_and_reordering_characters_are_refused(cli, gov_ws: Workspace,
+                                                         people: dict[str, str],
+                                                         text: str) -> None:
+    result = _describe(cli, people["ana"], "--purpose", text)
+    assert result.code == 2 and "control character" in result.err
+
+
+def test_a_tier_keeps_its_reason(cli, gov_ws: Workspace, people: dict[str, str]) -> None:
+    assert _describe(cli, people["ana"], *HIGH).code == 0
+    emptied = _describe(cli, people["ana"], "--tier-reason", "")
+    assert emptied.code == 2 and "a tier needs its reason" in emptied.err
+
+
+def test_the_reminder_clock_is_read_in_utc(cli, gov_ws: Workspace,
+                                          people: dict[str, str]) -> None:
+    assert _describe(cli, people["ana"], "--tier", "low", "--tier-reason", "r").code == 0
+    _go_live(cli, gov_ws, people)
+    _backdate_approvals(gov_ws, datetime(2023, 1, 10, tzinfo=UTC))   # due 2026-01-10
+    # 2026-01-11 00:30 at +14:00 is still 2026-01-10 in UTC: in time
+    assert revalidation_check(gov_ws, {"now": "2026-01-11T00:30:00+14:00"})["overdue"] == []
+    assert revalidation_check(gov_ws, {"now": "2026-01-11T10:30:00+00:00"})["notified"] == [
+        "fraud"]
+    # a run with an earlier clock (a backfill) neither resets nor repeats the notice
+    assert revalidation_check(gov_ws, {"now": "2025-06-01T00:00:00+00:00"})["notified"] == []
+    assert revalidation_check(gov_ws, {"now": "2026-01-12T10:30:00+00:00"})["notified"] == []

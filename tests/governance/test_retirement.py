@@ -42,7 +42,7 @@ def test_retire_then_score_answers_from_the_heuristic(cli, gov_ws: Workspace,
     assert answer["risk_score_method"] == "heuristic" and answer["risk_model_version"] is None
     manifest = json.loads(gov_ws.manifest_path.read_bytes())["models"]["fraud"]
     assert manifest["stages"] == {"production": None, "staging": None, "canary": None}
-    assert manifest["pins"] == {} and manifest["history"] == [1]
+    assert manifest["pins"] == {} and manifest["history"] == []  # nothing to roll back to
     assert "1" in manifest["versions"]  # the evidence stays
     entry = _inventory(cli)[0]
     assert entry["state"] == "retired" and entry["retired"]["reason"] == "replaced by claims-2"
@@ -64,11 +64,13 @@ def test_a_retired_model_comes_back_only_through_every_gate(cli, gov_ws: Workspa
     assert again.code == 2 and "already retired" in again.err
     for argv, token in (
             (("rollback", "fraud", "--to", "1"), "cat"),
-            (("models", "pin", "fraud", "--tenant", "acme", "--version", "1"), "cat"),
             (("promote", "fraud", "1", "--stage", "canary", "--percent", "5"), "ben"),
             (("promote", "fraud", "1", "--break-glass", "urgent"), "admin")):
         refused = cli(*argv, token=people[token])
         assert refused.code == 1 and "is retired" in refused.err, (argv, refused.err)
+    pin = cli("models", "pin", "fraud", "--tenant", "acme", "--version", "1",
+              token=people["cat"])
+    assert pin.code == 2 and "not in the production history []" in pin.err
     # the sign-offs given before the retirement do not count any more
     stale = cli("gates", "fraud", "1", "--json")
     assert stale.code == 1 and stale.json()["failing"] == ["approvals"]
@@ -82,13 +84,38 @@ def test_a_retired_model_comes_back_only_through_every_gate(cli, gov_ws: Workspa
         assert repository.get_model(session, "fraud").retired_at is None
 
 
+def test_coming_back_does_not_revive_what_the_retirement_ended(
+        cli, gov_ws: Workspace, people: dict[str, str], tmp_path) -> None:
+    """v1 served before the retirement; v2 was signed off before it too. The model returns
+    with fresh sign-offs on v1 only: v2's old sign-offs stay void, and the production
+    history starts again, so nothing reaches a version through a rollback."""
+    from test_inventory import _artifact_folder
+
+    _go_live(cli, gov_ws, people)
+    assert cli("models", "register", "fraud", "--from", _artifact_folder(tmp_path, None),
+               token=people["cat"]).code == 0
+    record_bias(gov_ws, "fraud", 2)
+    _sign(cli, people, ("ana", "risk_lead"), ("ben", "platform_owner"), version="2")
+    assert cli("models", "retire", "fraud", "--reason", "drift", token=people["cat"]).code == 0
+    _sign(cli, people, ("cat", "risk_lead"), ("r-platform_owner", "platform_owner"))
+    assert cli("promote", "fraud", "1", token=people["ben"]).code == 0
+    assert json.loads(gov_ws.manifest_path.read_bytes())["models"]["fraud"]["history"] == [1]
+    stale = cli("gates", "fraud", "2", "--json").json()
+    assert "approvals" in stale["failing"] and "before the model was retired" in json.dumps(
+        stale)
+    rollback = cli("rollback", "fraud", token=people["cat"])
+    assert rollback.code == 2 and "no earlier production version" in rollback.err
+
+
 def test_retire_needs_a_lead_or_owner_and_a_reason(cli, gov_ws: Workspace,
                                                    people: dict[str, str]) -> None:
     assert cli("models", "retire", "fraud", "--reason", "x",
                token=people["r-validator"]).code == 1
     assert cli("models", "retire", "fraud", "--reason", "x").code == 1      # no token
     blank = cli("models", "retire", "fraud", "--reason", "  ", token=people["ana"])
-    assert blank.code == 2 and "--reason needs 1-500 characters" in blank.err
+    assert blank.code == 2 and "the retirement reason is empty" in blank.err
+    hostile = cli("models", "retire", "fraud", "--reason", "ok\x1b[2J", token=people["ana"])
+    assert hostile.code == 2 and "control character" in hostile.err
     long = cli("models", "retire", "fraud", "--reason", "x" * 501, token=people["ana"])
     assert long.code == 2
     assert cli("models", "retire", "nosuch", "--reason", "x", token=people["ana"]).code == 2

@@ -35,9 +35,12 @@ def approve(model: ModelArg, version: VersionArg, role: RoleOption, comment: Com
 
 
 def reject(model: ModelArg, version: VersionArg, role: RoleOption, comment: CommentOption = "",
+           revalidation: Annotated[bool, typer.Option(
+               "--revalidation", help="A validator's failed re-validation of the version in "
+               "service: the model is overdue at once.")] = False,
            url: UrlOption = None, home: HomeOption = None, as_json: JsonFlag = False) -> None:
     """Veto MODEL VERSION: it stays blocked until a new version is trained."""
-    _decide("reject", model, version, role, comment, url, home, as_json)
+    _decide("reject", model, version, role, comment, url, home, as_json, revalidation)
 
 
 def _decide(decision: str, model: str, version: int, role: str, comment: str,
@@ -58,7 +61,8 @@ def _decide(decision: str, model: str, version: int, role: str, comment: str,
         print_json(result)
         return
     if revalidation:
-        out.print(f"{result['user']} re-validated {model} v{version} as {role}.", markup=False)
+        done = "re-validated" if decision == "approve" else "failed the re-validation of"
+        out.print(f"{result['user']} {done} {model} v{version} as {role}.", markup=False)
         return
     verb = "approved" if decision == "approve" else "rejected"
     out.print(f"{result['user']} {verb} {model} v{version} as {role}; approvals: "

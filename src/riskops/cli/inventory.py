@@ -142,7 +142,7 @@ def inventory(
     as_json: JsonFlag = False,
 ) -> None:
     """Every model with owner, tier, state, last validation, next due date and open alerts."""
-    from riskops.governance.inventory import csv_rows
+    from riskops.governance.inventory import csv_rows, due_text
     from riskops.governance.inventory import inventory as read_inventory
 
     if as_csv and as_json:
@@ -162,7 +162,7 @@ def inventory(
     for e in entries:
         meta = e["metadata"] or {}
         last = e["last_validation"]
-        due = e["next_revalidation_due"] or ("never validated" if e["never_validated"] else "-")
+        due = due_text(e) or "-"
         table.add_row(e["model"], e["state"], meta.get("owner") or "-", meta.get("tier") or "-",
                       f"v{e['live_version']}" if e["live_version"] else "-",
                       f"{last['date']} ({last['kind']})" if last else "-",

@@ -149,6 +149,8 @@ def show(model: ModelArg, home: HomeOption = None, as_json: JsonFlag = False) ->
 
 def print_inventory(entry: dict[str, Any]) -> None:
     """The model-risk lines of ``models show``: state, owner, tier, validation, alerts."""
+    from riskops.governance.inventory import due_text
+
     meta = entry["metadata"] or {}
     tier = meta.get("tier")
     out.print(f"state: {entry['state']}  owner: {meta.get('owner') or '-'}  tier: "
@@ -156,8 +158,7 @@ def print_inventory(entry: dict[str, Any]) -> None:
     if meta.get("purpose"):
         out.print(f"purpose: {meta['purpose']}", markup=False)
     last = entry["last_validation"]
-    due = entry["next_revalidation_due"] or ("never validated" if entry["never_validated"]
-                                             else "-")
+    due = due_text(entry) or "-"
     validated = f"{last['date']} ({last['kind']} by {', '.join(last['by'])})" if last else "-"
     out.print(f"last validation: {validated}  next due: {due}"
               f"{'  OVERDUE' if entry['overdue'] else ''}", markup=False)

@@ -12,6 +12,7 @@ publishes the manifest listing it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from typing import Any
 from riskops.config import Workspace
 from riskops.errors import ApprovalRefused, InputError, PermissionDenied, UnknownVersion
 from riskops.governance.digests import artifacts_digest
+from riskops.governance.lifecycle import in_service_version
 from riskops.governance.policy import VALIDATOR, GovernancePolicy, governance_policy
 from riskops.registry.publish import record_change, sync_manifest_files
 from riskops.registry.service import check_model_name
@@ -151,8 +153,8 @@ class ModelContext:
     """What the sign-off rules need to know about the model beyond one version."""
 
     tier: str | None
-    builders: frozenset[str]  # every version's author and the owner ("local:" stripped)
-    retired_at: str | None
+    builders: frozenset[str]  # every version's author, the owner and former owners
+    signoffs_since: str | None  # the last retirement: sign-offs before it never count
 
 
 def person(actor: str) -> str:
@@ -164,12 +166,14 @@ def model_context(session: Any, model: str) -> ModelContext:
     inventory = repository.get_inventory(session, model)
     row = repository.get_model(session, model)
     builders = {person(v.author) for v in repository.list_versions(session, model)}
-    if inventory is not None and inventory.owner:
-        builders.add(inventory.owner)
-    retired = row.retired_at if row is not None else None
+    if inventory is not None:
+        builders.update(json.loads(inventory.former_owners or "[]"))
+        if inventory.owner:
+            builders.add(inventory.owner)
+    retired = row.last_retired_at if row is not None else None
     return ModelContext(tier=inventory.tier if inventory is not None else None,
                         builders=frozenset(builders),
-                        retired_at=retired.isoformat() if retired is not None else None)
+                        signoffs_since=retired.isoformat() if retired is not None else None)
 
 
 def approval_state(ws: Workspace, model: str, version: int,
@@ -184,9 +188,9 @@ def approval_state(ws: Workspace, model: str, version: int,
     required = policy.roles_for(context.tier)
     verdict = approval_verdict(decisions, required_roles=required, digest=digest,
                                author=row.author, author_may_approve=policy.author_may_approve,
-                               builders=context.builders, not_before=context.retired_at)
+                               builders=context.builders, not_before=context.signoffs_since)
     return {"model": model, "version": version, "author": row.author,
-            "tier": context.tier, "retired_at": context.retired_at,
+            "tier": context.tier, "signoffs_since": context.signoffs_since,
             "artifacts_sha256": digest, "required_roles": list(required),
             "decisions": [d.as_dict() for d in decisions], "complete": verdict.complete,
             "approved": verdict.approved, "missing_roles": list(verdict.missing_roles),
@@ -202,8 +206,9 @@ def decide(ws: Workspace, who: Identity, model: str, version: int, *, decision: 
     """Record ``who``'s ``decision`` ("approve" or "reject") on ``model`` v``version``.
 
     With ``revalidation`` the decision is a validator's periodic re-validation
-    of the production version (``role`` must be ``validator``); it may be
-    repeated, one per validator per day.
+    of the version in service (``lifecycle.in_service_version``; ``role`` must
+    be ``validator``): ``approve`` renews the validation, ``reject`` makes the
+    model overdue at once. One per validator per day.
 
     Raises
     ------
@@ -228,15 +233,17 @@ def decide(ws: Workspace, who: Identity, model: str, version: int, *, decision: 
     with db.read_session(ws.database_url) as session:
         _version_row(session, model, version)
         context = model_context(session, model)
-        production = getattr(repository.get_model(session, model), "production_version", None)
+        pointers = repository.get_model(session, model)
+        in_service = None if pointers is None else in_service_version(
+            pointers.production_version, json.loads(pointers.history))
     required = policy.roles_for(context.tier)
     if revalidation:
         if role != VALIDATOR:
             raise InputError(f"--revalidation is signed under --role {VALIDATOR}, not {role!r}.")
-        if version != production:
-            raise InputError(f"--revalidation re-validates the live model: {model} serves "
-                             + (f"v{production}; sign that version."
-                                if production is not None else "no version in production."))
+        if version != in_service:
+            raise InputError(f"--revalidation re-validates the version in service: {model} has "
+                             + (f"v{in_service} in service; sign that version."
+                                if in_service is not None else "no version in service."))
     elif role not in required:
         tier = f" for a {context.tier}-tier model" if context.tier else ""
         raise InputError(f"--role {role!r} is not a sign-off role of the approval policy{tier} "
@@ -259,7 +266,7 @@ def decide(ws: Workspace, who: Identity, model: str, version: int, *, decision: 
         now = datetime.now(UTC)
         earlier = [d for d in decisions_of(session, model, version)
                    if d.artifacts_sha256 == digest and d.purpose == purpose
-                   and (context.retired_at is None or d.at >= context.retired_at)]
+                   and (context.signoffs_since is None or d.at >= context.signoffs_since)]
         if revalidation:
             _check_revalidation(earlier, who=who, now=now, model=model, version=version)
         else:

@@ -270,20 +270,28 @@ def judge_revalidation(entry: dict[str, Any], *, candidate_validator: dict[str, 
     """Pass unless the model is overdue for re-validation and the candidate carries no
     independent validator approval given after the due date."""
     due, last = entry["next_revalidation_due"], entry["last_validation"]
-    evidence = {k: entry[k] for k in ("state", "live_version", "last_validation",
-                                      "next_revalidation_due", "never_validated",
+    subject = entry["validated_version"]
+    evidence = {k: entry[k] for k in ("state", "live_version", "validated_version",
+                                      "last_validation", "next_revalidation_due",
+                                      "never_validated", "revalidation_failed",
                                       "revalidation_months", "overdue")}
     evidence["today"] = today.isoformat()
     if not entry["overdue"]:
         if entry["revalidation_months"] is None:
             detail = "no re-validation interval: the model has no risk tier"
-        elif entry["live_version"] is None:
-            detail = "nothing due: no version of the model is live"
+        elif subject is None:
+            detail = "nothing due: no version of the model is in service"
         else:
-            detail = (f"validated {last['date']} ({last['kind']} by {', '.join(last['by'])}); "
-                      f"next due {due}")
+            detail = (f"v{subject} validated {last['date']} ({last['kind']} by "
+                      f"{', '.join(last['by'])}); next due {due}")
         return Gate("revalidation", True, detail, evidence)
-    lapse = "it went live without a validation" if entry["never_validated"] else f"due {due}"
+    failed = entry["revalidation_failed"]
+    if failed:
+        lapse = f"its re-validation failed on {failed['at'][:10]} ({failed['by']})"
+    elif entry["never_validated"]:
+        lapse = f"v{subject} went into service without a validation under its tier"
+    else:
+        lapse = f"due {due}"
     if candidate_validator is not None and (
             due is None or candidate_validator["at"][:10] > due):
         evidence["validator_approval"] = candidate_validator
@@ -293,8 +301,7 @@ def judge_revalidation(entry: dict[str, Any], *, candidate_validator: dict[str, 
                     evidence)
     return Gate("revalidation", False,
                 f"{model} is overdue for re-validation ({lapse}); a validator signs it first: "
-                f"riskops approve {model} {entry['live_version']} --role validator "
-                "--revalidation", evidence)
+                f"riskops approve {model} {subject} --role validator --revalidation", evidence)
 
 
 def _approvals(ws: Workspace, model: str, version: int, policy: GovernancePolicy) -> Gate:

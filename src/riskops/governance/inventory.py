@@ -30,10 +30,11 @@ from riskops.governance.approvals import (
     approval_verdict,
     decision_of,
     model_context,
+    version_digest,
 )
-from riskops.governance.digests import artifacts_digest
 from riskops.governance.lifecycle import (
     Validation,
+    in_service_version,
     is_overdue,
     last_validation,
     lifecycle_state,
@@ -57,36 +58,41 @@ CSV_COLUMNS = ("model", "state", "owner", "tier", "tier_reason", "purpose", "bus
 # --- validations -----------------------------------------------------------------------
 
 
-def validations(session: Any, model: str, *, history: Iterable[int], context: ModelContext,
-                policy: GovernancePolicy) -> list[Validation]:
-    """Every validation of ``model``: the completed sign-offs of each version that went to
-    production (judged under the model's current tier) and each independent
-    re-validation. Three queries whatever the number of versions."""
+def validations(session: Any, model: str, version: int, *, context: ModelContext,
+                policy: GovernancePolicy) -> tuple[list[Validation], Any]:
+    """The validations of ``model`` v``version`` (its completed sign-offs, judged under the
+    model's current tier, and each independent re-validation) and the latest failed
+    re-validation of it (an approval row, or ``None``). Sign-offs and re-validations
+    before the model's last retirement do not count."""
     found: list[Validation] = []
-    required = policy.roles_for(context.tier)
-    files: dict[int, list[tuple[str, str, int]]] = {}
-    for a in repository.list_artifacts(session, model):
-        files.setdefault(a.version, []).append((a.path, a.sha256, a.size))
-    rows = repository.approvals_for(session, model)
-    authors = {v.version: v.author for v in repository.list_versions(session, model)}
-    for version in sorted(set(history) & set(authors)):
-        decisions = [decision_of(a) for a in rows if a.version == version]
-        digest = artifacts_digest(files.get(version, []))
-        verdict = approval_verdict(decisions, required_roles=required, digest=digest,
-                                   author=authors[version],
-                                   author_may_approve=policy.author_may_approve,
-                                   builders=context.builders)
-        if verdict.complete:
-            signers = set(verdict.approved.values())
-            times = [d.at for d in decisions if _counts(d, digest) and d.user in signers]
-            found.append(Validation(at=datetime.fromisoformat(max(times)), version=version,
-                                    by=tuple(sorted(signers)), kind="approval"))
+    row = repository.get_version(session, model, version)
+    if row is None:
+        return found, None
+    since = context.signoffs_since
+    rows = [a for a in repository.approvals_for(session, model, version)
+            if since is None or a.created_at.isoformat() >= since]
+    decisions = [decision_of(a) for a in rows]
+    digest = version_digest(session, model, version)
+    verdict = approval_verdict(decisions, required_roles=policy.roles_for(context.tier),
+                               digest=digest, author=row.author,
+                               author_may_approve=policy.author_may_approve,
+                               builders=context.builders)
+    if verdict.complete:
+        signers = set(verdict.approved.values())
+        times = [d.at for d in decisions if _counts(d, digest) and d.user in signers]
+        found.append(Validation(at=datetime.fromisoformat(max(times)), version=version,
+                                by=tuple(sorted(signers)), kind="approval"))
+    failed = None
     for a in rows:
-        if (a.purpose == "revalidation" and a.decision == "approve" and a.role == VALIDATOR
-                and a.user_name not in context.builders):
-            found.append(Validation(at=a.created_at, version=a.version, by=(a.user_name,),
+        if (a.purpose != "revalidation" or a.role != VALIDATOR
+                or a.user_name in context.builders):
+            continue
+        if a.decision == "approve":
+            found.append(Validation(at=a.created_at, version=version, by=(a.user_name,),
                                     kind="revalidation"))
-    return found
+        elif failed is None or a.created_at > failed.created_at:
+            failed = a
+    return found, failed
 
 
 def _counts(d: Decision, digest: str) -> bool:
@@ -103,12 +109,14 @@ def standing(session: Any, model: str, *, policy: GovernancePolicy, today: date
     if row is None:
         raise InputError(f"model {model!r} is not registered.")
     context = model_context(session, model)
-    history = json.loads(row.history)
-    found = validations(session, model, history=history, context=context, policy=policy)
+    subject = in_service_version(row.production_version, json.loads(row.history))
+    found, failed = ([], None) if subject is None else validations(
+        session, model, subject, context=context, policy=policy)
     last = last_validation(found)
-    live = row.production_version is not None
     months = policy.revalidation_months(context.tier)
-    due = revalidation_due(last, months=months, live=live)
+    failed_at = failed.created_at if failed is not None else None
+    due = revalidation_due(last, months=months, live=subject is not None, failed_at=failed_at)
+    failed_now = due == date.min and last is not None
     reviewed = {a.version for a in repository.approvals_for(session, model)}
     state = lifecycle_state(production=row.production_version, staging=row.staging_version,
                             canary=row.canary_version, retired=row.retired_at is not None,
@@ -124,6 +132,7 @@ def standing(session: Any, model: str, *, policy: GovernancePolicy, today: date
         "model": model, "state": state,
         "metadata": metadata_dict(inventory_row),
         "live_version": row.production_version,
+        "validated_version": subject,
         "canary": None if row.canary_version is None else {
             "version": row.canary_version, "percent": row.canary_percent},
         "versions": len(repository.list_versions(session, model)),
@@ -132,7 +141,10 @@ def standing(session: Any, model: str, *, policy: GovernancePolicy, today: date
         "last_validation": None if last is None else last.as_dict(),
         "validations": [v.as_dict() for v in sorted(found, key=lambda v: v.at)],
         "next_revalidation_due": None if due is None or due == date.min else due.isoformat(),
-        "never_validated": live and last is None and months is not None,
+        "never_validated": subject is not None and last is None and months is not None,
+        "revalidation_failed": None if not failed_now or failed is None else {
+            "at": failed.created_at.isoformat(), "by": failed.user_name,
+            "comment": failed.comment},
         "overdue": is_overdue(due, today),
         "retired": None if row.retired_at is None else {
             "at": row.retired_at.isoformat(), "by": row.retired_by,
@@ -225,8 +237,7 @@ def csv_rows(entries: Iterable[dict[str, Any]]) -> str:
             "live_version": e["live_version"], "last_validation": last.get("date"),
             "last_validation_kind": last.get("kind"),
             "validated_by": " | ".join(last.get("by", [])),
-            "next_revalidation_due": e["next_revalidation_due"]
-            or ("never validated" if e["never_validated"] else None),
+            "next_revalidation_due": due_text(e),
             "overdue": "yes" if e["overdue"] else "no",
             "open_alerts": " | ".join(sorted({a["kind"] for a in e.get("open_alerts", [])})),
             "retired_at": retired.get("at"), "retired_reason": retired.get("reason"),
@@ -235,6 +246,16 @@ def csv_rows(entries: Iterable[dict[str, Any]]) -> str:
         }
         writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
     return out.getvalue()
+
+
+def due_text(entry: dict[str, Any]) -> str | None:
+    """The due date, or why a model in service has none: never validated, or a failed
+    re-validation (``None``: nothing is due)."""
+    if entry["next_revalidation_due"]:
+        return str(entry["next_revalidation_due"])
+    if entry["revalidation_failed"]:
+        return f"re-validation failed {entry['revalidation_failed']['at'][:10]}"
+    return "never validated" if entry["never_validated"] else None
 
 
 def _cell(value: Any) -> str:
@@ -258,7 +279,8 @@ def revalidation_check(ws: Workspace, metadata: dict[str, Any]) -> dict[str, Any
             entry = standing(session, model, policy=policy, today=now.date())
             row = repository.get_inventory(session, model)
             if not entry["overdue"]:
-                if row is not None and row.revalidation_notified_at is not None:
+                sent = row.revalidation_notified_at if row is not None else None
+                if sent is not None and now >= sent:
                     row.revalidation_notified_at = None  # validated: the next lapse notifies
                 continue
             overdue.append(model)
@@ -271,6 +293,8 @@ def revalidation_check(ws: Workspace, metadata: dict[str, Any]) -> dict[str, Any
                  data={"modelId": model, "tier": meta.get("tier"),
                        "dueDate": entry["next_revalidation_due"],
                        "neverValidated": entry["never_validated"],
+                       "revalidationFailed": entry["revalidation_failed"],
+                       "validatedVersion": entry["validated_version"],
                        "owner": meta.get("owner"), "liveVersion": entry["live_version"],
                        "lastValidation": entry["last_validation"],
                        "reminder": last_sent is not None})
@@ -289,4 +313,4 @@ def _now_from(metadata: dict[str, Any]) -> datetime:
         moment = datetime.fromisoformat(str(raw))
     except ValueError:
         raise InputError(f"metadata now {str(raw)[:40]!r} is not an ISO date-time.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -9,11 +9,14 @@ sign-offs:
   or has sign-offs recorded;
 - ``development``: versions (or none) that nobody has reviewed yet.
 
-A live model's last validation is the newest of: the completed sign-offs of
-a version that went to production, and a validator's re-validation of the
-model. It is due again ``revalidation_months`` (per tier) after that, and
-overdue the day after its due date. A live model never validated (promoted
-by break-glass, or before approvals existed) is overdue at once.
+A model's validation is about the version in service: the one serving
+production, or, after a rollback to the heuristic, the one a return would
+resume (``in_service_version``). Its last validation is the newest of that
+version's completed sign-offs and a validator's re-validations of it. It is
+due again ``revalidation_months`` (per tier) after that, and overdue the day
+after its due date. A version in service never validated (promoted by
+break-glass, or before its tier asked for more) or whose latest re-validation
+failed is overdue at once. A retired model owes nothing.
 """
 
 from __future__ import annotations
@@ -52,6 +55,14 @@ def lifecycle_state(*, production: int | None, staging: int | None, canary: int 
     return "development"
 
 
+def in_service_version(production: int | None, history: list[int]) -> int | None:
+    """The version the model's validation is about: production, else the newest entry of
+    the production history (what a rollback from the heuristic resumes), else none."""
+    if production is not None:
+        return production
+    return history[-1] if history else None
+
+
 def last_validation(validations: Iterable[Validation]) -> Validation | None:
     """The newest of ``validations`` (``None`` when there is none)."""
     return max(validations, key=lambda v: v.at, default=None)
@@ -65,17 +76,18 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def revalidation_due(last: Validation | None, *, months: int | None, live: bool
-                     ) -> date | None:
+def revalidation_due(last: Validation | None, *, months: int | None, live: bool,
+                     failed_at: datetime | None = None) -> date | None:
     """The last day the model may run on its current validation.
 
-    ``None`` when nothing is due: the model is not live, or its tier sets no
-    interval (untiered). A live model never validated is due on ``date.min``,
-    i.e. overdue whatever the day.
+    ``live``: a version is in service (``in_service_version``). ``None`` when
+    nothing is due: no version in service, or a tier without an interval
+    (untiered). Never validated, or a re-validation that failed after the last
+    validation: due on ``date.min``, i.e. overdue whatever the day.
     """
     if not live or months is None:
         return None
-    if last is None:
+    if last is None or (failed_at is not None and failed_at > last.at):
         return date.min
     return add_months(last.at.date(), months)
 

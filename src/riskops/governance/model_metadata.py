@@ -24,6 +24,7 @@ its audit entry in one transaction.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +49,8 @@ MAX_TEXT_CHARS = 2000
 MAX_ITEM_CHARS = 500
 MAX_ITEMS = 50
 _ALLOWED_CONTROL = {"\n", "\t"}
+#: Bidirectional embeddings, overrides and isolates: they make text read unlike its bytes.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,11 @@ def check_fields(raw: dict[str, Any], *, source: str) -> MetadataChange:
                 raise InputError(f"{where} must be a list of texts.")
             if len(value) > MAX_ITEMS:
                 raise InputError(f"{where} has {len(value)} entries; the limit is {MAX_ITEMS}.")
-            values[key] = [_text(v, where=where, limit=MAX_ITEM_CHARS) for v in value]
+            values[key] = [plain_text(v, where=where, limit=MAX_ITEM_CHARS) for v in value]
         else:
             if not isinstance(value, str):
                 raise InputError(f"{where} must be a text, not {type(value).__name__}.")
-            values[key] = _text(value, where=where, limit=MAX_TEXT_CHARS)
+            values[key] = plain_text(value, where=where, limit=MAX_TEXT_CHARS)
     tier = values.get("tier")
     if tier is not None and tier not in TIERS:
         raise InputError(f"{source}: tier {str(tier)[:32]!r} is not one of {', '.join(TIERS)}.")
@@ -135,6 +138,9 @@ def describe(ws: Workspace, who: Identity, model: str, change: MetadataChange
         if row is None:
             row = InventoryRow(model_name=model, **fields, updated_at=now, updated_by=who.actor)
         else:
+            if row.owner and "owner" in values and values["owner"] != row.owner:
+                former = json.loads(row.former_owners or "[]")
+                row.former_owners = json.dumps(sorted({*former, row.owner}))
             for key, value in fields.items():
                 setattr(row, key, value)
             row.updated_at, row.updated_by = now, who.actor
@@ -149,16 +155,16 @@ def describe(ws: Workspace, who: Identity, model: str, change: MetadataChange
 
 
 def check_change(ws: Workspace, model: str, change: MetadataChange, *, who: Identity) -> None:
-    """Refuse ``change`` now if ``describe`` would (owner, tier reason, a lowered tier),
-    writing nothing: ``models register`` checks a ``model.toml`` before it stores the
-    version."""
+    """Refuse ``change`` now if ``describe`` would once ``who`` has registered a version
+    (owner, tier reason, a lowered tier), writing nothing: ``models register`` checks a
+    ``model.toml`` before it stores the version."""
     with db.read_session(ws.database_url) as session:
         _check_in(session, change, repository.get_inventory(session, model), who=who,
-                  model=model)
+                  model=model, registering=True)
 
 
 def _check_in(session: Any, change: MetadataChange, row: InventoryRow | None, *,
-              who: Identity, model: str) -> None:
+              who: Identity, model: str, registering: bool = False) -> None:
     owner = change.values.get("owner")
     if isinstance(owner, str):
         user = repository.get_user(session, owner)
@@ -166,16 +172,18 @@ def _check_in(session: Any, change: MetadataChange, row: InventoryRow | None, *,
             state = "is disabled" if user is not None else "is not a user"
             raise InputError(f"{change.source}: owner {owner[:64]!r} {state}; the owner must "
                              "be an enabled user (riskops users list).")
-    stored_reason = row.tier_reason if row is not None else ""
-    if "tier" in change.values and not (change.values.get("tier_reason") or stored_reason):
+    before = row.tier if row is not None else None
+    tier = change.values.get("tier", before)
+    reason = change.values.get("tier_reason", row.tier_reason if row is not None else "")
+    if tier and not reason:
         raise InputError(f"{change.source}: a tier needs its reason (--tier-reason TEXT, or "
                          "tier_reason in model.toml): why is the model this risky?")
-    before, after = (row.tier if row is not None else None), change.values.get("tier")
-    if isinstance(after, str) and before in TIERS and TIERS.index(after) > TIERS.index(before):
-        _check_lowering(session, who, model, before, after)
+    if isinstance(tier, str) and before in TIERS and TIERS.index(tier) > TIERS.index(before):
+        _check_lowering(session, who, model, before, tier, registering=registering)
 
 
-def _check_lowering(session: Any, who: Identity, model: str, before: str, after: str) -> None:
+def _check_lowering(session: Any, who: Identity, model: str, before: str, after: str, *,
+                    registering: bool) -> None:
     """Lowering a tier lowers the sign-offs and re-validations the model needs, so only an
     independent validator (or admin) may: not the team that wants it live sooner."""
     if "admin" in who.roles:
@@ -185,17 +193,19 @@ def _check_lowering(session: Any, who: Identity, model: str, before: str, after:
             f"lowering {model} from tier {before} to {after} needs a {VALIDATOR} (or admin): "
             "it lowers the sign-offs and re-validations the model needs. Raising a tier or "
             "describing anything else needs no validator.")
-    if who.name in model_context(session, model).builders:
+    if who.name in model_context(session, model).builders or registering:
         raise PermissionDenied(f"{who.name!r} built a version of {model} or owns it, so cannot "
                                "lower its tier; ask an independent validator.")
 
 
-def _text(value: str, *, where: str, limit: int) -> str:
+def plain_text(value: str, *, where: str, limit: int) -> str:
+    """``value`` stripped, if at most ``limit`` characters of plain text (newlines and tabs
+    allowed; no other control, line-separator or bidirectional-control character)."""
     value = value.strip()
     if len(value) > limit:
         raise InputError(f"{where} has {len(value)} characters; the limit is {limit}.")
-    bad = next((c for c in value if (ord(c) < 32 or ord(c) == 127) and c not in _ALLOWED_CONTROL),
-               None)
+    bad = next((c for c in value if c not in _ALLOWED_CONTROL and (
+        unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI_CONTROLS)), None)
     if bad is not None:
         raise InputError(f"{where} holds the control character {bad!r}; use plain text.")
     return value

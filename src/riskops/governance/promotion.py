@@ -14,6 +14,7 @@ from typing import Any
 from riskops.config import Workspace
 from riskops.errors import InputError, PromotionBlocked
 from riskops.governance.gates import GateReport, SmokeTest, evaluate_gates
+from riskops.governance.model_metadata import plain_text
 from riskops.registry.service import Registry
 from riskops.tokens import Identity, authorize
 
@@ -100,8 +101,8 @@ def unpin(ws: Workspace, who: Identity, model: str, tenant: str) -> dict[str, An
 def retire(ws: Workspace, who: Identity, model: str, *, reason: str) -> dict[str, Any]:
     """Retire ``model`` (``Registry.retire``) if ``who`` may; ``reason`` is required."""
     authorize(who, "retire")
-    reason = reason.strip()
-    if not reason or len(reason) > MAX_REASON_CHARS:
-        raise InputError(f"--reason needs 1-{MAX_REASON_CHARS} characters saying why {model} "
-                         "is retired.")
+    reason = plain_text(reason, where="the retirement reason", limit=MAX_REASON_CHARS)
+    if not reason:
+        raise InputError(f"the retirement reason is empty: say in 1-{MAX_REASON_CHARS} "
+                         f"characters why {model} is retired (--reason, or reason over HTTP).")
     return Registry(ws).retire(model, actor=who.actor, reason=reason)

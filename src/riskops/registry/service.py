@@ -282,8 +282,10 @@ class Registry:
 
     def retire(self, model: str, *, actor: str, reason: str) -> dict[str, Any]:
         """Take ``model`` out of service: no production, canary or staging version, no
-        version pins (those tenants get the heuristic too). Its versions, history and
-        evidence stay; it returns only through a production promotion with every gate."""
+        version pins (those tenants get the heuristic too) and an empty production
+        history, so no rollback or pin returns to a version it retired (the audit log
+        and ``models history`` keep what was live). Its versions and evidence stay; it
+        returns only through a production promotion with every gate."""
         state = self._read_state(model)
         if state.retired_at is not None:
             raise InputError(f"{model} was already retired at {state.retired_at.isoformat()}.")
@@ -298,8 +300,8 @@ class Registry:
             if not repository.swap_pointers(
                     session, model, state.revision, production_version=None,
                     staging_version=None, canary_version=None, canary_percent=None,
-                    pins=json.dumps(kept, sort_keys=True), retired_at=now, retired_by=actor,
-                    retired_reason=reason):
+                    pins=json.dumps(kept, sort_keys=True), history="[]", retired_at=now,
+                    retired_by=actor, retired_reason=reason, last_retired_at=now):
                 raise ConcurrentUpdate(
                     f"{model} changed while it was being retired; nothing was changed.\n"
                     f"  next: riskops models show {model}, then retry")
@@ -308,7 +310,8 @@ class Registry:
             dropped = sorted(t for t in pins if t not in kept)
             mv = record_change(session, self.ws, now=now, actor=actor, action="model.retired",
                                subject=model, data={"model": model, "reason": reason,
-                                                    "was_live": live, "pins_removed": dropped})
+                                                    "was_live": live, "pins_removed": dropped,
+                                                    "history_cleared": state.history})
             repository.add_pointer_change(session, PointerChangeRow(
                 model_name=model, stage="production", action="retire",
                 from_version=state.production, to_version=None, percent=None, actor=actor,

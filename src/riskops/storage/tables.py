@@ -71,6 +71,8 @@ class ModelRow(Base):
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     retired_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
     retired_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Never cleared: sign-offs given before the last retirement do not count again.
+    last_retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class ModelVersionRow(Base):
@@ -215,6 +217,8 @@ class InventoryRow(Base):
     business_line: Mapped[str] = mapped_column(String(256), default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_by: Mapped[str] = mapped_column(String(256))
+    # JSON list of earlier owners: an owner stays too close to validate the model.
+    former_owners: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     revalidation_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime(),
                                                                       nullable=True)
 
