@@ -19,7 +19,6 @@ from riskops.cli.common import HomeOption, JsonFlag, open_ws, out, print_json, w
 from riskops.errors import InputError
 
 ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Model name, e.g. fraud.")]
-ListOption = Annotated[list[str] | None, typer.Option(metavar="TEXT")]
 
 
 def describe(
