@@ -218,15 +218,15 @@ def latest_version_audit(ws: Workspace, model: str, version: int) -> dict[str, A
     ``artifacts_sha256`` (:func:`riskops.governance.digests.artifacts_digest`
     of the version's artifacts when it was audited).
     """
-    from riskops.storage import db, repository
+    from riskops.governance.bias_records import stored_audit
+    from riskops.storage import db
 
     with db.read_session(ws.database_url) as session:
-        row = repository.latest_bias_audit(session, model, version)
-        if row is None:
-            return None
-        return {**json.loads(row.report), "status": row.status,
-                "created_at": row.created_at.isoformat(), "actor": row.actor,
-                "artifacts_sha256": row.artifacts_sha256}
+        audit = stored_audit(session, model, version)
+    if audit is None:
+        return None
+    report = audit.pop("report")
+    return {**report, **audit}
 
 
 def _holdout(ws: Workspace, model: str, version: int,

@@ -14,6 +14,7 @@ from typing import Any
 
 from riskops.config import Workspace
 from riskops.governance.approvals import approval_state
+from riskops.governance.bias_records import stored_audit
 from riskops.governance.gates import version_reports
 from riskops.governance.lifecycle import card_status
 from riskops.governance.model_card import build_model_card, render_markdown
@@ -33,10 +34,7 @@ def model_card(ws: Workspace, model: str, version: int) -> dict[str, Any]:
     entry = next(v for v in info["versions"] if v["version"] == version)
     approvals = approval_state(ws, model, version)
     with db.read_session(ws.database_url) as session:
-        row = repository.latest_bias_audit(session, model, version)
-        audit = None if row is None else {
-            "status": row.status, "created_at": row.created_at.isoformat(), "actor": row.actor,
-            "artifacts_sha256": row.artifacts_sha256, "report": json.loads(row.report)}
+        audit = stored_audit(session, model, version)
         ever_live = any(c.stage == "production" and c.to_version == version
                         for c in repository.pointer_changes(session, model))
     canary = info["stages"]["canary"]

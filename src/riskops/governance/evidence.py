@@ -23,6 +23,7 @@ from riskops.config import Workspace
 from riskops.errors import InputError, IntegrityError, RiskopsError
 from riskops.governance import evidence_check as names
 from riskops.governance.approvals import approval_state
+from riskops.governance.bias_records import stored_audit
 from riskops.governance.evidence_summary import render_summary
 from riskops.governance.gates import SmokeTest, evaluate_gates
 from riskops.registry.loader import read_artifact
@@ -134,11 +135,8 @@ def _documents(ws: Workspace, model: str, version: int, *, actor: str,
     with db.read_session(ws.database_url) as session:
         chain = [e for e in repository.audit_entries(session)
                  if head is not None and e.seq <= head.seq]
-        bias = repository.latest_bias_audit(session, model, version)
-        bias_doc: dict[str, Any] = {"status": "missing"} if bias is None else {
-            "status": bias.status, "artifacts_sha256": bias.artifacts_sha256,
-            "actor": bias.actor, "created_at": bias.created_at.isoformat(),
-            "report": json.loads(bias.report)}
+        bias_doc: dict[str, Any] = stored_audit(session, model, version) or {
+            "status": "missing"}
     reports = {name: _report(verified, model, version, name) for name in names.COPIED_REPORTS}
     evaluation = _as_object(reports[names.EVALUATION])
     entries = [_entry_dict(e) for e in chain]
