@@ -31,9 +31,6 @@ from riskops.tokens import Identity, authorize
 
 DECISIONS = ("approve", "reject")
 MAX_COMMENT_CHARS = 2000
-#: ``promotion``: a sign-off for a version to go live. ``revalidation``: a validator's
-#: periodic re-validation of the live model (``riskops approve … --revalidation``).
-PURPOSES = ("promotion", "revalidation")
 
 
 @dataclass(frozen=True)

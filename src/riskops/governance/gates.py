@@ -19,8 +19,9 @@ from typing import Any
 from riskops.config import Workspace
 from riskops.errors import RiskopsError
 from riskops.governance.approvals import approval_state, version_digest
+from riskops.governance.bias_records import stored_audit
 from riskops.governance.policy import VALIDATOR, GovernancePolicy, governance_policy
-from riskops.storage import db, repository
+from riskops.storage import db
 from riskops.training.reports import EVALUATION_FILE, REPRODUCIBILITY_FILE
 
 #: ``smoke_test(ws, model, version, rows=, tolerance=)`` -> ``{"status", "reason", ...}``: the
@@ -92,14 +93,17 @@ def evaluate_gates(ws: Workspace, model: str, version: int, *, smoke_test: Smoke
     ``now`` (default: the clock) decides whether the model is overdue for re-validation.
     Unknown model or version raise; a failing gate never does.
     """
-    now = now or datetime.now(UTC)
     from riskops.registry.service import Registry
 
+    now = now or datetime.now(UTC)
     policy = governance_policy(ws)
     info = Registry(ws).show_version(model, version)
     wanted = gates_for(stage, policy, percent)
     gates: list[Gate] = []
     reports = version_reports(ws, model, version) if wanted else {}
+    # the sign-offs feed two gates: read and judge them once
+    signoffs = (approval_state(ws, model, version, policy)
+                if {"revalidation", "approvals"} & set(wanted) else {})
     for name in wanted:
         if name == "integrity":
             gates.append(_integrity(ws, model, version))
@@ -116,13 +120,13 @@ def evaluate_gates(ws: Workspace, model: str, version: int, *, smoke_test: Smoke
                                            production=info["stages"]["production"],
                                            version=version))
         elif name == "revalidation":
-            gates.append(_revalidation(ws, model, version, policy, now))
+            gates.append(_revalidation(ws, model, policy, now, signoffs))
         elif name == "smoke":
             result = smoke_test(ws, model, version, rows=policy.smoke_rows,
                                 tolerance=policy.smoke_tolerance)
             gates.append(Gate("smoke", result["status"] == "pass", result["reason"], result))
         else:
-            gates.append(_approvals(ws, model, version, policy))
+            gates.append(_approvals(signoffs))
     return GateReport(model=model, version=version, stage=stage, gates=tuple(gates),
                       checked_at=now.isoformat())
 
@@ -147,12 +151,9 @@ def _integrity(ws: Workspace, model: str, version: int) -> Gate:
 
 def _bias(ws: Workspace, model: str, version: int) -> Gate:
     with db.read_session(ws.database_url) as session:
-        row = repository.latest_bias_audit(session, model, version)
+        audit = stored_audit(session, model, version)
         digest = version_digest(session, model, version)
-    return judge_bias(None if row is None else {
-        "status": row.status, "created_at": row.created_at.isoformat(), "actor": row.actor,
-        "artifacts_sha256": row.artifacts_sha256, "report": json.loads(row.report)},
-        digest=digest, model=model, version=version)
+    return judge_bias(audit, digest=digest, model=model, version=version)
 
 
 def judge_bias(audit: dict[str, Any] | None, *, digest: str, model: str,
@@ -251,13 +252,12 @@ def judge_score_delta(report: dict[str, Any] | None, *, production: int | None,
                 {"production_version": production, **golden})
 
 
-def _revalidation(ws: Workspace, model: str, version: int, policy: GovernancePolicy,
-                  now: datetime) -> Gate:
+def _revalidation(ws: Workspace, model: str, policy: GovernancePolicy, now: datetime,
+                  state: dict[str, Any]) -> Gate:
     from riskops.governance.inventory import standing
 
     with db.read_session(ws.database_url) as session:
         entry = standing(session, model, policy=policy, today=now.date())
-    state = approval_state(ws, model, version, policy)
     signed = [d for d in state["decisions"] if d["role"] == VALIDATOR
               and d["decision"] == "approve" and d["purpose"] == "promotion"
               and state["approved"].get(VALIDATOR) == d["user"]]
@@ -304,8 +304,7 @@ def judge_revalidation(entry: dict[str, Any], *, candidate_validator: dict[str, 
                 f"riskops approve {model} {subject} --role validator --revalidation", evidence)
 
 
-def _approvals(ws: Workspace, model: str, version: int, policy: GovernancePolicy) -> Gate:
-    state = approval_state(ws, model, version, policy)
+def _approvals(state: dict[str, Any]) -> Gate:
     return Gate("approvals", bool(state["complete"]), state["summary"],
                 {k: state[k] for k in ("required_roles", "approved", "missing_roles",
                                        "rejected_by", "problems", "decisions",
