@@ -86,8 +86,11 @@ def admin():  # type: ignore[no-untyped-def]
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in ("RISKOPS_HOME", "RISKOPS_DATABASE_URL", "RISKOPS_TOKEN", "RISKOPS_DEBUG",
-                 "RISKOPS_AMQP_URL", "RISK_ML_ENABLED", "PROMETHEUS_MULTIPROC_DIR"):
+                 "RISKOPS_AMQP_URL", "RISK_ML_ENABLED", "PROMETHEUS_MULTIPROC_DIR",
+                 "RISKOPS_TRUSTED_KEYS"):
         monkeypatch.delenv(name, raising=False)
+    # This host's high-water marks (registry.floor) stay inside the test's folder.
+    monkeypatch.setenv("RISKOPS_STATE_DIR", str(tmp_path / "host-state"))
     monkeypatch.chdir(tmp_path)
     yield
     db.dispose_engines()

@@ -27,18 +27,33 @@ DEFAULT_HOME = ".riskops"
 ENV_HOME = "RISKOPS_HOME"
 ENV_DATABASE_URL = "RISKOPS_DATABASE_URL"
 ENV_AMQP_URL = "RISKOPS_AMQP_URL"
+ENV_TRUSTED_KEYS = "RISKOPS_TRUSTED_KEYS"
+ENV_STATE_DIR = "RISKOPS_STATE_DIR"
 
 _KNOWN_KEYS: dict[str, set[str]] = {
     "workspace": {"format"},
     "database": {"url"},
     "registry": {"trusted_types", "max_artifact_bytes"},
     "amqp": {"url"},
+    "trust": {"keys"},
 }
 #: Sections whose keys the owning package validates (``Settings.section``):
 #: ``riskops.events`` reads [events], ``riskops.jobs`` [scheduler] and [worker],
 #: ``riskops.serving`` [serving], ``riskops.governance`` [governance].
 DELEGATED_SECTIONS = ("events", "scheduler", "worker", "serving", "governance")
 DEFAULT_MAX_ARTIFACT_BYTES = 8 * 1024**3
+FINGERPRINT_PREFIX = "sha256:"
+
+
+def check_fingerprint(value: str, *, source: str) -> str:
+    """``value`` normalised to lowercase, or ``ValueError`` naming ``source`` and the format."""
+    text = value.strip().lower()
+    digits = text.removeprefix(FINGERPRINT_PREFIX)
+    if not text.startswith(FINGERPRINT_PREFIX) or len(digits) != 64 or any(
+            c not in "0123456789abcdef" for c in digits):
+        raise ValueError(f"{source}: {value!r} is not a key fingerprint; expected 'sha256:' "
+                         "and 64 hex digits (riskops keys list prints them).")
+    return text
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,9 @@ class Settings:
     trusted_types: tuple[str, ...] = ()
     max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES
     amqp_url: str | None = None
+    #: ``[trust] keys``: fingerprints of the keys verifiers trust (``RISKOPS_TRUSTED_KEYS``
+    #: overrides them; see ``riskops.registry.trust``).
+    trusted_keys: tuple[str, ...] = ()
     #: Raw tables of the delegated sections, validated by their owners.
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -197,8 +215,18 @@ def settings_from_dict(data: dict[str, Any], *, source: str) -> Settings:
         not isinstance(amqp_url, str) or not amqp_url.startswith(("amqp://", "amqps://"))
     ):
         raise InputError(f"{source}: amqp.url must be an amqp:// or amqps:// URL.")
+    keys = data.get("trust", {}).get("keys", [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise InputError(f"{source}: trust.keys must be a list of key fingerprints "
+                         "('sha256:' and 64 hex digits).")
+    pinned = []
+    for key in keys:
+        try:
+            pinned.append(check_fingerprint(key, source=f"{source}: trust.keys"))
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     return Settings(
         database_url=url, trusted_types=tuple(trusted), max_artifact_bytes=max_bytes,
-        amqp_url=amqp_url,
+        amqp_url=amqp_url, trusted_keys=tuple(pinned),
         sections={name: dict(data[name]) for name in DELEGATED_SECTIONS if name in data},
     )

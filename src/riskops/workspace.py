@@ -16,10 +16,18 @@ from riskops.errors import InputError, IntegrityError
 from riskops.files import atomic_write, durable_replace, fsync_file
 from riskops.registry import ossf
 from riskops.registry.integrity import sha256_file, unlisted_files, verify_artifacts
-from riskops.registry.manifest import parse_manifest
+from riskops.registry.key_admin import root_statement, rotation_statement
+from riskops.registry.keychain import fingerprint, public_pem
+from riskops.registry.manifest import parse_manifest, verify_with_any
 from riskops.registry.publish import record_change, sync_manifest_files
-from riskops.registry.signing import generate_key_pair, load_public_key, verify_bytes
+from riskops.registry.signing import (
+    generate_key_pair,
+    load_private_key,
+    load_public_key,
+    verify_bytes,
+)
 from riskops.registry.store import version_folder
+from riskops.registry.trust import pinned_keys, workspace_trust
 from riskops.storage import db, repository
 from riskops.storage.tables import ApiTokenRow
 from riskops.tokens import PREFIX, ensure_user, hash_token
@@ -33,6 +41,8 @@ class InitResult:
     created: bool
     admin_token: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: The chain's root key fingerprint: what operators pin (RISKOPS_TRUSTED_KEYS).
+    anchor: str | None = None
 
 
 def init_workspace(home: str | Path | None = None, *, force: bool = False,
@@ -61,13 +71,17 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
                     "only public.pem and should not run init), or rotate keys with "
                     "riskops init --force."
                 )
+            repaired = check_key_files(ws, actor=actor)
             synced = sync_manifest_files(ws)
             notes = [f"workspace {path} is already initialised; nothing changed "
                      "(keys are kept; pass --force to replace them)."]
             if synced.written:
                 notes = [f"workspace {path} is already initialised; manifest.json was "
                          f"rewritten from the database (v{synced.manifest_version})."]
-            return InitResult(ws, created=False, notes=notes)
+                if synced.displaced is not None:
+                    notes.append(f"the manifest.json found was not one this workspace "
+                                 f"published; kept as {synced.displaced}.")
+            return InitResult(ws, created=False, notes=[*repaired, *notes], anchor=_anchor(ws))
         # Half made (interrupted before its first manifest): finish it below.
     else:
         try:
@@ -88,6 +102,8 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
     result = InitResult(ws, created=True)
     with db.write_transaction(ws.database_url) as session:
         now = datetime.now(UTC)
+        if not repository.key_statements(session):
+            root_statement(session, load_private_key(ws.private_key_path), now=now, actor=actor)
         if repository.token_by_name(session, ADMIN_TOKEN_NAME) is None:
             token = PREFIX + secrets.token_urlsafe(32)
             ensure_user(session, name=ADMIN_TOKEN_NAME, roles=("admin",), actor=actor, now=now)
@@ -100,7 +116,15 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
         record_change(session, ws, now=now, actor=actor, action="workspace.initialized",
                       subject=str(path), data={"home": str(path)})
     sync_manifest_files(ws)
+    result.anchor = _anchor(ws)
     return result
+
+
+def _anchor(ws: Workspace) -> str | None:
+    """The fingerprint to pin: the current signing key's."""
+    if not ws.private_key_path.exists():
+        return None
+    return fingerprint(load_private_key(ws.private_key_path).public_key())
 
 
 def _has_manifest(ws: Workspace) -> bool:
@@ -113,12 +137,20 @@ def _rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
     # before anything is re-signed, so a tampered file is never blessed.
     with db.read_session(ws.database_url) as session:
         latest = repository.latest_manifest(session)
+    # A lost signing key cannot sign its successor: the new key becomes a new root
+    # that pinned replicas refuse until they are re-pinned (said loudly below).
+    old_key = load_private_key(ws.private_key_path) if ws.private_key_path.exists() else None
+    trust = workspace_trust(ws)
+    if old_key is not None and fingerprint(old_key.public_key()) not in trust.current:
+        raise IntegrityError(
+            f"keys were not replaced: {ws.private_key_path} is not a trusted key (trusted: "
+            f"{trust.describe()}); restore the signing key from its backup first.",
+            [(ws.private_key_path.name, "untrusted signing key")])
     if latest is not None:
         body = latest.body.encode()
         # The record must still be what the current key signed before we re-sign it.
-        verify_bytes(load_public_key(ws.public_key_path), body,
-                     base64.b64decode(latest.signature),
-                     subject=f"database manifest v{latest.manifest_version}")
+        verify_with_any(trust.current, body, base64.b64decode(latest.signature),
+                        subject=f"database manifest v{latest.manifest_version}")
         manifest = parse_manifest(body)
         root = ws.store_dir
         failures = []
@@ -148,16 +180,94 @@ def _rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
                     folder = ws.store_dir / row.path.rsplit("/", 1)[0]
                     staged.append(ossf.sign_folder(folder, next_private, staged=True))
                     row.sha256, row.size = sha256_file(staged[-1])
-            mv = record_change(session, ws, now=now, actor=actor, action="keys.rotated",
-                               subject=str(ws.home), data={}, private_key=next_private)
+            new_key = load_private_key(next_private)
+            if old_key is None:
+                statement = root_statement(session, new_key, now=now, actor=actor)
+            else:
+                if not repository.key_statements(session):
+                    root_statement(session, old_key, now=now, actor=actor)
+                statement = rotation_statement(session, old_key, new_key, now=now, actor=actor)
+            previous = statement.data.get("previous")
+            mv = record_change(session, ws, now=now, actor=actor,
+                               action="keys.rotated" if previous else "keys.reanchored",
+                               subject=str(ws.home), private_key=next_private,
+                               data={"previous": previous, "key": statement.key,
+                                     "seq": statement.seq})
     except BaseException:
         for path in (*staged, next_private, next_public):
             path.unlink(missing_ok=True)
         raise
     backup = _finish_rotation(ws)
-    return InitResult(ws, created=False, notes=[
-        f"signing keys replaced (old pair kept in {backup}); every version re-signed; "
-        f"manifest v{mv} published."])
+    done = (f"signing keys replaced (old pair kept in {backup}); every version re-signed; "
+            f"manifest v{mv} published; ")
+    if previous:
+        done += (f"rotation {previous} -> {statement.key} signed by both keys (key statement "
+                 f"{statement.seq}). Replicas pinned to the old key follow it; add "
+                 f"{statement.key} to their pins, then drop the old one.")
+    else:
+        done += (f"the signing key was missing, so {statement.key} is a NEW ROOT (key statement "
+                 f"{statement.seq}) that nothing vouches for: replicas pinned to the old key "
+                 f"refuse it until you pin RISKOPS_TRUSTED_KEYS={statement.key}.")
+    return InitResult(ws, created=False, anchor=statement.key, notes=[done])
+
+
+def rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
+    """Replace the signing key: a rotation statement signed by the old and the new key,
+    every version re-signed, a new manifest published (``riskops keys rotate``)."""
+    db.migrate(ws.database_url)
+    recovered = _recover_rotation(ws)
+    if recovered is not None:
+        return InitResult(ws, created=False, notes=[recovered], anchor=_anchor(ws))
+    return _rotate_keys(ws, actor=actor)
+
+
+def check_key_files(ws: Workspace, *, actor: str) -> list[str]:
+    """Make the key files agree with the key chain; what was repaired, as notes.
+
+    * ``keys/signing.pem`` must be a trusted key; if it is not, nothing is
+      changed and ``IntegrityError`` says so (restore it from its backup).
+    * ``keys/public.pem`` is a copy: if it is missing or another key (an
+      attacker's), it is kept aside as ``keys/displaced-public-TIMESTAMP.pem``
+      and rewritten from the signing key.
+    * A workspace made before key chains existed gets its root statement,
+      once its newest manifest is shown to verify with the signing key.
+    """
+    notes: list[str] = []
+    key = load_private_key(ws.private_key_path)
+    signer = fingerprint(key.public_key())
+    with db.write_transaction(ws.database_url) as session:
+        if not repository.key_statements(session) and not pinned_keys(ws)[0]:
+            latest = repository.latest_manifest(session)
+            if latest is not None:
+                verify_with_any({signer: key.public_key()}, latest.body.encode(),
+                                base64.b64decode(latest.signature),
+                                subject=f"database manifest v{latest.manifest_version}")
+            now = datetime.now(UTC)
+            root_statement(session, key, now=now, actor=actor)
+            record_change(session, ws, now=now, actor=actor, action="keys.anchored",
+                          subject=signer, data={"key": signer})
+            notes.append(f"recorded {signer} as this workspace's root key (key chain "
+                         "statement 1).")
+        trust = workspace_trust(ws, session=session)
+    if signer not in trust.current:
+        raise IntegrityError(
+            f"{ws.private_key_path} is key {signer}, which is not a trusted signing key "
+            f"(trusted: {trust.describe()}); nothing was changed. Restore the signing key "
+            "from its backup.", [(ws.private_key_path.name, "untrusted signing key")])
+    try:
+        copy: str | None = fingerprint(load_public_key(ws.public_key_path))
+    except IntegrityError:
+        copy = None
+    if copy != signer:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+        if ws.public_key_path.exists() or ws.public_key_path.is_symlink():
+            kept = ws.keys_dir / f"displaced-public-{stamp}.pem"
+            ws.public_key_path.rename(kept)
+            notes.append(f"keys/public.pem was {copy or 'not a usable key'}, not the signing "
+                         f"key {signer}: kept as {kept} for the investigation and rewritten.")
+        with atomic_write(ws.public_key_path) as fh:
+            fh.write(public_pem(key.public_key()).encode())
+    return notes
 
 
 def _staged_keys(ws: Workspace) -> tuple[Path, Path]:

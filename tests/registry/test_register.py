@@ -273,4 +273,4 @@ def test_key_paths_that_are_folders(workspace: Workspace, cli) -> None:  # type:
     workspace.public_key_path.unlink()
     workspace.public_key_path.mkdir()
     result = cli("verify")
-    assert result.code == 1 and "unreadable: Is a directory" in result.err
+    assert result.code == 1 and "cannot be read: Is a directory" in result.err

@@ -201,7 +201,7 @@ def test_bad_public_key(registered: Workspace, cli, content) -> None:  # type: i
 
 def test_public_key_of_another_p256_pair(registered: Workspace, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     generate_key_pair(tmp_path / "k.pem", registered.public_key_path)
-    _verify_fails(cli, "signature does not verify")
+    _verify_fails(cli, "which is not a trusted key")
     assert isinstance(load_private_key(tmp_path / "k.pem"), ec.EllipticCurvePrivateKey)
 
 

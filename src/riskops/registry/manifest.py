@@ -9,8 +9,10 @@ exact bytes (see ``signing.py``). Serving only ever acts on a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -142,25 +144,32 @@ def canonical_bytes(manifest: dict[str, Any]) -> bytes:
 
 @dataclass(frozen=True)
 class VerifiedManifest:
-    """A manifest whose signature verified against the trusted public key.
+    """A manifest whose signature verified against a trusted public key.
 
     ``artifact_root`` is the resolved store folder its artifact paths are
-    relative to.
+    relative to; ``signed_by`` the fingerprint of the key that verified it.
     """
 
     manifest: Manifest
     raw: bytes
     artifact_root: Path
+    signed_by: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.raw).hexdigest()
 
 
 def read_verified_manifest(
     manifest_path: Path,
     signature_path: Path,
-    public_key: Path | ec.EllipticCurvePublicKey,
+    public_key: Path | ec.EllipticCurvePublicKey | Mapping[str, ec.EllipticCurvePublicKey],
 ) -> VerifiedManifest:
     """Read ``manifest.json`` and its ``.sig``, verify, parse and validate.
 
-    A publisher replaces the two files one after the other, so a read that
+    ``public_key`` is a key file, a key, or several keys by fingerprint (the
+    keys a verifier trusts, ``registry.trust``): the signature must verify
+    with one of them. A publisher replaces the two files one after the other, so a read that
     lands in between is retried while the files keep changing.
 
     Raises
@@ -170,15 +179,21 @@ def read_verified_manifest(
         malformed JSON or a manifest that breaks the schema (for example an
         artifact path that is absolute or contains ``..``).
     """
-    key = public_key if isinstance(public_key, ec.EllipticCurvePublicKey) else (
-        load_public_key(public_key)
-    )
+    from riskops.registry.keychain import fingerprint
+
+    if isinstance(public_key, Mapping):
+        keys = dict(public_key)
+    else:
+        key = public_key if isinstance(public_key, ec.EllipticCurvePublicKey) else (
+            load_public_key(public_key))
+        keys = {fingerprint(key): key}
     previous: tuple[bytes, bytes] | None = None
+    signed_by = None
     for _attempt in range(5):
         raw = _read(manifest_path, "manifest")
         signature = _read(signature_path, "signature")
         try:
-            verify_bytes(key, raw, signature, subject=manifest_path.name)
+            signed_by = verify_with_any(keys, raw, signature, subject=manifest_path.name)
             break
         except IntegrityError:
             if previous == (raw, signature):
@@ -192,7 +207,31 @@ def read_verified_manifest(
         )
     manifest = parse_manifest(raw, subject=manifest_path.name)
     root = (manifest_path.parent / manifest.artifact_root).resolve()
-    return VerifiedManifest(manifest=manifest, raw=raw, artifact_root=root)
+    return VerifiedManifest(manifest=manifest, raw=raw, artifact_root=root, signed_by=signed_by)
+
+
+def verify_with_any(keys: Mapping[str, ec.EllipticCurvePublicKey], data: bytes,
+                    signature: bytes, *, subject: str) -> str:
+    """The fingerprint of the first of ``keys`` the signature verifies with.
+
+    Raises
+    ------
+    IntegrityError
+        If there are no keys, or the signature verifies with none of them
+        (the message of the last attempt; malformed signatures fail at once).
+    """
+    if not keys:
+        raise IntegrityError(f"{subject}: no trusted key to verify it with.",
+                             [(subject, "no trusted key")])
+    error: IntegrityError | None = None
+    for key_id, key in keys.items():
+        try:
+            verify_bytes(key, data, signature, subject=subject)
+            return key_id
+        except IntegrityError as exc:
+            error = exc
+    assert error is not None
+    raise error
 
 
 def parse_manifest(raw: bytes, *, subject: str = "manifest.json") -> Manifest:

@@ -21,13 +21,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from riskops.audit_chain import AuditEntry
 from riskops.config import Workspace
+from riskops.errors import IntegrityError
 from riskops.files import atomic_write
+from riskops.registry.keychain import fingerprint
 from riskops.registry.manifest import SCHEMA, canonical_bytes, parse_manifest
 from riskops.registry.ossf import SIGNATURE_NAME
 from riskops.registry.signing import load_private_key, sign_bytes
 from riskops.registry.store import version_folder
+from riskops.registry.trust import (
+    pinned_keys,
+    publish_chain_file,
+    statements_from_rows,
+    workspace_trust,
+)
 from riskops.storage import db, repository
 from riskops.storage.tables import ManifestRow
 
@@ -109,7 +119,9 @@ def publish_manifest(
     body = canonical_bytes(document)
     # Never sign what readers would refuse: one bad entry would take every model down.
     parse_manifest(body, subject=f"manifest v{manifest_version} (about to be signed)")
-    signature = sign_bytes(load_private_key(private_key or ws.private_key_path), body)
+    key = load_private_key(private_key or ws.private_key_path)
+    check_signer(session, ws, key, path=private_key or ws.private_key_path)
+    signature = sign_bytes(key, body)
     row = ManifestRow(
         manifest_version=manifest_version,
         published_at=now,
@@ -121,28 +133,59 @@ def publish_manifest(
     return row
 
 
+def check_signer(session: Any, ws: Workspace, key: ec.EllipticCurvePrivateKey, *,
+                 path: Path) -> None:
+    """Refuse to sign with a key the key chain (and this host's pins) do not trust.
+
+    A replaced ``keys/signing.pem`` would otherwise publish manifests no
+    verifier accepts (or, with a replaced ``public.pem`` too, ones a careless
+    verifier would). A workspace without a recorded chain (made before key
+    chains existed) is not checked; ``riskops init`` records its root key.
+
+    Raises
+    ------
+    IntegrityError
+        Naming the key's fingerprint and the trusted ones.
+    """
+    if not repository.key_statements(session) and not pinned_keys(ws)[0]:
+        return
+    trust = workspace_trust(ws, session=session)
+    signer = fingerprint(key.public_key())
+    if signer not in trust.current:
+        raise IntegrityError(
+            f"{path} is key {signer}, which is not a trusted signing key (trusted: "
+            f"{trust.describe()}); nothing was signed. Restore the signing key from its "
+            "backup, or introduce a new key with riskops keys rotate.",
+            [(path.name, "untrusted signing key")])
+
+
 def record_change(
     session: Any, ws: Workspace, *, now: datetime, actor: str, action: str, subject: str,
-    data: dict[str, Any], private_key: Path | None = None,
+    data: dict[str, Any], private_key: Path | None = None, manifest_version: int | None = None,
 ) -> int:
     """Append the audit entry for a change and publish the manifest that anchors it.
 
     Call inside the change's write transaction; returns the new manifest
-    version, which the audit entry's ``data`` also records.
+    version, which the audit entry's ``data`` also records. ``manifest_version``
+    jumps the version counter forward (``riskops keys reset-floor`` only).
     """
     return record_changes(session, ws, now=now, actor=actor, entries=[(action, subject, data)],
-                          private_key=private_key)
+                          private_key=private_key, manifest_version=manifest_version)
 
 
 def record_changes(
     session: Any, ws: Workspace, *, now: datetime, actor: str,
     entries: Sequence[tuple[str, str, dict[str, Any]]], private_key: Path | None = None,
+    manifest_version: int | None = None,
 ) -> int:
     """``record_change`` for several ``(action, subject, data)`` entries of one change:
     each appended in order, all anchored by one new manifest (the last is its head)."""
     if not entries:
         raise ValueError("record_changes needs at least one entry.")
-    manifest_version = next_manifest_version(session)
+    following = next_manifest_version(session)
+    if manifest_version is not None and manifest_version < following:
+        raise ValueError(f"manifest v{manifest_version} would not follow v{following - 1}.")
+    manifest_version = manifest_version or following
     entry = None
     for action, subject, data in entries:
         entry = repository.append_audit(
@@ -193,10 +236,14 @@ def sync_manifest_files(ws: Workspace) -> SyncResult:
     """
     with _file_lock(ws.home / ".manifest.lock"):
         with db.read_session(ws.database_url) as session:
+            statements = statements_from_rows(repository.key_statements(session))
             row = repository.latest_manifest(session)
             if row is None:
                 return SyncResult(0, False, None)
             version, body, signature = row.manifest_version, row.body.encode(), row.signature
+        # The chain before the manifest: a replica reading files only must know a
+        # rotated-in key before it meets a manifest signed with it.
+        publish_chain_file(ws, statements)
         sig = base64.b64decode(signature)
         on_disk = _read_or_none(ws.manifest_path)
         sig_on_disk = _read_or_none(ws.signature_path)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from riskops.config import Workspace
-from riskops.errors import IntegrityError
+from riskops.errors import InputError, IntegrityError
 from riskops.registry import ossf
+from riskops.registry.floor import admit_manifest
 from riskops.registry.integrity import Failure, unlisted_files, verify_artifacts
-from riskops.registry.manifest import read_verified_manifest
+from riskops.registry.keychain import Trust
 from riskops.registry.store import version_folder
-from riskops.storage import db, repository
+from riskops.registry.trust import trusted_pem
 
 
 @dataclass
@@ -23,6 +28,7 @@ class IntegrityReport:
     manifest_version: int | None = None
     checked: list[dict[str, Any]] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    signed_by: str | None = None
     files_checked: int = 0
     bytes_checked: int = 0
 
@@ -35,6 +41,7 @@ class IntegrityReport:
             "status": "pass" if self.ok else "fail",
             "checked_at": datetime.now(UTC).isoformat(),
             "manifest_version": self.manifest_version,
+            "signed_by": self.signed_by,
             "versions": self.checked,
             "files_checked": self.files_checked,
             "bytes_checked": self.bytes_checked,
@@ -54,17 +61,23 @@ def verify_workspace(
     """
     report = IntegrityReport()
     try:
-        verified = read_verified_manifest(ws.manifest_path, ws.signature_path,
-                                          ws.public_key_path)
-    except IntegrityError as exc:
-        report.failures += [Failure(s, r) for s, r in exc.failures] or [
-            Failure(ws.manifest_path.name, str(exc))]
+        admission = admit_manifest(ws)
+    except (IntegrityError, InputError) as exc:
+        failures = getattr(exc, "failures", None) or [(ws.manifest_path.name, str(exc))]
+        report.failures += [Failure(str(p), str(r)) for p, r in failures]
+        return report
+    trust_problems = set(admission.trust.problems)
+    report.failures += [Failure("keys", p) for p in admission.problems if p in trust_problems]
+    report.failures += [Failure(path, reason) for path, reason in admission.details] or [
+        Failure(ws.manifest_path.name, p) for p in admission.problems if p not in trust_problems]
+    verified = admission.verified
+    if verified is None or admission.refused:
+        if verified is not None:
+            report.manifest_version = verified.manifest.manifest_version
         return report
     manifest = verified.manifest
     report.manifest_version = manifest.manifest_version
-    stale = _staleness(ws, verified.raw, manifest.manifest_version)
-    if stale is not None:
-        report.failures.append(stale)
+    report.signed_by = verified.signed_by
     if model is None:
         selected = [(m, v) for m, entry in manifest.models.items()
                     for v in sorted(map(int, entry.versions))]
@@ -74,6 +87,7 @@ def verify_workspace(
         manifest.version(model, version)
         selected = [(model, version)]
     root = verified.artifact_root
+    trusted_key_file = _pem_file(admission.trust, verified.signed_by)
     total = sum(a.size for m, v in selected for a in manifest.version(m, v).artifacts)
     for name, number in selected:
         entry = manifest.version(name, number)
@@ -82,7 +96,7 @@ def verify_workspace(
         failures += unlisted_files(root, folder, [a.path for a in entry.artifacts])
         if openssf and entry.signature is not None and not failures:
             try:
-                ossf.verify_folder(root / folder, ws.public_key_path, name=folder)
+                ossf.verify_folder(root / folder, trusted_key_file(), name=folder)
             except IntegrityError as exc:
                 failures += [Failure(s, r) for s, r in exc.failures]
         report.failures += failures
@@ -92,24 +106,21 @@ def verify_workspace(
                                "status": "fail" if failures else "pass"})
         if progress is not None:
             progress(report.bytes_checked, total)
+    admission.record()
     return report
 
 
-def _staleness(ws: Workspace, raw: bytes, on_disk: int) -> Failure | None:
-    """A failure if the verified file is not the database's newest published manifest.
+def _pem_file(trust: Trust, key_id: str | None) -> Callable[[], Path]:
+    """A function giving a file holding the trusted key's PEM (for ``model_signing``,
+    which reads keys from files), made on first use; never ``keys/public.pem``."""
+    made: list[Path] = []
 
-    Catches an older, correctly signed manifest put back in place (replay) and
-    a publish interrupted between commit and file write.
-    """
-    with db.read_session(ws.database_url) as session:
-        newest = repository.latest_manifest(session)
-    if newest is None or newest.body.encode() == raw:
-        return None
-    if newest.manifest_version > on_disk:
-        reason = (f"stale: v{on_disk} on disk, the database published v{newest.manifest_version} "
-                  "(an older manifest put back, or an interrupted publish); "
-                  "riskops init rewrites it from the database")
-    else:
-        reason = (f"v{on_disk} on disk is not the database's newest manifest "
-                  f"v{newest.manifest_version}")
-    return Failure(ws.manifest_path.name, reason)
+    def path() -> Path:
+        if not made:
+            folder = Path(tempfile.mkdtemp(prefix="riskops-trusted-key-"))
+            atexit.register(shutil.rmtree, folder, True)
+            made.append(folder / "trusted.pem")
+            made[0].write_bytes(trusted_pem(trust, key_id))
+        return made[0]
+
+    return path

@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -29,8 +29,10 @@ import pandas as pd
 
 from riskops.config import Workspace
 from riskops.errors import InputError, IntegrityError
+from riskops.registry.floor import Admission, admit_manifest
 from riskops.registry.loader import LoadedModel, load_model
-from riskops.registry.manifest import VerifiedManifest, read_verified_manifest
+from riskops.registry.manifest import VerifiedManifest
+from riskops.registry.trust import chain_path
 from riskops.scenarios.base import Scenario
 
 log = logging.getLogger("riskops.serving")
@@ -78,6 +80,9 @@ class Snapshot:
     slots: Mapping[str, ModelSlot] = field(default_factory=dict)
     problems: tuple[str, ...] = ("no signed manifest loaded yet",)
     loaded_at: datetime | None = None
+    #: The served manifest's digest and the fingerprint of the key that verified it.
+    sha256: str | None = None
+    signed_by: str | None = None
 
     @property
     def ready(self) -> bool:
@@ -122,7 +127,7 @@ class ModelPool:
         """Re-read the manifest if its files changed; True if the snapshot was replaced."""
         with self._refresh_lock:
             key = (_file_key(self._ws.manifest_path), _file_key(self._ws.signature_path),
-                   _file_key(self._ws.public_key_path))
+                   _file_key(self._ws.public_key_path), _file_key(chain_path(self._ws)))
             if not force and key == self._seen:
                 return False
             self._seen = key
@@ -131,23 +136,26 @@ class ModelPool:
     def _reload(self) -> bool:
         current = self._snapshot
         try:
-            verified = read_verified_manifest(self._ws.manifest_path, self._ws.signature_path,
-                                              self._ws.public_key_path)
+            admission = admit_manifest(self._ws)
         except (IntegrityError, InputError, OSError) as exc:
             problem = f"manifest not verified: {exc}"
             self._report(problem, {"subject": "manifest.json", "reason": str(exc)})
             self._snapshot = _with_problems(current, (problem,))
             return True
-        manifest = verified.manifest
-        floor = max(current.manifest_version or 0, self._published_floor())
-        if manifest.manifest_version < floor:
-            problem = (f"manifest v{manifest.manifest_version} is older than v{floor}, "
-                       "already served or published; refused (replay?)")
-            self._report(problem, {"subject": "manifest.json", "reason": problem,
-                                   "manifestVersion": manifest.manifest_version})
-            self._snapshot = _with_problems(current, (problem,))
+        for problem in admission.problems:
+            self._report(problem, {"subject": "manifest.json", "reason": problem})
+        evicted = _eviction(current, admission)
+        if evicted is not None:
+            self._report(evicted, {"subject": "manifest.json", "reason": evicted,
+                                   "manifestVersion": current.manifest_version})
+            current = Snapshot(problems=(evicted,), loaded_at=datetime.now(UTC))
+        verified = admission.verified
+        early = (evicted,) if evicted else ()
+        if admission.refused or verified is None:
+            self._snapshot = _with_problems(current, (*early, *admission.problems))
             return True
-        problems: list[str] = []
+        manifest = verified.manifest
+        problems: list[str] = [*early, *admission.problems]
         slots: dict[str, ModelSlot] = {}
         for name, scenario in self._scenarios.items():
             if name not in manifest.models:
@@ -157,28 +165,17 @@ class ModelPool:
             problems += slot_problems
             slots[name] = slot
         self._snapshot = Snapshot(manifest_version=manifest.manifest_version, slots=slots,
-                                  problems=tuple(problems), loaded_at=datetime.now(UTC))
+                                  problems=tuple(problems), loaded_at=datetime.now(UTC),
+                                  sha256=verified.sha256, signed_by=verified.signed_by)
+        try:
+            admission.record()
+        except (IntegrityError, OSError) as exc:  # the mark is a guard; serving goes on
+            log.error("could not raise the high-water mark %s: %s", admission.mark_file, exc)
         for name, slot in slots.items():
             for v in slot.versions():
                 log.info("serving %s v%s (manifest v%s)", name, v.version,
                          manifest.manifest_version)
         return True
-
-    def _published_floor(self) -> int:
-        """The newest manifest version the database records as published (0 if unknown).
-
-        A process that starts fresh has served nothing yet; this floor keeps it from
-        accepting an older, validly signed manifest put back in place.
-        """
-        try:
-            from riskops.storage import db, repository
-
-            with db.read_session(self._ws.database_url) as session:
-                latest = repository.latest_manifest(session)
-                return latest.manifest_version if latest is not None else 0
-        except Exception as exc:  # the files stay authoritative when the DB is away
-            log.warning("cannot read the newest published manifest version: %s", exc)
-            return 0
 
     def _build_slot(self, verified: VerifiedManifest, name: str, scenario: Scenario,
                     previous: ModelSlot | None) -> tuple[ModelSlot, list[str]]:
@@ -201,11 +198,16 @@ class ModelPool:
                                        "reason": reason,
                                        "manifestVersion": manifest.manifest_version})
                 # Only the same version, already verified and in memory, may stand in;
-                # anything else would serve a version the manifest no longer routes to.
-                same = known.get((name, version))
-                return same if same is not None else None
+                # anything else would serve a version the manifest no longer routes to
+                # (the one exception, production moving forward, is below).
+                return known.get((name, version))
 
         production = get(stages.production, "production")
+        kept = _kept_production(previous, stages.production, manifest.models[name].versions)
+        if production is None and kept is not None:
+            problems.append(f"{name}: keeping production v{kept.version}, the version it had, "
+                            f"while v{stages.production} cannot be loaded")
+            production = kept
         canary = get(stages.canary.version, "canary") if stages.canary else None
         percent = stages.canary.percent if stages.canary and canary is not None else 0
         pins: dict[str, ServedVersion | None] = {}
@@ -251,7 +253,51 @@ class ModelPool:
                 log.exception("could not record model_integrity_failed")
 
 def _with_problems(snapshot: Snapshot, problems: tuple[str, ...]) -> Snapshot:
-    return Snapshot(snapshot.manifest_version, snapshot.slots, problems, snapshot.loaded_at)
+    return replace(snapshot, problems=tuple(dict.fromkeys(problems)))
+
+
+def _eviction(snapshot: Snapshot, admission: Admission) -> str | None:
+    """Why the models ``snapshot`` serves may no longer be served, or ``None``.
+
+    A snapshot is only as good as the chain that gave it: once the key that
+    verified it is revoked (or no longer reachable from the pins), or the
+    database says its manifest version was something else or was never
+    published, its models are dropped at once and the scenarios answer from
+    their heuristics until a manifest passes again.
+    """
+    if snapshot.manifest_version is None or not snapshot.slots:
+        return None
+    trust = admission.trust
+    if snapshot.signed_by is not None and snapshot.signed_by not in trust.known:
+        why = "revoked" if snapshot.signed_by in trust.revoked else "no longer trusted"
+        return (f"the served manifest v{snapshot.manifest_version} was verified with key "
+                f"{snapshot.signed_by}, which is {why}; its models are dropped (heuristics "
+                "answer) until a manifest signed by a trusted key passes")
+    floor = admission.floor
+    if floor is None or floor.database is None or floor.database_sha256 is None:
+        return None
+    if snapshot.manifest_version > floor.database:
+        return (f"the served manifest v{snapshot.manifest_version} is newer than anything the "
+                f"database published (v{floor.database}); its models are dropped")
+    if snapshot.manifest_version == floor.database and snapshot.sha256 != floor.database_sha256:
+        return (f"the served manifest v{snapshot.manifest_version} is not the one the database "
+                "published under that version; its models are dropped")
+    return None
+
+
+def _kept_production(previous: ModelSlot | None, target: int | None,
+                     listed: Mapping[str, Any]) -> ServedVersion | None:
+    """The production version to keep when the new production ``target`` fails to load.
+
+    Only a promotion forward keeps the version the model had (it was
+    verified, approved and served until now). A rollback (a lower target) or
+    a retirement (no target) never does: the version being left is the one
+    that was judged bad, so the heuristic answers instead.
+    """
+    had = previous.production if previous is not None else None
+    if had is None or target is None or had.version >= target or str(had.version) not in listed:
+        return None
+    return had
 
 
 def version_threshold(metrics: Mapping[str, Any], scenario: Scenario) -> float:

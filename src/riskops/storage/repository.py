@@ -20,6 +20,7 @@ from riskops.storage.tables import (
     AuditEntryRow,
     BiasAuditRow,
     InventoryRow,
+    KeyStatementRow,
     ManifestRow,
     ModelRow,
     ModelVersionRow,
@@ -121,6 +122,19 @@ def all_manifests(session: Session) -> list[ManifestRow]:
 def add_manifest(session: Session, row: ManifestRow) -> None:
     session.add(row)
     session.flush()
+
+
+def key_statements(session: Session) -> list[KeyStatementRow]:
+    return list(session.scalars(select(KeyStatementRow).order_by(KeyStatementRow.seq)))
+
+
+def add_key_statement(session: Session, row: KeyStatementRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def manifest_by_version(session: Session, version: int) -> ManifestRow | None:
+    return session.get(ManifestRow, version)
 
 
 # --- audit log -----------------------------------------------------------------------

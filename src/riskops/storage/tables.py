@@ -132,6 +132,19 @@ class ManifestRow(Base):
     signature: Mapped[str] = mapped_column(Text)  # base64 of the DER signature
 
 
+class KeyStatementRow(Base):
+    """One signed statement of the signing-key chain (``riskops.registry.keychain``)."""
+
+    __tablename__ = "key_statements"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)  # exact signed JSON
+    signatures: Mapped[str] = mapped_column(Text)  # JSON list of {key, signature}
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class AuditEntryRow(Base):
     """One audit log entry; ``hash`` chains it to the entry before."""
 
