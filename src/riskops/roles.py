@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "break_glass": (),
     "manage_users": (),
     "manage_tokens": (),
+    "manage_keys": (),  # signing-key rotation and revocation, resetting the replay floor
 }
 
 #: What the command line may do without ``$RISKOPS_TOKEN`` (author ``local:NAME``).

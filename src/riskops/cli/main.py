@@ -28,6 +28,7 @@ from riskops.cli import (
     governance,
     inventory,
     jobs,
+    keys,
     models,
     monitor,
     serve,
@@ -83,6 +84,7 @@ app.command()(jobs.scheduler)
 app.command()(jobs.worker)
 app.add_typer(governance.users_app, name="users")
 app.add_typer(tokens.app, name="token")
+app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit-log")
 audit_group.app.command("bias")(audit_bias.bias)
 audit_group.app.command("security")(audit_security.security)

@@ -47,6 +47,9 @@ def serve(
     from riskops.serving.settings import serving_settings
 
     serving_settings(ws)  # refuse a bad [serving] section before binding the port
+    from riskops.registry.trust import pinned_keys
+
+    pinned_keys(ws)  # and a malformed RISKOPS_TRUSTED_KEYS
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 

@@ -11,7 +11,8 @@ from riskops.cli.common import HomeOption, JsonFlag, out, print_json
 
 def init(
     home: HomeOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace the signing keys.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace the signing keys (as riskops keys rotate).")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a workspace: config, database, artifact store, keys, admin token."""
@@ -21,7 +22,8 @@ def init(
     ws = result.workspace
     if as_json:
         print_json({"home": str(ws.home), "created": result.created,
-                    "admin_token": result.admin_token, "notes": result.notes})
+                    "admin_token": result.admin_token, "notes": result.notes,
+                    "trusted_key": result.anchor})
         return
     if result.created:
         out.print(f"initialised workspace {ws.home}", markup=False)
@@ -29,6 +31,9 @@ def init(
         out.print(f"  public key {ws.public_key_path}", markup=False)
     for note in result.notes:
         out.print(note, markup=False)
+    if result.anchor:
+        out.print(f"signing key {result.anchor}; pin it on every replica and verifier, "
+                  f"outside this folder: RISKOPS_TRUSTED_KEYS={result.anchor}", markup=False)
     if result.admin_token:
         out.print("\nadmin API token (shown once; store it now):")
         out.print(f"  {result.admin_token}", markup=False)

@@ -33,7 +33,7 @@ from riskops.governance.audit_check import check_audit_log
 from riskops.governance.bias_audit import audit_version
 from riskops.governance.promotion import rollback
 from riskops.registry.loader import load_model
-from riskops.registry.manifest import read_verified_manifest
+from riskops.registry.trust import read_workspace_manifest
 from riskops.registry.verification import verify_workspace
 from riskops.workspace import init_workspace
 
@@ -133,7 +133,7 @@ def run_demo(
     import pandas as pd
 
     scenario = get_scenario(MODEL)
-    verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
+    verified = read_workspace_manifest(ws)
     loaded = load_model(verified, MODEL, v2["version"], trusted_types=ws.settings.trusted_types)
     sample = pd.read_parquet(later).tail(5)
     scores = scenario.risk_scores(loaded.estimator, sample)

@@ -84,11 +84,11 @@ def import_history(ws: Workspace, frame: pd.DataFrame, *, model: str, version: i
     """
     from riskops.monitoring.backfill import import_predictions
     from riskops.registry.loader import load_model
-    from riskops.registry.manifest import read_verified_manifest
+    from riskops.registry.trust import read_workspace_manifest
     from riskops.scenarios import get_scenario
 
     scenario = get_scenario(model)
-    verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
+    verified = read_workspace_manifest(ws)
     loaded = load_model(verified, model, version, trusted_types=ws.settings.trusted_types)
     step = (end - start) / max(len(frame), 1)
     scored = frame.assign(

@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from riskops.audit_chain import AuditEntry, ChainProblem, find_chain_problem
 from riskops.config import Workspace
 from riskops.errors import IntegrityError
+from riskops.registry.keychain import fingerprint
 from riskops.registry.signing import load_public_key, verify_bytes
+from riskops.registry.trust import workspace_trust
 from riskops.storage import db, repository
 
 
@@ -114,9 +116,14 @@ def _verifies(key: ec.EllipticCurvePublicKey, body: bytes, signature: bytes) -> 
 
 
 def _known_keys(ws: Workspace) -> list[ec.EllipticCurvePublicKey]:
-    keys = [load_public_key(ws.public_key_path)]
+    """Every key of the chain this host trusts (current and superseded, never revoked),
+    plus retired pairs of workspaces rotated before key chains existed."""
+    trust = workspace_trust(ws)
+    keys = list(trust.known.values())
     for retired in sorted(ws.keys_dir.glob("retired-*/public.pem")):
-        keys.append(load_public_key(retired))
+        key = load_public_key(retired)
+        if fingerprint(key) not in trust.revoked:
+            keys.append(key)
     return keys
 
 

@@ -233,10 +233,10 @@ def _holdout(ws: Workspace, model: str, version: int,
              ) -> tuple[pd.DataFrame, dict[str, Any], float]:
     """The verified held-out rows, the feature schema and the threshold of a version."""
     from riskops.registry.loader import read_artifact
-    from riskops.registry.manifest import read_verified_manifest
     from riskops.registry.store import version_folder
+    from riskops.registry.trust import read_workspace_manifest
 
-    verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
+    verified = read_workspace_manifest(ws)
     entry = verified.manifest.version(model, version)
     listed = {a.path for a in entry.artifacts}
     folder = version_folder(model, version)

@@ -27,8 +27,9 @@ from riskops.governance.bias_records import stored_audit
 from riskops.governance.evidence_summary import render_summary
 from riskops.governance.gates import SmokeTest, evaluate_gates
 from riskops.registry.loader import read_artifact
-from riskops.registry.manifest import read_verified_manifest
-from riskops.registry.signing import load_private_key, load_public_key, sign_bytes, verify_bytes
+from riskops.registry.manifest import verify_with_any
+from riskops.registry.signing import load_private_key, sign_bytes
+from riskops.registry.trust import read_workspace_manifest, trusted_pem, workspace_trust
 from riskops.storage import db, repository
 from riskops.storage.alert_state import read_states
 
@@ -121,13 +122,13 @@ def _documents(ws: Workspace, model: str, version: int, *, actor: str,
     from riskops.monitoring.job import last_results
     from riskops.registry.verification import verify_workspace
 
-    verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
+    trust = workspace_trust(ws)
+    verified = read_workspace_manifest(ws, trust)
     entry = verified.manifest.version(model, version)  # UnknownModel / UnknownVersion
     signature = ws.signature_path.read_bytes()
-    public_pem = ws.public_key_path.read_bytes()
+    public_pem = trusted_pem(trust, verified.signed_by)  # the trusted key, never public.pem
     try:
-        verify_bytes(load_public_key(ws.public_key_path), verified.raw, signature,
-                     subject=names.MANIFEST_SIG)
+        verify_with_any(trust.current, verified.raw, signature, subject=names.MANIFEST_SIG)
     except IntegrityError:
         raise IntegrityError(f"{ws.manifest_path} changed while the bundle was made (a change "
                              "was published); run riskops evidence again.") from None

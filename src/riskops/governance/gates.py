@@ -315,12 +315,11 @@ def version_reports(ws: Workspace, model: str, version: int) -> dict[str, dict[s
     """The version's JSON reports, read through the signed manifest (absent when unlisted or
     unreadable: the integrity gate says why)."""
     from riskops.registry.loader import read_artifact
-    from riskops.registry.manifest import read_verified_manifest
+    from riskops.registry.trust import read_workspace_manifest
 
     found: dict[str, dict[str, Any]] = {}
     try:
-        verified = read_verified_manifest(ws.manifest_path, ws.signature_path,
-                                          ws.public_key_path)
+        verified = read_workspace_manifest(ws)
     except RiskopsError:
         return found
     for name in (EVALUATION_FILE, REPRODUCIBILITY_FILE):

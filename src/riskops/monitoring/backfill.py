@@ -188,9 +188,9 @@ def _model(ws: Workspace, scenario: Scenario, model: str | None,
     if not ws.manifest_path.exists():
         raise InputError(f"--model {model}: no model is registered in {ws.home} yet; train "
                          "or register it first, or import without --model.")
-    from riskops.registry.manifest import read_verified_manifest
+    from riskops.registry.trust import read_workspace_manifest
 
-    verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
+    verified = read_workspace_manifest(ws)
     manifest = verified.manifest
     try:
         entry = manifest.model(model)

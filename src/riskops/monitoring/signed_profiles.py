@@ -32,15 +32,14 @@ def load_profiles(ws: Workspace, served: Iterable[tuple[str, int]],
     the pairs, with their row counts, which are not needed here).
     """
     from riskops.registry.loader import read_artifact
-    from riskops.registry.manifest import read_verified_manifest
     from riskops.registry.store import version_folder
+    from riskops.registry.trust import read_workspace_manifest
 
     pairs = sorted({(str(model), int(version)) for model, version in served})
     if not pairs:
         return {}
     try:
-        verified = read_verified_manifest(ws.manifest_path, ws.signature_path,
-                                          ws.public_key_path)
+        verified = read_workspace_manifest(ws)
     except (IntegrityError, InputError) as exc:
         return {pair: f"the signed manifest cannot be verified ({exc}); skew not checked"
                 for pair in pairs}

@@ -190,6 +190,10 @@ def reset_floor(ws: Workspace, *, reason: str, actor: str, above: int = 0) -> Fl
         database = newest.manifest_version if newest else 0
         floor = Floor(mark, database, newest.sha256 if newest else None,
                       archive_floor(archive, keys))
+        if floor.value <= database and above <= database:
+            raise InputError(
+                f"nothing to reset: the database's newest manifest v{database} is already the "
+                f"floor ({floor.describe()}); give --above N if a replica saw a newer one.")
         target = max(floor.value, above) + 1
         orphans = sorted(p for p in archive.glob("manifest-*.json*")
                          if _archived_version(p.name) > database)

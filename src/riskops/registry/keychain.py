@@ -264,7 +264,7 @@ def resolve_trust(pins: Sequence[str], statements: Sequence[Statement], *, sourc
         seq = statement.seq
     current = {k: pems[k] for k in trusted if k in pems}
     missing = [k for k in trusted if k not in pems]
-    if missing:
+    if missing and not current:  # a pin staged for a key not introduced yet is fine
         problems.append(f"no public key is known for trusted key {', '.join(missing)} (not in "
                         "the key chain, and keys/public.pem is another key)")
     if not current and not problems:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from riskops.config import Workspace
-from riskops.errors import InputError, IntegrityError
+from riskops.errors import IntegrityError
 from riskops.registry import ossf
 from riskops.registry.floor import admit_manifest
 from riskops.registry.integrity import Failure, unlisted_files, verify_artifacts
@@ -62,8 +62,8 @@ def verify_workspace(
     report = IntegrityReport()
     try:
         admission = admit_manifest(ws)
-    except (IntegrityError, InputError) as exc:
-        failures = getattr(exc, "failures", None) or [(ws.manifest_path.name, str(exc))]
+    except IntegrityError as exc:  # a malformed pin (InputError) is a usage error: exit 2
+        failures = exc.failures or [(ws.manifest_path.name, str(exc))]
         report.failures += [Failure(str(p), str(r)) for p, r in failures]
         return report
     trust_problems = set(admission.trust.problems)

@@ -450,6 +450,7 @@ def _add_ops_routes(app: FastAPI, settings: ServingSettings) -> None:
         snapshot = serving_state(request).pool.snapshot
         body = {"ready": snapshot.ready, "manifest_version": snapshot.manifest_version,
                 "loaded_at": snapshot.loaded_at.isoformat() if snapshot.loaded_at else None,
+                "manifest_sha256": snapshot.sha256, "signed_by": snapshot.signed_by,
                 "models": _live(snapshot), "problems": list(snapshot.problems),
                 "ml_enabled": serving_state(request).settings.ml_enabled}
         return JSONResponse(body, status_code=200 if snapshot.ready else 503)

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from riskops.config import Workspace
 from riskops.errors import RiskopsError
 from riskops.registry.loader import load_model
-from riskops.registry.manifest import read_verified_manifest
+from riskops.registry.trust import read_workspace_manifest
 from riskops.serving import schemas
 from riskops.serving.pool import ServedVersion, version_threshold
 from riskops.serving.routing import Route
@@ -46,8 +46,7 @@ def smoke_test(ws: Workspace, model: str, version: int, *, rows: int = 200,
     except RiskopsError as exc:
         return {**base, "status": "fail", "reason": f"no served scenario for {model}: {exc}"}
     try:
-        verified = read_verified_manifest(ws.manifest_path, ws.signature_path,
-                                          ws.public_key_path)
+        verified = read_workspace_manifest(ws)
         loaded = load_model(verified, model, version, trusted_types=ws.settings.trusted_types,
                             read=[HOLDOUT_FILE, GOLDEN_FILE], action="smoke-tested")
     except RiskopsError as exc:

@@ -80,9 +80,9 @@ def compare_with_production(
     score these rows; ``reason`` says why).
     """
     from riskops.registry.loader import load_model
-    from riskops.registry.manifest import read_verified_manifest
+    from riskops.registry.trust import read_workspace_manifest
 
-    verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
+    verified = read_workspace_manifest(ws)
     entry = verified.manifest.models.get(scenario.name)
     production = entry.stages.production if entry is not None else None
     base = {"model": scenario.name, "manifest_version": verified.manifest.manifest_version,

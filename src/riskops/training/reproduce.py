@@ -181,10 +181,10 @@ def _read_version(ws: Workspace, model: str, version: int) -> tuple[Mapping[str,
     ``load_model`` (every artifact verified, each file checked as read), and the
     signed SHA-256 of its reference profile (``None`` when it has none)."""
     from riskops.registry.loader import load_model
-    from riskops.registry.manifest import read_verified_manifest
     from riskops.registry.store import version_folder
+    from riskops.registry.trust import read_workspace_manifest
 
-    verified = read_verified_manifest(ws.manifest_path, ws.signature_path, ws.public_key_path)
+    verified = read_workspace_manifest(ws)
     folder = version_folder(model, version)
     artifacts = verified.manifest.version(model, version).artifacts
     listed = {a.path for a in artifacts}
