@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -203,31 +204,41 @@ def test_restored_backup_is_refused_until_the_floor_is_reset(served_ws: Workspac
     """Attack 2: the database and the manifest files rolled back together to an older backup."""
     backup = tmp_path / "backup"
     backup.mkdir()
-    for name in ("riskops.db", "manifest.json", "manifest.json.sig"):
+    with sqlite3.connect(served_ws.home / "riskops.db") as live, \
+            sqlite3.connect(backup / "riskops.db") as copy:
+        live.backup(copy)  # the SQLite online backup: consistent whatever the WAL holds
+    for name in ("manifest.json", "manifest.json.sig"):
         shutil.copy2(served_ws.home / name, backup / name)
     with running(served_ws, tmp_path) as before:
         wait_for(before, is_ready)
         Registry(served_ws).promote("fraud", 2, actor="local:t", force=True)
         wait_for(before, lambda r: r.status_code == 200
                  and r.json()["models"]["fraud"]["production"] == 2)
-    db.dispose_engines()
-    for name in ("riskops.db", "manifest.json.sig", "manifest.json"):
-        os.replace(shutil.copy2(backup / name, served_ws.home / f".{name}.restore"),
-                   served_ws.home / name)
-    verified = cli("verify", "--home", str(served_ws.home))
-    assert verified.returncode == 1
-    assert "replay floor" in verified.stderr and "high-water mark v" in verified.stderr
-    with running(served_ws, tmp_path) as after:
-        state = wait_for(after, not_ready)
-        assert state["models"] == {} and "replay floor" in json.dumps(state["problems"])
-        assert fraud_answer(after, tokens)["risk_score_method"] == "heuristic"
-        # The deliberate recovery: signed, audited, never silent.
-        admin = tokens["admin"]
-        reset = cli("keys", "reset-floor", "--home", str(served_ws.home), "--reason",
-                    "restored the 02:00 backup after a disk failure", token=admin)
-        assert reset.returncode == 0, reset.stderr
-        state = wait_for(after, is_ready)
-        assert state["models"]["fraud"]["production"] == 1
+        db.dispose_engines()
+        for stale in ("riskops.db-wal", "riskops.db-shm"):  # a restore replaces the WAL too
+            (served_ws.home / stale).unlink(missing_ok=True)
+        for name in ("riskops.db", "manifest.json.sig", "manifest.json"):
+            os.replace(shutil.copy2(backup / name, served_ws.home / f".{name}.restore"),
+                       served_ws.home / name)
+        # The server that saw v2 go live never goes back to the restored v1.
+        why = json.dumps(wait_for(before, not_ready)["problems"])
+        assert "replay floor" in why or "stale" in why or "newer than anything" in why
+        assert fraud_answer(before, tokens)["risk_model_version"] != 1
+        verified = cli("verify", "--home", str(served_ws.home))
+        assert verified.returncode == 1
+        assert "replay floor" in verified.stderr and "high-water mark v" in verified.stderr
+        with running(served_ws, tmp_path) as after:
+            state = wait_for(after, not_ready)
+            assert state["models"] == {} and "replay floor" in json.dumps(state["problems"])
+            assert fraud_answer(after, tokens)["risk_score_method"] == "heuristic"
+            # The deliberate recovery: signed, audited, never silent.
+            reset = cli("keys", "reset-floor", "--home", str(served_ws.home), "--reason",
+                        "restored the 02:00 backup after a disk failure", token=tokens["admin"])
+            assert reset.returncode == 0, reset.stderr
+            for server in (after, before):
+                state = wait_for(server, is_ready)
+                assert state["models"]["fraud"]["production"] == 1
+                assert fraud_answer(server, tokens)["risk_model_version"] == 1
     assert cli("verify", "--home", str(served_ws.home)).returncode == 0
     with db.read_session(served_ws.database_url) as session:
         entry = repository.audit_entries(session)[-1]
