@@ -15,6 +15,7 @@ def test_the_readme_session_reaches_production_through_its_gates(
     init = cli("init", "--json")
     assert init.code == 0, init.err
     monkeypatch.setenv("RISKOPS_TOKEN", init.json()["admin_token"])
+    monkeypatch.setenv("RISKOPS_TRUSTED_KEYS", init.json()["trusted_key"])
     assert cli("data", "generate", "fraud", "--rows", "20000", "--start", "2026-01-01",
                "--days", "90", "--seed", "1", "--out", "fraud.parquet").code == 0
     assert cli("train", "fraud", "--data", "fraud.parquet").code == 0
