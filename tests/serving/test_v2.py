@@ -7,6 +7,7 @@ tests that change the manifest or settings get a fresh workspace each (``client`
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -325,6 +326,25 @@ def test_values_that_do_not_fit_their_datatype_are_named(shared_client, tokens, 
 def test_malformed_bodies_are_422(shared_client, tokens, content):
     r = infer(shared_client, tokens["scorer"], content)
     assert r.status_code == 422 and "error" in r.json()
+
+
+def test_an_over_long_integer_is_named_as_such(shared_client, tokens):
+    limit = sys.get_int_max_str_digits()  # the oracle: Python's own limit
+    reason = (f"an integer literal has more than {limit} digits (Python's int limit); "
+              "send numbers as plain JSON numbers of sensible size")
+    text = json.dumps(with_input(BASE, "amount", data=[0, 1]))
+    text = text.replace('"data": [0, 1]', '"data": [' + "7" * (limit + 1) + ", 1]")
+    r = infer(shared_client, tokens["scorer"], text)
+    assert r.status_code == 422, r.text
+    assert r.json() == {"error": f"invalid inference request: body: {reason}",
+                        "detail": [{"field": "body", "type": "json_invalid", "reason": reason}]}
+    row = json.dumps({**example_row("fraud"), "amount": 0})
+    row = row.replace('"amount": 0', '"amount": ' + "7" * (limit + 1))
+    r = infer(shared_client, tokens["scorer"], {"inputs": [
+        {"name": "features", "shape": [1], "datatype": "BYTES", "data": [row]}]})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == [{"field": "inputs.features.data.0", "type": "json_invalid",
+                                   "reason": reason}]
 
 
 def test_limits_give_413(shared_client, tokens):

@@ -22,10 +22,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskops import metrics
 from riskops.config import Workspace, open_workspace
@@ -53,7 +55,12 @@ from riskops.serving.batcher import ArrivalMiddleware, settle_arrival
 from riskops.serving.limits import BodyLimitMiddleware
 from riskops.serving.pool import Snapshot
 from riskops.serving.records import PredictionRecord
-from riskops.serving.request_inputs import json_body, request_key, request_tenant
+from riskops.serving.request_inputs import (
+    json_body,
+    json_error_reason,
+    request_key,
+    request_tenant,
+)
 from riskops.serving.service import score_and_record
 from riskops.serving.settings import ServingSettings, serving_settings
 from riskops.serving.state import ServingState, serving_state
@@ -475,6 +482,19 @@ def _add_ops_routes(app: FastAPI, settings: ServingSettings) -> None:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI parses the bodies of the routes with a body model (feedback, outcomes,
+        # approvals, ...); json.loads refusals other than a syntax error (over-long
+        # integers, bytes that are not UTF-8, deep nesting) become a bare 400 "There was
+        # an error parsing the body" raised from them. Answer as a syntax error is
+        # answered there (422) and as /risk words it.
+        cause = exc.__cause__
+        if exc.status_code == 400 and isinstance(cause, ValueError | RecursionError):
+            return _unprocessable([{"field": "body", "type": "json_invalid",
+                                    "reason": json_error_reason(cause)}])
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(InvalidBody)
     async def invalid_body(_: Request, exc: InvalidBody) -> JSONResponse:
         return _unprocessable(exc.errors)

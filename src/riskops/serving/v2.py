@@ -46,7 +46,12 @@ from riskops.serving.auth import (
 )
 from riskops.serving.batcher import settle_arrival
 from riskops.serving.records import PredictionRecord
-from riskops.serving.request_inputs import json_body, request_key, request_tenant
+from riskops.serving.request_inputs import (
+    json_body,
+    json_error_reason,
+    request_key,
+    request_tenant,
+)
 from riskops.serving.routing import choose_route
 from riskops.serving.service import score_and_record
 from riskops.serving.state import ServingState, serving_state
@@ -304,9 +309,10 @@ def _object_rows(inputs: list[RequestInput], max_batch: int) -> list[dict[str, A
         if isinstance(item, str):
             try:
                 item = json.loads(item)
-            except (ValueError, RecursionError):  # ValueError: also over-long integers
+            except (ValueError, RecursionError) as exc:
                 raise _unprocessable([_bad(f"{field}.data.{i}", "json_invalid",
-                                           "not a JSON object")]) from None
+                                           json_error_reason(exc, invalid="not a JSON object"))
+                                      ]) from None
         if not isinstance(item, dict):
             raise _unprocessable([_bad(f"{field}.data.{i}", "dict_type",
                                        "must be a JSON object of the features")])
