@@ -52,6 +52,7 @@ from riskops.serving.auth import (
     require,
 )
 from riskops.serving.batcher import ArrivalMiddleware, settle_arrival
+from riskops.serving.body_timeout import BodyTimeoutMiddleware
 from riskops.serving.limits import BodyLimitMiddleware
 from riskops.serving.pool import Snapshot
 from riskops.serving.records import PredictionRecord
@@ -155,6 +156,7 @@ def create_app(ws: Workspace | None = None, *, settings: ServingSettings | None 
     app.state.tokens = TokenCache(ws)
     app.add_middleware(ArrivalMiddleware, batcher=state.batcher)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds)
     _install_error_handlers(app)
     _add_components(app, state)
     _add_scoring_routes(app, state)
