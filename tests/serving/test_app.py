@@ -218,6 +218,21 @@ def test_oversized_body_and_batch_get_413(shared_client, tokens):
     assert r.status_code == 413 and "1001" in r.json()["detail"]
 
 
+@pytest.mark.parametrize("path,role", [("/risk/fraud", "scorer"), ("/feedback", "reviewer"),
+                                       ("/outcomes", "service")])
+def test_a_streamed_body_over_the_limit_gets_413(shared_client, tokens, path, role):
+    def chunks():  # no Content-Length: the limit is only seen while the body streams
+        yield b'{"prediction_id": "'
+        for _ in range(20):
+            yield b"x" * 65536
+        yield b'"}'
+
+    r = shared_client.post(path, content=chunks(), headers={
+        **auth(tokens[role]), "Content-Type": "application/json"})
+    assert r.status_code == 413, r.text
+    assert r.json()["detail"].startswith("request body is over the limit of 1048576 bytes")
+
+
 def test_unknown_scenario_is_404_and_bad_tenant_is_422(shared_client, tokens):
     client = shared_client
     r = client.post("/risk/nope", json={}, headers=auth(tokens["scorer"]))

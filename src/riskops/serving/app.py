@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from riskops import metrics
 from riskops.config import Workspace, open_workspace
 from riskops.errors import (
+    BodyTooLarge,
     ConcurrentUpdate,
     InputError,
     InvalidBody,
@@ -491,7 +492,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         # integers, bytes that are not UTF-8, deep nesting) become a bare 400 "There was
         # an error parsing the body" raised from them. Answer as a syntax error is
         # answered there (422) and as /risk words it.
+        # A streamed body over the limit is hidden the same way; BodyLimitMiddleware
+        # answers it with 413 once it gets the BodyTooLarge back.
         cause = exc.__cause__
+        if exc.status_code == 400 and isinstance(cause, BodyTooLarge):
+            raise cause
         if exc.status_code == 400 and isinstance(cause, ValueError | RecursionError):
             return _unprocessable([{"field": "body", "type": "json_invalid",
                                     "reason": json_error_reason(cause)}])
