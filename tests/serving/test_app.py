@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import pytest
 from serving_helpers import (  # noqa: F401  (fixtures)
@@ -154,6 +155,58 @@ def test_malformed_bodies_get_422(shared_client, tokens, content, reason):
     assert reason in r.text
 
 
+def _with_long_amount(row: dict, digits: int) -> str:
+    text = json.dumps({**row, "amount": 0})
+    return text.replace('"amount": 0', '"amount": ' + "9" * digits)
+
+
+def test_an_over_long_integer_is_named_as_such(shared_client, tokens):
+    limit = sys.get_int_max_str_digits()  # the oracle: Python's own limit
+    row = example_row("fraud")
+    headers = {**auth(tokens["scorer"]), "Content-Type": "application/json"}
+    r = shared_client.post("/risk/fraud", content=_with_long_amount(row, limit), headers=headers)
+    assert r.status_code == 422  # parsed; then over the feature's limit
+    assert r.json()["detail"][0]["field"] == "body.amount"
+    for content in (_with_long_amount(row, limit + 1),
+                    "[" + _with_long_amount(row, limit + 1) + "]"):
+        r = shared_client.post("/risk/fraud", content=content, headers=headers)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"] == [{
+            "field": "body", "type": "json_invalid",
+            "reason": f"an integer literal has more than {limit} digits (Python's int limit); "
+                      "send numbers as plain JSON numbers of sensible size"}]
+
+
+@pytest.mark.parametrize("path,body,role", [
+    ("/feedback", '{"prediction_id": "abc", "label": "1", "n": %s}', "reviewer"),
+    ("/outcomes", '{"outcomes": [{"prediction_id": "abc", "label": %s}]}', "service"),
+    ("/models/fraud/versions/1/approvals", '{"decision": "approve", "n": %s}', "risk_lead"),
+    ("/models/fraud/promote", '{"version": %s}', "platform_owner"),
+    ("/api/v1/ml/model-monitoring/run", '{"tenantIds": [%s]}', "service"),
+])
+def test_bodies_fastapi_parses_name_an_over_long_integer_too(shared_client, tokens, path, body,
+                                                            role):
+    limit = sys.get_int_max_str_digits()
+    r = shared_client.post(path, content=body % ("1" * (limit + 1)), headers={
+        **auth(tokens[role]), "Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == [{
+        "field": "body", "type": "json_invalid",
+        "reason": f"an integer literal has more than {limit} digits (Python's int limit); "
+                  "send numbers as plain JSON numbers of sensible size"}]
+    r = shared_client.post(path, content=b"{\"a\": \"\xff\"}", headers={
+        **auth(tokens[role]), "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"][0]["reason"] == "not valid UTF-8 JSON"
+
+
+def test_other_400s_keep_their_message(shared_client, tokens):
+    r = shared_client.post("/risk/fraud", content=b"{}", headers={
+        **auth(tokens["scorer"]), "Content-Type": "application/json", "Content-Length": "x"})
+    assert r.status_code == 400 and r.json() == {"detail": "Content-Length is not a number."}
+    r = shared_client.get("/models", headers=auth("rko_not-a-token"))
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+
+
 def test_oversized_body_and_batch_get_413(shared_client, tokens):
     client = shared_client
     big = json.dumps({"pad": "x" * (2 * 1024 * 1024)})
@@ -163,6 +216,21 @@ def test_oversized_body_and_batch_get_413(shared_client, tokens):
     rows = [example_row("fraud")] * 1001
     r = client.post("/risk/fraud", json=rows, headers=auth(tokens["scorer"]))
     assert r.status_code == 413 and "1001" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("path,role", [("/risk/fraud", "scorer"), ("/feedback", "reviewer"),
+                                       ("/outcomes", "service")])
+def test_a_streamed_body_over_the_limit_gets_413(shared_client, tokens, path, role):
+    def chunks():  # no Content-Length: the limit is only seen while the body streams
+        yield b'{"prediction_id": "'
+        for _ in range(20):
+            yield b"x" * 65536
+        yield b'"}'
+
+    r = shared_client.post(path, content=chunks(), headers={
+        **auth(tokens[role]), "Content-Type": "application/json"})
+    assert r.status_code == 413, r.text
+    assert r.json()["detail"].startswith("request body is over the limit of 1048576 bytes")
 
 
 def test_unknown_scenario_is_404_and_bad_tenant_is_422(shared_client, tokens):

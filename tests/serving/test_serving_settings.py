@@ -33,10 +33,25 @@ def test_values_are_read(workspace):
     ("[serving]\nopen_health = \"yes\"\n", "open_health must be true or false"),
     ("[serving]\nport = 1\n", "unknown key 'port'"),
     ("[serving]\nrequest_timeout_seconds = 1e9\n", "request_timeout_seconds must be a number"),
+    ("[serving]\nheader_timeout_seconds = 0\n",
+     "header_timeout_seconds must be a number between 0.1 and 3600"),
+    ("[serving]\nbody_timeout_seconds = -1\n",
+     "body_timeout_seconds must be a number between 0.1 and 3600"),
+    ("[serving]\nbody_timeout_seconds = \"10\"\n", "body_timeout_seconds must be a number"),
+    ("[serving]\nheader_timeout_seconds = true\n", "header_timeout_seconds must be a number"),
 ])
 def test_bad_values_name_the_key(workspace, text, message):
     with pytest.raises(InputError, match=message):
         serving_settings(_with(workspace, text), {})
+
+
+def test_slow_client_timeouts_default_to_ten_seconds_and_are_read(workspace):
+    assert (ServingSettings().header_timeout_seconds, ServingSettings().body_timeout_seconds) \
+        == (10.0, 10.0)
+    ws = _with(workspace, "[serving]\nheader_timeout_seconds = 1\nbody_timeout_seconds = 2.5\n")
+    got = serving_settings(ws, {})
+    assert (got.header_timeout_seconds, got.body_timeout_seconds) == (1.0, 2.5)
+    assert isinstance(got.header_timeout_seconds, float)
 
 
 def test_bad_ml_switch(workspace):

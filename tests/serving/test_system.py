@@ -7,18 +7,12 @@ group, drives it over HTTP from client threads, and kills the group in a
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -28,9 +22,10 @@ from serving_helpers import (  # noqa: F401  (fixtures)
     served_ws,
     tokens,
 )
+from serving_helpers_process import Server, serve
 from sqlalchemy import select
 
-from riskops.config import Workspace, open_workspace
+from riskops.config import open_workspace
 from riskops.registry.service import Registry
 from riskops.storage import db
 from riskops.storage.tables import PredictionRow
@@ -38,69 +33,7 @@ from riskops.storage.tables import PredictionRow
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32",
                                                    reason="process groups are POSIX")]
 
-RISKOPS = Path(sys.executable).with_name("riskops")
-START_TIMEOUT = 90.0
 POLL_SECONDS = 0.2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group (the CLI and every uvicorn worker)."""
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-
-@contextmanager
-def serve(ws: Workspace, tmp_path: Path, *, workers: int = 2) -> Iterator[Server]:
-    port = free_port()
-    metrics_dir = tmp_path / "metrics"
-    metrics_dir.mkdir(exist_ok=True)
-    env = {**os.environ, "RISKOPS_HOME": str(ws.home),
-           "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-    env.pop("RISK_ML_ENABLED", None)
-    log = tmp_path / f"serve-{port}.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [str(RISKOPS), "serve", "--home", str(ws.home), "--port", str(port),
-             "--workers", str(workers), "--log-level", "warning"],
-            stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    server = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        _wait_ready(server)
-        yield server
-    finally:
-        server.kill()
-        db.dispose_engines()
-
-
-def _wait_ready(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"riskops serve exited with {server.process.returncode}:\n"
-                        f"{server.output()}")
-        try:
-            if httpx.get(f"{server.url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"riskops serve was not ready within {START_TIMEOUT:g} s:\n{server.output()}")
 
 
 @dataclass(frozen=True)

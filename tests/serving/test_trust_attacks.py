@@ -29,8 +29,8 @@ from serving_helpers import (  # noqa: F401  (fixtures)
     served_ws,
     tokens,
 )
+from serving_helpers_process import RISKOPS, Server, free_port
 from sqlalchemy import select
-from test_system import RISKOPS, Server, free_port
 
 from riskops.config import Workspace
 from riskops.registry.keychain import fingerprint, make_statement, public_pem

@@ -7,7 +7,9 @@ tests that change the manifest or settings get a fresh workspace each (``client`
 from __future__ import annotations
 
 import json
+import sys
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from serving_helpers import (  # noqa: F401  (fixtures)
@@ -23,6 +25,7 @@ from sqlalchemy import select
 
 from riskops.registry.service import Registry
 from riskops.scenarios import get_scenario
+from riskops.serving.schemas import MAX_ABS_NUMBER
 from riskops.serving.settings import ServingSettings
 from riskops.storage import db
 from riskops.storage.tables import PredictionRow
@@ -228,10 +231,120 @@ def test_a_missing_feature_tensor_is_named(shared_client, tokens):
                                    "reason": "no input tensor for this feature"}]
 
 
+INTEGER_TYPES = {"INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64,
+                 "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32,
+                 "UINT64": np.uint64}
+FLOAT_TYPES = {"FP16": np.float16, "FP32": np.float32, "FP64": np.float64}
+
+
+def bounds(datatype: str) -> tuple:
+    """The oracle: numpy's limits of the datatype's type."""
+    if datatype in INTEGER_TYPES:
+        info = np.iinfo(INTEGER_TYPES[datatype])
+        return int(info.min), int(info.max)
+    top = float(np.finfo(FLOAT_TYPES[datatype]).max)
+    return -top, top
+
+
+def past(value, direction: int):
+    """The next value beyond a bound: one more integer, or the next float64."""
+    if isinstance(value, int):
+        return value + direction
+    with np.errstate(over="ignore"):  # past the largest float64 is infinity
+        return float(np.nextafter(value, direction * np.inf))
+
+
+def datatype_errors(r) -> list[dict]:
+    return [e for e in r.json()["detail"] if e["type"] == "datatype"]
+
+
+@pytest.mark.parametrize("datatype", [*INTEGER_TYPES, *FLOAT_TYPES])
+def test_values_at_the_bounds_of_a_datatype_fit_it(shared_client, tokens, datatype):
+    low, high = bounds(datatype)
+    r = infer(shared_client, tokens["scorer"],
+              with_input(BASE, "amount", datatype=datatype, data=[low, high]))
+    if max(abs(low), abs(high)) <= MAX_ABS_NUMBER:
+        assert r.status_code == 200, r.text
+    else:  # the datatype takes them; the feature's own limit (1e15) does not
+        assert r.status_code == 422, r.text
+        assert not datatype_errors(r), r.text
+        assert {e["type"] for e in r.json()["detail"]} <= {"greater_than_equal",
+                                                          "less_than_equal"}
+
+
+@pytest.mark.parametrize("datatype", [*INTEGER_TYPES, *FLOAT_TYPES])
+@pytest.mark.parametrize("side", ["low", "high"])
+def test_one_past_a_bound_is_422_naming_input_datatype_and_range(shared_client, tokens,
+                                                                 datatype, side):
+    low, high = bounds(datatype)
+    value = past(low, -1) if side == "low" else past(high, +1)
+    r = infer(shared_client, tokens["scorer"],
+              with_input(BASE, "amount", datatype=datatype, data=[1, value]))
+    assert r.status_code == 422, r.text
+    [error] = datatype_errors(r)
+    assert error["field"] == "inputs.amount.data.1"
+    assert r.json()["error"] == f"invalid inference request: inputs.amount.data.1: " \
+                                f"{error['reason']}"
+    if datatype in INTEGER_TYPES:
+        assert f"does not fit {datatype} (range {low} to {high})" in error["reason"]
+    elif np.isfinite(value):
+        assert f"does not fit {datatype} (finite range ±" in error["reason"]
+        assert float(error["reason"].split("±")[1].split(")")[0]) == pytest.approx(high)
+    else:  # one past the largest float64 is infinity
+        assert datatype in error["reason"] and "NaN or infinite" in error["reason"]
+
+
+@pytest.mark.parametrize("datatype,value,reason", [
+    ("INT8", 1000, "does not fit INT8 (range -128 to 127)"),
+    ("UINT8", 256, "does not fit UINT8 (range 0 to 255)"),
+    ("UINT8", -1, "does not fit UINT8 (range 0 to 255)"),
+    ("UINT64", -1, "does not fit UINT64 (range 0 to 18446744073709551615)"),
+    ("INT16", 70000, "does not fit INT16 (range -32768 to 32767)"),
+    ("FP16", 70000, "does not fit FP16 (finite range ±65504)"),
+    ("FP16", -70000.5, "does not fit FP16 (finite range ±65504)"),
+    ("FP32", 1e39, "does not fit FP32 (finite range ±3.4028235e+38)"),
+    ("FP32", 10**40, "does not fit FP32 (finite range ±3.4028235e+38)"),
+    ("FP64", 10**400, "does not fit FP64 (finite range ±1.7976931e+308)"),
+    ("FP16", float("nan"), "NaN or infinite; FP16 takes finite numbers"),
+    ("FP64", float("-inf"), "NaN or infinite; FP64 takes finite numbers"),
+    ("INT32", 1.5, "not an integer; INT32 takes JSON integers"),
+    ("INT64", 2.0, "not an integer; INT64 takes JSON integers"),
+    ("UINT16", "7", "not a number; UINT16 takes JSON integers"),
+    ("FP32", True, "not a number; FP32 takes JSON numbers"),
+])
+def test_values_that_do_not_fit_their_datatype_are_named(shared_client, tokens, datatype,
+                                                         value, reason):
+    r = infer(shared_client, tokens["scorer"],
+              with_input(BASE, "amount", datatype=datatype, data=[value, 1]))
+    assert r.status_code == 422, r.text
+    [error] = datatype_errors(r)
+    assert error["field"] == "inputs.amount.data.0" and reason in error["reason"]
+    assert r.json()["error"].startswith("invalid inference request: inputs.amount.data.0: ")
+
+
 @pytest.mark.parametrize("content", ["", "{not json", "[1, 2]", "42"])
 def test_malformed_bodies_are_422(shared_client, tokens, content):
     r = infer(shared_client, tokens["scorer"], content)
     assert r.status_code == 422 and "error" in r.json()
+
+
+def test_an_over_long_integer_is_named_as_such(shared_client, tokens):
+    limit = sys.get_int_max_str_digits()  # the oracle: Python's own limit
+    reason = (f"an integer literal has more than {limit} digits (Python's int limit); "
+              "send numbers as plain JSON numbers of sensible size")
+    text = json.dumps(with_input(BASE, "amount", data=[0, 1]))
+    text = text.replace('"data": [0, 1]', '"data": [' + "7" * (limit + 1) + ", 1]")
+    r = infer(shared_client, tokens["scorer"], text)
+    assert r.status_code == 422, r.text
+    assert r.json() == {"error": f"invalid inference request: body: {reason}",
+                        "detail": [{"field": "body", "type": "json_invalid", "reason": reason}]}
+    row = json.dumps({**example_row("fraud"), "amount": 0})
+    row = row.replace('"amount": 0', '"amount": ' + "7" * (limit + 1))
+    r = infer(shared_client, tokens["scorer"], {"inputs": [
+        {"name": "features", "shape": [1], "datatype": "BYTES", "data": [row]}]})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == [{"field": "inputs.features.data.0", "type": "json_invalid",
+                                   "reason": reason}]
 
 
 def test_limits_give_413(shared_client, tokens):

@@ -4,6 +4,8 @@
 
 The listening socket is bound before anything is announced, so a port that is
 taken is one error line, never a false "serving on" line and a traceback.
+Connections whose request head is late (``[serving] header_timeout_seconds``)
+are closed by ``serving/header_timeout.py``'s protocol, in every worker.
 """
 
 from __future__ import annotations
@@ -46,12 +48,14 @@ def serve(
     ws = open_ws(home)
     from riskops.serving.settings import serving_settings
 
-    serving_settings(ws)  # refuse a bad [serving] section before binding the port
+    settings = serving_settings(ws)  # refuse a bad [serving] section before binding the port
     from riskops.registry.trust import pinned_keys
 
     pinned_keys(ws)  # and a malformed RISKOPS_TRUSTED_KEYS
     import uvicorn
     from uvicorn.supervisors import Multiprocess
+
+    from riskops.serving.header_timeout import header_timeout_protocol
 
     sock = bind_listener(host, port)
     bound = sock.getsockname()[1]
@@ -65,7 +69,8 @@ def serve(
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         config = uvicorn.Config("riskops.serving.app:app_from_env", factory=True, host=host,
                                 port=bound, workers=workers, log_level=log_level,
-                                access_log=False, timeout_graceful_shutdown=10)
+                                access_log=False, timeout_graceful_shutdown=10,
+                                http=header_timeout_protocol(settings.header_timeout_seconds))
         server = uvicorn.Server(config)
         out.print(f"riskops serving {ws.home} on {url} ({plural(workers, 'worker')}); "
                   "OpenAPI at /docs", markup=False)

@@ -22,14 +22,17 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskops import metrics
 from riskops.config import Workspace, open_workspace
 from riskops.errors import (
+    BodyTooLarge,
     ConcurrentUpdate,
     InputError,
     InvalidBody,
@@ -50,10 +53,16 @@ from riskops.serving.auth import (
     require,
 )
 from riskops.serving.batcher import ArrivalMiddleware, settle_arrival
+from riskops.serving.body_timeout import BodyTimeoutMiddleware
 from riskops.serving.limits import BodyLimitMiddleware
 from riskops.serving.pool import Snapshot
 from riskops.serving.records import PredictionRecord
-from riskops.serving.request_inputs import json_body, request_key, request_tenant
+from riskops.serving.request_inputs import (
+    json_body,
+    json_error_reason,
+    request_key,
+    request_tenant,
+)
 from riskops.serving.service import score_and_record
 from riskops.serving.settings import ServingSettings, serving_settings
 from riskops.serving.state import ServingState, serving_state
@@ -148,6 +157,7 @@ def create_app(ws: Workspace | None = None, *, settings: ServingSettings | None 
     app.state.tokens = TokenCache(ws)
     app.add_middleware(ArrivalMiddleware, batcher=state.batcher)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds)
     _install_error_handlers(app)
     _add_components(app, state)
     _add_scoring_routes(app, state)
@@ -476,6 +486,23 @@ def _add_ops_routes(app: FastAPI, settings: ServingSettings) -> None:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI parses the bodies of the routes with a body model (feedback, outcomes,
+        # approvals, ...); json.loads refusals other than a syntax error (over-long
+        # integers, bytes that are not UTF-8, deep nesting) become a bare 400 "There was
+        # an error parsing the body" raised from them. Answer as a syntax error is
+        # answered there (422) and as /risk words it.
+        # A streamed body over the limit is hidden the same way; BodyLimitMiddleware
+        # answers it with 413 once it gets the BodyTooLarge back.
+        cause = exc.__cause__
+        if exc.status_code == 400 and isinstance(cause, BodyTooLarge):
+            raise cause
+        if exc.status_code == 400 and isinstance(cause, ValueError | RecursionError):
+            return _unprocessable([{"field": "body", "type": "json_invalid",
+                                    "reason": json_error_reason(cause)}])
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(InvalidBody)
     async def invalid_body(_: Request, exc: InvalidBody) -> JSONResponse:
         return _unprocessable(exc.errors)

@@ -4,12 +4,15 @@ Shared by the ``/risk`` routes and the V2 routes, which refuse invalid input in
 their own formats: each function takes ``invalid``, which turns a list of
 ``{field, reason, type}`` errors into the exception that route raises (the
 ``/risk`` routes' ``InvalidBody``, the V2 routes' 422 ``V2Error``). Errors name
-the field, never the submitted value.
+the field, never the submitted value. ``json_error_reason`` words why a JSON
+document was refused for every JSON-reading path: these, the V2 ``features``
+strings, and the routes whose body FastAPI parses (``app.py``'s error handler).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -54,11 +57,26 @@ async def json_body(request: Request, *, invalid: Refusal) -> Any:
                         "reason": "request body is empty; send a JSON object"}])
     try:
         return json.loads(raw)
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, integers over 4300 digits
-        where = f" at line {exc.lineno} column {exc.colno}" \
-            if isinstance(exc, json.JSONDecodeError) else ""
+    except (ValueError, RecursionError) as exc:
         raise invalid([{"field": "body", "type": "json_invalid",
-                        "reason": f"not valid UTF-8 JSON{where}"}]) from None
-    except RecursionError:
-        raise invalid([{"field": "body", "type": "json_invalid",
-                        "reason": "JSON nested too deeply"}]) from None
+                        "reason": json_error_reason(exc)}]) from None
+
+
+def json_error_reason(exc: ValueError | RecursionError, *,
+                      invalid: str = "not valid UTF-8 JSON") -> str:
+    """Why ``json.loads`` refused a document, for the client; ``invalid`` says what the
+    document is not (for a syntax error, with where it went wrong).
+
+    ``json.loads`` raises ``JSONDecodeError`` for bad syntax, ``UnicodeDecodeError``
+    for bytes that are not UTF-8, a plain ``ValueError`` for an integer literal over
+    Python's limit on digits (``sys.get_int_max_str_digits()``, 4300 by default) and
+    ``RecursionError`` for deep nesting.
+    """
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{invalid} at line {exc.lineno} column {exc.colno}"
+    if not isinstance(exc, UnicodeDecodeError) and "integer string conversion" in str(exc):
+        return (f"an integer literal has more than {sys.get_int_max_str_digits()} digits "
+                "(Python's int limit); send numbers as plain JSON numbers of sensible size")
+    return invalid

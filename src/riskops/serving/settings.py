@@ -8,7 +8,9 @@ Every key is optional::
     max_body_bytes = 1048576    # larger request bodies get 413
     max_batch = 1000            # rows in one batch request
     max_text_chars = 20000      # characters in one text feature
-    request_timeout_seconds = 10
+    request_timeout_seconds = 10  # a model call; past it the heuristic answers
+    header_timeout_seconds = 10   # a request head not complete by then: connection closed
+    body_timeout_seconds = 10     # a request body not all in by then: 408
     manifest_poll_seconds = 2   # how often replicas look for a new manifest
     dispatch_events = true      # deliver outbox events from the server process
     model_threads = 1           # native (OpenMP/BLAS) threads per model call
@@ -38,6 +40,8 @@ class ServingSettings:
     max_batch: int = 1000
     max_text_chars: int = 20_000
     request_timeout_seconds: float = 10.0
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 10.0
     manifest_poll_seconds: float = 2.0
     dispatch_events: bool = True
     model_threads: int = 1
@@ -49,6 +53,8 @@ _LIMITS: dict[str, tuple[type, float, float]] = {
     "max_batch": (int, 1, 100_000),
     "max_text_chars": (int, 1, 10_000_000),
     "request_timeout_seconds": (float, 0.1, 3600),
+    "header_timeout_seconds": (float, 0.1, 3600),
+    "body_timeout_seconds": (float, 0.1, 3600),
     "manifest_poll_seconds": (float, 0.05, 3600),
     "model_threads": (int, 1, 256),
 }

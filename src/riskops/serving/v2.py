@@ -46,15 +46,19 @@ from riskops.serving.auth import (
 )
 from riskops.serving.batcher import settle_arrival
 from riskops.serving.records import PredictionRecord
-from riskops.serving.request_inputs import json_body, request_key, request_tenant
+from riskops.serving.request_inputs import (
+    json_body,
+    json_error_reason,
+    request_key,
+    request_tenant,
+)
 from riskops.serving.routing import choose_route
 from riskops.serving.service import score_and_record
 from riskops.serving.state import ServingState, serving_state
+from riskops.serving.tensor_datatypes import NUMERIC_DATATYPES, value_problem
 
 FEATURES_INPUT = "features"
 PLATFORM = "sklearn"
-NUMERIC_DATATYPES = ("FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8",
-                     "UINT64", "UINT32", "UINT16", "UINT8")
 DATATYPES = (*NUMERIC_DATATYPES, "BOOL", "BYTES")
 _MAX_ERRORS = 50
 
@@ -222,14 +226,11 @@ def _flat(tensor: RequestInput, field: str, n: int) -> list[Any]:
     return data
 
 
-def _fits(value: Any, datatype: str) -> bool:
-    if isinstance(value, bool):
-        return False
-    if datatype == "BYTES":
-        return isinstance(value, str)
-    if datatype.startswith("FP"):
-        return isinstance(value, int | float)
-    return isinstance(value, int) and (value >= 0 or not datatype.startswith("U"))
+def _misfit(value: Any, datatype: str) -> str | None:
+    """Why ``value`` does not fit the tensor's ``datatype`` (numeric or BYTES), or None."""
+    if datatype != "BYTES":
+        return value_problem(value, datatype)
+    return None if isinstance(value, str) else "value is not a string; BYTES takes strings"
 
 
 def _check_binary(tensor: RequestInput, field: str) -> None:
@@ -250,9 +251,9 @@ def _column(tensor: RequestInput, feature: Feature, field: str, n: int) -> list[
                                    f"not {given}")])
     values = _flat(tensor, field, n)
     for i, value in enumerate(values):
-        if not _fits(value, tensor.datatype):
-            raise _unprocessable([_bad(f"{field}.data.{i}", "datatype",
-                                       f"value does not fit datatype {tensor.datatype}")])
+        problem = _misfit(value, tensor.datatype)
+        if problem is not None:
+            raise _unprocessable([_bad(f"{field}.data.{i}", "datatype", problem)])
     return values
 
 
@@ -308,9 +309,10 @@ def _object_rows(inputs: list[RequestInput], max_batch: int) -> list[dict[str, A
         if isinstance(item, str):
             try:
                 item = json.loads(item)
-            except (ValueError, RecursionError):  # ValueError: also over-long integers
+            except (ValueError, RecursionError) as exc:
                 raise _unprocessable([_bad(f"{field}.data.{i}", "json_invalid",
-                                           "not a JSON object")]) from None
+                                           json_error_reason(exc, invalid="not a JSON object"))
+                                      ]) from None
         if not isinstance(item, dict):
             raise _unprocessable([_bad(f"{field}.data.{i}", "dict_type",
                                        "must be a JSON object of the features")])
