@@ -27,6 +27,7 @@ from riskops.registry import ossf, store
 from riskops.registry.integrity import sha256_file
 from riskops.registry.loader import untrusted_types_in
 from riskops.registry.publish import record_change, sync_manifest_files
+from riskops.registry.targets import verify_version_artifacts
 from riskops.storage import db, repository
 from riskops.storage.tables import ArtifactRow, ModelVersionRow, PointerChangeRow
 
@@ -341,6 +342,9 @@ class Registry:
                 del pins[tenant]
             else:
                 pins[tenant] = "heuristic" if version is None else version
+            if not remove and version is not None:
+                verify_version_artifacts(self.ws, session, model, version,
+                                         action=f"pinned for tenant {tenant!r}")
             if not repository.swap_pointers(session, model, state.revision,
                                             pins=json.dumps(pins, sort_keys=True)):
                 raise ConcurrentUpdate(
@@ -380,6 +384,11 @@ class Registry:
         gates: dict[str, Any] | str | None = None, break_glass: str | None = None,
     ) -> dict[str, Any]:
         with db.write_transaction(self.url) as session:
+            if after is not None:
+                verify_version_artifacts(
+                    self.ws, session, model, after,
+                    action=f"promoted to {stage}" if action == "promote" else
+                    "put back in production by a rollback")
             if not repository.swap_pointers(session, model, state.revision, **values):
                 raise ConcurrentUpdate(
                     f"{model} changed while this {action} was in flight (another promote or "

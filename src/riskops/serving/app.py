@@ -32,6 +32,7 @@ from riskops.config import Workspace, open_workspace
 from riskops.errors import (
     ConcurrentUpdate,
     InputError,
+    IntegrityError,
     InvalidBody,
     PredictionsNotRecorded,
     RiskopsError,
@@ -509,6 +510,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             content["kind"] = "approval"
         elif isinstance(exc, ConcurrentUpdate):
             content["kind"] = "concurrent"
+        elif isinstance(exc, IntegrityError):
+            content.update(kind="integrity", failures=[{"path": path, "reason": reason}
+                                                       for path, reason in exc.failures])
         return JSONResponse(status_code=status, content=content)
 
 
