@@ -10,7 +10,12 @@ from typing import Any
 from riskops.config import Workspace
 from riskops.errors import IntegrityError
 from riskops.registry import ossf
-from riskops.registry.integrity import Failure, unlisted_files, verify_artifacts
+from riskops.registry.integrity import (
+    Failure,
+    unlisted_files,
+    unlisted_version_folders,
+    verify_artifacts,
+)
 from riskops.registry.manifest import read_verified_manifest
 from riskops.registry.store import version_folder
 from riskops.storage import db, repository
@@ -92,6 +97,8 @@ def verify_workspace(
                                "status": "fail" if failures else "pass"})
         if progress is not None:
             progress(report.bytes_checked, total)
+    if model is None:
+        report.failures += unlisted_version_folders(root, selected)
     return report
 
 
