@@ -30,7 +30,7 @@ def rollback_refusal(model: str, version: int, history: list[int],
     retired = [i for i, c in enumerate(production) if c.action == "retire"]
     since = retired[-1] + 1 if retired else 0
     live = [i for i, c in enumerate(production) if i >= since and c.to_version == version]
-    gated = (f"riskops gates {model} {version}, then riskops promote {model} {version}")
+    gated = f"riskops gates {model} {version}, then riskops promote {model} {version}"
     if live:
         off = next((c for c in production[live[-1] + 1:] if c.action == "rollback"
                     and c.to_version is not None and c.to_version != version), None)
