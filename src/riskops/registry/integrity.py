@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from riskops.registry.manifest import ArtifactEntry
+from riskops.registry.store import version_folder
 
 CHUNK = 1024 * 1024
 
@@ -138,6 +139,66 @@ def unlisted_files(root: Path, folder: str, listed: Iterable[str]) -> list[Failu
             if rel not in expected:
                 found.append(Failure(rel, "unlisted file (not in the signed manifest)"))
     return sorted(found, key=lambda f: f.path)
+
+
+def unlisted_version_folders(root: Path, listed: Iterable[tuple[str, int]]) -> list[Failure]:
+    """Entries under ``root/models`` that are not the version folders in ``listed``.
+
+    The store's ``models/`` holds ``<model>/<version>`` folders and nothing
+    else. A folder, file or symbolic link there (or in a model folder) that no
+    ``(model, version)`` of ``listed`` accounts for is a failure; what a listed
+    folder holds is left to ``verify_artifacts`` and ``unlisted_files``. An
+    empty model folder is not a failure (a registration that failed before it
+    committed leaves one). ``blobs/`` and ``incoming/`` (registrations being
+    staged) are not looked at.
+
+    Examples
+    --------
+    ``models/evil/1`` and ``models/fraud/99``, with only ``("fraud", 1)`` listed:
+    ``[Failure("models/evil/1", "unlisted version folder (not in the signed
+    manifest)"), Failure("models/fraud/99", ...)]``.
+    """
+    expected = {version_folder(model, version) for model, version in listed}
+    models = root / "models"
+    if models.is_symlink():
+        return [Failure("models", "symbolic link; the store's models folder must be a real "
+                                  "folder")]
+    if not models.exists():
+        return []
+    if not models.is_dir():
+        return [Failure("models", "not a folder")]
+    found: list[Failure] = []
+    for entry in _entries(models, "models", found):
+        rel = f"models/{entry.name}"
+        if entry.is_dir(follow_symlinks=False):
+            found += [_unlisted(child, f"{rel}/{child.name}")
+                      for child in _entries(Path(entry.path), rel, found)
+                      if f"{rel}/{child.name}" not in expected]
+        elif not any(folder.startswith(rel + "/") for folder in expected):
+            found.append(_unlisted(entry, rel))
+    return sorted(found, key=lambda f: f.path)
+
+
+def _entries(folder: Path, rel: str, found: list[Failure]) -> list[os.DirEntry[str]]:
+    """The entries of ``folder`` by name; a failure in ``found`` if it cannot be listed."""
+    try:
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        found.append(Failure(_printable(rel), f"cannot be listed: {exc.strerror}"))
+        return []
+
+
+def _unlisted(entry: os.DirEntry[str], rel: str) -> Failure:
+    kind = ("symbolic link" if entry.is_symlink() else
+            "version folder" if entry.is_dir(follow_symlinks=False) else "file")
+    return Failure(_printable(rel), f"unlisted {kind} (not in the signed manifest)")
+
+
+def _printable(name: str) -> str:
+    """``name`` with undecodable bytes and control or format characters escaped."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _within(path: str, root_real: str) -> bool:

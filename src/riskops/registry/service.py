@@ -26,7 +26,9 @@ from riskops.events import emit
 from riskops.registry import ossf, store
 from riskops.registry.integrity import sha256_file
 from riskops.registry.loader import untrusted_types_in
+from riskops.registry.production_history import rollback_refusal
 from riskops.registry.publish import record_change, sync_manifest_files
+from riskops.registry.targets import verify_version_artifacts
 from riskops.storage import db, repository
 from riskops.storage.tables import ArtifactRow, ModelVersionRow, PointerChangeRow
 
@@ -251,11 +253,10 @@ class Registry:
                 raise InputError(f"{model} v{to} is already in production; nothing to roll back.")
             if to not in state.history:
                 # A rollback returns to what was approved for production before; a
-                # version that never was goes through promotion and its gates.
-                raise InputError(
-                    f"{model} v{to} is not in the production history {state.history} (never "
-                    f"promoted, or rolled back off it); a rollback only returns to a version "
-                    f"on that stack. Promote it instead: riskops promote {model} {to}.")
+                # version rolled back off it, or never on it, goes through promotion.
+                with db.read_session(self.url) as session:
+                    changes = repository.pointer_changes(session, model)
+                raise InputError(rollback_refusal(model, to, state.history, changes))
             target = to
             cut = len(state.history) - 1 - state.history[::-1].index(to)
             history = state.history[: cut + 1]
@@ -341,6 +342,9 @@ class Registry:
                 del pins[tenant]
             else:
                 pins[tenant] = "heuristic" if version is None else version
+            if not remove and version is not None:
+                verify_version_artifacts(self.ws, session, model, version,
+                                         action=f"pinned for tenant {tenant!r}")
             if not repository.swap_pointers(session, model, state.revision,
                                             pins=json.dumps(pins, sort_keys=True)):
                 raise ConcurrentUpdate(
@@ -380,6 +384,11 @@ class Registry:
         gates: dict[str, Any] | str | None = None, break_glass: str | None = None,
     ) -> dict[str, Any]:
         with db.write_transaction(self.url) as session:
+            if after is not None:
+                verify_version_artifacts(
+                    self.ws, session, model, after,
+                    action=f"promoted to {stage}" if action == "promote" else
+                    "put back in production by a rollback")
             if not repository.swap_pointers(session, model, state.revision, **values):
                 raise ConcurrentUpdate(
                     f"{model} changed while this {action} was in flight (another promote or "

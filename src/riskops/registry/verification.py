@@ -15,7 +15,12 @@ from riskops.config import Workspace
 from riskops.errors import IntegrityError
 from riskops.registry import ossf
 from riskops.registry.floor import admit_manifest
-from riskops.registry.integrity import Failure, unlisted_files, verify_artifacts
+from riskops.registry.integrity import (
+    Failure,
+    unlisted_files,
+    unlisted_version_folders,
+    verify_artifacts,
+)
 from riskops.registry.keychain import Trust
 from riskops.registry.store import version_folder
 from riskops.registry.trust import trusted_pem
@@ -106,6 +111,8 @@ def verify_workspace(
                                "status": "fail" if failures else "pass"})
         if progress is not None:
             progress(report.bytes_checked, total)
+    if model is None:
+        report.failures += unlisted_version_folders(root, selected)
     admission.record()
     return report
 

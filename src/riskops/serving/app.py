@@ -35,6 +35,7 @@ from riskops.errors import (
     BodyTooLarge,
     ConcurrentUpdate,
     InputError,
+    IntegrityError,
     InvalidBody,
     PredictionsNotRecorded,
     RiskopsError,
@@ -537,6 +538,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             content["kind"] = "approval"
         elif isinstance(exc, ConcurrentUpdate):
             content["kind"] = "concurrent"
+        elif isinstance(exc, IntegrityError):
+            content.update(kind="integrity", failures=[{"path": path, "reason": reason}
+                                                       for path, reason in exc.failures])
         return JSONResponse(status_code=status, content=content)
 
 
