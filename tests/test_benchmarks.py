@@ -210,3 +210,13 @@ def test_inventory_benchmark_runs_at_a_tiny_size(capsys, monkeypatch, tmp_path):
                                  "--repeat", "1"]) == 0
     printed = capsys.readouterr().out
     assert "| inventory()" in printed and "Registry.list_models (baseline)" in printed
+
+
+def test_admission_benchmark_runs_at_a_tiny_size(capsys, monkeypatch, tmp_path):
+    """benchmarks/admission.py end to end on a few manifests and one rotation: its table and
+    its own checks (the chain is followed, the manifest admitted)."""
+    monkeypatch.setenv("RISKOPS_HOME", str(tmp_path / "unused"))
+    admission_bench = _load("admission")
+    assert admission_bench.main(["--manifests", "3", "--rotations", "1", "--repeat", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "| admit_manifest" in printed and "read_verified_manifest (baseline)" in printed

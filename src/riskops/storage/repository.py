@@ -112,7 +112,8 @@ def pointer_changes(session: Session, name: str) -> list[PointerChangeRow]:
 
 
 def latest_manifest(session: Session) -> ManifestRow | None:
-    return session.scalar(select(ManifestRow).order_by(ManifestRow.manifest_version.desc()))
+    return session.scalar(select(ManifestRow).order_by(ManifestRow.manifest_version.desc())
+                          .limit(1))
 
 
 def all_manifests(session: Session) -> list[ManifestRow]:
@@ -144,7 +145,7 @@ def append_audit(
     session: Session, *, ts: str, actor: str, action: str, subject: str, data: dict[str, Any]
 ) -> AuditEntry:
     """Append one entry chained to the newest; call inside ``write_transaction``."""
-    last = session.scalar(select(AuditEntryRow).order_by(AuditEntryRow.seq.desc()))
+    last = session.scalar(select(AuditEntryRow).order_by(AuditEntryRow.seq.desc()).limit(1))
     seq = (last.seq + 1) if last else 1
     prev_hash = last.hash if last else GENESIS
     body = canonical_json(data)
