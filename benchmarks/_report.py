@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import statistics
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def load_average() -> str:
@@ -53,3 +57,13 @@ def table(rows: list[list[str]]) -> str:
     rule = "|" + "|".join("-" * (w + 1) + ":" if i else ":" + "-" * (w + 1)
                           for i, w in enumerate(widths)) + "|"
     return "\n".join([line(rows[0]), rule, *(line(r) for r in rows[1:])])
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median seconds of ``repeat`` calls of ``fn``, and its last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        began = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times), result

@@ -25,14 +25,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _report import cpu_model, load_average, memory_total, table
+from _report import cpu_model, load_average, memory_total, table, timed
 
 from riskops.registry.floor import admit_manifest
 from riskops.registry.manifest import read_verified_manifest
@@ -42,15 +40,6 @@ from riskops.storage import db
 from riskops.workspace import init_workspace, rotate_keys
 
 TARGET_SECONDS = 0.050
-
-
-def timed(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    times, result = [], None
-    for _ in range(repeat):
-        began = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times), result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,14 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _report import cpu_model, load_average, memory_total, table
+from _report import cpu_model, load_average, memory_total, table, timed
 
 from riskops.governance.inventory import csv_rows, inventory
 from riskops.registry.service import Registry
@@ -80,15 +78,6 @@ def populate(ws, *, models: int, versions: int, live: int) -> None:  # type: ign
                                                 role=role, decision="approve", comment="",
                                                 artifacts_sha256=digest, created_at=made,
                                                 purpose="promotion"))
-
-
-def timed(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    times, result = [], None
-    for _ in range(repeat):
-        began = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times), result
 
 
 def main(argv: list[str] | None = None) -> int:

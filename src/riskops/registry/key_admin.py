@@ -23,7 +23,7 @@ from riskops.errors import InputError, IntegrityError
 from riskops.registry.floor import Floor, archive_floor, mark_path, raise_mark, read_mark
 from riskops.registry.keychain import Statement, fingerprint, make_statement, public_pem
 from riskops.registry.publish import record_change, sync_manifest_files
-from riskops.registry.signing import load_private_key
+from riskops.registry.signing import load_private_key, load_public_key
 from riskops.registry.trust import statements_from_rows, workspace_trust
 from riskops.storage import db, repository
 from riskops.storage.tables import KeyStatementRow
@@ -94,9 +94,9 @@ def revoke_key(ws: Workspace, key_id: str, *, reason: str, actor: str) -> dict[s
     signer = load_private_key(ws.private_key_path)
     with db.write_transaction(ws.database_url) as session:
         trust = workspace_trust(ws, session=session)
-        held = {s.key for s in statements_from_rows(repository.key_statements(session))} | {
-            str(s.data.get("previous")) for s in
-            statements_from_rows(repository.key_statements(session)) if s.kind == "rotate"}
+        statements = statements_from_rows(repository.key_statements(session))
+        held = {s.key for s in statements} | {
+            str(s.data.get("previous")) for s in statements if s.kind == "rotate"}
         if key_id in trust.revoked:
             raise InputError(f"key {key_id} is already revoked.")
         if key_id not in held:
@@ -133,11 +133,7 @@ def key_listing(ws: Workspace) -> dict[str, Any]:
 
     def file_key(path: Any, private: bool) -> str | None:
         try:
-            key = load_private_key(path).public_key() if private else None
-            if key is None:
-                from riskops.registry.signing import load_public_key
-
-                key = load_public_key(path)
+            key = load_private_key(path).public_key() if private else load_public_key(path)
             return fingerprint(key)
         except (InputError, IntegrityError):
             return None
