@@ -124,7 +124,7 @@ def test_model_metadata_has_one_input_per_feature(shared_client, tokens):
     r = shared_client.get("/v2/models/fraud/versions/2", headers=auth(tokens["scorer"]))
     assert r.status_code == 404 and "live versions: 1" in r.json()["error"]
     server = shared_client.get("/v2", headers=auth(tokens["scorer"])).json()
-    assert server["name"] == "riskops" and server["extensions"] == []
+    assert server["name"] == "riskops" and server["extensions"] == ["binary_tensor_data"]
 
 
 def test_health_and_readiness_are_open_like_health(shared_client, tokens):
@@ -418,14 +418,17 @@ def test_a_kserve_v2_client_request(shared_client, tokens):
     assert len(r.json()["outputs"]) == 4
 
 
-def test_binary_tensor_extension_is_refused_clearly(shared_client, tokens):
-    body = with_input(BASE, "amount", parameters={"binary_data_size": 16}, data=[])
+def test_binary_data_without_the_header_is_refused_clearly(shared_client, tokens):
+    body = with_input(BASE, "amount", parameters={"binary_data_size": 16}, data=None)
     r = infer(shared_client, tokens["scorer"], body)
-    assert r.status_code == 422 and "binary_data=False" in r.json()["error"]
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["field"] == "inputs.amount.parameters.binary_data_size"
+    assert "Inference-Header-Content-Length" in r.json()["error"]
     r = shared_client.post("/v2/models/fraud/infer", content=json.dumps(BASE), headers={
         **auth(tokens["scorer"]), "Content-Type": "application/octet-stream",
-        "Inference-Header-Content-Length": "100"})
-    assert r.status_code == 422 and "binary" in r.json()["error"]
+        "Inference-Header-Content-Length": "100000"})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["field"] == "header.Inference-Header-Content-Length"
 
 
 def test_a_version_in_the_url_must_be_the_routed_one(client, tokens, served_ws):

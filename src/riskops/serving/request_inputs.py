@@ -44,14 +44,19 @@ def request_key(request: Request) -> str:
     return request.headers.get("x-request-key", "")[:REQUEST_KEY_MAX]
 
 
-async def json_body(request: Request, *, invalid: Refusal) -> Any:
-    """The request body parsed as JSON; ``invalid`` if empty or not JSON, 400 if the client
-    went away before sending it."""
+async def body_bytes(request: Request) -> bytes:
+    """The whole request body; 400 if the client went away before sending it."""
     try:
-        raw = await request.body()
+        return await request.body()
     except ClientDisconnect:
         raise HTTPException(400, "the client closed the connection before the body "
                                  "arrived.") from None
+
+
+async def json_body(request: Request, *, invalid: Refusal) -> Any:
+    """The request body parsed as JSON; ``invalid`` if empty or not JSON, 400 if the client
+    went away before sending it."""
+    raw = await body_bytes(request)
     if not raw.strip():
         raise invalid([{"field": "body", "type": "missing",
                         "reason": "request body is empty; send a JSON object"}])

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from riskops.errors import PredictionsNotRecorded, V2Error
 from riskops.scenarios.base import Feature, Scenario
-from riskops.serving import schemas
+from riskops.serving import schemas, v2_binary
 from riskops.serving.auth import (
     READER_ROLES,
     SCORER_ROLES,
@@ -47,6 +47,7 @@ from riskops.serving.auth import (
 from riskops.serving.batcher import settle_arrival
 from riskops.serving.records import PredictionRecord
 from riskops.serving.request_inputs import (
+    body_bytes,
     json_body,
     json_error_reason,
     request_key,
@@ -58,6 +59,8 @@ from riskops.serving.state import ServingState, serving_state
 from riskops.serving.tensor_datatypes import NUMERIC_DATATYPES, value_problem
 
 FEATURES_INPUT = "features"
+#: The protocol extensions spoken, as server metadata lists them.
+EXTENSIONS = ("binary_tensor_data",)
 PLATFORM = "sklearn"
 DATATYPES = (*NUMERIC_DATATYPES, "BOOL", "BYTES")
 _MAX_ERRORS = 50
@@ -71,7 +74,8 @@ class RequestInput(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     shape: list[Annotated[int, Field(strict=True, ge=0)]] = Field(min_length=1, max_length=2)
     datatype: str = Field(min_length=1, max_length=16)
-    data: list[Any]
+    #: None when the values follow as binary data (``parameters.binary_data_size``).
+    data: list[Any] | None = None
     parameters: dict[str, Any] | None = None
 
 
@@ -212,7 +216,7 @@ def _batch_size(tensor: RequestInput, field: str, max_batch: int) -> int:
 
 
 def _flat(tensor: RequestInput, field: str, n: int) -> list[Any]:
-    data = tensor.data
+    data = tensor.data or []
     if len(tensor.shape) == 2 and data and all(isinstance(v, list) for v in data):
         if any(len(v) != 1 for v in data):
             raise _unprocessable([_bad(f"{field}.data", "shape",
@@ -231,13 +235,6 @@ def _misfit(value: Any, datatype: str) -> str | None:
     if datatype != "BYTES":
         return value_problem(value, datatype)
     return None if isinstance(value, str) else "value is not a string; BYTES takes strings"
-
-
-def _check_binary(tensor: RequestInput, field: str) -> None:
-    if tensor.parameters and "binary_data_size" in tensor.parameters:
-        raise _unprocessable([_bad(f"{field}.parameters", "unsupported",
-                                   "the binary tensor data extension is not supported; send "
-                                   "the data as JSON (tritonclient: binary_data=False)")])
 
 
 def _column(tensor: RequestInput, feature: Feature, field: str, n: int) -> list[Any]:
@@ -262,8 +259,11 @@ def _raw_rows(scenario: Scenario, request: InferenceRequest,
     """Rows as submitted, and how errors name a row's field (``{i}``, ``{loc}``)."""
     names = scenario.schema.feature_names
     inputs = request.inputs
-    for tensor in inputs:
-        _check_binary(tensor, f"inputs.{tensor.name}")
+    missing = [_bad(f"inputs.{t.name}.data", "missing",
+                    "no data; send data, or binary_data_size with the binary extension")
+               for t in inputs if t.data is None]
+    if missing:
+        raise _unprocessable(missing)
     if FEATURES_INPUT not in names and any(t.name == FEATURES_INPUT for t in inputs):
         return _object_rows(inputs, max_batch), f"inputs.{FEATURES_INPUT}.data.{{i}}.{{loc}}"
     features = {f.name: f for f in scenario.schema.features}
@@ -455,32 +455,73 @@ def inference_response(scenario: Scenario, request_id: str,
     }
 
 
-async def _infer(request: Request, name: str, version: str | None) -> Response:
-    state = serving_state(request)
-    await authenticate_async(request, SCORER_ROLES)
+async def run_inference(state: ServingState, name: str, version: str | None,
+                        body: InferenceRequest, *, tenant: str, key: str,
+                        queued: Callable[[], None]) -> dict[str, Any]:
+    """Score the rows of the inference request ``body`` for model ``name`` and answer with
+    the V2 response (``inference_response``); the one inference path of HTTP (JSON and
+    binary) and gRPC. The caller has authenticated the request and checked ``tenant``;
+    ``queued`` is called once the rows are valid and wait for the model.
+
+    Raises ``V2Error`` (404 unknown model or version, 409 a version the request is not
+    routed to, 413, 422) and ``PredictionsNotRecorded``.
+    """
     scenario = _scenario(state, name)
     if version is not None:
-        _check_routed(state, name, _live_version(state, name, version),
-                      tenant=request_tenant(request, invalid=_unprocessable),
-                      key=request_key(request))
-    if request.headers.get("inference-header-content-length"):
-        raise _unprocessable([_bad("body", "unsupported",
-                                   "the binary tensor data extension is not supported; "
-                                   "send JSON (tritonclient: binary_data=False)")])
-    raw_body = await json_body(request, invalid=_unprocessable)
+        _check_routed(state, name, _live_version(state, name, version), tenant=tenant, key=key)
+    outputs = _requested_outputs(scenario, body)
+    raw, where = _raw_rows(scenario, body, state.settings.max_batch)
+    rows = _validated(state, name, raw, where)
+    queued()
+    records = await score_and_record(state, name, rows, tenant=tenant, request_key=key)
+    request_id = body.id if body.id is not None else str(uuid.uuid4())
+    return inference_response(scenario, request_id, records, outputs)
+
+
+async def _request_body(request: Request) -> InferenceRequest:
+    """The inference request of an HTTP body: JSON, or JSON and binary tensor data."""
+    declared = request.headers.get(v2_binary.HEADER)
+    if declared is None:
+        raw_body = await json_body(request, invalid=_unprocessable)
+        buffer = None
+    else:
+        parts = v2_binary.split_body(await body_bytes(request), declared)
+        if isinstance(parts, list):
+            raise _unprocessable(parts)
+        header, buffer = parts
+        try:
+            raw_body = json.loads(header)
+        except (ValueError, RecursionError) as exc:
+            raise _unprocessable([_bad("body", "json_invalid", json_error_reason(
+                exc, invalid="the JSON inference header is not valid UTF-8 JSON"))]) from None
     try:
         body = InferenceRequest.model_validate(raw_body)
     except ValidationError as exc:
         raise _unprocessable(_envelope_errors(exc, raw_body)) from None
-    outputs = _requested_outputs(scenario, body)
-    raw, where = _raw_rows(scenario, body, state.settings.max_batch)
-    rows = _validated(state, name, raw, where)
+    errors = v2_binary.attach_binary_data(body, buffer)
+    if errors:
+        raise _unprocessable(errors)
+    return body
+
+
+async def _infer(request: Request, name: str, version: str | None) -> Response:
+    state = serving_state(request)
+    await authenticate_async(request, SCORER_ROLES)
+    _scenario(state, name)
     tenant = request_tenant(request, invalid=_unprocessable)
-    settle_arrival(request.scope, state.batcher)  # validated; it queues for the model now
-    records = await score_and_record(state, name, rows, tenant=tenant,
-                                     request_key=request_key(request))
-    request_id = body.id if body.id is not None else str(uuid.uuid4())
-    return JSONResponse(inference_response(scenario, request_id, records, outputs))
+    body = await _request_body(request)
+    binary, errors = v2_binary.binary_outputs(body)
+    if errors:
+        raise _unprocessable(errors)
+    payload = await run_inference(
+        state, name, version, body, tenant=tenant, key=request_key(request),
+        queued=lambda: settle_arrival(request.scope, state.batcher))
+    encoded = v2_binary.binary_response(payload, binary)
+    if encoded is None:
+        return JSONResponse(payload)
+    content, header_length = encoded
+    return Response(content, media_type="application/octet-stream",
+                    headers={"Inference-Header-Content-Length": str(header_length)})
 
 
 async def _live(request: Request) -> Response:
@@ -496,11 +537,16 @@ async def _ready(request: Request) -> Response:
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
 
-async def _server_metadata(request: Request) -> Response:
+def server_metadata() -> dict[str, Any]:
+    """V2 server metadata: name, version and the protocol extensions spoken."""
     from riskops import __version__
 
+    return {"name": "riskops", "version": __version__, "extensions": list(EXTENSIONS)}
+
+
+async def _server_metadata(request: Request) -> Response:
     await authenticate_async(request, READER_ROLES)
-    return JSONResponse({"name": "riskops", "version": __version__, "extensions": []})
+    return JSONResponse(server_metadata())
 
 
 async def _metadata(request: Request, name: str, version: str | None) -> Response:
