@@ -46,8 +46,10 @@ class Server:
 
 
 @contextmanager
-def serve(ws: Workspace, tmp_path: Path, *, workers: int = 2) -> Iterator[Server]:
+def serve(ws: Workspace, tmp_path: Path, *, workers: int = 2,
+          grpc_port: int | None = None) -> Iterator[Server]:
     port = free_port()
+    grpc = [] if grpc_port is None else ["--grpc-port", str(grpc_port)]
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir(exist_ok=True)
     env = {**os.environ, "RISKOPS_HOME": str(ws.home),
@@ -57,7 +59,7 @@ def serve(ws: Workspace, tmp_path: Path, *, workers: int = 2) -> Iterator[Server
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [str(RISKOPS), "serve", "--home", str(ws.home), "--port", str(port),
-             "--workers", str(workers), "--log-level", "warning"],
+             "--workers", str(workers), "--log-level", "warning", *grpc],
             stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:

@@ -1,6 +1,6 @@
 """``riskops serve``: the scoring API.
 
-    riskops serve [--host 127.0.0.1] [--port 4006] [--workers N]
+    riskops serve [--host 127.0.0.1] [--port 4006] [--workers N] [--grpc-port PORT]
 
 The listening socket is bound before anything is announced, so a port that is
 taken is one error line, never a false "serving on" line and a traceback.
@@ -36,17 +36,23 @@ def serve(
     log_level: Annotated[str, typer.Option(
         "--log-level", metavar="LEVEL", help="uvicorn log level: " + ", ".join(LOG_LEVELS) + ".")]
     = "warning",
+    grpc_port: Annotated[int | None, typer.Option(
+        "--grpc-port", metavar="PORT",
+        help="Also serve the Open Inference Protocol over gRPC on this port (off by default).")]
+    = None,
     home: HomeOption = None,
 ) -> None:
     """Serve the governed scoring API (OpenAPI at /docs) until interrupted."""
     if not 0 <= port <= 65535:
         raise InputError(f"--port {port} is out of range 0-65535.")
+    if grpc_port is not None and not 1 <= grpc_port <= 65535:
+        raise InputError(f"--grpc-port {grpc_port} is out of range 1-65535.")
     if not 1 <= workers <= 64:
         raise InputError(f"--workers {workers} is out of range 1-64.")
     if log_level not in LOG_LEVELS:
         raise InputError(f"--log-level {log_level!r} is not one of {', '.join(LOG_LEVELS)}.")
     ws = open_ws(home)
-    from riskops.serving.settings import serving_settings
+    from riskops.serving.settings import ENV_GRPC_ADDRESS, serving_settings
 
     settings = serving_settings(ws)  # refuse a bad [serving] section before binding the port
     from riskops.registry.trust import pinned_keys
@@ -57,13 +63,22 @@ def serve(
 
     from riskops.serving.header_timeout import header_timeout_protocol
 
+    if grpc_port is not None:
+        if grpc_port == port:
+            raise InputError(f"--grpc-port {grpc_port} is the HTTP --port; choose another.")
+        bind_listener(host, grpc_port, option="--grpc-port").close()  # free, and ours to take
     sock = bind_listener(host, port)
     bound = sock.getsockname()[1]
     url = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
+    grpc_note = f"; gRPC (Open Inference Protocol) on {host}:{grpc_port}" if grpc_port else ""
     metrics_dir = None
     server: uvicorn.Server | None = None
     try:
         os.environ["RISKOPS_HOME"] = str(ws.home)
+        if grpc_port is not None:  # read by every worker's serving_settings
+            os.environ[ENV_GRPC_ADDRESS] = f"{host}:{grpc_port}"
+        else:
+            os.environ.pop(ENV_GRPC_ADDRESS, None)
         if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             metrics_dir = tempfile.mkdtemp(prefix="riskops-metrics-")
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
@@ -73,7 +88,7 @@ def serve(
                                 http=header_timeout_protocol(settings.header_timeout_seconds))
         server = uvicorn.Server(config)
         out.print(f"riskops serving {ws.home} on {url} ({plural(workers, 'worker')}); "
-                  "OpenAPI at /docs", markup=False)
+                  f"OpenAPI at /docs{grpc_note}", markup=False)
         if workers > 1:
             Multiprocess(config, sockets=[sock]).run()
         else:
@@ -82,13 +97,14 @@ def serve(
         pass
     finally:
         sock.close()
+        os.environ.pop(ENV_GRPC_ADDRESS, None)
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     if workers == 1 and server is not None and not server.started:
         raise CheckFailed(f"the scoring API did not start on {url}; see the messages above.")
 
 
-def bind_listener(host: str, port: int) -> socket.socket:
+def bind_listener(host: str, port: int, *, option: str = "--port") -> socket.socket:
     """A TCP socket bound to ``host:port`` and inheritable by worker processes.
 
     Raises
@@ -105,12 +121,12 @@ def bind_listener(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise InputError(f"--port {port}: {host}:{port} is already in use; stop what "
-                             "listens there or choose another port with --port.") from None
+            raise InputError(f"{option} {port}: {host}:{port} is already in use; stop what "
+                             f"listens there or choose another port with {option}.") from None
         if exc.errno == errno.EACCES:
-            raise InputError(f"--port {port}: not allowed to listen on {host}:{port} "
+            raise InputError(f"{option} {port}: not allowed to listen on {host}:{port} "
                              "(ports below 1024 need privileges); choose another port with "
-                             "--port.") from None
+                             f"{option}.") from None
         reason = exc.strerror or str(exc)
         raise InputError(f"--host {host}: cannot listen on {host}:{port}: {reason}; use an "
                          "address of this machine, e.g. --host 127.0.0.1.") from None

@@ -4,7 +4,8 @@
 ``ServingState`` (``state.py``): loads and verifies the served models, starts
 the group-commit inference log and a thread that watches for new manifests.
 ``riskops serve --workers N`` runs N such processes (``app_from_env`` is the
-uvicorn factory). The Open Inference Protocol routes are added from ``v2.py``.
+uvicorn factory). The Open Inference Protocol routes are added from ``v2.py``;
+with ``--grpc-port`` the lifespan also runs its gRPC form (``v2_grpc.py``).
 
 Every scoring request: authenticate → validate → ``service.score_and_record``
 (route → score → append the predictions to the inference log and wait for
@@ -133,14 +134,22 @@ def _scoring_body(scenario: str) -> dict[str, Any]:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServingState = app.state.serving
+    grpc_server = None
     try:
         await run_in_threadpool(state.start)
+        if state.settings.grpc_address:
+            from riskops.serving.v2_grpc import start_server
+
+            grpc_server = await start_server(state, app.state.tokens,
+                                             state.settings.grpc_address)
     except BaseException:
         await run_in_threadpool(state.close)  # no writer thread or connection left behind
         raise
     try:
         yield
     finally:
+        if grpc_server is not None:
+            await grpc_server.stop(grace=5)
         await run_in_threadpool(state.close)
 
 

@@ -64,7 +64,12 @@ class TokenCache:
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
+    return bearer_of(request.headers.get("authorization"))
+
+
+def bearer_of(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value (HTTP header or gRPC
+    metadata); None when absent or malformed."""
     if not header:
         return None
     scheme, _, token = header.partition(" ")
@@ -87,8 +92,17 @@ def authenticate(request: Request, roles: Iterable[str]) -> Identity:
 
 async def authenticate_async(request: Request, roles: Iterable[str]) -> Identity:
     """``authenticate`` without leaving the event loop when the token is cached."""
-    token = _token_or_401(request)
-    cache: TokenCache = request.app.state.tokens
+    return await authenticate_header(request.app.state.tokens,
+                                     request.headers.get("authorization"), roles)
+
+
+async def authenticate_header(cache: TokenCache, header: str | None,
+                              roles: Iterable[str]) -> Identity:
+    """The identity of the ``Authorization`` value ``header`` if it holds one of ``roles``;
+    401/403 ``HTTPException`` otherwise. Shared by HTTP and gRPC."""
+    token = bearer_of(header)
+    if token is None:
+        raise _missing_token()
     fresh, identity = cache.cached(token)
     if not fresh:
         identity = await run_in_threadpool(cache.identity, token)
@@ -105,9 +119,13 @@ def authenticate_unless_open(request: Request, roles: Iterable[str], *, is_open:
 def _token_or_401(request: Request) -> str:
     token = bearer_token(request)
     if token is None:
-        raise _unauthorized("missing or malformed Authorization header; "
-                            "send 'Authorization: Bearer <token>' (riskops token create).")
+        raise _missing_token()
     return token
+
+
+def _missing_token() -> HTTPException:
+    return _unauthorized("missing or malformed Authorization header; "
+                         "send 'Authorization: Bearer <token>' (riskops token create).")
 
 
 def _check(identity: Identity | None, roles: Iterable[str]) -> Identity:

@@ -31,7 +31,13 @@ REQUEST_KEY_MAX = 256
 
 def request_tenant(request: Request, *, invalid: Refusal) -> str:
     """The ``X-Tenant-ID`` header (``default`` without one); ``invalid`` if malformed."""
-    tenant = request.headers.get("x-tenant-id", DEFAULT_TENANT)
+    return tenant_of(request.headers.get("x-tenant-id"), invalid=invalid)
+
+
+def tenant_of(value: str | None, *, invalid: Refusal) -> str:
+    """The tenant an ``X-Tenant-ID`` value (HTTP header or gRPC metadata) names;
+    ``default`` for None; ``invalid`` if malformed."""
+    tenant = DEFAULT_TENANT if value is None else value
     if not TENANT.fullmatch(tenant):
         raise invalid([{"field": "header.X-Tenant-ID", "type": "pattern",
                         "reason": "must be 1-128 letters, digits or _.:@- "

@@ -16,6 +16,8 @@ Every key is optional::
     model_threads = 1           # native (OpenMP/BLAS) threads per model call
 
 ``RISK_ML_ENABLED=false`` forces every scenario onto its heuristic scorer.
+``RISKOPS_GRPC_ADDRESS=host:port`` (set by ``riskops serve --grpc-port``) also
+serves the Open Inference Protocol over gRPC there, from every worker.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from riskops.config import Workspace
 from riskops.errors import InputError
 
 ENV_ML_ENABLED = "RISK_ML_ENABLED"
+ENV_GRPC_ADDRESS = "RISKOPS_GRPC_ADDRESS"
 _FALSE = {"0", "false", "no", "off"}
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -46,6 +49,8 @@ class ServingSettings:
     dispatch_events: bool = True
     model_threads: int = 1
     ml_enabled: bool = True
+    #: ``host:port`` of the gRPC endpoint; None: no gRPC.
+    grpc_address: str | None = None
 
 
 _LIMITS: dict[str, tuple[type, float, float]] = {
@@ -88,4 +93,15 @@ def serving_settings(ws: Workspace, environ: dict[str, str] | None = None) -> Se
             values["ml_enabled"] = False
         elif flag.strip().lower() not in _TRUE:
             raise InputError(f"{ENV_ML_ENABLED}={flag!r} is not a boolean; use true or false.")
+    address = env.get(ENV_GRPC_ADDRESS)
+    if address:
+        values["grpc_address"] = _grpc_address(address)
     return ServingSettings(**values)
+
+
+def _grpc_address(address: str) -> str:
+    host, _, port = address.rpartition(":")
+    if not host or not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise InputError(f"{ENV_GRPC_ADDRESS}={address[:64]!r} is not host:port with a port "
+                         "1-65535; use riskops serve --grpc-port PORT.")
+    return address

@@ -145,7 +145,7 @@ def error_response(exc: V2Error) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 
-def _unprocessable(errors: list[dict[str, Any]]) -> V2Error:
+def unprocessable(errors: list[dict[str, Any]]) -> V2Error:
     errors = errors[:_MAX_ERRORS]
     first = f"{errors[0]['field']}: {errors[0]['reason']}" if errors else "invalid request"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -204,11 +204,11 @@ def _rows_of(n: int) -> str:
 def _batch_size(tensor: RequestInput, field: str, max_batch: int) -> int:
     shape = tensor.shape
     if len(shape) == 2 and shape[1] != 1:
-        raise _unprocessable([_bad(f"{field}.shape", "shape",
+        raise unprocessable([_bad(f"{field}.shape", "shape",
                                    "shape must be [N] or [N, 1]: one value per row")])
     n = shape[0]
     if n == 0:
-        raise _unprocessable([_bad(f"{field}.shape", "too_short",
+        raise unprocessable([_bad(f"{field}.shape", "too_short",
                                    "batch is empty; send at least one row")])
     if n > max_batch:
         raise V2Error(413, f"batch of {n} rows is over the limit of {max_batch}; split it.")
@@ -219,12 +219,12 @@ def _flat(tensor: RequestInput, field: str, n: int) -> list[Any]:
     data = tensor.data or []
     if len(tensor.shape) == 2 and data and all(isinstance(v, list) for v in data):
         if any(len(v) != 1 for v in data):
-            raise _unprocessable([_bad(f"{field}.data", "shape",
+            raise unprocessable([_bad(f"{field}.data", "shape",
                                        "nested data must hold one value per row for shape "
                                        "[N, 1]")])
         data = [v[0] for v in data]
     if len(data) != n:
-        raise _unprocessable([_bad(f"{field}.data", "shape",
+        raise unprocessable([_bad(f"{field}.data", "shape",
                                    f"data holds {len(data)} values but shape says "
                                    f"{_rows_of(n)}")])
     return data
@@ -243,14 +243,14 @@ def _column(tensor: RequestInput, feature: Feature, field: str, n: int) -> list[
     if not ok:
         given = tensor.datatype if tensor.datatype in DATATYPES else "an unknown datatype"
         takes = "FP64 (or another FP or INT datatype)" if wanted == "FP64" else "BYTES"
-        raise _unprocessable([_bad(f"{field}.datatype", "datatype",
+        raise unprocessable([_bad(f"{field}.datatype", "datatype",
                                    f"{feature.kind} feature {feature.name!r} takes {takes}, "
                                    f"not {given}")])
     values = _flat(tensor, field, n)
     for i, value in enumerate(values):
         problem = _misfit(value, tensor.datatype)
         if problem is not None:
-            raise _unprocessable([_bad(f"{field}.data.{i}", "datatype", problem)])
+            raise unprocessable([_bad(f"{field}.data.{i}", "datatype", problem)])
     return values
 
 
@@ -263,7 +263,7 @@ def _raw_rows(scenario: Scenario, request: InferenceRequest,
                     "no data; send data, or binary_data_size with the binary extension")
                for t in inputs if t.data is None]
     if missing:
-        raise _unprocessable(missing)
+        raise unprocessable(missing)
     if FEATURES_INPUT not in names and any(t.name == FEATURES_INPUT for t in inputs):
         return _object_rows(inputs, max_batch), f"inputs.{FEATURES_INPUT}.data.{{i}}.{{loc}}"
     features = {f.name: f for f in scenario.schema.features}
@@ -288,7 +288,7 @@ def _raw_rows(scenario: Scenario, request: InferenceRequest,
                         f"{_rows_of(n)}, but the other inputs have {_rows_of(usual)}")
                    for name, n in sizes.items() if n != usual]
     if errors:
-        raise _unprocessable(errors)
+        raise unprocessable(errors)
     n = next(iter(sizes.values()))
     rows = [{name: columns[name][i] for name in names} for i in range(n)]
     return rows, "inputs.{loc}.data.{i}"
@@ -297,11 +297,11 @@ def _raw_rows(scenario: Scenario, request: InferenceRequest,
 def _object_rows(inputs: list[RequestInput], max_batch: int) -> list[dict[str, Any]]:
     field = f"inputs.{FEATURES_INPUT}"
     if len(inputs) > 1:
-        raise _unprocessable([_bad("inputs", "too_long",
+        raise unprocessable([_bad("inputs", "too_long",
                                    f"with {FEATURES_INPUT!r}, send no other input tensor")])
     tensor = inputs[0]
     if tensor.datatype != "BYTES":
-        raise _unprocessable([_bad(f"{field}.datatype", "datatype",
+        raise unprocessable([_bad(f"{field}.datatype", "datatype",
                                    f"{FEATURES_INPUT!r} takes BYTES: JSON objects or JSON "
                                    "strings of objects")])
     rows = []
@@ -310,11 +310,11 @@ def _object_rows(inputs: list[RequestInput], max_batch: int) -> list[dict[str, A
             try:
                 item = json.loads(item)
             except (ValueError, RecursionError) as exc:
-                raise _unprocessable([_bad(f"{field}.data.{i}", "json_invalid",
+                raise unprocessable([_bad(f"{field}.data.{i}", "json_invalid",
                                            json_error_reason(exc, invalid="not a JSON object"))
                                       ]) from None
         if not isinstance(item, dict):
-            raise _unprocessable([_bad(f"{field}.data.{i}", "dict_type",
+            raise unprocessable([_bad(f"{field}.data.{i}", "dict_type",
                                        "must be a JSON object of the features")])
         rows.append(item)
     return rows
@@ -333,7 +333,7 @@ def _validated(state: ServingState, name: str, raw: list[dict[str, Any]],
                 loc = ".".join(str(p) for p in err["loc"]) or "row"
                 errors.append(_bad(where.format(i=i, loc=loc), err["type"], err["msg"]))
     if errors:
-        raise _unprocessable(errors)
+        raise unprocessable(errors)
     return rows
 
 
@@ -380,7 +380,7 @@ def _check_routed(state: ServingState, name: str, version: int, *, tenant: str,
                            f"only the routed version may answer. Call /v2/models/{name}/infer.")
 
 
-def _envelope_errors(exc: ValidationError, body: Any) -> list[dict[str, Any]]:
+def envelope_errors(exc: ValidationError, body: Any) -> list[dict[str, Any]]:
     """Errors in the request envelope; an input with a usable name is named by it."""
     inputs = body.get("inputs") if isinstance(body, dict) else None
     errors = []
@@ -404,7 +404,7 @@ def _requested_outputs(scenario: Scenario, request: InferenceRequest) -> list[st
                    f"not an output of {scenario.name}; outputs are {', '.join(available)}")
               for i, o in enumerate(request.outputs) if o.name not in available]
     if errors:
-        raise _unprocessable(errors)
+        raise unprocessable(errors)
     return [o.name for o in request.outputs]
 
 
@@ -482,25 +482,25 @@ async def _request_body(request: Request) -> InferenceRequest:
     """The inference request of an HTTP body: JSON, or JSON and binary tensor data."""
     declared = request.headers.get(v2_binary.HEADER)
     if declared is None:
-        raw_body = await json_body(request, invalid=_unprocessable)
+        raw_body = await json_body(request, invalid=unprocessable)
         buffer = None
     else:
         parts = v2_binary.split_body(await body_bytes(request), declared)
         if isinstance(parts, list):
-            raise _unprocessable(parts)
+            raise unprocessable(parts)
         header, buffer = parts
         try:
             raw_body = json.loads(header)
         except (ValueError, RecursionError) as exc:
-            raise _unprocessable([_bad("body", "json_invalid", json_error_reason(
+            raise unprocessable([_bad("body", "json_invalid", json_error_reason(
                 exc, invalid="the JSON inference header is not valid UTF-8 JSON"))]) from None
     try:
         body = InferenceRequest.model_validate(raw_body)
     except ValidationError as exc:
-        raise _unprocessable(_envelope_errors(exc, raw_body)) from None
+        raise unprocessable(envelope_errors(exc, raw_body)) from None
     errors = v2_binary.attach_binary_data(body, buffer)
     if errors:
-        raise _unprocessable(errors)
+        raise unprocessable(errors)
     return body
 
 
@@ -508,11 +508,11 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
     state = serving_state(request)
     await authenticate_async(request, SCORER_ROLES)
     _scenario(state, name)
-    tenant = request_tenant(request, invalid=_unprocessable)
+    tenant = request_tenant(request, invalid=unprocessable)
     body = await _request_body(request)
     binary, errors = v2_binary.binary_outputs(body)
     if errors:
-        raise _unprocessable(errors)
+        raise unprocessable(errors)
     payload = await run_inference(
         state, name, version, body, tenant=tenant, key=request_key(request),
         queued=lambda: settle_arrival(request.scope, state.batcher))
@@ -549,21 +549,31 @@ async def _server_metadata(request: Request) -> Response:
     return JSONResponse(server_metadata())
 
 
-async def _metadata(request: Request, name: str, version: str | None) -> Response:
-    state = serving_state(request)
-    await authenticate_async(request, READER_ROLES)
+def check_model(state: ServingState, name: str, version: str | None) -> None:
+    """404 unless ``name`` is served here (and ``version``, when given, is live)."""
+    _scenario(state, name)
+    if version is not None:
+        _live_version(state, name, version)
+
+
+def metadata_of(state: ServingState, name: str, version: str | None) -> dict[str, Any]:
+    """V2 model metadata of ``name``: all live versions, or the one asked for."""
     scenario = _scenario(state, name)
     versions = _live_versions(state, name) if version is None \
         else [_live_version(state, name, version)]
-    return JSONResponse(model_metadata(scenario, versions))
+    return model_metadata(scenario, versions)
+
+
+async def _metadata(request: Request, name: str, version: str | None) -> Response:
+    state = serving_state(request)
+    await authenticate_async(request, READER_ROLES)
+    return JSONResponse(metadata_of(state, name, version))
 
 
 async def _model_ready(request: Request, name: str, version: str | None) -> Response:
     state = serving_state(request)
     authenticate_unless_open(request, READER_ROLES, is_open=state.settings.open_health)
-    _scenario(state, name)
-    if version is not None:
-        _live_version(state, name, version)
+    check_model(state, name, version)
     ready = state.pool.snapshot.ready
     return JSONResponse({"name": name, "ready": ready}, status_code=200 if ready else 503)
 
