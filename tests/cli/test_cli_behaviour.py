@@ -65,6 +65,22 @@ def test_serve_out_of_range_port(cli, workspace: Workspace) -> None:
     assert (result.code, result.err) == (2, "error: --port 70000 is out of range 0-65535.\n")
 
 
+def test_serve_grpc_port_is_checked_before_anything_starts(cli, workspace: Workspace) -> None:
+    result = cli("serve", "--port", "0", "--grpc-port", "0")
+    assert (result.code, result.err) == (2, "error: --grpc-port 0 is out of range 1-65535.\n")
+    result = cli("serve", "--port", "4999", "--grpc-port", "4999")
+    assert (result.code, result.err) == (
+        2, "error: --grpc-port 4999 is the HTTP --port; choose another.\n")
+    with _listening_port() as taken:
+        port = taken.getsockname()[1]
+        result = cli("serve", "--port", "0", "--grpc-port", port)
+    assert result.code == 2 and "serving" not in result.out
+    assert result.err.splitlines() == [
+        f"error: --grpc-port {port}: 127.0.0.1:{port} is already in use; stop what listens "
+        "there or choose another port with --grpc-port."]
+    assert "RISKOPS_GRPC_ADDRESS" not in os.environ
+
+
 def test_monitor_now_names_the_option(cli, workspace: Workspace) -> None:
     result = cli("monitor", "run", "--now", "yesterday-ish")
     assert result.code == 2

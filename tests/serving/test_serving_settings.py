@@ -59,6 +59,20 @@ def test_bad_ml_switch(workspace):
         serving_settings(workspace, {"RISK_ML_ENABLED": "maybe"})
 
 
+@pytest.mark.parametrize("address,expected", [
+    ("127.0.0.1:8081", "127.0.0.1:8081"), ("::1:8081", "::1:8081"), ("", None)])
+def test_grpc_address_is_read_from_the_environment(workspace, address, expected):
+    assert serving_settings(workspace, {"RISKOPS_GRPC_ADDRESS": address}).grpc_address \
+        == expected
+
+
+@pytest.mark.parametrize("address", ["8081", "host:", "host:0", "host:70000", "host:8o81",
+                                     ":8081"])
+def test_a_bad_grpc_address_names_the_variable(workspace, address):
+    with pytest.raises(InputError, match=r"RISKOPS_GRPC_ADDRESS=.* is not host:port"):
+        serving_settings(workspace, {"RISKOPS_GRPC_ADDRESS": address})
+
+
 def test_serve_refuses_bad_arguments(cli, workspace):
     for args, message in ((["--port", "70000"], "--port 70000 is out of range"),
                           (["--workers", "0"], "--workers 0 is out of range"),
