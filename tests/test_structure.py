@@ -162,12 +162,13 @@ def test_storage_imports_no_higher_package() -> None:
     assert not bad
 
 
-@pytest.mark.parametrize("package", ["sqlalchemy", "fastapi", "typer"])
+@pytest.mark.parametrize("package", ["sqlalchemy", "fastapi", "typer", "grpc"])
 def test_frameworks_stay_in_their_package(package: str) -> None:
     """SQLAlchemy only in storage/ (and the MLflow error catch in training/tracking.py),
-    FastAPI only in serving/, Typer only in cli/."""
+    FastAPI and gRPC only in serving/, Typer only in cli/."""
     home = {"sqlalchemy": ("riskops.storage", "riskops.training.tracking"),
-            "fastapi": ("riskops.serving",), "typer": ("riskops.cli",)}[package]
+            "fastapi": ("riskops.serving",), "typer": ("riskops.cli",),
+            "grpc": ("riskops.serving",)}[package]
     found = []
     for name, path in _modules().items():
         tree = ast.parse(path.read_text(encoding="utf-8"))

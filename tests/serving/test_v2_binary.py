@@ -251,3 +251,12 @@ def test_a_wrong_role_is_refused_before_the_body_is_decoded(shared_client, token
     header, data = _binary_request([example_row("fraud")])
     r = _send(shared_client, tokens["reviewer"], header, data)
     assert r.status_code == 403 and "error" in r.json()
+
+
+def test_bf16_has_no_binary_form_here(shared_client, tokens):
+    header, data = _binary_request([example_row("fraud")])
+    amount = next(t for t in header["inputs"] if t["name"] == "amount")
+    amount["datatype"] = "BF16"
+    field, reason = _error(_send(shared_client, tokens["scorer"], header, data))
+    assert field == "inputs.amount.parameters.binary_data_size"
+    assert reason.startswith("datatype BF16 has no binary form here")
