@@ -260,3 +260,14 @@ def test_bf16_has_no_binary_form_here(shared_client, tokens):
     field, reason = _error(_send(shared_client, tokens["scorer"], header, data))
     assert field == "inputs.amount.parameters.binary_data_size"
     assert reason.startswith("datatype BF16 has no binary form here")
+
+
+def test_a_shape_past_the_batch_limit_is_refused_before_decoding(shared_client, tokens):
+    header, data = _binary_request([example_row("fraud")])
+    header["inputs"][0]["shape"] = [10**9]
+    r = _send(shared_client, tokens["scorer"], header, data)
+    assert r.status_code == 413 and "batch of 1000000000 rows" in r.json()["error"]
+    header["inputs"][0]["shape"] = [1, 3]
+    field, reason = _error(_send(shared_client, tokens["scorer"], header, data))
+    assert field == f"inputs.{header['inputs'][0]['name']}.shape"
+    assert reason == "shape must be [N] or [N, 1]: one value per row"

@@ -152,9 +152,9 @@ def test_hostile_contents_never_reach_the_model(endpoint, tokens):
     message = request(rows)  # a negative dimension
     message.inputs[0].shape[0] = -1
     cases.append((message, "greater than or equal to 0"))
-    message = request(rows)  # a shape of 10**18 rows claimed with 8 bytes
-    message.inputs[0].shape[0] = 10**18
-    cases.append((message, "holds 8 bytes"))
+    message = request(rows)  # 2 rows claimed with 8 bytes
+    message.inputs[0].shape[0] = 2
+    cases.append((message, "holds 8 bytes, but 2 FP64 elements take 16"))
     message = request(rows, id="x" * 300)  # an id over 256 characters
     cases.append((message, "id"))
     message = request(rows)  # an unknown datatype
@@ -190,6 +190,12 @@ def test_too_many_rows_is_resource_exhausted(endpoint, tokens):
     error = refused(endpoint, request(rows), tokens["scorer"])
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "over the limit of 1000" in error.details()
+    # A shape of 10**18 rows is refused before its bytes are decoded.
+    message = request([example_row("fraud")])
+    message.inputs[0].shape[0] = 10**18
+    error = refused(endpoint, message, tokens["scorer"])
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert f"batch of {10**18} rows is over the limit" in error.details()
 
 
 def test_a_message_over_the_body_limit_is_refused_by_grpc(endpoint, tokens):

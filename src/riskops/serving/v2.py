@@ -215,6 +215,14 @@ def _batch_size(tensor: RequestInput, field: str, max_batch: int) -> int:
     return n
 
 
+def check_raw_shapes(request: InferenceRequest, max_batch: int) -> None:
+    """The batch rules (``[N]`` or ``[N, 1]``, 1 <= N <= ``max_batch``) for the inputs whose
+    values come as raw bytes, before those are decoded: no decoding past the batch limit."""
+    for tensor in request.inputs:
+        if tensor.data is None:
+            _batch_size(tensor, f"inputs.{tensor.name}", max_batch)
+
+
 def _flat(tensor: RequestInput, field: str, n: int) -> list[Any]:
     data = tensor.data or []
     if len(tensor.shape) == 2 and data and all(isinstance(v, list) for v in data):
@@ -478,7 +486,7 @@ async def run_inference(state: ServingState, name: str, version: str | None,
     return inference_response(scenario, request_id, records, outputs)
 
 
-async def _request_body(request: Request) -> InferenceRequest:
+async def _request_body(request: Request, max_batch: int) -> InferenceRequest:
     """The inference request of an HTTP body: JSON, or JSON and binary tensor data."""
     declared = request.headers.get(v2_binary.HEADER)
     if declared is None:
@@ -498,6 +506,8 @@ async def _request_body(request: Request) -> InferenceRequest:
         body = InferenceRequest.model_validate(raw_body)
     except ValidationError as exc:
         raise unprocessable(envelope_errors(exc, raw_body)) from None
+    if buffer is not None:
+        check_raw_shapes(body, max_batch)
     errors = v2_binary.attach_binary_data(body, buffer)
     if errors:
         raise unprocessable(errors)
@@ -509,7 +519,7 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
     await authenticate_async(request, SCORER_ROLES)
     _scenario(state, name)
     tenant = request_tenant(request, invalid=unprocessable)
-    body = await _request_body(request)
+    body = await _request_body(request, state.settings.max_batch)
     binary, errors = v2_binary.binary_outputs(body)
     if errors:
         raise unprocessable(errors)

@@ -118,8 +118,10 @@ def _typed_contents(tensor: pb.ModelInferRequest.InferInputTensor,
                     "an element is not UTF-8 text")
 
 
-def inference_request(message: pb.ModelInferRequest) -> v2.InferenceRequest:
-    """The HTTP route's ``InferenceRequest`` for a gRPC ``ModelInferRequest``.
+def inference_request(message: pb.ModelInferRequest,
+                      max_batch: int = 1000) -> v2.InferenceRequest:
+    """The HTTP route's ``InferenceRequest`` for a gRPC ``ModelInferRequest``; raw inputs
+    are decoded only for shapes within the batch rules (``max_batch`` rows).
 
     Raises ``V2Error`` 422 naming the input for contents in the wrong field, a
     ``raw_input_contents`` list that does not match the inputs, or raw bytes that
@@ -153,6 +155,8 @@ def inference_request(message: pb.ModelInferRequest) -> v2.InferenceRequest:
         request = v2.InferenceRequest.model_validate(body)
     except ValidationError as exc:
         raise v2.unprocessable(v2.envelope_errors(exc, body)) from None
+    if raw:
+        v2.check_raw_shapes(request, max_batch)
     for tensor, data in zip(request.inputs, raw, strict=False):
         try:
             tensor.data = decode_tensor(data, tensor.datatype, element_count(tensor.shape))
@@ -255,7 +259,7 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):
         async def infer() -> Message:
             metadata = await self._auth(context, SCORER_ROLES)
             tenant = tenant_of(metadata.get("x-tenant-id"), invalid=v2.unprocessable)
-            body = inference_request(request)
+            body = inference_request(request, self.state.settings.max_batch)
             payload = await v2.run_inference(
                 self.state, request.model_name, request.model_version or None, body,
                 tenant=tenant, key=metadata.get("x-request-key", "")[:REQUEST_KEY_MAX],
