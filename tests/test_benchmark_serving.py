@@ -7,30 +7,15 @@ The load itself needs wrk and minutes; this keeps the script from rotting betwee
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from benchmark_scripts import load_benchmark
 from riskops.config import open_workspace
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name: str):
-    if str(BENCHMARKS) not in sys.path:
-        sys.path.insert(0, str(BENCHMARKS))  # the scripts import their sibling _report
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load("serving")
+bench = load_benchmark("serving")
 
 
 def test_lua_strings_escape_every_byte():

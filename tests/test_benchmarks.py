@@ -7,32 +7,16 @@ hand-written snapshot, never by installing them.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from scipy import stats as scipy_stats
 
+from benchmark_scripts import load_benchmark
 from riskops.monitoring.stats import psi
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name: str):
-    if str(BENCHMARKS) not in sys.path:
-        sys.path.insert(0, str(BENCHMARKS))  # the scripts import their sibling _report
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load("monitoring")
-worker = _load("_reference_tools")
+bench = load_benchmark("monitoring")
+worker = load_benchmark("_reference_tools")
 
 ROWS = 20_000
 
@@ -205,7 +189,7 @@ def test_inventory_benchmark_runs_at_a_tiny_size(capsys, monkeypatch, tmp_path):
     """benchmarks/inventory.py end to end on 3 models: its table and its own checks (every
     model's last validation is its newest live version)."""
     monkeypatch.setenv("RISKOPS_HOME", str(tmp_path / "unused"))
-    inventory_bench = _load("inventory")
+    inventory_bench = load_benchmark("inventory")
     assert inventory_bench.main(["--models", "3", "--versions", "4", "--live", "2",
                                  "--repeat", "1"]) == 0
     printed = capsys.readouterr().out
@@ -216,7 +200,7 @@ def test_admission_benchmark_runs_at_a_tiny_size(capsys, monkeypatch, tmp_path):
     """benchmarks/admission.py end to end on a few manifests and one rotation: its table and
     its own checks (the chain is followed, the manifest admitted)."""
     monkeypatch.setenv("RISKOPS_HOME", str(tmp_path / "unused"))
-    admission_bench = _load("admission")
+    admission_bench = load_benchmark("admission")
     assert admission_bench.main(["--manifests", "3", "--rotations", "1", "--repeat", "1"]) == 0
     printed = capsys.readouterr().out
     assert "| admit_manifest" in printed and "read_verified_manifest (baseline)" in printed
