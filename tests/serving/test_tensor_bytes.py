@@ -70,8 +70,8 @@ def test_an_empty_string_element_is_four_zero_bytes():
 
 @pytest.mark.parametrize(("raw", "count", "reason"), [
     (np.zeros(3).tobytes(), 2, "holds 24 bytes, but 2 FP64 elements take 16"),
-    (np.zeros(1).tobytes()[:7], 1, "holds 7 bytes, but 1 FP64 element take 8"),
-    (b"", 1, "holds 0 bytes, but 1 FP64 element take 8"),
+    (np.zeros(1).tobytes()[:7], 1, "holds 7 bytes, but 1 FP64 element takes 8"),
+    (b"", 1, "holds 0 bytes, but 1 FP64 element takes 8"),
 ])
 def test_a_byte_count_that_is_not_the_shape_is_refused(raw, count, reason):
     with pytest.raises(TensorBytesError, match=reason):

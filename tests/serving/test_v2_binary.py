@@ -271,3 +271,36 @@ def test_a_shape_past_the_batch_limit_is_refused_before_decoding(shared_client, 
     field, reason = _error(_send(shared_client, tokens["scorer"], header, data))
     assert field == f"inputs.{header['inputs'][0]['name']}.shape"
     assert reason == "shape must be [N] or [N, 1]: one value per row"
+
+
+def test_one_bad_size_is_the_only_error_named(shared_client, tokens):
+    header, data = _binary_request([example_row("fraud")])
+    header["inputs"][0]["parameters"]["binary_data_size"] = -1
+    r = _send(shared_client, tokens["scorer"], header, data)
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["detail"]] == [
+        f"inputs.{header['inputs'][0]['name']}.parameters.binary_data_size"]
+
+
+def test_a_repeated_output_is_refused(shared_client, tokens):
+    header, data = _binary_request([example_row("fraud")])
+    header["outputs"] = [{"name": "risk_score", "parameters": {"binary_data": True}},
+                         {"name": "risk_score", "parameters": {"binary_data": False}}]
+    field, reason = _error(_send(shared_client, tokens["scorer"], header, data))
+    assert (field, reason) == ("outputs.1.name", "output asked for more than once")
+
+
+def test_compressed_bodies_and_repeated_headers_are_refused_clearly(shared_client, tokens):
+    header, data = _binary_request([example_row("fraud")])
+    raw = json.dumps(header).encode()
+    r = shared_client.post("/v2/models/fraud/infer", content=raw + data, headers={
+        **auth(tokens["scorer"]), HEADER: str(len(raw)), "Content-Encoding": "gzip"})
+    assert r.status_code == 415 and "send the body uncompressed" in r.json()["error"]
+    r = shared_client.post("/v2/models/fraud/infer", content=raw + data, headers=[
+        ("Authorization", f"Bearer {tokens['scorer']}"), (HEADER, str(len(raw))),
+        (HEADER, "5")])
+    field, reason = _error(r)
+    assert field == "header.Inference-Header-Content-Length" and "more than once" in reason
+    r = post(shared_client, tokens["scorer"], raw + data, 10**13)
+    field, reason = _error(r)
+    assert reason == "has more than 12 digits; no request body is that large"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 
 import grpc
 import httpx
@@ -238,3 +239,85 @@ def test_an_oversized_grpc_message_is_refused_before_it_is_read(server, grpc_cli
     with pytest.raises(InferenceServerException) as caught:
         grpc_client.infer("fraud", [*inputs, big], headers=bearer(tokens["scorer"]))
     assert caught.value.status() == "StatusCode.RESOURCE_EXHAUSTED"
+
+
+def test_sigterm_lets_grpc_calls_in_flight_answer(served_template, tmp_path, tokens):
+    """A rolling restart: calls already sent answer (or say UNAVAILABLE, which clients
+    retry), none is CANCELLED, and every answered prediction is in the log."""
+    import concurrent.futures
+    import os
+    import signal
+
+    from riskops.serving.oip import grpc_predict_v2_pb2 as pb
+    from riskops.serving.oip import grpc_predict_v2_pb2_grpc as pb_grpc
+    from riskops.serving.tensor_bytes import encode_tensor
+
+    home = tmp_path / "served"
+    shutil.copytree(served_template, home)
+    ws = open_workspace(home)
+    grpc_port = free_port()
+    rows = [example_row("fraud", index=i % 5) for i in range(1000)]
+    request = pb.ModelInferRequest(model_name="fraud")
+    for f in get_scenario("fraud").schema.features:
+        datatype = "FP64" if f.kind == "numeric" else "BYTES"
+        request.inputs.add(name=f.name, shape=[len(rows)], datatype=datatype)
+        request.raw_input_contents.append(encode_tensor([r[f.name] for r in rows], datatype))
+    metadata = [("authorization", f"Bearer {tokens['scorer']}")]
+    with serve(ws, tmp_path, workers=1, grpc_port=grpc_port) as running, \
+            grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        stub.ModelInfer(request, metadata=metadata, timeout=30)  # warm
+
+        def call(_: int):
+            try:
+                return stub.ModelInfer(request, metadata=metadata, timeout=30)
+            except grpc.RpcError as exc:
+                return exc.code()
+
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            futures = [pool.submit(call, i) for i in range(20)]
+            time.sleep(0.02)
+            os.killpg(running.process.pid, signal.SIGTERM)
+            answers = [f.result() for f in futures]
+        running.process.wait(timeout=60)
+    codes = [a for a in answers if isinstance(a, grpc.StatusCode)]
+    assert grpc.StatusCode.CANCELLED not in codes, codes
+    assert set(codes) <= {grpc.StatusCode.UNAVAILABLE}, codes
+    answered = [a for a in answers if not isinstance(a, grpc.StatusCode)]
+    assert answered, "no call in flight was answered"
+    ids = [pid for a in answered for pid in json.loads(a.parameters["prediction_ids"]
+                                                            .string_param)]
+    running.ws = ws
+    assert logged(running, ids) == set(ids)
+
+
+def test_a_grpc_port_taken_after_the_check_fails_the_command(served_template, tmp_path):
+    """The port is free when the command checks it and taken before the workers bind it:
+    the command must fail (exit 1), not stop quietly with 0."""
+    import os
+    import socket
+    import subprocess
+
+    from serving_helpers_process import RISKOPS
+
+    home = tmp_path / "served"
+    shutil.copytree(served_template, home)
+    port, grpc_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [str(RISKOPS), "serve", "--home", str(home), "--port", str(port), "--grpc-port",
+         str(grpc_port), "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True, env={**os.environ, "RISKOPS_HOME": str(home)})
+    try:
+        assert "gRPC (Open Inference Protocol)" in process.stdout.readline()
+        with socket.socket() as squatter:
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            squatter.bind(("127.0.0.1", grpc_port))
+            squatter.listen()
+            _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 9)
+    assert process.returncode == 1
+    assert err.strip().splitlines()[-1] == (
+        f"error: the scoring API did not start on http://127.0.0.1:{port}; see the messages "
+        "above.")

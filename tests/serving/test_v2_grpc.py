@@ -179,7 +179,7 @@ def test_auth_tenant_and_routing_refusals(endpoint, tokens):
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     error = refused(endpoint, message, tokens["scorer"], **{"x-tenant-id": "../etc"})
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "header.X-Tenant-ID" in error.details()
+    assert "metadata.x-tenant-id" in error.details()
     message.model_version = "2"  # registered, not routed
     error = refused(endpoint, message, tokens["scorer"])
     assert error.code() == grpc.StatusCode.NOT_FOUND and "live versions: 1" in error.details()
@@ -219,3 +219,37 @@ def test_health_is_open_and_metadata_needs_a_token(endpoint, tokens):
                                          metadata=meta(tokens["reviewer"]))
     assert [i.name for i in answer.inputs] == FRAUD.feature_names
     assert list(answer.versions) == ["1"]
+
+
+def test_raw_and_typed_contents_together_are_refused(endpoint, tokens):
+    message = request([example_row("fraud")])
+    message.inputs[0].contents.fp64_contents.append(999_999.0)
+    error = refused(endpoint, message, tokens["scorer"])
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"inputs.{message.inputs[0].name}.contents: send either raw_input_contents or " \
+           "typed contents, not both" in error.details()
+
+
+def test_fp16_without_raw_contents_says_so(endpoint, tokens):
+    message = request([example_row("fraud")], raw=False)
+    amount = next(t for t in message.inputs if t.name == "amount")
+    amount.datatype = "FP16"
+    amount.contents.ClearField("fp64_contents")
+    error = refused(endpoint, message, tokens["scorer"])
+    assert "FP16 has no typed contents; send raw_input_contents" in error.details()
+
+
+def test_metadata_riskops_reads_must_come_once(endpoint, tokens):
+    message = request([example_row("fraud")])
+    good = f"Bearer {tokens['scorer']}"
+    for pairs in ([("authorization", "Bearer bad"), ("authorization", good)],
+                  [("authorization", good), ("authorization", "Bearer bad")]):
+        with pytest.raises(grpc.RpcError) as caught:
+            endpoint.stub.ModelInfer(message, metadata=pairs)
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert "more than once" in caught.value.details()
+    with pytest.raises(grpc.RpcError) as caught:
+        endpoint.stub.ModelInfer(message, metadata=[
+            ("authorization", good), ("x-tenant-id", "a"), ("x-tenant-id", "b")])
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "metadata.x-tenant-id: sent more than once" in caught.value.details()

@@ -59,6 +59,7 @@ def serve(
 
     pinned_keys(ws)  # and a malformed RISKOPS_TRUSTED_KEYS
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
     from riskops.serving.header_timeout import header_timeout_protocol
@@ -72,6 +73,7 @@ def serve(
     url = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
     grpc_note = f"; gRPC (Open Inference Protocol) on {host}:{grpc_port}" if grpc_port else ""
     metrics_dir = None
+    failed_start = False
     server: uvicorn.Server | None = None
     try:
         os.environ["RISKOPS_HOME"] = str(ws.home)
@@ -90,7 +92,10 @@ def serve(
         out.print(f"riskops serving {ws.home} on {url} ({plural(workers, 'worker')}); "
                   f"OpenAPI at /docs{grpc_note}", markup=False)
         if workers > 1:
-            Multiprocess(config, sockets=[sock]).run()
+            supervisor = Multiprocess(config, sockets=[sock])
+            supervisor.run()
+            # uvicorn stops every worker when one fails to start, and returns normally.
+            failed_start = any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
         else:
             server.run(sockets=[sock])
     except KeyboardInterrupt:
@@ -100,7 +105,7 @@ def serve(
         os.environ.pop(ENV_GRPC_ADDRESS, None)
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
-    if workers == 1 and server is not None and not server.started:
+    if failed_start or (workers == 1 and server is not None and not server.started):
         raise CheckFailed(f"the scoring API did not start on {url}; see the messages above.")
 
 

@@ -34,12 +34,13 @@ def request_tenant(request: Request, *, invalid: Refusal) -> str:
     return tenant_of(request.headers.get("x-tenant-id"), invalid=invalid)
 
 
-def tenant_of(value: str | None, *, invalid: Refusal) -> str:
-    """The tenant an ``X-Tenant-ID`` value (HTTP header or gRPC metadata) names;
-    ``default`` for None; ``invalid`` if malformed."""
+def tenant_of(value: str | None, *, invalid: Refusal,
+              field: str = "header.X-Tenant-ID") -> str:
+    """The tenant an ``X-Tenant-ID`` value (HTTP header or gRPC metadata, named ``field``
+    in errors) names; ``default`` for None; ``invalid`` if malformed."""
     tenant = DEFAULT_TENANT if value is None else value
     if not TENANT.fullmatch(tenant):
-        raise invalid([{"field": "header.X-Tenant-ID", "type": "pattern",
+        raise invalid([{"field": field, "type": "pattern",
                         "reason": "must be 1-128 letters, digits or _.:@- "
                                   "starting with a letter or digit"}])
     return tenant

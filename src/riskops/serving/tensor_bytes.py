@@ -78,8 +78,8 @@ def decode_tensor(buffer: bytes | memoryview, datatype: str, count: int) -> list
                                f"datatypes are {', '.join([*FIXED_DTYPES, 'BYTES'])}")
     expected = count * dtype.itemsize
     if len(buffer) != expected:
-        raise TensorBytesError(f"holds {len(buffer)} bytes, but {count} {datatype} "
-                               f"element{'s' if count != 1 else ''} take {expected}")
+        elements = f"{count} {datatype} element{'s take' if count != 1 else ' takes'}"
+        raise TensorBytesError(f"holds {len(buffer)} bytes, but {elements} {expected}")
     return np.frombuffer(buffer, dtype=dtype).tolist()
 
 

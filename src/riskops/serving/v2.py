@@ -411,6 +411,9 @@ def _requested_outputs(scenario: Scenario, request: InferenceRequest) -> list[st
     errors = [_bad(f"outputs.{i}.name", "unknown_output",
                    f"not an output of {scenario.name}; outputs are {', '.join(available)}")
               for i, o in enumerate(request.outputs) if o.name not in available]
+    names = [o.name for o in request.outputs]
+    errors += [_bad(f"outputs.{i}.name", "duplicate", "output asked for more than once")
+               for i, name in enumerate(names) if name in names[:i]]
     if errors:
         raise unprocessable(errors)
     return [o.name for o in request.outputs]
@@ -488,7 +491,15 @@ async def run_inference(state: ServingState, name: str, version: str | None,
 
 async def _request_body(request: Request, max_batch: int) -> InferenceRequest:
     """The inference request of an HTTP body: JSON, or JSON and binary tensor data."""
-    declared = request.headers.get(v2_binary.HEADER)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding != "identity":
+        raise V2Error(415, f"Content-Encoding {encoding[:32]!r} is not supported; send the "
+                           "body uncompressed.")
+    declared_all = request.headers.getlist(v2_binary.HEADER)
+    if len(declared_all) > 1:
+        raise unprocessable([_bad("header.Inference-Header-Content-Length", "duplicate",
+                                  "given more than once; send it once")])
+    declared = declared_all[0] if declared_all else None
     if declared is None:
         raw_body = await json_body(request, invalid=unprocessable)
         buffer = None

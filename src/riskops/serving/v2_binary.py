@@ -43,9 +43,12 @@ def _bad(field: str, kind: str, reason: str) -> dict[str, str]:
 def split_body(raw: bytes, declared: str) -> tuple[bytes, bytes] | Errors:
     """The JSON part and the binary part of a body whose header says ``declared``."""
     field = "header.Inference-Header-Content-Length"
-    if not (declared.isascii() and declared.isdigit() and len(declared) <= 12):
+    if not (declared.isascii() and declared.isdigit()):
         return [_bad(field, "int_parsing", "must be the byte length of the JSON inference "
                                            "header: a whole number")]
+    if len(declared) > 12:
+        return [_bad(field, "too_long", "has more than 12 digits; no request body is that "
+                                        "large")]
     length = int(declared)
     if length == 0 or length > len(raw):
         return [_bad(field, "too_long" if length else "too_short",
@@ -73,7 +76,10 @@ def attach_binary_data(request: InferenceRequest, buffer: bytes | None) -> Error
     view = memoryview(buffer or b"")
     for tensor in request.inputs:
         field = f"inputs.{tensor.name}"
+        before = len(errors)
         size = _size(tensor.parameters, field, errors)
+        if len(errors) > before:
+            return errors  # where the next input's bytes start is unknown now
         if size is None:
             continue
         if buffer is None:
@@ -81,15 +87,15 @@ def attach_binary_data(request: InferenceRequest, buffer: bytes | None) -> Error
                                "binary data needs the Inference-Header-Content-Length "
                                "header; send it, or send the data as JSON"))
             continue
-        if tensor.data is not None:
-            errors.append(_bad(f"{field}.data", "extra_forbidden",
-                               f"send either data or {SIZE}, not both"))
-            continue
         chunk = view[offset:offset + size]
         offset += size
         if len(chunk) < size:
             errors.append(_bad(f"{field}.parameters.{SIZE}", "too_long",
                                f"says {size} bytes, but only {len(chunk)} remain in the body"))
+            return errors
+        if tensor.data is not None:
+            errors.append(_bad(f"{field}.data", "extra_forbidden",
+                               f"send either data or {SIZE}, not both"))
             continue
         try:
             tensor.data = decode_tensor(chunk, tensor.datatype, element_count(tensor.shape))

@@ -21,6 +21,8 @@ messages are the protocol's (``oip/grpc_predict_v2.proto``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -39,6 +41,7 @@ from riskops.serving.oip import grpc_predict_v2_pb2_grpc as pb_grpc
 from riskops.serving.request_inputs import REQUEST_KEY_MAX, tenant_of
 from riskops.serving.state import ServingState
 from riskops.serving.tensor_bytes import (
+    FIXED_DTYPES,
     TensorBytesError,
     decode_tensor,
     element_count,
@@ -94,12 +97,16 @@ def _parameter(value: Any) -> pb.InferParameter:
     return pb.InferParameter(string_param=json.dumps(value))
 
 
+def _given_contents(tensor: pb.ModelInferRequest.InferInputTensor) -> list[str]:
+    return [name for name in _ALL_CONTENTS if len(getattr(tensor.contents, name))]
+
+
 def _typed_contents(tensor: pb.ModelInferRequest.InferInputTensor,
                     field: str) -> list[Any] | dict[str, str]:
     """The values of ``tensor.contents``, or the error that says where they belong."""
     wanted = CONTENTS_FIELDS.get(tensor.datatype)
-    given = [name for name in _ALL_CONTENTS if len(getattr(tensor.contents, name))]
-    if wanted is None and given:
+    given = _given_contents(tensor)
+    if wanted is None and tensor.datatype in FIXED_DTYPES:
         return _bad(f"{field}.contents", "datatype",
                     f"{tensor.datatype} has no typed contents; send raw_input_contents")
     stray = [name for name in given if name != wanted]
@@ -144,6 +151,9 @@ def inference_request(message: pb.ModelInferRequest,
             if isinstance(values, dict):
                 errors.append(values)
             entry["data"] = values if isinstance(values, list) else []
+        elif _given_contents(tensor):
+            errors.append(_bad(f"{field}.contents", "extra_forbidden",
+                               "send either raw_input_contents or typed contents, not both"))
         inputs.append(entry)
     if errors:
         raise v2.unprocessable(errors)
@@ -182,6 +192,27 @@ def inference_response(payload: dict[str, Any]) -> pb.ModelInferResponse:
     return response
 
 
+#: Metadata riskops reads; each may be sent once (a proxy checking one copy while riskops
+#: read another would be a way around it).
+READ_METADATA = ("authorization", "x-tenant-id", "x-request-key")
+
+
+def request_metadata(pairs: Iterable[tuple[str, Any]]) -> dict[str, str]:
+    """The text metadata of a call; ``HTTPException`` (401 for ``authorization``, else 422)
+    when one riskops reads is sent more than once."""
+    metadata: dict[str, str] = {}
+    for key, value in pairs:
+        if key in READ_METADATA and key in metadata:
+            if key == "authorization":
+                raise HTTPException(401, "authorization metadata sent more than once; send "
+                                         "one 'authorization: Bearer <token>'.")
+            raise v2.unprocessable([_bad(f"metadata.{key}", "duplicate",
+                                         "sent more than once; send it once")])
+        if isinstance(value, str):
+            metadata[key] = value
+    return metadata
+
+
 def model_metadata(metadata: dict[str, Any]) -> pb.ModelMetadataResponse:
     def tensors(items: Iterable[dict[str, Any]]) -> list[Any]:
         return [pb.ModelMetadataResponse.TensorMetadata(
@@ -198,11 +229,21 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):
     def __init__(self, state: ServingState, tokens: TokenCache) -> None:
         self.state = state
         self.tokens = tokens
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds until no inference call is running (calls already
+        received start and finish meanwhile): ``grpc.aio.Server.stop`` alone cancelled
+        such calls within milliseconds of a SIGTERM instead of letting them answer."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
 
     async def _auth(self, context: grpc.aio.ServicerContext, roles: Iterable[str], *,
                     health: bool = False) -> dict[str, str]:
-        metadata = {key: value for key, value in context.invocation_metadata() or ()
-                    if isinstance(value, str)}
+        metadata = request_metadata(context.invocation_metadata() or ())
         if not (health and self.state.settings.open_health):
             await authenticate_header(self.tokens, metadata.get("authorization"), roles)
         return metadata
@@ -249,6 +290,8 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):
         batcher = self.state.batcher
         batcher.arrive()
         arrived = True
+        self._in_flight += 1
+        self._idle.clear()
 
         def queued() -> None:
             nonlocal arrived
@@ -258,7 +301,8 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):
 
         async def infer() -> Message:
             metadata = await self._auth(context, SCORER_ROLES)
-            tenant = tenant_of(metadata.get("x-tenant-id"), invalid=v2.unprocessable)
+            tenant = tenant_of(metadata.get("x-tenant-id"), invalid=v2.unprocessable,
+                               field="metadata.x-tenant-id")
             body = inference_request(request, self.state.settings.max_batch)
             payload = await v2.run_inference(
                 self.state, request.model_name, request.model_version or None, body,
@@ -270,6 +314,9 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):
             return await _answer(context, infer)
         finally:
             queued()
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
 
 
 async def _answer(context: grpc.aio.ServicerContext,
@@ -289,14 +336,31 @@ async def _answer(context: grpc.aio.ServicerContext,
     await context.abort(STATUS_CODES.get(status, grpc.StatusCode.UNKNOWN), message)
 
 
-async def start_server(state: ServingState, tokens: TokenCache,
-                       address: str) -> grpc.aio.Server:
-    """Start the gRPC endpoint at ``address`` (``host:port``) on this process's loop."""
+class Endpoint:
+    """A started gRPC server and its service, stopped gracefully: inference calls in
+    flight answer (up to the grace period) before the server stops."""
+
+    def __init__(self, server: grpc.aio.Server, service: InferenceService) -> None:
+        self.server = server
+        self.service = service
+
+    async def stop(self, grace: float) -> None:
+        await self.service.drain(grace)
+        await self.server.stop(grace)
+
+
+async def start_server(state: ServingState, tokens: TokenCache, address: str) -> Endpoint:
+    """Start the gRPC endpoint at ``address`` (``host:port``) on this process's loop.
+
+    Every worker of ``riskops serve --workers N`` binds the same port
+    (``SO_REUSEPORT``); Linux shares such a port only between sockets of the same user.
+    """
     server = grpc.aio.server(options=[
         ("grpc.max_receive_message_length", state.settings.max_body_bytes),
         ("grpc.so_reuseport", 1),
     ])
-    pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceService(state, tokens), server)
+    service = InferenceService(state, tokens)
+    pb_grpc.add_GRPCInferenceServiceServicer_to_server(service, server)
     host, _, port = address.rpartition(":")
     target = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else address
     try:
@@ -306,4 +370,4 @@ async def start_server(state: ServingState, tokens: TokenCache,
     if bound == 0:
         raise OSError(f"gRPC could not listen on {target}")
     await server.start()
-    return server
+    return Endpoint(server, service)
