@@ -20,8 +20,21 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from riskops.config import Workspace, check_fingerprint
 from riskops.errors import InputError, IntegrityError
-from riskops.registry.floor import Floor, archive_floor, mark_path, raise_mark, read_mark
-from riskops.registry.keychain import Statement, fingerprint, make_statement, public_pem
+from riskops.registry.floor import (
+    Floor,
+    archive_floor,
+    chain_problem,
+    host_mark,
+    mark_path,
+    raise_mark,
+)
+from riskops.registry.keychain import (
+    Statement,
+    fingerprint,
+    make_statement,
+    public_pem,
+    without_revoked,
+)
 from riskops.registry.publish import record_change, sync_manifest_files
 from riskops.registry.signing import load_private_key, load_public_key
 from riskops.registry.trust import statements_from_rows, workspace_trust
@@ -119,7 +132,8 @@ def revoke_key(ws: Workspace, key_id: str, *, reason: str, actor: str) -> dict[s
 
 def key_listing(ws: Workspace) -> dict[str, Any]:
     """The chain as this host sees it: pins, each key's status, the key files, the floor."""
-    trust = workspace_trust(ws)
+    mark = host_mark(ws, trust := workspace_trust(ws))
+    trust, _ = without_revoked(trust, mark.revoked)
     with db.read_session(ws.database_url) as session:
         statements = statements_from_rows(repository.key_statements(session))
         newest = repository.latest_manifest(session)
@@ -138,7 +152,6 @@ def key_listing(ws: Workspace) -> dict[str, Any]:
         except (InputError, IntegrityError):
             return None
 
-    mark = read_mark(mark_path(ws, trust.root))
     return {
         "trusted_from": trust.source,
         "pins": list(trust.pins),
@@ -175,9 +188,14 @@ def reset_floor(ws: Workspace, *, reason: str, actor: str, above: int = 0) -> Fl
     why = _reason(reason)
     if above < 0:
         raise InputError("--above must be a manifest version (0 or more).")
-    trust = workspace_trust(ws)
-    mark_file = mark_path(ws, trust.root)
-    mark = read_mark(mark_file)
+    mark_file = mark_path(ws)
+    mark = host_mark(ws, trust := workspace_trust(ws))
+    trust, forgotten = without_revoked(trust, mark.revoked)
+    # The floor is reset, never the key chain: a chain this host saw longer, rewritten
+    # or with a revocation removed stays refused.
+    problem = forgotten or chain_problem(mark, trust, mark_file=mark_file)
+    if problem:
+        raise IntegrityError(f"the floor was not reset: {problem}.", [("keys", problem)])
     keys = {k: v for k, v in trust.known.items() if k not in trust.revoked}
     archive = ws.manifest_archive_dir
     now = datetime.now(UTC)
@@ -209,7 +227,7 @@ def reset_floor(ws: Workspace, *, reason: str, actor: str, above: int = 0) -> Fl
     sync_manifest_files(ws)
     body = ws.manifest_path.read_bytes()
     raise_mark(mark_file, manifest_version=version, sha256=hashlib.sha256(body).hexdigest(),
-               chain_seq=trust.seq)
+               chain_seq=trust.seq, chain_head=trust.head, revoked=trust.revoked, base=mark)
     return FloorReset(floor, version, tuple(p.name for p in orphans))
 
 
