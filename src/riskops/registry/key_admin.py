@@ -14,6 +14,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -127,7 +128,24 @@ def revoke_key(ws: Workspace, key_id: str, *, reason: str, actor: str) -> dict[s
                                 subject=key_id, data={"key": key_id, "reason": why,
                                                       "seq": statement.seq})
     sync_manifest_files(ws)
-    return {"revoked": key_id, "seq": statement.seq, "manifest_version": version}
+    removed = [path for path, key in retired_private_keys(ws) if key == key_id]
+    for path in removed:
+        path.unlink()
+    return {"revoked": key_id, "seq": statement.seq, "manifest_version": version,
+            "deleted_private_keys": [str(p) for p in removed]}
+
+
+def retired_private_keys(ws: Workspace) -> list[tuple[Path, str | None]]:
+    """Private keys left in ``keys/retired-*/`` (by releases that kept them there), with their
+    fingerprints (``None`` if unreadable): whoever reads the workspace could sign with them."""
+
+    def key_of(path: Path) -> str | None:
+        try:
+            return fingerprint(load_private_key(path).public_key())
+        except (InputError, IntegrityError, OSError):
+            return None
+
+    return [(p, key_of(p)) for p in sorted(ws.keys_dir.glob("retired-*/signing.pem"))]
 
 
 def key_listing(ws: Workspace) -> dict[str, Any]:
@@ -161,6 +179,8 @@ def key_listing(ws: Workspace) -> dict[str, Any]:
                         "status": status(s.key)} for s in statements],
         "public_pem": file_key(ws.public_key_path, False),
         "signing_pem": file_key(ws.private_key_path, True),
+        "retired_private_keys": [{"path": str(p), "key": k, "status": status(k) if k else None}
+                                 for p, k in retired_private_keys(ws)],
         "floor": {"high_water_mark": mark.manifest_version,
                   "database": newest.manifest_version if newest else 0,
                   "archive": archive_floor(ws.manifest_archive_dir, trust.known)},
