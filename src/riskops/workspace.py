@@ -216,11 +216,13 @@ def _rotate_keys(ws: Workspace, *, actor: str, retire_to: Path | None = None) ->
     try:
         with db.write_transaction(ws.database_url) as session:
             now = datetime.now(UTC)
+            resigned = []
             for row in repository.list_artifacts(session):
                 if row.path.endswith("/" + ossf.SIGNATURE_NAME):
                     folder = ws.store_dir / row.path.rsplit("/", 1)[0]
                     staged.append(ossf.sign_folder(folder, next_private, staged=True))
                     row.sha256, row.size = sha256_file(staged[-1])
+                    resigned.append(row.path)
             new_key = load_private_key(next_private)
             if old_key is None:
                 statement = root_statement(session, new_key, now=now, actor=actor)
@@ -229,11 +231,14 @@ def _rotate_keys(ws: Workspace, *, actor: str, retire_to: Path | None = None) ->
                     root_statement(session, old_key, now=now, actor=actor)
                 statement = rotation_statement(session, old_key, new_key, now=now, actor=actor)
             previous = statement.data.get("previous")
+            # The bundles just re-signed may change digest; nothing else that was
+            # published may. The newest manifest verified with the keys trusted before.
             mv = record_change(session, ws, now=now, actor=actor,
                                action="keys.rotated" if previous else "keys.reanchored",
                                subject=str(ws.home), private_key=next_private,
                                data={"previous": previous, "key": statement.key,
-                                     "seq": statement.seq})
+                                     "seq": statement.seq},
+                               published_keys=trust.current, resigned=resigned)
     except BaseException:
         for path in (*staged, next_private, next_public, *([kept] if kept else [])):
             path.unlink(missing_ok=True)
