@@ -163,10 +163,14 @@ def _keep_retired_key(ws: Workspace, folder: Path) -> Path:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise InputError(f"--retire-to: {target} already exists; nothing was changed.") from None
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(ws.private_key_path.read_bytes())
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(ws.private_key_path.read_bytes())
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
     return target
 
 
@@ -216,7 +220,7 @@ def _rotate_keys(ws: Workspace, *, actor: str, retire_to: Path | None = None) ->
     try:
         with db.write_transaction(ws.database_url) as session:
             now = datetime.now(UTC)
-            resigned = []
+            resigned: list[str] = []
             for row in repository.list_artifacts(session):
                 if row.path.endswith("/" + ossf.SIGNATURE_NAME):
                     folder = ws.store_dir / row.path.rsplit("/", 1)[0]
