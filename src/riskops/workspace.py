@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -132,7 +133,48 @@ def _has_manifest(ws: Workspace) -> bool:
         return repository.latest_manifest(session) is not None
 
 
-def _rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
+def retire_folder(ws: Workspace, folder: str | Path) -> Path:
+    """``folder`` (``keys rotate --retire-to``), checked to be an existing folder outside ``ws``.
+
+    Raises
+    ------
+    InputError
+        If it is not a folder, or lies inside the workspace (whoever can
+        write the workspace could then sign with the retired key).
+    """
+    path = Path(folder).expanduser().resolve()
+    if not path.is_dir():
+        raise InputError(f"--retire-to {folder}: not an existing folder; create it (on an "
+                         "offline medium or a vault mount, outside the workspace) first.")
+    if path == ws.home or ws.home in path.parents:
+        raise InputError(f"--retire-to {folder} is inside the workspace {ws.home}; a retired "
+                         "private key must leave it (whoever can write the workspace could "
+                         "sign with it): give a folder outside it, or leave the option out "
+                         "to delete the old key.")
+    return path
+
+
+def _keep_retired_key(ws: Workspace, folder: Path) -> Path:
+    """Copy the current private key into ``folder`` (never over an existing file), mode 0600."""
+    key = load_private_key(ws.private_key_path)
+    fp = fingerprint(key.public_key()).removeprefix("sha256:")
+    target = folder / f"signing-{fp[:16]}.pem"
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InputError(f"--retire-to: {target} already exists; nothing was changed.") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(ws.private_key_path.read_bytes())
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _rotate_keys(ws: Workspace, *, actor: str, retire_to: Path | None = None) -> InitResult:
     # Check every version against the manifest signed with the current key
     # before anything is re-signed, so a tampered file is never blessed.
     with db.read_session(ws.database_url) as session:
@@ -169,17 +211,22 @@ def _rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
     # renamed into place after the database has committed the re-signed state,
     # so a failure before the commit leaves the workspace exactly as it was,
     # and a crash after it is finished by the next `riskops init`.
+    # The old private key never stays in the workspace: kept only where the operator
+    # pointed (outside it), before anything changes; else deleted with the rotation.
+    kept = _keep_retired_key(ws, retire_to) if retire_to and old_key is not None else None
     next_private, next_public = _staged_keys(ws)
     generate_key_pair(next_private, next_public)
     staged: list[Path] = []
     try:
         with db.write_transaction(ws.database_url) as session:
             now = datetime.now(UTC)
+            resigned: list[str] = []
             for row in repository.list_artifacts(session):
                 if row.path.endswith("/" + ossf.SIGNATURE_NAME):
                     folder = ws.store_dir / row.path.rsplit("/", 1)[0]
                     staged.append(ossf.sign_folder(folder, next_private, staged=True))
                     row.sha256, row.size = sha256_file(staged[-1])
+                    resigned.append(row.path)
             new_key = load_private_key(next_private)
             if old_key is None:
                 statement = root_statement(session, new_key, now=now, actor=actor)
@@ -188,18 +235,24 @@ def _rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
                     root_statement(session, old_key, now=now, actor=actor)
                 statement = rotation_statement(session, old_key, new_key, now=now, actor=actor)
             previous = statement.data.get("previous")
+            # The bundles just re-signed may change digest; nothing else that was
+            # published may. The newest manifest verified with the keys trusted before.
             mv = record_change(session, ws, now=now, actor=actor,
                                action="keys.rotated" if previous else "keys.reanchored",
                                subject=str(ws.home), private_key=next_private,
                                data={"previous": previous, "key": statement.key,
-                                     "seq": statement.seq})
+                                     "seq": statement.seq},
+                               published_keys=trust.current, resigned=resigned)
     except BaseException:
-        for path in (*staged, next_private, next_public):
+        for path in (*staged, next_private, next_public, *([kept] if kept else [])):
             path.unlink(missing_ok=True)
         raise
     backup = _finish_rotation(ws)
-    done = (f"signing keys replaced (old pair kept in {backup}); every version re-signed; "
-            f"manifest v{mv} published; ")
+    old_private = (f"the old private key was moved to {kept}" if kept else
+                   "the old private key was deleted" if old_key is not None else
+                   "there was no old private key")
+    done = (f"signing keys replaced ({old_private}; its public key is kept in {backup}); "
+            f"every version re-signed; manifest v{mv} published; ")
     if previous:
         done += (f"rotation {previous} -> {statement.key} signed by both keys (key statement "
                  f"{statement.seq}). Replicas pinned to the old key follow it; add "
@@ -211,14 +264,20 @@ def _rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
     return InitResult(ws, created=False, anchor=statement.key, notes=[done])
 
 
-def rotate_keys(ws: Workspace, *, actor: str) -> InitResult:
+def rotate_keys(ws: Workspace, *, actor: str, retire_to: str | Path | None = None
+                ) -> InitResult:
     """Replace the signing key: a rotation statement signed by the old and the new key,
-    every version re-signed, a new manifest published (``riskops keys rotate``)."""
+    every version re-signed, a new manifest published (``riskops keys rotate``).
+
+    The old private key is deleted from the workspace, or moved to ``retire_to``
+    (a folder outside the workspace) when given.
+    """
+    folder = retire_folder(ws, retire_to) if retire_to is not None else None
     db.migrate(ws.database_url)
     recovered = _recover_rotation(ws)
     if recovered is not None:
         return InitResult(ws, created=False, notes=[recovered], anchor=_anchor(ws))
-    return _rotate_keys(ws, actor=actor)
+    return _rotate_keys(ws, actor=actor, retire_to=folder)
 
 
 def check_key_files(ws: Workspace, *, actor: str) -> list[str]:
@@ -276,13 +335,16 @@ def _staged_keys(ws: Workspace) -> tuple[Path, Path]:
 
 
 def _finish_rotation(ws: Workspace) -> Path:
-    """Retire the live pair, move the staged pair and bundles into place, publish the files."""
+    """Move the staged pair and bundles into place, publish the files.
+
+    The old public key is kept in ``keys/retired-TIMESTAMP/``; the old private
+    key is not kept in the workspace at all: the staged key is renamed over it.
+    """
     next_private, next_public = _staged_keys(ws)
     backup = ws.keys_dir / f"retired-{datetime.now(UTC):%Y%m%dT%H%M%S.%f}"
     backup.mkdir(parents=True)
-    for key in (ws.private_key_path, ws.public_key_path):
-        if key.exists():
-            shutil.move(key, backup / key.name)
+    if ws.public_key_path.exists():
+        shutil.move(ws.public_key_path, backup / ws.public_key_path.name)
     durable_replace(next_private, ws.private_key_path)
     durable_replace(next_public, ws.public_key_path)
     for bundle in ws.store_dir.glob(f"models/*/*/{ossf.STAGED_SIGNATURE_NAME}"):

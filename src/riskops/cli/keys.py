@@ -40,23 +40,37 @@ def list_keys(home: HomeOption = None, as_json: JsonFlag = False) -> None:
               f"v{floor['database']}, archive v{floor['archive']}", markup=False)
     for problem in listing["problems"]:
         out.print(f"PROBLEM {problem}", markup=False)
+    for retired in listing["retired_private_keys"]:
+        remedy = (f"riskops keys revoke {retired['key']} deletes it"
+                  if retired["status"] == "superseded" else "move it off this host or delete it")
+        out.print(f"WARNING {retired['path']} is a retired private key "
+                  f"({retired['key'] or 'unreadable'}) inside the workspace: whoever reads the "
+                  f"folder can sign with it; {remedy}", markup=False)
     if listing["current"]:
         out.print(f"pin on every replica: RISKOPS_TRUSTED_KEYS={','.join(listing['current'])}",
                   markup=False)
 
 
 @app.command("rotate")
-def rotate(home: HomeOption = None, as_json: JsonFlag = False) -> None:
+def rotate(
+    home: HomeOption = None,
+    retire_to: Annotated[str | None, typer.Option(
+        "--retire-to", metavar="DIR", help="Move the old private key into DIR, a folder "
+        "outside the workspace (an offline medium, a vault mount); without it the old "
+        "private key is deleted.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Introduce a new signing key, signed by the current one; re-sign every version.
 
-    Replicas pinned to the current key follow the rotation without restart.
+    Replicas pinned to the current key follow the rotation without restart. The old
+    private key does not stay in the workspace: it is deleted, or moved to --retire-to.
     """
     from riskops.cli.common import actor
     from riskops.workspace import rotate_keys
 
     ws = open_ws(home)
     who = actor(ws, "manage_keys")
-    result = rotate_keys(ws, actor=who)
+    result = rotate_keys(ws, actor=who, retire_to=retire_to)
     if as_json:
         print_json({"key": result.anchor, "notes": result.notes})
         return
@@ -83,6 +97,8 @@ def revoke(
     out.print(f"revoked {result['revoked']} (key statement {result['seq']}); manifest "
               f"v{result['manifest_version']} published. Servers that loaded a manifest with "
               "it drop those models.", markup=False)
+    for path in result["deleted_private_keys"]:
+        out.print(f"deleted its retired private key {path}", markup=False)
 
 
 @app.command("reset-floor")

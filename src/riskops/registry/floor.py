@@ -5,7 +5,8 @@ Three witnesses, and the floor is their maximum:
 * this host's **high-water mark**: the highest ``manifest_version`` (and its
   digest) this host has verified, kept in its state folder
   (``RISKOPS_STATE_DIR``, else ``$XDG_STATE_HOME/riskops``, else
-  ``~/.local/state/riskops``), outside the workspace, written atomically;
+  ``~/.local/state/riskops``), outside the workspace, written atomically,
+  in a file named by the workspace's folder alone;
 * the **database's** newest published manifest;
 * the newest validly signed manifest in the **archive** folder
   (``manifests/manifest-NNNNNN.json``).
@@ -15,6 +16,11 @@ lowers the second witness and possibly the third, never the first, and the
 archive usually keeps the newer files too. A manifest below the floor is
 refused with the three numbers. Recovering on purpose from a restored
 backup is a signed, audited act (``riskops keys reset-floor``), never silent.
+
+The mark also keeps how far this host followed the key chain (its length and
+the digest of its statements) and every key it saw revoked: a chain that is
+emptied, shorter or rewritten is refused, and a key seen revoked is never
+trusted again even when the chain presented later does not revoke it.
 """
 
 from __future__ import annotations
@@ -24,8 +30,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from riskops.config import ENV_STATE_DIR, Workspace
 from riskops.errors import IntegrityError
 from riskops.files import atomic_write
-from riskops.registry.keychain import Trust
+from riskops.registry.keychain import Trust, without_revoked
 from riskops.registry.manifest import VerifiedManifest, verify_with_any
 from riskops.registry.trust import read_workspace_manifest, workspace_trust
 
@@ -51,19 +57,34 @@ def state_dir() -> Path:
     return Path(base).expanduser() / "riskops"
 
 
-def mark_path(ws: Workspace, root_key: str | None) -> Path:
-    """The mark file of one workspace (by its folder and its root key) on this host."""
+def mark_path(ws: Workspace) -> Path:
+    """The mark file of one workspace on this host, named by the workspace's folder only.
+
+    Nothing the workspace's files or database hold goes into the name: an
+    attacker who rewrites the key chain must not be able to point this host
+    at another, empty mark.
+    """
+    ident = hashlib.sha256(f"{ws.home}".encode()).hexdigest()[:24]
+    return state_dir() / f"high-water-home-{ident}.json"
+
+
+def legacy_mark_path(ws: Workspace, root_key: str | None) -> Path:
+    """Where earlier releases kept the mark: named by the folder *and* the chain's root key."""
     ident = hashlib.sha256(f"{ws.home}\n{root_key or '-'}".encode()).hexdigest()[:24]
     return state_dir() / f"high-water-{ident}.json"
 
 
 @dataclass(frozen=True)
 class Mark:
-    """What this host verified last: the highest manifest and how far it followed the key chain."""
+    """What this host verified last: the highest manifest, how far it followed the key chain
+    (``chain_seq`` statements, whose running digest was ``chain_head``) and every key it saw
+    revoked. None of it is ever lowered or forgotten."""
 
     manifest_version: int = 0
     sha256: str = ""
     chain_seq: int = 0
+    chain_head: str = ""
+    revoked: frozenset[str] = frozenset()
 
 
 def read_mark(path: Path) -> Mark:
@@ -77,31 +98,74 @@ def read_mark(path: Path) -> Mark:
     """
     try:
         data = json.loads(path.read_bytes())
+        revoked = data.get("revoked", [])
+        if not isinstance(revoked, list) or not all(isinstance(k, str) for k in revoked):
+            raise ValueError("revoked must be a list of key fingerprints")
         return Mark(int(data["manifest_version"]), str(data["sha256"]),
-                    int(data.get("chain_seq", 0)))
+                    int(data.get("chain_seq", 0)), str(data.get("chain_head", "")),
+                    frozenset(revoked))
     except FileNotFoundError:
         return Mark()
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IntegrityError(
             f"high-water mark {path} is unreadable ({exc}); it is this host's record of the "
             "newest manifest it verified: restore it, or remove it knowingly to start afresh.",
             [(str(path), "unreadable high-water mark")]) from None
 
 
-def raise_mark(path: Path, *, manifest_version: int, sha256: str, chain_seq: int) -> Mark:
-    """Raise the mark to ``manifest_version`` / ``chain_seq`` (never lower it); the mark now."""
+def merge_marks(marks: Iterable[Mark]) -> Mark:
+    """One mark as high as every one of ``marks`` (the highest manifest, the longest chain,
+    every revoked key)."""
+    merged = Mark()
+    for mark in marks:
+        newer = mark.manifest_version > merged.manifest_version
+        longer = mark.chain_seq > merged.chain_seq
+        merged = Mark(mark.manifest_version if newer else merged.manifest_version,
+                      mark.sha256 if newer else merged.sha256,
+                      mark.chain_seq if longer else merged.chain_seq,
+                      mark.chain_head if longer else merged.chain_head,
+                      merged.revoked | mark.revoked)
+    return merged
+
+
+def host_mark(ws: Workspace, trust: Trust) -> Mark:
+    """This host's mark for ``ws``.
+
+    While the mark file named by the folder alone does not exist yet (a host
+    upgraded from a release that also named it by the root key), the old
+    files are read instead: the one of the chain's root, of every pinned key
+    and of "no root", merged. The next admitted manifest writes the new file.
+
+    Raises
+    ------
+    IntegrityError
+        If a mark file exists but is unreadable.
+    """
+    path = mark_path(ws)
+    if path.exists():
+        return read_mark(path)
+    anchors = dict.fromkeys((trust.root, *trust.pins, None))
+    return merge_marks(read_mark(legacy_mark_path(ws, key)) for key in anchors)
+
+
+def raise_mark(path: Path, *, manifest_version: int, sha256: str, chain_seq: int,
+               chain_head: str = "", revoked: Iterable[str] = (), base: Mark | None = None) -> Mark:
+    """Raise the mark to ``manifest_version`` / ``chain_seq`` (never lower it, never forget a
+    revoked key); the mark now. ``base`` is merged in too (a mark read from a legacy file)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(path.with_name(path.name + ".lock"), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         current = read_mark(path)
-        newer = manifest_version > current.manifest_version
-        mark = Mark(manifest_version if newer else current.manifest_version,
-                    sha256 if newer else current.sha256,
-                    max(chain_seq, current.chain_seq))
+        mark = merge_marks([current, base or Mark(),
+                            Mark(manifest_version, sha256, chain_seq, chain_head,
+                                 frozenset(revoked))])
+        if not mark.chain_head and mark.chain_seq == chain_seq:
+            mark = replace(mark, chain_head=chain_head)  # a mark from before heads were kept
         if mark != current:
             with atomic_write(path, "w", encoding="utf-8", permissions=0o600) as fh:
                 json.dump({"manifest_version": mark.manifest_version, "sha256": mark.sha256,
-                           "chain_seq": mark.chain_seq,
+                           "chain_seq": mark.chain_seq, "chain_head": mark.chain_head,
+                           "revoked": sorted(mark.revoked),
                            "updated_at": datetime.now(UTC).isoformat()}, fh)
         return mark
 
@@ -194,12 +258,23 @@ def manifest_problem(floor: Floor, *, version: int, sha256: str) -> str | None:
     return None
 
 
-def chain_problem(mark: Mark, chain_seq: int) -> str | None:
-    """A problem if the key chain is shorter than this host has seen it (a rolled-back chain)."""
-    if chain_seq < mark.chain_seq:
-        return (f"the key chain ends at statement {chain_seq}, but this host followed it to "
+def chain_problem(mark: Mark, trust: Trust, *, mark_file: Path) -> str | None:
+    """A problem if the key chain is not the one this host followed before, or an extension of it:
+    emptied, shorter (a rotation or revocation removed) or rewritten (a fork)."""
+    where = (f"restore the key chain (the database's key statements, keys/chain.json) from a "
+             f"backup; only if this folder was deliberately made a new workspace, remove "
+             f"{mark_file} on this host knowingly")
+    if mark.chain_seq and trust.seq == 0:
+        return (f"the key chain is empty, but this host followed it to statement "
+                f"{mark.chain_seq} before: the chain was removed; refused; {where}")
+    if trust.seq < mark.chain_seq:
+        return (f"the key chain ends at statement {trust.seq}, but this host followed it to "
                 f"statement {mark.chain_seq} before: a rotation or revocation was removed; "
-                "refused")
+                f"refused; {where}")
+    if mark.chain_seq and mark.chain_head and (
+            trust.heads[mark.chain_seq - 1] != mark.chain_head):
+        return (f"the key chain's statements 1-{mark.chain_seq} are not the ones this host "
+                f"followed before (a rewritten, forked chain); refused; {where}")
     return None
 
 
@@ -222,13 +297,16 @@ class Admission:
     refused: bool
     #: ``(file, reason)`` of a failed signature check, for reports that list files.
     details: tuple[tuple[str, str], ...] = ()
+    #: The mark this verdict was made against (merged from legacy files on a first run).
+    mark: Mark = Mark()
 
     def record(self) -> None:
         """Raise this host's high-water mark to the admitted manifest (no-op when refused)."""
         if self.refused or self.verified is None:
             return
         raise_mark(self.mark_file, manifest_version=self.verified.manifest.manifest_version,
-                   sha256=self.verified.sha256, chain_seq=self.trust.seq)
+                   sha256=self.verified.sha256, chain_seq=self.trust.seq,
+                   chain_head=self.trust.head, revoked=self.trust.revoked, base=self.mark)
 
 
 def admit_manifest(ws: Workspace) -> Admission:
@@ -242,15 +320,16 @@ def admit_manifest(ws: Workspace) -> Admission:
         When no key can be trusted at all (no anchor and no ``public.pem``).
     """
     trust = workspace_trust(ws)
-    mark_file = mark_path(ws, trust.root)
-    problems = list(trust.problems)
-    refused = False
+    mark_file = mark_path(ws)
     try:
-        mark = read_mark(mark_file)
+        mark = host_mark(ws, trust)
     except IntegrityError as exc:
-        problems.append(str(exc))
-        return Admission(trust, None, None, mark_file, tuple(problems), True)
-    rolled_back = chain_problem(mark, trust.seq)
+        return Admission(trust, None, None, mark_file, (*trust.problems, str(exc)), True)
+    # Keys this host saw revoked stay revoked, whatever the chain presented now says.
+    trust, forgotten = without_revoked(trust, mark.revoked)
+    problems = list(trust.problems)
+    refused = forgotten is not None
+    rolled_back = chain_problem(mark, trust, mark_file=mark_file)
     if rolled_back:
         problems.append(rolled_back)
         refused = True
@@ -259,7 +338,7 @@ def admit_manifest(ws: Workspace) -> Admission:
     except IntegrityError as exc:
         problems.append(f"manifest not verified: {exc}")
         return Admission(trust, None, None, mark_file, tuple(problems), True,
-                         tuple(exc.failures))
+                         tuple(exc.failures), mark)
     keys = {k: v for k, v in trust.known.items() if k not in trust.revoked}
     floor = current_floor(ws, mark, keys)
     problem = manifest_problem(floor, version=verified.manifest.manifest_version,
@@ -267,4 +346,4 @@ def admit_manifest(ws: Workspace) -> Admission:
     if problem:
         problems.append(problem)
         refused = True
-    return Admission(trust, verified, floor, mark_file, tuple(problems), refused)
+    return Admission(trust, verified, floor, mark_file, tuple(problems), refused, (), mark)

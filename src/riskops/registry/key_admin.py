@@ -14,14 +14,28 @@ import json
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from riskops.config import Workspace, check_fingerprint
 from riskops.errors import InputError, IntegrityError
-from riskops.registry.floor import Floor, archive_floor, mark_path, raise_mark, read_mark
-from riskops.registry.keychain import Statement, fingerprint, make_statement, public_pem
+from riskops.registry.floor import (
+    Floor,
+    archive_floor,
+    chain_problem,
+    host_mark,
+    mark_path,
+    raise_mark,
+)
+from riskops.registry.keychain import (
+    Statement,
+    fingerprint,
+    make_statement,
+    public_pem,
+    without_revoked,
+)
 from riskops.registry.publish import record_change, sync_manifest_files
 from riskops.registry.signing import load_private_key, load_public_key
 from riskops.registry.trust import statements_from_rows, workspace_trust
@@ -114,12 +128,30 @@ def revoke_key(ws: Workspace, key_id: str, *, reason: str, actor: str) -> dict[s
                                 subject=key_id, data={"key": key_id, "reason": why,
                                                       "seq": statement.seq})
     sync_manifest_files(ws)
-    return {"revoked": key_id, "seq": statement.seq, "manifest_version": version}
+    removed = [path for path, key in retired_private_keys(ws) if key == key_id]
+    for path in removed:
+        path.unlink()
+    return {"revoked": key_id, "seq": statement.seq, "manifest_version": version,
+            "deleted_private_keys": [str(p) for p in removed]}
+
+
+def retired_private_keys(ws: Workspace) -> list[tuple[Path, str | None]]:
+    """Private keys left in ``keys/retired-*/`` (by releases that kept them there), with their
+    fingerprints (``None`` if unreadable): whoever reads the workspace could sign with them."""
+
+    def key_of(path: Path) -> str | None:
+        try:
+            return fingerprint(load_private_key(path).public_key())
+        except (InputError, IntegrityError, OSError):
+            return None
+
+    return [(p, key_of(p)) for p in sorted(ws.keys_dir.glob("retired-*/signing.pem"))]
 
 
 def key_listing(ws: Workspace) -> dict[str, Any]:
     """The chain as this host sees it: pins, each key's status, the key files, the floor."""
-    trust = workspace_trust(ws)
+    mark = host_mark(ws, trust := workspace_trust(ws))
+    trust, _ = without_revoked(trust, mark.revoked)
     with db.read_session(ws.database_url) as session:
         statements = statements_from_rows(repository.key_statements(session))
         newest = repository.latest_manifest(session)
@@ -138,7 +170,6 @@ def key_listing(ws: Workspace) -> dict[str, Any]:
         except (InputError, IntegrityError):
             return None
 
-    mark = read_mark(mark_path(ws, trust.root))
     return {
         "trusted_from": trust.source,
         "pins": list(trust.pins),
@@ -148,6 +179,8 @@ def key_listing(ws: Workspace) -> dict[str, Any]:
                         "status": status(s.key)} for s in statements],
         "public_pem": file_key(ws.public_key_path, False),
         "signing_pem": file_key(ws.private_key_path, True),
+        "retired_private_keys": [{"path": str(p), "key": k, "status": status(k) if k else None}
+                                 for p, k in retired_private_keys(ws)],
         "floor": {"high_water_mark": mark.manifest_version,
                   "database": newest.manifest_version if newest else 0,
                   "archive": archive_floor(ws.manifest_archive_dir, trust.known)},
@@ -175,9 +208,14 @@ def reset_floor(ws: Workspace, *, reason: str, actor: str, above: int = 0) -> Fl
     why = _reason(reason)
     if above < 0:
         raise InputError("--above must be a manifest version (0 or more).")
-    trust = workspace_trust(ws)
-    mark_file = mark_path(ws, trust.root)
-    mark = read_mark(mark_file)
+    mark_file = mark_path(ws)
+    mark = host_mark(ws, trust := workspace_trust(ws))
+    trust, forgotten = without_revoked(trust, mark.revoked)
+    # The floor is reset, never the key chain: a chain this host saw longer, rewritten
+    # or with a revocation removed stays refused.
+    problem = forgotten or chain_problem(mark, trust, mark_file=mark_file)
+    if problem:
+        raise IntegrityError(f"the floor was not reset: {problem}.", [("keys", problem)])
     keys = {k: v for k, v in trust.known.items() if k not in trust.revoked}
     archive = ws.manifest_archive_dir
     now = datetime.now(UTC)
@@ -209,7 +247,7 @@ def reset_floor(ws: Workspace, *, reason: str, actor: str, above: int = 0) -> Fl
     sync_manifest_files(ws)
     body = ws.manifest_path.read_bytes()
     raise_mark(mark_file, manifest_version=version, sha256=hashlib.sha256(body).hexdigest(),
-               chain_seq=trust.seq)
+               chain_seq=trust.seq, chain_head=trust.head, revoked=trust.revoked, base=mark)
     return FloorReset(floor, version, tuple(p.name for p in orphans))
 
 

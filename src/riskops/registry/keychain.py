@@ -29,7 +29,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives import serialization
@@ -146,7 +146,10 @@ class Trust:
     ``current`` may sign manifests now; ``known`` adds the superseded keys
     (what they signed before a rotation stays checkable); ``revoked`` are
     never trusted again. ``problems`` is empty when the chain was followed
-    to its end without a forged or missing statement.
+    to its end without a forged or missing statement. ``heads`` holds the
+    chain's running digest after each statement up to ``seq``
+    (``chain_heads``), so a verifier can tell a chain that extends the one
+    it saw from one that was rewritten.
     """
 
     source: str
@@ -157,10 +160,52 @@ class Trust:
     seq: int = 0
     root: str | None = None
     problems: tuple[str, ...] = field(default=())
+    heads: tuple[str, ...] = field(default=())
+
+    @property
+    def head(self) -> str:
+        """The digest of the chain up to ``seq`` (``""`` for an empty chain)."""
+        return self.heads[-1] if self.heads else ""
 
     def describe(self) -> str:
         keys = ", ".join(sorted(self.current)) or "none"
         return f"{keys} (from {self.source})"
+
+
+def chain_heads(statements: Sequence[Statement]) -> tuple[str, ...]:
+    """The running digest after each of ``statements`` (in order): a hash chain over their bodies.
+
+    Two chains with the same head at the same length hold the same statements;
+    signatures are left out (only a key's holder can make one, and a bad one
+    stops the walk anyway).
+    """
+    heads: list[str] = []
+    head = ""
+    for statement in statements:
+        head = hashlib.sha256(head.encode() + statement.body).hexdigest()
+        heads.append(head)
+    return tuple(heads)
+
+
+def without_revoked(trust: Trust, revoked: frozenset[str]) -> tuple[Trust, str | None]:
+    """``trust`` with ``revoked`` (keys revoked in a chain seen before) never trusted again.
+
+    A key the chain presented now still trusts although it was seen revoked
+    means the revocation was removed (an emptied, shortened or forked chain):
+    it is dropped from ``current`` and ``known``, and the problem (also added
+    to ``problems``) is returned beside the new ``Trust``; else ``None``.
+    """
+    forgotten = sorted(revoked & (set(trust.current) | set(trust.known)))
+    if not forgotten:
+        return replace(trust, revoked=trust.revoked | revoked), None
+    problem = (f"key {', '.join(forgotten)} was revoked in the key chain this host followed "
+               f"before, but the chain presented now ({trust.source}) does not revoke it: the "
+               "revocation was removed; the key is never trusted again here, and what it signs "
+               "is refused")
+    return replace(trust, revoked=trust.revoked | revoked,
+                   current={k: v for k, v in trust.current.items() if k not in revoked},
+                   known={k: v for k, v in trust.known.items() if k not in revoked},
+                   problems=(*trust.problems, problem)), problem
 
 
 def _load_pem(text: Any, expected: str, seq: int) -> ec.EllipticCurvePublicKey:
@@ -271,4 +316,5 @@ def resolve_trust(pins: Sequence[str], statements: Sequence[Statement], *, sourc
         problems.append("no trusted signing key is left (all revoked?)")
     known = {**{k: pems[k] for k in superseded if k in pems}, **current}
     return Trust(source=source, pins=tuple(pins), current=current, known=known,
-                 revoked=frozenset(revoked), seq=seq, root=root, problems=tuple(problems))
+                 revoked=frozenset(revoked), seq=seq, root=root, problems=tuple(problems),
+                 heads=chain_heads(usable[:seq]))

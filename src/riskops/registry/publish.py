@@ -1,7 +1,11 @@
 """Build, sign and publish the manifest from the database.
 
 ``publish_manifest`` runs inside the write transaction that changed the
-registry, so the database row and the change commit together. Afterwards
+registry, so the database row and the change commit together. It signs
+stage changes, approvals and new versions, but never a change to a version
+the previous manifest already published (its files, digests, entrypoint,
+parameters...): those rows are only ever written at registration, so a
+difference means the database was edited behind riskops' back. Afterwards
 ``sync_manifest_files`` writes the newest signed manifest to disk under a
 file lock, never replacing a newer file with an older one, so concurrent
 publishers converge on the database's newest version.
@@ -14,7 +18,7 @@ import fcntl
 import hashlib
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +32,14 @@ from riskops.config import Workspace
 from riskops.errors import IntegrityError
 from riskops.files import atomic_write
 from riskops.registry.keychain import fingerprint
-from riskops.registry.manifest import SCHEMA, canonical_bytes, parse_manifest
+from riskops.registry.manifest import (
+    SCHEMA,
+    Manifest,
+    VersionEntry,
+    canonical_bytes,
+    parse_manifest,
+    verify_with_any,
+)
 from riskops.registry.ossf import SIGNATURE_NAME
 from riskops.registry.signing import load_private_key, sign_bytes
 from riskops.registry.store import version_folder
@@ -110,17 +121,32 @@ def build_manifest(
 def publish_manifest(
     session: Any, ws: Workspace, *, manifest_version: int, now: datetime,
     audit_head: AuditEntry | None, private_key: Path | None = None,
+    published_keys: Mapping[str, ec.EllipticCurvePublicKey] | None = None,
+    resigned: Collection[str] = (),
 ) -> ManifestRow:
-    """Sign the current state as ``manifest_version`` and store it in the database."""
+    """Sign the current state as ``manifest_version`` and store it in the database.
+
+    ``published_keys`` verify the database's newest manifest (default: the
+    keys the chain still trusts, revoked ones excepted); ``resigned`` names
+    the OpenSSF bundles the caller re-signed itself (a key rotation), whose
+    digests and sizes may change. See ``check_published_entries``.
+
+    Raises
+    ------
+    IntegrityError
+        If the signer is not trusted, the newest manifest does not verify, or
+        a version it published would change.
+    """
     document = build_manifest(
         session, manifest_version=manifest_version, published_at=now.isoformat(),
         audit_head=audit_head,
     )
     body = canonical_bytes(document)
     # Never sign what readers would refuse: one bad entry would take every model down.
-    parse_manifest(body, subject=f"manifest v{manifest_version} (about to be signed)")
+    proposed = parse_manifest(body, subject=f"manifest v{manifest_version} (about to be signed)")
     key = load_private_key(private_key or ws.private_key_path)
     check_signer(session, ws, key, path=private_key or ws.private_key_path)
+    check_published_entries(session, ws, proposed, keys=published_keys, resigned=resigned)
     signature = sign_bytes(key, body)
     row = ManifestRow(
         manifest_version=manifest_version,
@@ -159,24 +185,165 @@ def check_signer(session: Any, ws: Workspace, key: ec.EllipticCurvePrivateKey, *
             [(path.name, "untrusted signing key")])
 
 
+#: The parts of a published version that never change (``approvals`` grow; stage pointers,
+#: history and pins live on the model, not on the version).
+FROZEN_FIELDS = ("created_at", "author", "entrypoint", "signature", "metrics", "params",
+                 "training_run_id")
+
+
+@dataclass(frozen=True)
+class FrozenChange:
+    """One change to a version an earlier manifest published: ``field``, ``was`` -> ``now``."""
+
+    model: str
+    version: str
+    field: str
+    was: str
+    now: str
+
+    def describe(self) -> str:
+        return f"{self.model} v{self.version} {self.field}: {self.was} -> {self.now}"
+
+
+def _shown(value: Any) -> str:
+    """A value for a one-line message: digests shortened, long values cut."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+        return text[:12] + "…"
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _artifact_changes(model: str, version: str, was: VersionEntry, now: VersionEntry,
+                      resigned: Collection[str]) -> list[FrozenChange]:
+    before = {a.path: a for a in was.artifacts}
+    after = {a.path: a for a in now.artifacts}
+    changes = [FrozenChange(model, version, f"artifact {p}", "listed", "gone")
+               for p in sorted(before.keys() - after.keys())]
+    changes += [FrozenChange(model, version, f"artifact {p}", "not listed", "listed")
+                for p in sorted(after.keys() - before.keys())]
+    for path in sorted(before.keys() & after.keys()):
+        if path in resigned:
+            continue
+        for name in ("sha256", "size"):
+            old, new = getattr(before[path], name), getattr(after[path], name)
+            if old != new:
+                changes.append(FrozenChange(model, version, f"artifact {path} {name}",
+                                            _shown(old), _shown(new)))
+    return changes
+
+
+def frozen_changes(previous: Manifest, proposed: Manifest, *,
+                   resigned: Collection[str] = ()) -> list[FrozenChange]:
+    """What ``proposed`` changes in the versions ``previous`` published (empty: nothing).
+
+    Every version ``previous`` lists must still be there with the same
+    artifacts (paths, SHA-256, sizes) and the same ``FROZEN_FIELDS``;
+    ``resigned`` paths (OpenSSF bundles a key rotation re-signed) may change
+    digest and size. New versions, approvals and the models' stage pointers,
+    history and pins are free to change.
+    """
+    changes: list[FrozenChange] = []
+    for model, entry in sorted(previous.models.items()):
+        current = proposed.models.get(model)
+        for number, was in sorted(entry.versions.items(), key=lambda item: int(item[0])):
+            now = current.versions.get(number) if current is not None else None
+            if now is None:
+                changes.append(FrozenChange(model, number, "version", "published", "gone"))
+                continue
+            changes += _artifact_changes(model, number, was, now, resigned)
+            changes += [FrozenChange(model, number, name, _shown(getattr(was, name)),
+                                     _shown(getattr(now, name)))
+                        for name in FROZEN_FIELDS if getattr(was, name) != getattr(now, name)]
+    return changes
+
+
+def published_manifest(session: Any, ws: Workspace,
+                       keys: Mapping[str, ec.EllipticCurvePublicKey] | None = None
+                       ) -> tuple[int, Manifest] | None:
+    """The database's newest manifest (version, parsed), verified with ``keys`` (default: the
+    keys the chain trusts, revoked ones excepted); ``None`` before the first.
+
+    Raises
+    ------
+    IntegrityError
+        If its signature does not verify: what was published cannot then be told
+        apart from an edit.
+    """
+    row = repository.latest_manifest(session)
+    if row is None:
+        return None
+    if keys is None:
+        trust = workspace_trust(ws, session=session)
+        keys = {k: v for k, v in trust.known.items() if k not in trust.revoked}
+    subject = f"the database's newest manifest v{row.manifest_version}"
+    body = row.body.encode()
+    try:
+        verify_with_any(keys, body, base64.b64decode(row.signature), subject=subject)
+    except (IntegrityError, ValueError) as exc:
+        raise IntegrityError(
+            f"{subject} does not verify with a trusted key ({exc}); what it published cannot "
+            "be told apart from an edit, so nothing was signed.\n"
+            "  next: riskops verify names the problem; restore the database from its backup.",
+            [(f"manifest v{row.manifest_version}", "does not verify")]) from None
+    return row.manifest_version, parse_manifest(body, subject=subject)
+
+
+def check_published_entries(session: Any, ws: Workspace, proposed: Manifest, *,
+                            keys: Mapping[str, ec.EllipticCurvePublicKey] | None = None,
+                            resigned: Collection[str] = ()) -> None:
+    """Refuse to sign ``proposed`` if it changes a version the newest manifest published.
+
+    A version's rows are written once, at registration; an artifact digest,
+    path or entrypoint that differs later was edited in the database, and
+    signing it would bless it (a tampered ``.skops`` then loads in serving).
+
+    Raises
+    ------
+    IntegrityError
+        Naming each model, version and field, ``(MODEL vN, reason)`` per change.
+    """
+    published = published_manifest(session, ws, keys)
+    if published is None:
+        return
+    number, previous = published
+    changes = frozen_changes(previous, proposed, resigned=resigned)
+    if changes:
+        raise IntegrityError(
+            f"{'; '.join(c.describe() for c in changes)}: already published in manifest "
+            f"v{number}, where a version may not change; the database's rows were edited "
+            "outside riskops. Nothing was signed.\n"
+            f"  next: compare the rows with the signed manifest (riskops verify {changes[0].model} "
+            f"{changes[0].version}) and restore them, or the database from its backup; new "
+            "files need a new version (riskops models register).",
+            [(f"{c.model} v{c.version}", f"{c.field} changed: {c.was} -> {c.now}")
+             for c in changes])
+
+
 def record_change(
     session: Any, ws: Workspace, *, now: datetime, actor: str, action: str, subject: str,
     data: dict[str, Any], private_key: Path | None = None, manifest_version: int | None = None,
+    published_keys: Mapping[str, ec.EllipticCurvePublicKey] | None = None,
+    resigned: Collection[str] = (),
 ) -> int:
     """Append the audit entry for a change and publish the manifest that anchors it.
 
     Call inside the change's write transaction; returns the new manifest
     version, which the audit entry's ``data`` also records. ``manifest_version``
-    jumps the version counter forward (``riskops keys reset-floor`` only).
+    jumps the version counter forward (``riskops keys reset-floor`` only);
+    ``published_keys`` and ``resigned`` are for a key rotation (see
+    ``publish_manifest``).
     """
     return record_changes(session, ws, now=now, actor=actor, entries=[(action, subject, data)],
-                          private_key=private_key, manifest_version=manifest_version)
+                          private_key=private_key, manifest_version=manifest_version,
+                          published_keys=published_keys, resigned=resigned)
 
 
 def record_changes(
     session: Any, ws: Workspace, *, now: datetime, actor: str,
     entries: Sequence[tuple[str, str, dict[str, Any]]], private_key: Path | None = None,
     manifest_version: int | None = None,
+    published_keys: Mapping[str, ec.EllipticCurvePublicKey] | None = None,
+    resigned: Collection[str] = (),
 ) -> int:
     """``record_change`` for several ``(action, subject, data)`` entries of one change:
     each appended in order, all anchored by one new manifest (the last is its head)."""
@@ -193,7 +360,8 @@ def record_changes(
             data={**data, "manifest_version": manifest_version},
         )
     publish_manifest(session, ws, manifest_version=manifest_version, now=now,
-                     audit_head=entry, private_key=private_key)
+                     audit_head=entry, private_key=private_key,
+                     published_keys=published_keys, resigned=resigned)
     return manifest_version
 
 
