@@ -56,6 +56,7 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
     """
     path = resolve_home(home)
     config = path / CONFIG_NAME
+    config_was_new, set_aside = not config.is_file(), None
     if config.is_file():
         ws = open_workspace(path)
         db.migrate(ws.database_url)
@@ -95,12 +96,17 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
         with atomic_write(config, "w", encoding="utf-8") as fh:
             fh.write(tomli_w.dumps({"workspace": {"format": 1}}))
         ws = open_workspace(path)
+        set_aside = set_aside_host_mark(ws)
     for sub in ("artifacts", "lake", "manifests"):
         (path / sub).mkdir(exist_ok=True)
     ws.keys_dir.mkdir(mode=0o700, exist_ok=True)
     if not ws.private_key_path.exists():
         generate_key_pair(ws.private_key_path, ws.public_key_path)
     result = InitResult(ws, created=True)
+    if config_was_new and set_aside is not None:
+        result.notes.append(
+            f"this host had verified an earlier workspace at {path}; its replay mark was set "
+            f"aside as {set_aside} (a new workspace starts a new key chain).")
     with db.write_transaction(ws.database_url) as session:
         now = datetime.now(UTC)
         if not repository.key_statements(session):
@@ -119,6 +125,22 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
     sync_manifest_files(ws)
     result.anchor = _anchor(ws)
     return result
+
+
+def set_aside_host_mark(ws: Workspace) -> Path | None:
+    """Move this host's replay mark for ``ws``'s folder aside, when there is one; for ``init``
+    making a new workspace where an earlier one was (its new root key would otherwise be
+    refused as a rewritten chain). Only a person running init on this host does this: an
+    attacker who only writes the workspace cannot."""
+    from riskops.registry.floor import mark_path
+
+    mark = mark_path(ws)
+    if not mark.exists():
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = mark.with_name(f"{mark.stem}.replaced-{stamp}.json")
+    mark.rename(target)
+    return target
 
 
 def _anchor(ws: Workspace) -> str | None:

@@ -209,3 +209,26 @@ def test_the_mark_never_forgets_a_revoked_key_or_the_first_head(tmp_path: Path) 
     assert floor.read_mark(path) == floor.Mark(6, "b" * 64, 2, "h2", frozenset({"sha256:old"}))
     floor.raise_mark(path, manifest_version=6, sha256="b" * 64, chain_seq=3, chain_head="h3")
     assert floor.read_mark(path) == floor.Mark(6, "b" * 64, 3, "h3", frozenset({"sha256:old"}))
+
+
+def test_a_new_workspace_made_where_one_was_starts_a_new_mark(
+        registered_ws: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    """A person starting over (remove the folder, init again) is not an attacker: init on this
+    host sets the old mark aside and says so; the new workspace verifies."""
+    from riskops.workspace import init_workspace
+
+    ws = registered_ws
+    assert cli("verify").code == 0
+    old_mark = floor.mark_path(ws)
+    assert old_mark.exists()
+    db.dispose_engines()
+    shutil.rmtree(ws.home)
+    result = init_workspace(ws.home)
+    assert result.created
+    assert any("replay mark was set aside" in note for note in result.notes)
+    assert not old_mark.exists()
+    assert list(old_mark.parent.glob(f"{old_mark.stem}.replaced-*.json"))
+    assert cli("verify").code == 0
+    # init on an existing workspace never touches the mark.
+    again = init_workspace(ws.home)
+    assert not again.created and old_mark.exists()
