@@ -24,6 +24,11 @@ from riskops.registry.service import TENANT
 #: Turns ``{field, reason, type}`` errors into the exception a route answers 422 with.
 Refusal = Callable[[list[dict[str, Any]]], Exception]
 
+
+def field_error(field: str, kind: str, reason: str) -> dict[str, str]:
+    """One ``{field, reason, type}`` error, as every refusal lists them."""
+    return {"field": field, "reason": reason, "type": kind}
+
 DEFAULT_TENANT = "default"
 #: Longest ``X-Request-Key`` used for canary routing; longer keys are cut to it.
 REQUEST_KEY_MAX = 256
@@ -40,9 +45,8 @@ def tenant_of(value: str | None, *, invalid: Refusal,
     in errors) names; ``default`` for None; ``invalid`` if malformed."""
     tenant = DEFAULT_TENANT if value is None else value
     if not TENANT.fullmatch(tenant):
-        raise invalid([{"field": field, "type": "pattern",
-                        "reason": "must be 1-128 letters, digits or _.:@- "
-                                  "starting with a letter or digit"}])
+        raise invalid([field_error(field, "pattern", "must be 1-128 letters, digits or _.:@- "
+                                                      "starting with a letter or digit")])
     return tenant
 
 
@@ -65,13 +69,12 @@ async def json_body(request: Request, *, invalid: Refusal) -> Any:
     went away before sending it."""
     raw = await body_bytes(request)
     if not raw.strip():
-        raise invalid([{"field": "body", "type": "missing",
-                        "reason": "request body is empty; send a JSON object"}])
+        raise invalid([field_error("body", "missing", "request body is empty; send a JSON "
+                                                      "object")])
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise invalid([{"field": "body", "type": "json_invalid",
-                        "reason": json_error_reason(exc)}]) from None
+        raise invalid([field_error("body", "json_invalid", json_error_reason(exc))]) from None
 
 
 def json_error_reason(exc: ValueError | RecursionError, *,

@@ -48,6 +48,7 @@ from riskops.serving.batcher import settle_arrival
 from riskops.serving.records import PredictionRecord
 from riskops.serving.request_inputs import (
     body_bytes,
+    field_error,
     json_body,
     json_error_reason,
     request_key,
@@ -152,9 +153,6 @@ def unprocessable(errors: list[dict[str, Any]]) -> V2Error:
     return V2Error(422, f"invalid inference request: {first}{more}", detail=errors)
 
 
-def _bad(field: str, kind: str, reason: str) -> dict[str, str]:
-    return {"field": field, "reason": reason, "type": kind}
-
 
 def _datatype(feature: Feature) -> str:
     return "FP64" if feature.kind == "numeric" else "BYTES"
@@ -204,12 +202,12 @@ def _rows_of(n: int) -> str:
 def _batch_size(tensor: RequestInput, field: str, max_batch: int) -> int:
     shape = tensor.shape
     if len(shape) == 2 and shape[1] != 1:
-        raise unprocessable([_bad(f"{field}.shape", "shape",
-                                   "shape must be [N] or [N, 1]: one value per row")])
+        raise unprocessable([field_error(f"{field}.shape", "shape",
+                                         "shape must be [N] or [N, 1]: one value per row")])
     n = shape[0]
     if n == 0:
-        raise unprocessable([_bad(f"{field}.shape", "too_short",
-                                   "batch is empty; send at least one row")])
+        raise unprocessable([field_error(f"{field}.shape", "too_short",
+                                         "batch is empty; send at least one row")])
     if n > max_batch:
         raise V2Error(413, f"batch of {n} rows is over the limit of {max_batch}; split it.")
     return n
@@ -227,14 +225,14 @@ def _flat(tensor: RequestInput, field: str, n: int) -> list[Any]:
     data = tensor.data or []
     if len(tensor.shape) == 2 and data and all(isinstance(v, list) for v in data):
         if any(len(v) != 1 for v in data):
-            raise unprocessable([_bad(f"{field}.data", "shape",
-                                       "nested data must hold one value per row for shape "
-                                       "[N, 1]")])
+            raise unprocessable([field_error(f"{field}.data", "shape",
+                                             "nested data must hold one value per row for shape "
+                                             "[N, 1]")])
         data = [v[0] for v in data]
     if len(data) != n:
-        raise unprocessable([_bad(f"{field}.data", "shape",
-                                   f"data holds {len(data)} values but shape says "
-                                   f"{_rows_of(n)}")])
+        raise unprocessable([field_error(f"{field}.data", "shape",
+                                         f"data holds {len(data)} values but shape says "
+                                         f"{_rows_of(n)}")])
     return data
 
 
@@ -251,14 +249,14 @@ def _column(tensor: RequestInput, feature: Feature, field: str, n: int) -> list[
     if not ok:
         given = tensor.datatype if tensor.datatype in DATATYPES else "an unknown datatype"
         takes = "FP64 (or another FP or INT datatype)" if wanted == "FP64" else "BYTES"
-        raise unprocessable([_bad(f"{field}.datatype", "datatype",
-                                   f"{feature.kind} feature {feature.name!r} takes {takes}, "
-                                   f"not {given}")])
+        raise unprocessable([field_error(f"{field}.datatype", "datatype",
+                                         f"{feature.kind} feature {feature.name!r} takes {takes}, "
+                                         f"not {given}")])
     values = _flat(tensor, field, n)
     for i, value in enumerate(values):
         problem = _misfit(value, tensor.datatype)
         if problem is not None:
-            raise unprocessable([_bad(f"{field}.data.{i}", "datatype", problem)])
+            raise unprocessable([field_error(f"{field}.data.{i}", "datatype", problem)])
     return values
 
 
@@ -267,8 +265,8 @@ def _raw_rows(scenario: Scenario, request: InferenceRequest,
     """Rows as submitted, and how errors name a row's field (``{i}``, ``{loc}``)."""
     names = scenario.schema.feature_names
     inputs = request.inputs
-    missing = [_bad(f"inputs.{t.name}.data", "missing",
-                    "no data; send data, or binary_data_size with the binary extension")
+    missing = [field_error(f"inputs.{t.name}.data", "missing",
+                           "no data; send data, or binary_data_size with the binary extension")
                for t in inputs if t.data is None]
     if missing:
         raise unprocessable(missing)
@@ -279,21 +277,22 @@ def _raw_rows(scenario: Scenario, request: InferenceRequest,
     for tensor in inputs:
         field = f"inputs.{tensor.name}"
         if tensor.name in columns:
-            errors.append(_bad(field, "duplicate", "input given more than once"))
+            errors.append(field_error(field, "duplicate", "input given more than once"))
         elif tensor.name not in features:
-            errors.append(_bad(field, "unknown_input",
-                               f"not an input of {scenario.name}; send one tensor per feature "
-                               f"({', '.join(names)}) or one BYTES tensor {FEATURES_INPUT!r}"))
+            errors.append(field_error(
+                field, "unknown_input",
+                f"not an input of {scenario.name}; send one tensor per feature "
+                f"({', '.join(names)}) or one BYTES tensor {FEATURES_INPUT!r}"))
         else:
             sizes[tensor.name] = _batch_size(tensor, field, max_batch)
             columns[tensor.name] = _column(tensor, features[tensor.name], field,
                                            sizes[tensor.name])
-    errors += [_bad(f"inputs.{name}", "missing", "no input tensor for this feature")
+    errors += [field_error(f"inputs.{name}", "missing", "no input tensor for this feature")
                for name in names if name not in columns]
     if len(set(sizes.values())) > 1:
         usual = Counter(sizes.values()).most_common(1)[0][0]
-        errors += [_bad(f"inputs.{name}.shape", "shape",
-                        f"{_rows_of(n)}, but the other inputs have {_rows_of(usual)}")
+        errors += [field_error(f"inputs.{name}.shape", "shape",
+                               f"{_rows_of(n)}, but the other inputs have {_rows_of(usual)}")
                    for name, n in sizes.items() if n != usual]
     if errors:
         raise unprocessable(errors)
@@ -305,25 +304,25 @@ def _raw_rows(scenario: Scenario, request: InferenceRequest,
 def _object_rows(inputs: list[RequestInput], max_batch: int) -> list[dict[str, Any]]:
     field = f"inputs.{FEATURES_INPUT}"
     if len(inputs) > 1:
-        raise unprocessable([_bad("inputs", "too_long",
-                                   f"with {FEATURES_INPUT!r}, send no other input tensor")])
+        raise unprocessable([field_error("inputs", "too_long",
+                                         f"with {FEATURES_INPUT!r}, send no other input tensor")])
     tensor = inputs[0]
     if tensor.datatype != "BYTES":
-        raise unprocessable([_bad(f"{field}.datatype", "datatype",
-                                   f"{FEATURES_INPUT!r} takes BYTES: JSON objects or JSON "
-                                   "strings of objects")])
+        raise unprocessable([field_error(f"{field}.datatype", "datatype",
+                                         f"{FEATURES_INPUT!r} takes BYTES: JSON objects or JSON "
+                                         "strings of objects")])
     rows = []
     for i, item in enumerate(_flat(tensor, field, _batch_size(tensor, field, max_batch))):
         if isinstance(item, str):
             try:
                 item = json.loads(item)
             except (ValueError, RecursionError) as exc:
-                raise unprocessable([_bad(f"{field}.data.{i}", "json_invalid",
-                                           json_error_reason(exc, invalid="not a JSON object"))
-                                      ]) from None
+                reason = json_error_reason(exc, invalid="not a JSON object")
+                raise unprocessable([field_error(f"{field}.data.{i}", "json_invalid",
+                                                 reason)]) from None
         if not isinstance(item, dict):
-            raise unprocessable([_bad(f"{field}.data.{i}", "dict_type",
-                                       "must be a JSON object of the features")])
+            raise unprocessable([field_error(f"{field}.data.{i}", "dict_type",
+                                             "must be a JSON object of the features")])
         rows.append(item)
     return rows
 
@@ -339,7 +338,7 @@ def _validated(state: ServingState, name: str, raw: list[dict[str, Any]],
             for err in exc.errors(include_url=False, include_input=False,
                                   include_context=False):
                 loc = ".".join(str(p) for p in err["loc"]) or "row"
-                errors.append(_bad(where.format(i=i, loc=loc), err["type"], err["msg"]))
+                errors.append(field_error(where.format(i=i, loc=loc), err["type"], err["msg"]))
     if errors:
         raise unprocessable(errors)
     return rows
@@ -408,11 +407,11 @@ def _requested_outputs(scenario: Scenario, request: InferenceRequest) -> list[st
     available = [o["name"] for o in _outputs(scenario)]
     if not request.outputs:
         return available
-    errors = [_bad(f"outputs.{i}.name", "unknown_output",
-                   f"not an output of {scenario.name}; outputs are {', '.join(available)}")
+    errors = [field_error(f"outputs.{i}.name", "unknown_output",
+                          f"not an output of {scenario.name}; outputs are {', '.join(available)}")
               for i, o in enumerate(request.outputs) if o.name not in available]
     names = [o.name for o in request.outputs]
-    errors += [_bad(f"outputs.{i}.name", "duplicate", "output asked for more than once")
+    errors += [field_error(f"outputs.{i}.name", "duplicate", "output asked for more than once")
                for i, name in enumerate(names) if name in names[:i]]
     if errors:
         raise unprocessable(errors)
@@ -497,8 +496,8 @@ async def _request_body(request: Request, max_batch: int) -> InferenceRequest:
                            "body uncompressed.")
     declared_all = request.headers.getlist(v2_binary.HEADER)
     if len(declared_all) > 1:
-        raise unprocessable([_bad("header.Inference-Header-Content-Length", "duplicate",
-                                  "given more than once; send it once")])
+        raise unprocessable([field_error("header.Inference-Header-Content-Length", "duplicate",
+                                         "given more than once; send it once")])
     declared = declared_all[0] if declared_all else None
     if declared is None:
         raw_body = await json_body(request, invalid=unprocessable)
@@ -511,7 +510,7 @@ async def _request_body(request: Request, max_batch: int) -> InferenceRequest:
         try:
             raw_body = json.loads(header)
         except (ValueError, RecursionError) as exc:
-            raise unprocessable([_bad("body", "json_invalid", json_error_reason(
+            raise unprocessable([field_error("body", "json_invalid", json_error_reason(
                 exc, invalid="the JSON inference header is not valid UTF-8 JSON"))]) from None
     try:
         body = InferenceRequest.model_validate(raw_body)

@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from riskops.serving.request_inputs import field_error
 from riskops.serving.tensor_bytes import (
     TensorBytesError,
     decode_tensor,
@@ -36,24 +37,21 @@ SIZE = "binary_data_size"
 Errors = list[dict[str, Any]]
 
 
-def _bad(field: str, kind: str, reason: str) -> dict[str, str]:
-    return {"field": field, "reason": reason, "type": kind}
-
 
 def split_body(raw: bytes, declared: str) -> tuple[bytes, bytes] | Errors:
     """The JSON part and the binary part of a body whose header says ``declared``."""
     field = "header.Inference-Header-Content-Length"
     if not (declared.isascii() and declared.isdigit()):
-        return [_bad(field, "int_parsing", "must be the byte length of the JSON inference "
-                                           "header: a whole number")]
+        return [field_error(field, "int_parsing", "must be the byte length of the JSON "
+                                                  "inference header: a whole number")]
     if len(declared) > 12:
-        return [_bad(field, "too_long", "has more than 12 digits; no request body is that "
-                                        "large")]
+        return [field_error(field, "too_long", "has more than 12 digits; no request body "
+                                               "is that large")]
     length = int(declared)
     if length == 0 or length > len(raw):
-        return [_bad(field, "too_long" if length else "too_short",
-                     f"says the JSON header is {length} bytes, but the body holds "
-                     f"{len(raw)}; it must be between 1 and the body's length")]
+        return [field_error(field, "too_long" if length else "too_short",
+                            f"says the JSON header is {length} bytes, but the body holds "
+                            f"{len(raw)}; it must be between 1 and the body's length")]
     return raw[:length], raw[length:]
 
 
@@ -62,8 +60,8 @@ def _size(parameters: dict[str, Any] | None, field: str, errors: Errors) -> int 
         return None
     size = parameters[SIZE]
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        errors.append(_bad(f"{field}.parameters.{SIZE}", "int_type",
-                           "must be a whole number of bytes, 0 or more"))
+        errors.append(field_error(f"{field}.parameters.{SIZE}", "int_type",
+                                  "must be a whole number of bytes, 0 or more"))
         return None
     return size
 
@@ -83,28 +81,29 @@ def attach_binary_data(request: InferenceRequest, buffer: bytes | None) -> Error
         if size is None:
             continue
         if buffer is None:
-            errors.append(_bad(f"{field}.parameters.{SIZE}", "missing_header",
-                               "binary data needs the Inference-Header-Content-Length "
-                               "header; send it, or send the data as JSON"))
+            errors.append(field_error(f"{field}.parameters.{SIZE}", "missing_header",
+                                      "binary data needs the Inference-Header-Content-Length "
+                                      "header; send it, or send the data as JSON"))
             continue
         chunk = view[offset:offset + size]
         offset += size
         if len(chunk) < size:
-            errors.append(_bad(f"{field}.parameters.{SIZE}", "too_long",
-                               f"says {size} bytes, but only {len(chunk)} remain in the body"))
+            errors.append(field_error(
+                f"{field}.parameters.{SIZE}", "too_long",
+                f"says {size} bytes, but only {len(chunk)} remain in the body"))
             return errors
         if tensor.data is not None:
-            errors.append(_bad(f"{field}.data", "extra_forbidden",
-                               f"send either data or {SIZE}, not both"))
+            errors.append(field_error(f"{field}.data", "extra_forbidden",
+                                      f"send either data or {SIZE}, not both"))
             continue
         try:
             tensor.data = decode_tensor(chunk, tensor.datatype, element_count(tensor.shape))
         except TensorBytesError as exc:
-            errors.append(_bad(f"{field}.parameters.{SIZE}", "binary_data", str(exc)))
+            errors.append(field_error(f"{field}.parameters.{SIZE}", "binary_data", str(exc)))
     if not errors and offset != len(view):
-        errors.append(_bad("body", "binary_data",
-                           f"{len(view) - offset} bytes follow the JSON header that no "
-                           f"input's {SIZE} accounts for"))
+        errors.append(field_error("body", "binary_data",
+                                  f"{len(view) - offset} bytes follow the JSON header that no "
+                                  f"input's {SIZE} accounts for"))
     return errors
 
 
@@ -115,7 +114,7 @@ def _flag(parameters: dict[str, Any] | None, key: str, field: str,
     value = parameters[key]
     if not isinstance(value, bool):
         where = f"{field}.parameters.{key}" if field else f"parameters.{key}"
-        errors.append(_bad(where, "bool_type", "must be true or false"))
+        errors.append(field_error(where, "bool_type", "must be true or false"))
         return None
     return value
 

@@ -38,7 +38,7 @@ from riskops.serving import v2
 from riskops.serving.auth import READER_ROLES, SCORER_ROLES, TokenCache, authenticate_header
 from riskops.serving.oip import grpc_predict_v2_pb2 as pb
 from riskops.serving.oip import grpc_predict_v2_pb2_grpc as pb_grpc
-from riskops.serving.request_inputs import REQUEST_KEY_MAX, tenant_of
+from riskops.serving.request_inputs import REQUEST_KEY_MAX, field_error, tenant_of
 from riskops.serving.state import ServingState
 from riskops.serving.tensor_bytes import (
     FIXED_DTYPES,
@@ -70,9 +70,6 @@ CONTENTS_FIELDS = {
 }
 _ALL_CONTENTS = tuple(dict.fromkeys(CONTENTS_FIELDS.values()))
 
-
-def _bad(field: str, kind: str, reason: str) -> dict[str, str]:
-    return {"field": field, "reason": reason, "type": kind}
 
 
 def _parameter_value(parameter: pb.InferParameter) -> Any:
@@ -107,12 +104,12 @@ def _typed_contents(tensor: pb.ModelInferRequest.InferInputTensor,
     wanted = CONTENTS_FIELDS.get(tensor.datatype)
     given = _given_contents(tensor)
     if wanted is None and tensor.datatype in FIXED_DTYPES:
-        return _bad(f"{field}.contents", "datatype",
-                    f"{tensor.datatype} has no typed contents; send raw_input_contents")
+        return field_error(f"{field}.contents", "datatype",
+                           f"{tensor.datatype} has no typed contents; send raw_input_contents")
     stray = [name for name in given if name != wanted]
     if stray:
-        return _bad(f"{field}.contents.{stray[0]}", "datatype",
-                    f"{tensor.datatype} values go in contents.{wanted}")
+        return field_error(f"{field}.contents.{stray[0]}", "datatype",
+                           f"{tensor.datatype} values go in contents.{wanted}")
     if wanted is None:
         return []
     values = list(getattr(tensor.contents, wanted))
@@ -121,8 +118,8 @@ def _typed_contents(tensor: pb.ModelInferRequest.InferInputTensor,
     try:
         return [value.decode("utf-8") for value in values]
     except UnicodeDecodeError:
-        return _bad(f"{field}.contents.bytes_contents", "binary_data",
-                    "an element is not UTF-8 text")
+        return field_error(f"{field}.contents.bytes_contents", "binary_data",
+                           "an element is not UTF-8 text")
 
 
 def inference_request(message: pb.ModelInferRequest,
@@ -137,9 +134,10 @@ def inference_request(message: pb.ModelInferRequest,
     raw = message.raw_input_contents
     errors: list[dict[str, Any]] = []
     if raw and len(raw) != len(message.inputs):
-        errors.append(_bad("raw_input_contents", "shape",
-                           f"holds {len(raw)} entries for {len(message.inputs)} inputs; send "
-                           "one per input, in order, or typed contents"))
+        errors.append(field_error(
+            "raw_input_contents", "shape",
+            f"holds {len(raw)} entries for {len(message.inputs)} inputs; send one per input, "
+            "in order, or typed contents"))
     inputs = []
     for tensor in message.inputs:
         field = f"inputs.{tensor.name}"
@@ -152,8 +150,8 @@ def inference_request(message: pb.ModelInferRequest,
                 errors.append(values)
             entry["data"] = values if isinstance(values, list) else []
         elif _given_contents(tensor):
-            errors.append(_bad(f"{field}.contents", "extra_forbidden",
-                               "send either raw_input_contents or typed contents, not both"))
+            errors.append(field_error(f"{field}.contents", "extra_forbidden",
+                                      "send either raw_input_contents or typed contents, not both"))
         inputs.append(entry)
     if errors:
         raise v2.unprocessable(errors)
@@ -171,8 +169,8 @@ def inference_request(message: pb.ModelInferRequest,
         try:
             tensor.data = decode_tensor(data, tensor.datatype, element_count(tensor.shape))
         except TensorBytesError as exc:
-            errors.append(_bad(f"inputs.{tensor.name}.raw_input_contents", "binary_data",
-                               str(exc)))
+            errors.append(field_error(f"inputs.{tensor.name}.raw_input_contents", "binary_data",
+                                      str(exc)))
     if errors:
         raise v2.unprocessable(errors)
     return request
@@ -206,8 +204,8 @@ def request_metadata(pairs: Iterable[tuple[str, Any]]) -> dict[str, str]:
             if key == "authorization":
                 raise HTTPException(401, "authorization metadata sent more than once; send "
                                          "one 'authorization: Bearer <token>'.")
-            raise v2.unprocessable([_bad(f"metadata.{key}", "duplicate",
-                                         "sent more than once; send it once")])
+            raise v2.unprocessable([field_error(f"metadata.{key}", "duplicate",
+                                                "sent more than once; send it once")])
         if isinstance(value, str):
             metadata[key] = value
     return metadata
