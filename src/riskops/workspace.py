@@ -56,7 +56,7 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
     """
     path = resolve_home(home)
     config = path / CONFIG_NAME
-    config_was_new, set_aside = not config.is_file(), None
+    set_aside = None  # this host's mark of an earlier workspace here, set aside below
     if config.is_file():
         ws = open_workspace(path)
         db.migrate(ws.database_url)
@@ -103,7 +103,7 @@ def init_workspace(home: str | Path | None = None, *, force: bool = False,
     if not ws.private_key_path.exists():
         generate_key_pair(ws.private_key_path, ws.public_key_path)
     result = InitResult(ws, created=True)
-    if config_was_new and set_aside is not None:
+    if set_aside is not None:
         result.notes.append(
             f"this host had verified an earlier workspace at {path}; its replay mark was set "
             f"aside as {set_aside} (a new workspace starts a new key chain).")

@@ -30,7 +30,7 @@ from riskops.serving.tensor_bytes import (
 )
 
 if TYPE_CHECKING:
-    from riskops.serving.v2 import InferenceRequest
+    from riskops.serving.v2 import InferenceRequest, RequestInput
 
 HEADER = "inference-header-content-length"
 SIZE = "binary_data_size"
@@ -96,15 +96,25 @@ def attach_binary_data(request: InferenceRequest, buffer: bytes | None) -> Error
             errors.append(field_error(f"{field}.data", "extra_forbidden",
                                       f"send either data or {SIZE}, not both"))
             continue
-        try:
-            tensor.data = decode_tensor(chunk, tensor.datatype, element_count(tensor.shape))
-        except TensorBytesError as exc:
-            errors.append(field_error(f"{field}.parameters.{SIZE}", "binary_data", str(exc)))
+        problem = decode_input(tensor, chunk, f"{field}.parameters.{SIZE}")
+        if problem is not None:
+            errors.append(problem)
     if not errors and offset != len(view):
         errors.append(field_error("body", "binary_data",
                                   f"{len(view) - offset} bytes follow the JSON header that no "
                                   f"input's {SIZE} accounts for"))
     return errors
+
+
+def decode_input(tensor: RequestInput, raw: bytes | memoryview,
+                 field: str) -> dict[str, str] | None:
+    """Set ``tensor.data`` from its raw bytes (HTTP binary data or gRPC raw contents); the
+    error, named ``field``, when they are not its shape and datatype."""
+    try:
+        tensor.data = decode_tensor(raw, tensor.datatype, element_count(tensor.shape))
+    except TensorBytesError as exc:
+        return field_error(field, "binary_data", str(exc))
+    return None
 
 
 def _flag(parameters: dict[str, Any] | None, key: str, field: str,

@@ -34,7 +34,7 @@ from google.protobuf.message import Message
 from pydantic import ValidationError
 
 from riskops.errors import PredictionsNotRecorded, V2Error
-from riskops.serving import v2
+from riskops.serving import v2, v2_binary
 from riskops.serving.auth import READER_ROLES, SCORER_ROLES, TokenCache, authenticate_header
 from riskops.serving.oip import grpc_predict_v2_pb2 as pb
 from riskops.serving.oip import grpc_predict_v2_pb2_grpc as pb_grpc
@@ -42,9 +42,6 @@ from riskops.serving.request_inputs import REQUEST_KEY_MAX, field_error, tenant_
 from riskops.serving.state import ServingState
 from riskops.serving.tensor_bytes import (
     FIXED_DTYPES,
-    TensorBytesError,
-    decode_tensor,
-    element_count,
     encode_tensor,
 )
 
@@ -166,11 +163,9 @@ def inference_request(message: pb.ModelInferRequest,
     if raw:
         v2.check_raw_shapes(request, max_batch)
     for tensor, data in zip(request.inputs, raw, strict=False):
-        try:
-            tensor.data = decode_tensor(data, tensor.datatype, element_count(tensor.shape))
-        except TensorBytesError as exc:
-            errors.append(field_error(f"inputs.{tensor.name}.raw_input_contents", "binary_data",
-                                      str(exc)))
+        problem = v2_binary.decode_input(tensor, data, f"inputs.{tensor.name}.raw_input_contents")
+        if problem is not None:
+            errors.append(problem)
     if errors:
         raise v2.unprocessable(errors)
     return request
