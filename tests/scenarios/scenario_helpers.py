@@ -129,14 +129,15 @@ def check_deterministic(scenario: Scenario) -> None:
         assert not first[name].equals(other[name]), name
 
 
-def check_layout(scenario: Scenario, *, rows: int = 5_000, tenants: int = 4) -> None:
+def check_layout(scenario: Scenario, *, rows: int = 5_000, tenants: int = 4,
+                 segments: tuple[str, ...] = ("industry", "region", "size_band")) -> None:
     schema = scenario.schema
     frame = generate(scenario, rows, tenants=tenants)
     assert list(frame.columns) == [
-        "id", "timestamp", "tenant_id", "industry", "region", "size_band", schema.sensitive,
+        "id", "timestamp", "tenant_id", *segments, schema.sensitive,
         *schema.feature_names, "label",
     ]
-    assert schema.segments == ("industry", "region", "size_band")
+    assert schema.segments == segments
     assert schema.sensitive not in schema.feature_names
     assert len(frame) == rows
     assert frame["id"].is_unique

@@ -19,9 +19,10 @@ from riskops.scenarios.tabular import sigmoid
 START = date(2024, 1, 1)
 
 
-def _expected(name: str, rows: int = 500, **drift: object) -> pd.DataFrame:
+def _expected(name: str, rows: int = 500, *, tenants: int = 2, days: int = 30, seed: int = 5,
+              **drift: object) -> pd.DataFrame:
     return get_scenario(name).generate(
-        rows, start=START, days=30, seed=5, tenants=2,
+        rows, start=START, days=days, seed=seed, tenants=tenants,
         drift=Drift(**drift) if drift else None,  # type: ignore[arg-type]
     )
 
@@ -32,7 +33,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.parametrize("name", ["fraud", "shortfall", "compliance"])
+@pytest.mark.parametrize("name", ["fraud", "shortfall", "compliance", "deal"])
 def test_csv_round_trip_equals_the_generated_frame(name: str, tmp_path: Path) -> None:
     out = tmp_path / f"{name}.csv"
     summary = generate_to_file(name, rows=500, start=START, days=30, out=out, seed=5,
@@ -42,7 +43,7 @@ def test_csv_round_trip_equals_the_generated_frame(name: str, tmp_path: Path) ->
     assert summary["columns"] == list(_expected(name).columns)
 
 
-@pytest.mark.parametrize("name", ["fraud", "shortfall", "compliance"])
+@pytest.mark.parametrize("name", ["fraud", "shortfall", "compliance", "deal"])
 def test_parquet_round_trip_equals_the_generated_frame(name: str, tmp_path: Path) -> None:
     out = tmp_path / f"{name}.parquet"
     generate_to_file(name, rows=500, start=START, days=30, out=out, seed=5, tenants=2,
@@ -63,7 +64,7 @@ def test_summary_describes_the_file(tmp_path: Path) -> None:
     assert 0.0 < summary["label_share"]["1"] < 0.2
     assert summary["date_range"] == {"first": "2024-01-01", "last": "2024-01-30"}
     assert summary["drift"] == {"kind": "prior", "from": "2024-01-25", "features": [],
-                                "magnitude": 0.5}
+                                "magnitude": 0.5, "segment": None}
     assert summary["seed"] == 5 and summary["tenants"] == 3
 
 
@@ -123,10 +124,25 @@ def test_cli_json_summary_matches_the_library(cli, tmp_path: Path) -> None:  # t
     summary = result.json()
     assert summary["drift"] == {"kind": "covariate", "from": "2024-02-10",
                                 "features": ["open_findings", "overdue_filings"],
-                                "magnitude": 2.0}
+                                "magnitude": 2.0, "segment": None}
     assert summary["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     frame = pd.read_parquet(out)
     assert frame["tenant_id"].nunique() == 5 and len(frame) == 300
+
+
+def test_cli_drifts_one_segment_value_only(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "deal.parquet"
+    result = cli("data", "generate", "deal", "--rows", "4000", "--start", "2024-01-01",
+                 "--days", "60", "--drift-from", "2024-02-01", "--drift", "prior",
+                 "--drift-segment", "region=emea", "--out", out)
+    assert result.code == 0, result.err
+    assert "prior drift from 2024-02-01 in region=emea;" in result.out
+    drifted = pd.read_parquet(out)
+    plain = _expected("deal", rows=4000, tenants=3, days=60, seed=0)
+    inside = (drifted["region"] == "emea") & (drifted["timestamp"] >= "2024-02-01")
+    pd.testing.assert_frame_equal(drifted[~inside], plain[~inside])
+    assert (drifted.loc[inside, "label"] == "1").mean() > \
+        (plain.loc[inside, "label"] == "1").mean() + 0.1
 
 
 def test_cli_help_lists_the_options(cli) -> None:  # type: ignore[no-untyped-def]
@@ -174,6 +190,24 @@ BAD_INPUT = [
                   "-1"], "drift magnitude -1.0 is out of range", id="magnitude-negative"),
     pytest.param([*GOOD, "--drift-from", "2024-01-10", "--drift", "prior", "--magnitude",
                   "nan"], "drift magnitude nan is out of range", id="magnitude-nan"),
+    pytest.param([*GOOD, "--drift-segment", "region=latam"],
+                 "--drift-segment is set but no drift is", id="drift-segment-alone"),
+    pytest.param([*GOOD, "--drift-from", "2024-01-10", "--drift", "prior",
+                  "--drift-segment", "region"],
+                 "--drift-segment 'region' must be COLUMN=VALUE, e.g. region=emea",
+                 id="drift-segment-format"),
+    pytest.param([*GOOD, "--drift-from", "2024-01-10", "--drift", "prior",
+                  "--drift-segment", "channel=web"],
+                 "--drift-segment channel=web: 'channel' is not a segment column; this "
+                 "scenario's segments are industry, region, size_band", id="drift-segment-column"),
+    pytest.param([*GOOD, "--drift-from", "2024-01-10", "--drift", "prior",
+                  "--drift-segment", "region=mars"],
+                 "--drift-segment region=mars: no generated row has region 'mars'; its values "
+                 "are ", id="drift-segment-value"),
+    pytest.param(["incident", *GOOD[1:], "--drift-from", "2024-01-10", "--drift", "prior",
+                  "--drift-segment", "region=europe"],
+                 "--drift-segment region=europe: this scenario cannot limit drift to a "
+                 "segment", id="drift-segment-incident"),
     pytest.param(["claims", *GOOD[1:]], "unknown scenario 'claims'", id="scenario"),
     pytest.param(["fraud", "--rows", "10", "--start", "2024-02-30", "--days", "30"],
                  "--start '2024-02-30' is not a date; use YYYY-MM-DD", id="start-not-a-day"),

@@ -20,7 +20,7 @@ from riskops.tokens import create_token
 from riskops.training.pipeline import train_scenario
 from riskops.workspace import init_workspace
 
-ROWS = {"fraud": 4000, "shortfall": 3000, "compliance": 3000, "incident": 3000}
+ROWS = {"fraud": 4000, "shortfall": 3000, "compliance": 3000, "incident": 3000, "deal": 3000}
 ROLES = ("admin", "service", "scorer", "reviewer", "risk_lead", "platform_owner")
 
 

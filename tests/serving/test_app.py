@@ -33,7 +33,7 @@ def _signed_threshold(ws, model: str, version: int) -> float:
     return verified.manifest.version(model, version).metrics["threshold"]
 
 
-@pytest.mark.parametrize("scenario", ["fraud", "shortfall", "compliance", "incident"])
+@pytest.mark.parametrize("scenario", ["fraud", "shortfall", "compliance", "incident", "deal"])
 def test_every_reference_scenario_is_scored_by_its_verified_model(client, tokens, served_ws,
                                                                   scenario):
     row = example_row(scenario)

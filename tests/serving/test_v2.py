@@ -173,7 +173,8 @@ def test_unknown_model_is_404_in_v2_format(shared_client, tokens):
     body = tensors([example_row("fraud")])
     r = infer(shared_client, tokens["scorer"], body, model="nope")
     assert r.status_code == 404
-    message = "unknown model 'nope'; models served here: fraud, shortfall, compliance, incident."
+    message = ("unknown model 'nope'; models served here: fraud, shortfall, compliance, "
+               "incident, deal.")
     assert r.json() == {"error": message, "detail": message}
     assert shared_client.get("/v2/models/nope", headers=auth(tokens["scorer"])).status_code == 404
 

@@ -24,7 +24,7 @@ from serving_helpers import (  # noqa: F401  (fixtures)
 from riskops.scenarios import get_scenario
 from riskops.serving.v2_binary import HEADER
 
-SCENARIOS = ["fraud", "shortfall", "compliance", "incident"]
+SCENARIOS = ["fraud", "shortfall", "compliance", "incident", "deal"]
 
 
 def triton_inputs(scenario: str, rows: list[dict], *, binary: bool = True,

@@ -33,7 +33,7 @@ from riskops.storage.tables import PredictionRow
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32",
                                                    reason="process groups are POSIX")]
 
-SCENARIOS = ["fraud", "shortfall", "compliance", "incident"]
+SCENARIOS = ["fraud", "shortfall", "compliance", "incident", "deal"]
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ app = typer.Typer(help="Generate seeded synthetic data for the reference scenari
 @app.command("generate")
 def generate(
     scenario: Annotated[str, typer.Argument(
-        metavar="SCENARIO", help="fraud, shortfall, compliance or incident.")],
+        metavar="SCENARIO", help="fraud, shortfall, compliance, incident or deal.")],
     rows: Annotated[int, typer.Option(
         "--rows", metavar="N", help="Rows to generate (1 to 10,000,000).")],
     start: Annotated[str, typer.Option("--start", metavar="DATE", help="First day, YYYY-MM-DD.")],
@@ -31,6 +31,9 @@ def generate(
     drift_features: Annotated[str | None, typer.Option(
         "--drift-features", metavar="A,B", help="Features covariate drift shifts (default: "
         "the scenario's documented pair).")] = None,
+    drift_segment: Annotated[str | None, typer.Option(
+        "--drift-segment", metavar="COLUMN=VALUE", help="Drift only the rows of one segment "
+        "value, e.g. region=emea.")] = None,
     magnitude: Annotated[float, typer.Option(
         "--magnitude", metavar="X", help="Drift size; 1.0 is clearly visible.")] = 1.0,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed.")] = 0,
@@ -47,6 +50,7 @@ def generate(
         seed=seed, tenants=tenants,
         drift_from=None if drift_from is None else parse_date(drift_from, "--drift-from"),
         drift_kind=drift, drift_features=features, magnitude=magnitude,
+        drift_segment=drift_segment,
     )
     if as_json:
         print_json(summary)
@@ -55,6 +59,8 @@ def generate(
     span = summary["date_range"]
     drifted = summary["drift"]
     drift_text = "" if drifted is None else f", {drifted['kind']} drift from {drifted['from']}"
+    if drifted is not None and drifted["segment"]:
+        drift_text += f" in {drifted['segment']}"
     out.print(f"wrote {plural(summary['rows'], f'{scenario} row')} to {summary['path']} "
               f"({span['first']} to {span['last']}{drift_text}; labels {shares}; "
               f"sha256 {summary['sha256'][:12]})", markup=False)

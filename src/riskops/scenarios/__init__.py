@@ -17,6 +17,7 @@ REFERENCE: dict[str, str] = {
     "shortfall": "riskops.scenarios.shortfall:ShortfallScenario",
     "compliance": "riskops.scenarios.compliance:ComplianceScenario",
     "incident": "riskops.scenarios.incident:IncidentScenario",
+    "deal": "riskops.scenarios.deal:DealScenario",
 }
 
 

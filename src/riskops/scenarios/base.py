@@ -119,12 +119,15 @@ class Drift:
     concept: the rule linking features to labels changes.
     prior: the share of positive (or high) labels changes.
     ``magnitude`` scales the shift; 1.0 is clearly visible to PSI (> 0.25).
+    ``segment`` = (column, value) limits the drift to the rows of one segment
+    value (``("region", "emea")``); the other rows are as without drift.
     """
 
     kind: DriftKind
     start: date
     features: tuple[str, ...] = ()
     magnitude: float = 1.0
+    segment: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,7 @@ class ComplianceScenario(Scenario):
                 np.where(layered_draw < np.where(risky_owner, 0.6, 0.35), "layered", "simple")),
         }
 
-        after = drift_mask(frame, drift)
+        after = drift_mask(frame, drift, columns)
         shift_covariates(columns, after, drift, self.schema, seed=seed,
                          default=COVARIATE_DEFAULT, log_scale=("third_party_count",))
         labels = draw_labels(rng, _terms(columns), intercept=INTERCEPT,

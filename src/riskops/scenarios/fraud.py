@@ -148,7 +148,7 @@ class FraudScenario(Scenario):
         device_share = 0.04 + 0.10 * np.exp(-columns["account_age_days"] / 60.0)
         columns["new_device"] = np.where(rng.random(n) < device_share, "yes", "no")
 
-        after = drift_mask(frame, drift)
+        after = drift_mask(frame, drift, columns)
         shift_covariates(columns, after, drift, self.schema, seed=seed,
                          default=COVARIATE_DEFAULT, log_scale=COVARIATE_DEFAULT)
         labels = draw_labels(rng, _terms(columns), intercept=INTERCEPT,

@@ -57,6 +57,12 @@ def check_drift(schema: Schema, drift: Drift | None) -> None:
             f"drift features only apply to covariate drift, not {drift.kind}; "
             "drop them or use the covariate kind."
         )
+    if drift.segment is not None and drift.segment[0] not in schema.segments:
+        raise InputError(
+            f"--drift-segment {drift.segment[0]}={drift.segment[1]}: {drift.segment[0]!r} is "
+            f"not a segment column; this scenario's segments are "
+            f"{', '.join(schema.segments) or '(none)'}."
+        )
     if not (math.isfinite(drift.magnitude) and 0 <= drift.magnitude <= MAX_MAGNITUDE):
         raise InputError(
             f"drift magnitude {drift.magnitude} is out of range; use a number from 0 to "
@@ -231,6 +237,7 @@ def generate_to_file(
     scenario_name: str, *, rows: int, start: date, days: int, out: Path, seed: int = 0,
     tenants: int = 3, drift_from: date | None = None, drift_kind: str | None = None,
     drift_features: tuple[str, ...] = (), magnitude: float = 1.0,
+    drift_segment: str | None = None,
 ) -> dict[str, Any]:
     """Generate ``rows`` of ``scenario_name`` and write them to ``out`` (.csv or .parquet).
 
@@ -244,6 +251,8 @@ def generate_to_file(
         The file to write; its folder must exist. Replaced atomically if present.
     drift_from, drift_kind, drift_features, magnitude
         Drift from ``drift_from`` on; ``drift_from`` and ``drift_kind`` go together.
+    drift_segment : str, optional
+        ``COLUMN=VALUE``: drift only the rows of that segment value.
 
     Returns
     -------
@@ -262,7 +271,8 @@ def generate_to_file(
     _check_range("days", days, 1, MAX_DAYS)
     _check_range("tenants", tenants, 1, len(TENANT_NAMES))
     drift = _drift(scenario.schema, start=start, days=days, drift_from=drift_from,
-                   drift_kind=drift_kind, drift_features=drift_features, magnitude=magnitude)
+                   drift_kind=drift_kind, drift_features=drift_features, magnitude=magnitude,
+                   segment=_segment(drift_segment))
     out = _check_out(out)
 
     frame = scenario.generate(rows, start=start, days=days, seed=seed, drift=drift,
@@ -295,6 +305,7 @@ def generate_to_file(
         "drift": None if drift is None else {
             "kind": drift.kind, "from": drift.start.isoformat(),
             "features": list(drift.features), "magnitude": drift.magnitude,
+            "segment": None if drift.segment is None else "=".join(drift.segment),
         },
     }
 
@@ -306,7 +317,7 @@ def _check_range(name: str, value: int, lo: int, hi: int) -> None:
 
 def _drift(
     schema: Schema, *, start: date, days: int, drift_from: date | None, drift_kind: str | None,
-    drift_features: tuple[str, ...], magnitude: float,
+    drift_features: tuple[str, ...], magnitude: float, segment: tuple[str, str] | None = None,
 ) -> Drift | None:
     if drift_kind is not None and drift_kind not in DRIFT_KINDS:
         raise InputError(
@@ -321,6 +332,9 @@ def _drift(
         if drift_features:
             raise InputError("--drift-features is set but no drift is; add "
                              "--drift-from DATE --drift covariate.")
+        if segment is not None:
+            raise InputError("--drift-segment is set but no drift is; add "
+                             "--drift-from DATE --drift KIND.")
         return None
     end = start + timedelta(days=days)
     if not start <= drift_from < end:
@@ -330,9 +344,20 @@ def _drift(
             "inside them."
         )
     drift = Drift(kind=cast(DriftKind, drift_kind), start=drift_from,
-                  features=tuple(drift_features), magnitude=magnitude)
+                  features=tuple(drift_features), magnitude=magnitude, segment=segment)
     check_drift(schema, drift)
     return drift
+
+
+def _segment(text: str | None) -> tuple[str, str] | None:
+    """``COLUMN=VALUE`` (``--drift-segment``) as a pair."""
+    if text is None:
+        return None
+    column, sep, value = text.partition("=")
+    if not sep or not column.strip() or not value.strip():
+        raise InputError(f"--drift-segment {text[:80]!r} must be COLUMN=VALUE, e.g. "
+                         "region=emea.")
+    return column.strip(), value.strip()
 
 
 def _check_out(out: Path) -> Path:

@@ -160,7 +160,7 @@ class ShortfallScenario(Scenario):
                 rng.random(n) < by_category(industry, _SEASONAL, default=0.15), "yes", "no"),
         }
 
-        after = drift_mask(frame, drift)
+        after = drift_mask(frame, drift, columns)
         shift_covariates(columns, after, drift, self.schema, seed=seed,
                          default=COVARIATE_DEFAULT, downward=COVARIATE_DEFAULT,
                          log_scale=("balance_to_liability_ratio", "estimated_liability"))

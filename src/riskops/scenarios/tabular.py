@@ -3,12 +3,14 @@ and the calibrated gradient-boosting model family."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskops.errors import InputError
 from riskops.scenarios.base import Drift, Schema
 
 TENANT_NAMES = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka")
@@ -16,11 +18,13 @@ TENANT_NAMES = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayn
 
 def skeleton(
     rng: np.random.Generator, rows: int, *, prefix: str, start: date, days: int, tenants: int,
-    seed: int,
+    seed: int, day_weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """``id``, ``timestamp`` (UTC, sorted, spread over ``days``) and ``tenant_id`` columns.
 
     Tenants get unequal shares (the first is the largest), as in real books.
+    Timestamps are uniform over the days, or drawn per day in proportion to
+    ``day_weights`` (one non-negative weight per day) when given.
     """
     if rows < 1:
         raise ValueError(f"rows must be at least 1, got {rows}")
@@ -29,7 +33,12 @@ def skeleton(
     if not 1 <= tenants <= len(TENANT_NAMES):
         raise ValueError(f"tenants must be between 1 and {len(TENANT_NAMES)}, got {tenants}")
     origin = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    seconds = np.sort(rng.uniform(0, days * 86_400, rows))
+    if day_weights is None:
+        seconds = np.sort(rng.uniform(0, days * 86_400, rows))
+    else:
+        p = np.asarray(day_weights, dtype=float)
+        day = rng.choice(days, size=rows, p=p / p.sum())
+        seconds = np.sort(day * 86_400 + rng.uniform(0, 86_400, rows))
     weights = np.arange(tenants, 0, -1, dtype=float)
     tenant = rng.choice(np.array(TENANT_NAMES[:tenants]), size=rows, p=weights / weights.sum())
     return pd.DataFrame({
@@ -39,13 +48,33 @@ def skeleton(
     })
 
 
-def drift_mask(frame: pd.DataFrame, drift: Drift | None) -> np.ndarray:
-    """True for rows at or after the drift start (all False without drift)."""
+def drift_mask(frame: pd.DataFrame, drift: Drift | None,
+               columns: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+    """True for rows at or after the drift start (all False without drift), and of the
+    drift's segment value when it names one (``columns`` holds the segment columns).
+
+    Raises
+    ------
+    InputError
+        When no generated row has the drift's segment value (naming the values there are).
+    """
     if drift is None:
         return np.zeros(len(frame), dtype=bool)
     cutoff = pd.Timestamp(datetime(drift.start.year, drift.start.month, drift.start.day,
                                    tzinfo=UTC))
-    return (frame["timestamp"] >= cutoff).to_numpy()
+    mask = (frame["timestamp"] >= cutoff).to_numpy()
+    if drift.segment is None:
+        return mask
+    column, value = drift.segment
+    if columns is None or column not in columns:
+        raise InputError(f"--drift-segment {column}={value}: this scenario cannot limit drift "
+                         "to a segment; drop --drift-segment.")
+    values = np.asarray(columns[column])
+    inside = values == value
+    if not inside.any():
+        raise InputError(f"--drift-segment {column}={value}: no generated row has {column} "
+                         f"{value!r}; its values are {', '.join(sorted(set(values.tolist())))}.")
+    return mask & inside
 
 
 def pick(rng: np.random.Generator, values: tuple[str, ...], weights: tuple[float, ...],
