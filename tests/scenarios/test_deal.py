@@ -155,7 +155,7 @@ def test_model_beats_heuristic_and_constant_on_later_slice(trained: Trained) -> 
 
 
 def test_the_model_family_beats_a_plain_logistic_regression(trained: Trained) -> None:
-    """Why the family is calibrated gradient boosting (docs/ml.md has the numbers)."""
+    """Why the family is calibrated gradient boosting (docs/scenarios.md has the numbers)."""
     schema = SCENARIO.schema
     plain = Pipeline([
         ("features", ColumnTransformer([
