@@ -22,12 +22,17 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignor
     assert served["imported"] == 800 and served["overrides"] >= 1
     # The replayed traffic is from the drifted period: monitoring must see it.
     assert served["drift_detected"] >= 1 and served["events"]
+    # deal went live through the same gates and served its Q2 deals, outcomes recorded.
+    assert summary["deal"] == {"version": 1, "promotion": {
+        "version": 1, "gates": "pass", "promoted_by": "paul", "approved_by": ["paul", "rita"]}}
+    assert served["deal"]["requests"] == 1500 and served["deal"]["outcomes"] == 1500
 
     ws = open_workspace(home)
     manifest = json.loads(ws.manifest_path.read_text())
     assert manifest["manifest_version"] == summary["manifest_version"]
     assert manifest["models"]["fraud"]["stages"]["production"] == 1
     assert manifest["models"]["fraud"]["history"] == [1]
+    assert manifest["models"]["deal"]["stages"]["production"] == 1
     assert manifest["audit_head"]["seq"] == summary["audit_entries"]
     files = {a["path"].rsplit("/", 1)[1]
              for a in manifest["models"]["fraud"]["versions"]["2"]["artifacts"]}
@@ -55,7 +60,7 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignor
     assert again.code == 0, again.err
     assert "reused" in again.out and "fraud v3" in again.out
     assert "approved by rita (risk_lead), paul (platform_owner), vera (validator)" in again.out
-    assert "16. inventory: fraud production, tier high, owner rita" in again.out
+    assert "17. inventory: fraud production, tier high, owner rita" in again.out
     assert "PASS approvals" in again.out and "PASS smoke" in again.out
     assert cli("verify", "--home", home).code == 0
     assert cli("audit-log", "verify", "--home", home).code == 0

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from riskops.demo.deal import train_and_promote
 from riskops.demo.governed import (
     approvers,
     bias_line,
@@ -57,10 +58,14 @@ def _metrics_line(metrics: dict[str, Any]) -> str:
                      if isinstance(metrics.get(key), float))
 
 
-def _promotion(result: dict[str, Any], people: dict[str, Any]) -> dict[str, Any]:
+def _promotion(ws: Any, model: str, result: dict[str, Any], people: dict[str, Any],
+               ) -> dict[str, Any]:
+    from riskops.governance.approvals import approval_state
+
+    decisions = approval_state(ws, model, result["to"])["decisions"]
     return {"version": result["to"], "gates": result["gates"]["status"],
             "promoted_by": people["platform_owner"].name,
-            "approved_by": sorted(p.name for p in people.values())}
+            "approved_by": sorted({d["user"] for d in decisions if d["decision"] == "approve"})}
 
 
 def run_demo(
@@ -106,7 +111,7 @@ def run_demo(
         "instead (equalized odds difference <= 0.15; [governance.bias] in riskops.toml)")
     signed = sign_off_and_promote(ws, MODEL, v1["version"], people, actor=ACTOR, say=say)
     say(f"   promoted v{v1['version']} to production (manifest v{signed['manifest_version']})")
-    promotions = [_promotion(signed, people)]
+    promotions = [_promotion(ws, MODEL, signed, people)]
     v2 = train_scenario(ws, MODEL, later, seed=0, actor=ACTOR)
     say(f"4. trained {MODEL} v{v2['version']} on Q2: {_metrics_line(v2['metrics']['validation'])}")
     comparison = v2["comparison"]
@@ -121,13 +126,14 @@ def run_demo(
         "production:")
     signed = sign_off_and_promote(ws, MODEL, v2["version"], people, actor=ACTOR, say=say)
     say(f"   promoted v{v2['version']} to production (manifest v{signed['manifest_version']})")
-    promotions.append(_promotion(signed, people))
+    promotions.append(_promotion(ws, MODEL, signed, people))
+    deal = train_and_promote(ws, people, data_dir, actor=ACTOR, say=say)
 
     report = verify_workspace(ws)
     if not report.ok:
         raise CheckFailed("demo stopped: verification failed: " + "; ".join(
             f"{f.path}: {f.reason}" for f in report.failures))
-    say(f"6. verified manifest v{report.manifest_version}: {report.files_checked} files in "
+    say(f"7. verified manifest v{report.manifest_version}: {report.files_checked} files in "
         f"{len(report.checked)} versions; signatures and digests all match")
 
     import pandas as pd
@@ -137,7 +143,7 @@ def run_demo(
     loaded = load_model(verified, MODEL, v2["version"], trusted_types=ws.settings.trusted_types)
     sample = pd.read_parquet(later).tail(5)
     scores = scenario.risk_scores(loaded.estimator, sample)
-    say(f"7. loaded {MODEL} v{v2['version']} through the verified loader; 5 payments:")
+    say(f"8. loaded {MODEL} v{v2['version']} through the verified loader; 5 payments:")
     for (_, row), score in zip(sample.iterrows(), scores, strict=True):
         rule = scenario.heuristic(row.to_dict())
         reasons = "; ".join(rule.reasons) or "no rule fired"
@@ -146,18 +152,18 @@ def run_demo(
     again = reproduce_version(ws, MODEL, v1["version"], actor=ACTOR)
     if not again["match"]:
         raise CheckFailed(f"demo stopped: {MODEL} v{v1['version']} did not reproduce exactly")
-    say(f"8. reproduced v{v1['version']} from its report: all {again['rows']} golden-set "
+    say(f"9. reproduced v{v1['version']} from its report: all {again['rows']} golden-set "
         "predictions identical")
 
     rolled = rollback(ws, people["risk_lead"], MODEL)
-    say(f"9. {people['risk_lead'].name} (risk_lead) rolled back production v{rolled['from']} "
+    say(f"10. {people['risk_lead'].name} (risk_lead) rolled back production v{rolled['from']} "
         f"-> v{rolled['to']} (manifest v{rolled['manifest_version']})")
 
     from riskops.demo.live import serve_and_monitor
 
     served = serve_and_monitor(ws, model=MODEL, production=rolled["to"], reference=first,
                                drifted=later, drift_from=datetime(2026, 6, 1, tzinfo=UTC),
-                               say=say)
+                               say=say, deal=deal)
 
     report_after = verify_workspace(ws)
     if not report_after.ok:
@@ -166,14 +172,14 @@ def run_demo(
     audit = check_audit_log(ws)
     if not audit.ok:
         raise CheckFailed(f"demo stopped: audit log broken: {audit.problem}")
-    say(f"15. audit log: {audit.entries} hash-chained entries verified against every signed "
+    say(f"16. audit log: {audit.entries} hash-chained entries verified against every signed "
         "manifest")
     from riskops.governance.cards import CARD_JSON, card_files, model_card
     from riskops.governance.inventory import inventory
 
     entry = inventory(ws, model=MODEL)[0]
     last = entry["last_validation"]
-    say(f"16. inventory: {MODEL} {entry['state']}, tier {entry['metadata']['tier']}, owner "
+    say(f"17. inventory: {MODEL} {entry['state']}, tier {entry['metadata']['tier']}, owner "
         f"{entry['metadata']['owner']}, last validated {last['date']} by "
         f"{', '.join(last['by'])}, re-validation due {entry['next_revalidation_due']}")
     cards = ws.home / "model-cards"
@@ -211,4 +217,6 @@ def run_demo(
             "scores": [float(s) for s in scores], "audit_entries": audit.entries,
             "reproduced": again["match"], "comparison": comparison["status"],
             "promotions": promotions,
+            "deal": {"version": deal.version,
+                     "promotion": _promotion(ws, "deal", deal.promotion, people)},
             "served": {k: v for k, v in served.items() if k != "scorer_token"}}

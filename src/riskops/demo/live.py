@@ -26,6 +26,9 @@ from typing import Any
 import pandas as pd
 
 from riskops.config import Workspace
+from riskops.demo.deal import MODEL as DEAL
+from riskops.demo.deal import DealRun, replay_with_outcomes
+from riskops.demo.deal import import_reference as deal_reference
 from riskops.errors import CheckFailed
 from riskops.monitoring.backfill import ImportResult
 
@@ -94,7 +97,8 @@ def import_history(ws: Workspace, frame: pd.DataFrame, *, model: str, version: i
     scored = frame.assign(
         score=scenario.risk_scores(loaded.estimator, frame),
         timestamp=[start + i * step for i in range(len(frame))])
-    path = ws.home / "demo" / "decisions-last-month.parquet"
+    path = ws.home / "demo" / ("decisions-last-month.parquet" if model == "fraud"
+                               else f"{model}-decisions-last-month.parquet")
     path.parent.mkdir(parents=True, exist_ok=True)
     scored.to_parquet(path, index=False)
     return import_predictions(ws, path, scenario=model, model=model, version=version,
@@ -106,8 +110,9 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def replay(url: str, token: str, frame: pd.DataFrame, features: list[str]) -> dict[str, Any]:
-    """POST each row to /risk/fraud from ``CLIENTS`` threads; the responses and the rate."""
+def replay(url: str, token: str, frame: pd.DataFrame, features: list[str], *,
+           route: str = "/risk/fraud") -> dict[str, Any]:
+    """POST each row to ``route`` from ``CLIENTS`` threads; the responses and the rate."""
     import httpx
 
     rows = [({k: _plain(r[k]) for k in features}, str(r["tenant_id"]), str(r["label"]),
@@ -118,7 +123,7 @@ def replay(url: str, token: str, frame: pd.DataFrame, features: list[str]) -> di
         out = []
         with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
             for features_, tenant, label, key in chunk:
-                r = client.post("/risk/fraud", json=features_,
+                r = client.post(route, json=features_,
                                 headers={"X-Tenant-ID": tenant, "X-Request-Key": key})
                 r.raise_for_status()
                 out.append({**r.json(), "true_label": label})
@@ -133,9 +138,9 @@ def replay(url: str, token: str, frame: pd.DataFrame, features: list[str]) -> di
 
 
 def serve_and_monitor(ws: Workspace, *, model: str, production: int, reference: Path,
-                      drifted: Path, drift_from: datetime,
-                      say: Callable[[str], None]) -> dict[str, Any]:
-    """Steps 10-14 of the demo; returns what a test needs to check them."""
+                      drifted: Path, drift_from: datetime, say: Callable[[str], None],
+                      deal: DealRun | None = None) -> dict[str, Any]:
+    """Steps 11-15 of the demo; returns what a test needs to check them."""
     import httpx
 
     from riskops.events.dispatcher import Dispatcher
@@ -153,24 +158,27 @@ def serve_and_monitor(ws: Workspace, *, model: str, production: int, reference: 
     backfill = import_history(ws, history, model=model, version=production,
                               start=now - timedelta(days=58), end=now - timedelta(days=31))
     imported = backfill.added
-    say(f"10. imported {imported} decisions of last month ({backfill.present} already "
+    say(f"11. imported {imported} decisions of last month ({backfill.present} already "
         f"present) into the inference log as the monitoring reference, as `riskops monitor "
         f"import --from {backfill.source} --scenario {model} --model {model} --version "
         f"{backfill.version} --timestamp-col timestamp --score-col score --tenant-col "
         "tenant_id --id-col id` does")
+    if deal is not None:
+        say(f"    and {deal_reference(ws, deal, now=now)} {DEAL} decisions of last month, "
+            f"scored by {DEAL} v{deal.version}")
 
     live = pd.read_parquet(drifted)
     live = live[live["timestamp"] >= pd.Timestamp(drift_from)].head(LIVE_ROWS)
     port = free_port()
     with running_server(ws, port) as url:
         ready = httpx.get(f"{url}/ready", timeout=10).json()
-        say(f"11. serving on {url} (OpenAPI at {url}/docs): manifest "
+        say(f"12. serving on {url} (OpenAPI at {url}/docs): manifest "
             f"v{ready['manifest_version']}, {model} v{ready['models'][model]['production']} in "
             f"production, ready={ready['ready']}")
         sent = replay(url, scorer, live, features)
         counts = pd.Series([r["risk_score_method"] for r in sent["responses"]]).value_counts()
         methods = {str(k): int(v) for k, v in counts.items()}
-        say(f"12. replayed {len(sent['responses'])} drifted payments over HTTP from {CLIENTS} "
+        say(f"13. replayed {len(sent['responses'])} drifted payments over HTTP from {CLIENTS} "
             f"clients: {sent['rate']:.0f} req/s; methods {methods}; every response "
             "carries prediction_id, model version, threshold and manifest version")
 
@@ -186,8 +194,13 @@ def serve_and_monitor(ws: Workspace, *, model: str, production: int, reference: 
         outcomes = [{"prediction_id": r["prediction_id"], "label": r["true_label"]}
                     for r in sent["responses"]]
         review.post("/outcomes", json={"outcomes": outcomes}).raise_for_status()
-        say(f"13. a reviewer overrode {len(missed)} missed frauds; {len(outcomes)} ground-truth "
+        say(f"14. a reviewer overrode {len(missed)} missed frauds; {len(outcomes)} ground-truth "
             "outcomes recorded")
+        dealt = None if deal is None else replay_with_outcomes(url, scorer, review, deal)
+        if dealt is not None:
+            say(f"    {dealt['requests']} open deals from Q2 scored over POST /risk/{DEAL} "
+                f"({dealt['rate']:.0f} req/s) and their {dealt['outcomes']} outcomes (lost or "
+                "slipped, or won) recorded")
 
         # The hourly monitoring job over the next three hours: an alert fires on the
         # third breach in a row; a repeated evaluation counts and emits nothing.
@@ -196,7 +209,7 @@ def serve_and_monitor(ws: Workspace, *, model: str, production: int, reference: 
         repeat = run_model_monitoring(ws, {"now": (now + timedelta(hours=3)).isoformat()})
         monitoring = runs[-1]
         delivered = Dispatcher(ws).run_once()
-        say("14. monitoring, hourly for three hours: "
+        say("15. monitoring, hourly for three hours: "
             + ", ".join(f"{r['driftDetected']} breaches and {len(r['events'])} events"
                         for r in runs)
             + f" (alerts fire on the 3rd breach in a row; running hour 3 again emitted "
@@ -225,4 +238,4 @@ def serve_and_monitor(ws: Workspace, *, model: str, production: int, reference: 
             "drift_checked": monitoring["driftChecked"],
             "drift_detected": monitoring["driftDetected"],
             "events": monitoring["events"], "methods": methods,
-            "scorer_token": scorer}
+            "scorer_token": scorer, "deal": dealt}
