@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fairlearn.metrics import false_positive_rate_difference
+from sklearn.metrics import brier_score_loss
 from sqlalchemy import select
 
 from riskops.config import Workspace
@@ -206,6 +207,16 @@ def test_version_audit_is_stored_logged_and_alerted(
     assert report["threshold"] == evaluation["threshold"]["value"]
     holdout = pd.read_parquet(trained.store_dir / "models/fraud/1/holdout-rows.parquet")
     assert report["rows"] == len(holdout)
+    # the segment section (reported, not judged) holds calibration per value too
+    region = report["sensitive"]["region"]
+    assert region["judged"] is False and region["calibration"]["n_bins"] == 10
+    y = (holdout["label"].astype(str) == "1").to_numpy(dtype=int)
+    for value, entry in region["calibration"]["groups"].items():
+        rows = (holdout["region"].astype(str) == value).to_numpy()
+        assert entry["rows"] == rows.sum()
+        if entry["status"] == "checked":
+            assert entry["brier"] == pytest.approx(brier_score_loss(y[rows],
+                                                                    holdout["_score"][rows]))
 
     (row,) = _audits(trained)
     assert (row.model_name, row.version, row.status) == ("fraud", 1, "fail")

@@ -154,7 +154,8 @@ def test_segment_col_finds_drift_inside_one_segment(cli, tmp_path: Path):
     assert web["rows"] == int(inside.sum())
     assert [e["column"] for e in web["drift"] if e["drifted"]] == ["income"]
     assert not any(e["drifted"] for s in first["segments"] for e in s["drift"])
-    assert document["summary"]["segments"]["web"] == {"drifted_chunks": 1,
+    assert document["summary"]["segments"]["web"] == {"column": "channel", "value": "web",
+                                                      "drifted_chunks": 1,
                                                       "columns": ["income"]}
     assert document["summary"]["segments"]["phone"]["drifted_chunks"] == 0
     assert "segment channel=web: income drifted in 1 chunk" in cli(*args).out

@@ -154,4 +154,13 @@ def group_lines(column: str, section: dict[str, Any]) -> list[str]:
                      + ("yes" if group["too_small"] else "no"))
     lines += [f"  {key.replace('_', ' ')}: {number(value)}"
               for key, value in section["differences"].items()]
+    calibration = section.get("calibration")
+    if calibration is not None:
+        limits = calibration["thresholds"]
+        over = [f"{name!r} (" + ", ".join(f"{d['metric']} {number(d['value'])}"
+                                          for d in calibration["groups"][name]["degraded"])
+                + ")" for name in calibration["miscalibrated"]]
+        lines.append(f"  miscalibrated (Brier over {number(limits['brier'], 2)} or ECE over "
+                     f"{number(limits['ece'], 2)}; reported, not judged): "
+                     + (", ".join(over) or "none"))
     return lines

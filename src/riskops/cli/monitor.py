@@ -6,7 +6,7 @@
         [--consecutive N] [--report report.html] [--source auto|db|lake] [--engine duckdb]
     riskops monitor import --from FILE --scenario S --timestamp-col C --score-col C [...]
     riskops monitor compare --reference A --current B [--timestamp-col C --chunk-period month]
-                            [--score-col S --label-col L --segment-col G] [--json-out F]
+                            [--score-col S --label-col L --segment-col G]... [--json-out F]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from riskops.cli.common import (
@@ -111,6 +112,24 @@ def run(
         out.print(line)
 
 
+def _calibration_rows(result: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """One table row per segment value of a performance result's ``segment_calibration``."""
+    rows = []
+    for entry in (result.get("segment_calibration") or {}).get("segments", []):
+        if entry["status"] != "checked":
+            value, verdict = "-", f"skipped: {entry['reason']}"
+        else:
+            value = f"brier {number(entry['brier'])}  ece {number(entry['ece'])}"
+            degraded = [f"{d['metric']} over {number(d['threshold'], 2)}"
+                        for d in entry["degraded"]]
+            verdict = ("degraded: " + ", ".join(degraded)) if degraded else "calibrated"
+            if entry.get("eventIds"):
+                verdict += " (event)"
+        rows.append((0.0, result["tenantId"], result["modelId"], "calibration",
+                     f"[{entry['segment']}]", value, verdict))
+    return rows
+
+
 def _iso_time(text: str) -> str:
     """``text`` if it reads as an ISO 8601 date or time, else an error naming ``--now``."""
     try:
@@ -150,8 +169,9 @@ def summary_table(summary: dict[str, Any]) -> list[Any]:
             feature = f"{feature} [{r['segment']}]"
         rows.append((-(r.get("psi") or 0.0), r["tenantId"], r["modelId"], r["check"], feature,
                      value, verdict))
+        rows.extend(_calibration_rows(r))
     for row in sorted(rows, key=lambda x: (x[1], x[2], x[0])):
-        table.add_row(*row[1:])
+        table.add_row(*(escape(str(cell)) for cell in row[1:]))  # "[region=x]" is no markup
     total = (f"{plural(summary['driftChecked'], 'drift check')} ({summary['driftDetected']} "
              f"over threshold), {plural(summary['performanceChecked'], 'performance check')}, "
              f"{plural(len(summary['events']), 'event')}"
@@ -257,9 +277,10 @@ def compare(
     label_col: Annotated[str | None, typer.Option(
         "--label-col", metavar="COLUMN",
         help="0/1 outcome column: realised performance and calibration.")] = None,
-    segment_col: Annotated[str | None, typer.Option(
+    segment_col: Annotated[list[str] | None, typer.Option(
         "--segment-col", metavar="COLUMN",
-        help="Also measure drift within each value of this column.")] = None,
+        help="Also measure drift (and, with --label-col, calibration) within each value of "
+             "this column; repeat for several.")] = None,
     columns: Annotated[str | None, typer.Option(
         "--columns", metavar="A,B,C",
         help="Columns to compare (default: all but id, time, score and label).")] = None,
@@ -267,6 +288,12 @@ def compare(
         "--categorical", metavar="X,Y", help="Columns to compare as categories.")] = None,
     threshold: Annotated[float, typer.Option(
         "--threshold", metavar="PSI", help="PSI above which a column has drifted.")] = 0.2,
+    segment_brier_threshold: Annotated[float, typer.Option(
+        "--segment-brier-threshold", metavar="B",
+        help="Brier above which a segment is named as miscalibrated.")] = 0.2,
+    segment_ece_threshold: Annotated[float, typer.Option(
+        "--segment-ece-threshold", metavar="E",
+        help="Expected calibration error above which a segment is named.")] = 0.1,
     bins: Annotated[int, typer.Option(
         "--bins", metavar="N", help="Quantile bins of the reference for numeric PSI.")] = 10,
     decision_threshold: Annotated[float, typer.Option(
@@ -296,7 +323,9 @@ def compare(
         chunk_size=chunk_size, score_col=score_col, label_col=label_col,
         columns=_names(columns, "--columns"),
         categorical=_names(categorical, "--categorical") or (), threshold=threshold,
-        bins=bins, decision_threshold=decision_threshold, segment_col=segment_col)
+        bins=bins, decision_threshold=decision_threshold, segment_col=segment_col,
+        segment_brier_threshold=segment_brier_threshold,
+        segment_ece_threshold=segment_ece_threshold)
     if json_out is not None:
         write_report(json_out, document)
     if report is not None:
@@ -337,9 +366,42 @@ def compare_table(document: dict[str, Any]) -> list[Any]:
     lines: list[Any] = [table, f"{summary['drifted_chunks']} of "
                         f"{plural(summary['chunks'], 'chunk')} drifted (PSI over "
                         f"{document['options']['threshold']})"]
-    column = document["options"].get("segment_col")
-    for value, stat in summary.get("segments", {}).items():
+    for stat in summary.get("segments", {}).values():
         if stat["drifted_chunks"]:
-            lines.append(f"segment {column}={value}: {', '.join(stat['columns'])} drifted in "
+            lines.append(f"segment {stat['column']}={stat['value']}: "
+                         f"{', '.join(stat['columns'])} drifted in "
                          f"{plural(stat['drifted_chunks'], 'chunk')}")
+    if document.get("calibration") is not None:
+        lines += calibration_lines(document)
+    return lines
+
+
+def calibration_lines(document: dict[str, Any]) -> list[Any]:
+    """Per segment value over the whole current file: labelled rows, Brier, ECE and the
+    verdict; then one line per value over a threshold, whole file or chunk."""
+    section = document["calibration"]
+    limits = section["thresholds"]
+    table = Table(title="calibration per segment (whole current file)", title_justify="left")
+    table.add_column("segment", no_wrap=True)
+    for column in ("labelled", "Brier", "ECE", "verdict"):
+        table.add_column(column)
+    for e in section["segments"]:
+        if e["status"] != "checked":
+            cells = ("-", "-", f"skipped: {e['reason']}")
+        else:
+            over = [d["metric"] for d in e["degraded"]]
+            cells = (number(e["brier"]), number(e["ece"]),
+                     ("over: " + ", ".join(over)) if over else "ok")
+        table.add_row(escape(e["segment"]), str(e["rows"]), *map(escape, cells))
+    summary = document["summary"]["calibration"]
+    lines: list[Any] = [table, f"{len(summary['degraded'])} of "
+                        f"{plural(len(section['segments']), 'segment')} over Brier "
+                        f"{number(limits['brier'], 2)} or ECE {number(limits['ece'], 2)} "
+                        f"({summary['checked']} with {section['min_rows']}+ labelled rows)"]
+    for found in summary["degraded"]:
+        where = [f"whole file: {', '.join(found['metrics'])}"] if found["metrics"] else []
+        if found["chunks"]:
+            where.append(f"{plural(len(found['chunks']), 'chunk')}: "
+                         f"{', '.join(found['chunks'])}")
+        lines.append(f"segment {found['segment']} is miscalibrated ({'; '.join(where)})")
     return lines

@@ -8,6 +8,11 @@
 Predictions are ``scores >= threshold``; ``labels`` are 0/1 with 1 the risky
 outcome. Per-group rates come from fairlearn's ``MetricFrame``; ranking and
 calibration from scikit-learn plus :func:`expected_calibration_error`.
+Each column's ``calibration`` holds every group's Brier, ECE and reliability
+table (``riskops.monitoring.calibration``, the bins of ``calibration_curve``)
+and names the groups over ``limits.max_group_brier`` or ``max_group_ece``:
+reported, never judged, since a segment's miscalibration is a model problem
+to fix rather than a fairness verdict.
 
 A rate a group cannot have is ``None``, never NaN: TPR and FNR without
 positives, FPR without negatives, ROC AUC without both classes. Precision of a
@@ -41,6 +46,8 @@ from fairlearn.metrics import (
 from sklearn.metrics import brier_score_loss, precision_score, roc_auc_score
 
 from riskops.governance.policy import BiasLimits
+from riskops.monitoring.calibration import group_calibration
+from riskops.monitoring.verdicts import calibration_breaches
 
 __all__ = [
     "DIFFERENCES",
@@ -272,7 +279,8 @@ def bias_report(scores: Any, labels: Any, sensitive: Mapping[str, Any], *, thres
     report : dict
         JSON-safe: ``status`` ("pass" or "fail"), ``reasons``, ``threshold``,
         ``rows``, ``limits`` and ``sensitive`` (per column: ``groups``,
-        ``differences``, ``judged_groups``, ``too_small_groups``).
+        ``differences``, ``judged_groups``, ``too_small_groups``, ``judged`` and
+        ``calibration``: see :func:`calibration_section`).
 
     Raises
     ------
@@ -294,14 +302,15 @@ def bias_report(scores: Any, labels: Any, sensitive: Mapping[str, Any], *, thres
     if not sensitive:
         raise ValueError("sensitive is empty; give at least one column of groups.")
     predictions = (s >= threshold).astype(np.int64)
-    columns = {
-        str(name): column_report(s, y, predictions, _group_names(values, s.size, str(name)),
-                                 min_group_size=limits.min_group_size)
-        for name, values in sensitive.items()
-    }
+    names = {str(name): _group_names(values, s.size, str(name))
+             for name, values in sensitive.items()}
+    columns = {name: column_report(s, y, predictions, groups,
+                                   min_group_size=limits.min_group_size)
+               for name, groups in names.items()}
     chosen = set(columns) if judged is None else {str(c) for c in judged}
     for name, section in columns.items():
         section["judged"] = name in chosen
+        section["calibration"] = calibration_section(s, y, names[name], limits)
     status, reasons = bias_verdict({n: c for n, c in columns.items() if c["judged"]}, limits)
     return {
         "status": status,
@@ -313,6 +322,20 @@ def bias_report(scores: Any, labels: Any, sensitive: Mapping[str, Any], *, thres
                    "min_group_size": limits.min_group_size},
         "sensitive": columns,
     }
+
+
+def calibration_section(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray,
+                        limits: BiasLimits) -> dict[str, Any]:
+    """Brier, ECE and reliability table of each group (``groups`` too small are skipped),
+    and the groups over ``limits.max_group_brier`` or ``limits.max_group_ece``."""
+    thresholds = {"brier": limits.max_group_brier, "ece": limits.max_group_ece}
+    entries = group_calibration(labels, scores, groups, n_bins=_N_BINS,
+                                min_rows=limits.min_group_size)
+    for entry in entries.values():
+        entry["degraded"] = calibration_breaches(entry, thresholds)
+    return {"n_bins": _N_BINS, "strategy": "uniform", "min_rows": limits.min_group_size,
+            "thresholds": thresholds, "groups": entries,
+            "miscalibrated": [name for name, e in entries.items() if e["degraded"]]}
 
 
 def bias_verdict(columns: Mapping[str, Mapping[str, Any]], limits: BiasLimits,

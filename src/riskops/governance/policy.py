@@ -19,6 +19,8 @@
     max_equalized_odds_difference = 0.1
     min_demographic_parity_ratio = 0.8
     min_group_size = 50                # smaller groups are reported as too_small, not judged
+    max_group_brier = 0.2              # a group's Brier or ECE over these is named as
+    max_group_ece = 0.1                # ... miscalibrated (reported, never judged)
 
     [governance.tiers.high]            # per risk tier (riskops models describe --tier)
     approval_roles = ["risk_lead", "platform_owner", "validator"]  # default: the base + validator
@@ -51,6 +53,8 @@ class BiasLimits:
     max_equalized_odds_difference: float = 0.1
     min_demographic_parity_ratio: float = 0.8
     min_group_size: int = 50
+    max_group_brier: float = 0.2
+    max_group_ece: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ _BIAS_NUMBERS: dict[str, tuple[type, float, float]] = {
     "max_equalized_odds_difference": (float, 0.0, 1.0),
     "min_demographic_parity_ratio": (float, 0.0, 1.0),
     "min_group_size": (int, 1, 10_000_000),
+    "max_group_brier": (float, 0.0, 1.0),
+    "max_group_ece": (float, 0.0, 1.0),
 }
 _BOOLS = ("author_may_approve", "canary_needs_approvals")
 

@@ -3,10 +3,12 @@
 Every checked result with a ``drift`` verdict (prediction and data drift, and
 any other drift-like check) is one evaluation of its (check, tenant, model,
 segment, feature, metric); every trusted performance check is one evaluation
-per degradation metric. ``record_alerts`` advances the stored state of each
-(``riskops.monitoring.alerts``) as of the run's ``now`` and, in one write
-transaction, saves the states, emits an event per transition and appends an
-audit entry per transition, anchored by a newly signed manifest:
+per degradation metric, and per calibration metric of each checked segment
+value (``segment_calibration``: its events carry ``segment``). ``record_alerts``
+advances the stored state of each (``riskops.monitoring.alerts``) as of the
+run's ``now`` and, in one write transaction, saves the states, emits an event
+per transition and appends an audit entry per transition, anchored by a newly
+signed manifest:
 
 - fired: ``ml.model.drift.detected`` / ``ml.model.performance.degraded``,
   audit action ``monitoring.alert.fired``;
@@ -15,7 +17,7 @@ audit entry per transition, anchored by a newly signed manifest:
 
 Each result gains ``alert`` (``"firing"`` or ``"ok"``) and ``consecutive``
 (breaches in a row so far); a performance result gains ``alerts``, the same
-per metric.
+per metric, and so does each checked entry of its ``segment_calibration``.
 """
 
 from __future__ import annotations
@@ -106,6 +108,29 @@ def evaluations(results: list[dict[str, Any]],
                 data = {**base, "metric": prefix + name, "value": value, "threshold": limit}
                 found.append(Evaluation(key, prefix + name in degraded, float(value), data,
                                         result))
+            found.extend(_segment_evaluations(result, base))
+    return found
+
+
+def _segment_evaluations(result: Mapping[str, Any],
+                         base: dict[str, Any]) -> list[Evaluation]:
+    """One evaluation per checked segment value and calibration metric (``brier``,
+    ``ece``) of a measured performance result; the segment entry is annotated."""
+    section = result.get("segment_calibration") or {}
+    found = []
+    for entry in section.get("segments") or ():
+        if entry.get("status") != "checked":
+            continue
+        degraded = {d["metric"] for d in entry.get("degraded") or ()}
+        for name, limit in (section.get("thresholds") or {}).items():
+            value = entry.get(name)
+            if value is None:
+                continue
+            key = ("performance", str(result["tenantId"]), str(result["modelId"]),
+                   str(entry["segment"]), "", name)
+            data = {**base, "segment": entry["segment"], "metric": name, "value": value,
+                    "threshold": limit}
+            found.append(Evaluation(key, name in degraded, float(value), data, entry))
     return found
 
 

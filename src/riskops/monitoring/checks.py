@@ -19,7 +19,11 @@ For each (tenant, scenario, model) seen in either window:
 - ``performance``: with at least ``min_samples`` outcome labels in the
   current window, measured; otherwise estimated from the scores (CBPE),
   calibrated on reference outcomes when there are enough; plus proxies
-  (override rate, predicted-label mix) either way.
+  (override rate, predicted-label mix) either way. Measured, it also holds
+  ``segment_calibration``: Brier, ECE and the reliability table of each value
+  of each segment column, from the labelled rows of that value (at least
+  ``segment_min_samples`` of them), each value's ``degraded`` metrics over
+  ``config.segment_calibration``.
 
 A model is its registered name for ML predictions and for imported ones
 attributed to a model (``riskops monitor import --model``), ``<scenario>-imported``
@@ -35,8 +39,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from riskops.monitoring import drift, performance, skew, text_drift
+from riskops.monitoring.calibration import group_calibration
 from riskops.monitoring.inference_log import NUMBER_TYPES
-from riskops.monitoring.verdicts import is_degraded
+from riskops.monitoring.verdicts import calibration_breaches, is_degraded
 from riskops.monitoring.windows import MonitoringConfig
 from riskops.profiles.profile import NumericProfile, Profile
 from riskops.scenarios.base import Feature, Scenario
@@ -260,6 +265,8 @@ def _performance(ref: LogGroup, cur: LogGroup, scenario: Scenario | None, model:
         metrics = performance.labelled_performance(
             _binary(outcomes, scenario), labelled_scores, threshold=threshold)
         result.update({"mode": "labelled", "metrics": metrics})
+        if scenario is not None and scenario.schema.segments:
+            result["segment_calibration"] = _segment_calibration(cur, scenario, config)
         trusted = True
     else:
         scores = cur.numbers("score")
@@ -291,3 +298,29 @@ def _performance(ref: LogGroup, cur: LogGroup, scenario: Scenario | None, model:
         result["note"] = ("heuristic scores without reference outcomes to calibrate them: "
                           "estimates are reported, never alerted on")
     return result
+
+
+#: Bins of the reliability tables ``monitor run`` reports (ECE as in ``metrics.ece``).
+CALIBRATION_BINS = 10
+
+
+def _segment_calibration(cur: LogGroup, scenario: Scenario,
+                         config: MonitoringConfig) -> dict[str, Any]:
+    """Calibration of each value of each of ``scenario``'s segment columns, labelled rows
+    only; a column the logged inputs do not carry is left out, as are missing values."""
+    floor = max(config.min_samples, config.segment_min_samples)
+    segments = []
+    for column in scenario.schema.segments:
+        scores, outcomes, values = cur.labelled_by(column)
+        present = np.array([v is not None for v in values], dtype=bool)
+        if not present.any():
+            continue
+        by_value = group_calibration(_binary(outcomes[present], scenario), scores[present],
+                                     values[present], n_bins=CALIBRATION_BINS, min_rows=floor)
+        for value, entry in by_value.items():
+            segments.append({"segment": f"{column}={value}", "column": column, "value": value,
+                             **entry,
+                             "degraded": calibration_breaches(entry,
+                                                              config.segment_calibration)})
+    return {"thresholds": dict(config.segment_calibration), "min_rows": floor,
+            "n_bins": CALIBRATION_BINS, "strategy": "uniform", "segments": segments}

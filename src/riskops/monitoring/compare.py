@@ -11,6 +11,13 @@ against it.
                              score_col="score", label_col="default")
     document["summary"]["drift"]    # any chunk with a column over the threshold
 
+With ``segment_col`` (one column or several) each chunk is also measured
+within each segment value: drift against the reference's rows of the same
+value, and, with scores and labels, calibration (Brier, ECE, reliability
+table) per value in each chunk and over the whole current file
+(``document["calibration"]``), a value over the thresholds named in
+``summary.calibration``.
+
 Columns compared by default: every column of the reference except the
 timestamp, score and label columns, a column named ``id`` (any case), columns
 holding dates or times, and categorical columns whose reference values are
@@ -32,6 +39,7 @@ import numpy as np
 from riskops.arrays import json_safe
 from riskops.errors import InputError
 from riskops.monitoring.baselines import CategoricalBaseline, NumericBaseline, label_counts
+from riskops.monitoring.calibration import group_calibration
 from riskops.monitoring.chunks import (
     PERIODS,
     Chunk,
@@ -42,9 +50,20 @@ from riskops.monitoring.chunks import (
 )
 from riskops.monitoring.performance import calibrate
 from riskops.monitoring.rank_metrics import estimated_metrics, labelled_metrics
-from riskops.monitoring.segments import SEGMENT_MIN_SAMPLES, Segments, split_segments
+from riskops.monitoring.segments import (
+    SEGMENT_MIN_SAMPLES,
+    Segments,
+    join_segments,
+    split_segments,
+)
 from riskops.monitoring.table_columns import ColumnFile
-from riskops.monitoring.verdicts import MIN_SAMPLES, is_drift, psi_verdict
+from riskops.monitoring.verdicts import (
+    DEFAULT_SEGMENT_CALIBRATION,
+    MIN_SAMPLES,
+    calibration_breaches,
+    is_drift,
+    psi_verdict,
+)
 
 __all__ = ["KIND", "SCHEMA_VERSION", "compare_files"]
 
@@ -56,6 +75,8 @@ MAX_BINS = 1000
 #: An inferred categorical column with more distinct reference values than this, or
 #: distinct in more than half of its rows, is free text or an identifier: left out.
 MAX_INFERRED_CATEGORIES = 1000
+#: Equal-width bins of the per-segment reliability tables (ECE as ``metrics.ece``).
+CALIBRATION_BINS = 10
 
 
 def compare_files(
@@ -64,7 +85,9 @@ def compare_files(
     score_col: str | None = None, label_col: str | None = None,
     columns: Sequence[str] | None = None, categorical: Sequence[str] = (),
     threshold: float = 0.2, bins: int = 10, decision_threshold: float = 0.5,
-    segment_col: str | None = None,
+    segment_col: str | Sequence[str] | None = None,
+    segment_brier_threshold: float = DEFAULT_SEGMENT_CALIBRATION["brier"],
+    segment_ece_threshold: float = DEFAULT_SEGMENT_CALIBRATION["ece"],
 ) -> dict[str, Any]:
     """Compare ``current`` with ``reference``: drift per chunk and column, and performance.
 
@@ -90,8 +113,14 @@ def compare_files(
         Quantile bins of the reference for numeric PSI.
     decision_threshold : float, default=0.5
         Score at or above which a row is predicted risky (precision, recall, F1).
-    segment_col : str, optional
-        Also measure drift within each value of this column (``chunks[].segments``).
+    segment_col : str or sequence of str, optional
+        Also measure drift within each value of each of these columns
+        (``chunks[].segments``); with ``score_col`` and ``label_col``, also
+        calibration per value (``chunks[].segments[].calibration``,
+        ``calibration``, ``summary.calibration``).
+    segment_brier_threshold, segment_ece_threshold : float, default=0.2, 0.1
+        A segment value whose Brier or ECE is over these is named in
+        ``summary.calibration``.
 
     Returns
     -------
@@ -104,11 +133,13 @@ def compare_files(
         For a bad option, or a file or column that cannot be used; the message
         names the option or the file and the column.
     """
+    segment_cols = [segment_col] if isinstance(segment_col, str) else list(segment_col or ())
     _check_options(timestamp_col, chunk_period, chunk_size, threshold, bins,
                    decision_threshold, columns, categorical)
+    limits = _calibration_limits(segment_brier_threshold, segment_ece_threshold)
     ref = ColumnFile(Path(reference), source=f"--reference {reference}")
     cur = ColumnFile(Path(current), source=f"--current {current}")
-    roles = _check_roles(ref, cur, timestamp_col, score_col, label_col, segment_col)
+    roles = _check_roles(ref, cur, timestamp_col, score_col, label_col, segment_cols)
     for name in categorical:
         ref.require(name, option="--categorical")
     chosen = _chosen_columns(ref, columns, roles, categorical)
@@ -119,11 +150,14 @@ def compare_files(
     chunks = _chunks(cur.rows, times, chunk_period, chunk_size)
     drift: list[list[dict[str, Any]]] = [[] for _ in chunks]
     segments = None
-    if segment_col is not None:
-        segments = split_segments(segment_col, ref.categorical(segment_col),
-                                  cur.categorical(segment_col), chunks)
-        ref.release(segment_col)
-        cur.release(segment_col)
+    if segment_cols:
+        parts = []
+        for name in segment_cols:
+            parts.append(split_segments(name, ref.categorical(name), cur.categorical(name),
+                                        chunks))
+            ref.release(name)
+            cur.release(name)
+        segments = join_segments(parts)
     segment_drift = [[[] for _ in segments.values] for _ in chunks] if segments else []
     described: list[dict[str, Any]] = []
     excluded: dict[str, str] = {}
@@ -163,6 +197,9 @@ def compare_files(
                                       segment_drift=segment_drift)
         performance, ref_performance = _performance(ref_scores, ref_labels, scores, labels,
                                                     chunks, decision_threshold)
+    calibration = None
+    if segments is not None and score_col is not None and labels is not None:
+        calibration = _segment_calibration(segments, scores, labels, limits)
 
     ref_labelled = ref_labels is not None and bool((~np.isnan(ref_labels)).any())
     cur_labelled = labels is not None and bool((~np.isnan(labels)).any())
@@ -174,7 +211,10 @@ def compare_files(
             "chunk_size": chunk_size, "timestamp_col": timestamp_col, "score_col": score_col,
             "label_col": label_col, "columns": list(kinds),
             "categorical": [n for n, k in kinds.items() if k == "categorical"],
-            "decision_threshold": decision_threshold, "segment_col": segment_col,
+            "decision_threshold": decision_threshold,
+            "segment_col": segment_cols[0] if segment_cols else None,
+            "segment_cols": segment_cols,
+            "segment_brier_threshold": limits["brier"], "segment_ece_threshold": limits["ece"],
         },
         "reference": {
             "source": str(reference), "rows": ref.rows, **_span(ref_times),
@@ -192,10 +232,18 @@ def compare_files(
     if segments is not None:
         for i, chunk_document in enumerate(document["chunks"]):
             chunk_document["segments"] = [
-                {"column": segments.column, "value": value,
-                 "rows": int(segments.chunk_rows[j][i].size), "drift": segment_drift[i][j]}
+                {"column": segments.columns[j], "value": value,
+                 "rows": int(segments.chunk_rows[j][i].size), "drift": segment_drift[i][j],
+                 **({"calibration": calibration["chunks"][i][j]} if calibration else {})}
                 for j, value in enumerate(segments.values) if segments.chunk_rows[j][i].size]
-    document["summary"] = _summary(document["chunks"])
+    if segments is not None:  # null without scores and labels to measure it on
+        document["calibration"] = None if calibration is None else {
+            "n_bins": CALIBRATION_BINS, "strategy": "uniform",
+            "min_rows": SEGMENT_MIN_SAMPLES, "thresholds": limits,
+            "segments": calibration["whole"]}
+    document["summary"] = _summary(document["chunks"], multiple=len(segment_cols) > 1)
+    if calibration is not None:
+        document["summary"]["calibration"] = _calibration_summary(document)
     return json_safe(document)
 
 
@@ -233,9 +281,18 @@ def _check_options(timestamp_col: str | None, chunk_period: str | None,
                                  "by commas, e.g. amount,channel.")
 
 
+def _calibration_limits(brier: float, ece: float) -> dict[str, float]:
+    for option, value in (("--segment-brier-threshold", brier),
+                          ("--segment-ece-threshold", ece)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            raise InputError(f"{option} must be a number above 0 and at most 1, got {value}; "
+                             "a segment whose Brier or ECE is over it is named.")
+    return {"brier": float(brier), "ece": float(ece)}
+
+
 def _check_roles(ref: ColumnFile, cur: ColumnFile, timestamp_col: str | None,
                  score_col: str | None, label_col: str | None,
-                 segment_col: str | None) -> set[str]:
+                 segment_cols: Sequence[str]) -> set[str]:
     if timestamp_col is not None:
         cur.require(timestamp_col, option="--timestamp-col")
     if score_col is not None:
@@ -243,10 +300,15 @@ def _check_roles(ref: ColumnFile, cur: ColumnFile, timestamp_col: str | None,
         cur.require(score_col, option="--score-col")
     if label_col is not None and not ref.has(label_col) and not cur.has(label_col):
         cur.require(label_col, option="--label-col")
-    if segment_col is not None:
-        ref.require(segment_col, option="--segment-col")
-        cur.require(segment_col, option="--segment-col")
-    named = [timestamp_col, score_col, label_col, segment_col]
+    for name in segment_cols:
+        if not name:
+            raise InputError("--segment-col needs a column name, e.g. --segment-col region.")
+        if segment_cols.count(name) > 1:
+            raise InputError(f"--segment-col {name!r} is given twice; give each segment "
+                             "column once.")
+        ref.require(name, option="--segment-col")
+        cur.require(name, option="--segment-col")
+    named = [timestamp_col, score_col, label_col, *segment_cols]
     given = [n for n in named if n is not None]
     if len(set(given)) != len(given):
         raise InputError("--timestamp-col, --score-col, --label-col and --segment-col must "
@@ -439,10 +501,35 @@ def _difference(estimated: dict[str, Any],
             if estimated.get(m) is not None and realised.get(m) is not None}
 
 
+def _segment_calibration(segments: Segments, scores: np.ndarray, labels: np.ndarray,
+                         limits: dict[str, float]) -> dict[str, Any]:
+    """Calibration of each segment value: ``chunks[i][j]`` in chunk ``i``, ``whole[j]``
+    over every chunk; each entry with its ``degraded`` metrics."""
+    def measure(rows: np.ndarray) -> dict[str, Any]:
+        s, y = scores[rows], labels[rows]
+        known = ~np.isnan(s) & ~np.isnan(y)
+        entry = group_calibration(y[known].astype(int), s[known],
+                                  np.repeat("rows", int(known.sum())), n_bins=CALIBRATION_BINS,
+                                  min_rows=SEGMENT_MIN_SAMPLES, values=["rows"])["rows"]
+        return {**entry, "degraded": calibration_breaches(entry, limits)}
+
+    per_chunk: list[list[dict[str, Any] | None]] = []
+    for i in range(len(segments.chunk_rows[0]) if segments.values else 0):
+        per_chunk.append([measure(segments.chunk_rows[j][i]) if segments.chunk_rows[j][i].size
+                          else None for j in range(len(segments.values))])
+    whole = []
+    for j, value in enumerate(segments.values):
+        rows = np.concatenate(segments.chunk_rows[j]) if segments.chunk_rows[j] else \
+            np.empty(0, dtype=np.int64)
+        whole.append({"column": segments.columns[j], "value": value,
+                      "segment": f"{segments.columns[j]}={value}", **measure(rows)})
+    return {"chunks": per_chunk, "whole": whole}
+
+
 # -- summary and JSON ----------------------------------------------------------------------
 
 
-def _summary(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+def _summary(chunks: list[dict[str, Any]], *, multiple: bool = False) -> dict[str, Any]:
     columns: dict[str, dict[str, Any]] = {}
     drifted_chunks = 0
     for chunk in chunks:
@@ -463,17 +550,39 @@ def _summary(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     summary = {"chunks": len(chunks), "drifted_chunks": drifted_chunks,
                "drift": drifted_chunks > 0, "columns": columns}
     if any("segments" in chunk for chunk in chunks):
-        summary["segments"] = _segment_summary(chunks)
+        summary["segments"] = _segment_summary(chunks, multiple=multiple)
     return summary
 
 
-def _segment_summary(chunks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per segment value: chunks with a drifted column, and which columns drifted."""
+def _segment_summary(chunks: list[dict[str, Any]], *,
+                     multiple: bool) -> dict[str, dict[str, Any]]:
+    """Per segment value (``column=value`` with several segment columns): chunks with a
+    drifted column, and which columns drifted."""
     found: dict[str, dict[str, Any]] = {}
     for chunk in chunks:
         for segment in chunk.get("segments", []):
-            stat = found.setdefault(segment["value"], {"drifted_chunks": 0, "columns": []})
+            key = f"{segment['column']}={segment['value']}" if multiple else segment["value"]
+            stat = found.setdefault(key, {"column": segment["column"],
+                                          "value": segment["value"], "drifted_chunks": 0,
+                                          "columns": []})
             drifted = [e["column"] for e in segment["drift"] if e["drifted"]]
             stat["drifted_chunks"] += bool(drifted)
             stat["columns"] = sorted(set(stat["columns"]) | set(drifted))
     return dict(sorted(found.items()))
+
+
+def _calibration_summary(document: dict[str, Any]) -> dict[str, Any]:
+    """The segment values over a calibration threshold, over the whole file or in a chunk."""
+    found: dict[str, dict[str, Any]] = {}
+    for entry in document["calibration"]["segments"]:
+        found[entry["segment"]] = {"segment": entry["segment"], "column": entry["column"],
+                                   "value": entry["value"],
+                                   "metrics": [d["metric"] for d in entry["degraded"]],
+                                   "chunks": []}
+    for chunk in document["chunks"]:
+        for segment in chunk.get("segments", []):
+            if (segment.get("calibration") or {}).get("degraded"):
+                found[f"{segment['column']}={segment['value']}"]["chunks"].append(chunk["key"])
+    entries = document["calibration"]["segments"]
+    return {"checked": sum(1 for e in entries if e["status"] == "checked"),
+            "degraded": [f for f in found.values() if f["metrics"] or f["chunks"]]}

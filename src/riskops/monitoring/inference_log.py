@@ -395,6 +395,18 @@ class LogGroup:
         return (np.asarray(result["score"], dtype=float),
                 np.asarray(result["outcome"], dtype=object))
 
+    def labelled_by(self, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``labelled()`` with each row's ``column`` (as text, ``None`` where missing)."""
+        if self._rows == 0:
+            return np.empty(0), np.empty(0, dtype=object), np.empty(0, dtype=object)
+        result = self._con.execute(
+            f"SELECT score, outcome, {self._column(column, 'VARCHAR')} AS g FROM {self._table} "
+            f"WHERE {self._where} AND outcome IS NOT NULL", self._params).fetchnumpy()
+        groups = np.asarray(np.ma.getdata(result["g"]), dtype=object).copy()
+        groups[np.ma.getmaskarray(result["g"])] = None  # filled(None) would fill with "?"
+        return (np.asarray(result["score"], dtype=float),
+                np.asarray(result["outcome"], dtype=object), groups)
+
 
 def _merged(kinds: set[str]) -> str:
     known = kinds - {"NULL"}

@@ -576,4 +576,28 @@ def _run_performance(perf: Mapping[str, Any]) -> str:
         ("note", perf.get("note") or perf.get("reason")),
     ])
     return (f'<h3>Performance</h3><div class="cards">{detail}'
-            f"{table(['metric', 'value', 'state'], rows, numeric=(1,))}</div>")
+            f"{table(['metric', 'value', 'state'], rows, numeric=(1,))}</div>"
+            + _segment_calibration(_dict(perf.get("segment_calibration"))))
+
+
+def _segment_calibration(section: Mapping[str, Any]) -> str:
+    """Brier, ECE and the verdict of each segment value, when outcomes measured them."""
+    entries = [_dict(e) for e in _list(section.get("segments"))]
+    if not entries:
+        return ""
+    rows = []
+    for e in entries:
+        if e.get("status") != "checked":
+            state = band(None, f"skipped: {text(e.get('reason'))}")
+        elif e.get("degraded"):
+            state = band("alert", "▲ " + ", ".join(
+                f"{_dict(d).get('metric')} > {num(_dict(d).get('threshold'), 2)}"
+                for d in _list(e.get("degraded"))))
+        else:
+            state = band("stable", "calibrated")
+        rows.append([e.get("segment"), count(e.get("rows")), num(e.get("mean_score")),
+                     num(e.get("observed_rate")), num(e.get("brier")), num(e.get("ece")),
+                     state])
+    return ("<h3>Calibration per segment</h3>" + table(
+        ["segment", "labelled rows", "mean score", "observed rate", "Brier", "ECE", "state"],
+        rows, numeric=(1, 2, 3, 4, 5)))

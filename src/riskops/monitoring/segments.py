@@ -1,4 +1,5 @@
-"""Rows of each segment value (``--segment-col``): in the reference, and in every chunk.
+"""Rows of each segment value (``--segment-col``, repeatable): in the reference, and in
+every chunk.
 
 Drift within a segment compares a chunk's rows of one value (``region=north``)
 with the reference's rows of the same value, so a shift inside a small
@@ -6,10 +7,12 @@ segment is not averaged away by the rest of the population.
 
     segments = split_segments("region", ref_codes, cur_codes, chunks)
     segments.values               # ["east", "north", ...], the current file's values
+    segments.columns              # ["region", "region", ...], the column of each value
     segments.reference_rows[j]    # reference row numbers of value j
     segments.chunk_rows[j][i]     # row numbers of value j in chunk i
 
-Missing segment values form the segment ``(missing)``. Two samples from one
+``join_segments`` puts several columns' segments in one list, column by
+column. Missing segment values form the segment ``(missing)``. Two samples from one
 distribution have a PSI of about ``(bins - 1) * (1/n_ref + 1/n_cur)`` on
 average, about 0.2 at 50 rows each, so a segment is only measured with at
 least ``SEGMENT_MIN_SAMPLES`` values on each side (as ``monitor run`` does).
@@ -26,13 +29,13 @@ from riskops.monitoring.drift import MISSING
 from riskops.monitoring.table_columns import Encoded
 from riskops.monitoring.windows import SEGMENT_MIN_SAMPLES  # the floor monitor run uses
 
-__all__ = ["SEGMENT_MIN_SAMPLES", "Segments", "split_segments"]
+__all__ = ["SEGMENT_MIN_SAMPLES", "Segments", "join_segments", "split_segments"]
 
 
 class Segments(NamedTuple):
-    """The segment column, its values and their rows; see the module docstring."""
+    """Segment values, the column of each, and their rows; see the module docstring."""
 
-    column: str
+    columns: list[str]
     values: list[str]
     reference_rows: list[np.ndarray]
     chunk_rows: list[list[np.ndarray]]
@@ -79,4 +82,11 @@ def split_segments(column: str, reference: Encoded, current: Encoded,
             else:
                 per_chunk.append(np.intersect1d(rows, chunk.rows, assume_unique=True))
         chunk_rows.append(per_chunk)
-    return Segments(column, values, reference_rows, chunk_rows)
+    return Segments([column] * len(values), values, reference_rows, chunk_rows)
+
+
+def join_segments(parts: list[Segments]) -> Segments:
+    """The segments of several columns as one, in the order of ``parts``."""
+    return Segments([c for p in parts for c in p.columns], [v for p in parts for v in p.values],
+                    [r for p in parts for r in p.reference_rows],
+                    [r for p in parts for r in p.chunk_rows])

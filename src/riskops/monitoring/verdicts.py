@@ -10,12 +10,14 @@ per run.
     psi_verdict(0.3)                    # "alert"
     is_drift(0.21)                      # True: over the 0.2 event threshold
     is_degraded("brier", 0.23)          # True: over the 0.2 Brier threshold
+    calibration_breaches({"status": "checked", "brier": 0.1, "ece": 0.15})
+    # [{"metric": "ece", "value": 0.15, "threshold": 0.1}]: a miscalibrated segment
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 Verdict = Literal["stable", "monitor", "alert"]
 
@@ -30,6 +32,9 @@ Z_SCORE_ALERT = 3.0
 MIN_SAMPLES = 30
 #: Loss metrics over these are ``ml.model.performance.degraded``.
 DEFAULT_DEGRADATION: Mapping[str, float] = {"brier": 0.2, "mae": 0.2}
+#: A segment's Brier or ECE over these is a miscalibrated segment. Brier as for the
+#: whole population; ECE 0.1: the scores are off by ten points on average.
+DEFAULT_SEGMENT_CALIBRATION: Mapping[str, float] = {"brier": 0.2, "ece": 0.1}
 
 
 def psi_verdict(value: float) -> Verdict:
@@ -54,3 +59,17 @@ def is_degraded(metric: str, value: float | None, thresholds: Mapping[str, float
     """
     limit = thresholds.get(metric)
     return limit is not None and value is not None and value > limit
+
+
+def calibration_breaches(entry: Mapping[str, Any], thresholds: Mapping[str, float]
+                         = DEFAULT_SEGMENT_CALIBRATION) -> list[dict[str, Any]]:
+    """The metrics of one checked ``calibration.group_calibration`` entry over their threshold.
+
+    ``[{"metric", "value", "threshold"}]`` in the order of ``thresholds``; a
+    skipped entry has none.
+    """
+    if entry.get("status") != "checked":
+        return []
+    return [{"metric": name, "value": entry[name], "threshold": limit}
+            for name, limit in thresholds.items()
+            if is_degraded(name, entry.get(name), thresholds)]

@@ -9,7 +9,9 @@ carry their own): ``tenantIds``, ``scenarios`` (lists of strings), ``now``
 (ISO 8601; a time without zone is UTC), ``referenceFromDays`` (60),
 ``referenceToDays`` (30), ``currentDays`` (7), ``minSamples`` (30),
 ``segmentMinSamples`` (200), ``bins`` (10), ``psiThreshold`` (0.2), ``brierThreshold`` (0.2),
-``maeThreshold`` (0.2), ``consecutive`` (3: evaluations in a row that fire an
+``maeThreshold`` (0.2), ``segmentBrierThreshold`` (``brierThreshold``) and
+``segmentEceThreshold`` (0.1): a segment's calibration over them is degraded
+(each in (0, 1]), ``consecutive`` (3: evaluations in a row that fire an
 alert, and clean ones that resolve it; an integer from 1 to 100), ``source``
 (``auto``, ``db`` or ``lake``: where the inference log is read, see ``inference_log``).
 """
@@ -23,7 +25,12 @@ from typing import Any
 
 from riskops.errors import InputError
 from riskops.monitoring.alerts import DEFAULT_CONSECUTIVE, check_consecutive
-from riskops.monitoring.verdicts import DEFAULT_DEGRADATION, DEFAULT_PSI_ALERT, MIN_SAMPLES
+from riskops.monitoring.verdicts import (
+    DEFAULT_DEGRADATION,
+    DEFAULT_PSI_ALERT,
+    DEFAULT_SEGMENT_CALIBRATION,
+    MIN_SAMPLES,
+)
 
 #: Where a run reads the inference log (``riskops.monitoring.inference_log``).
 SOURCES = ("auto", "db", "lake")
@@ -48,6 +55,9 @@ class MonitoringConfig:
     bins: int = 10
     psi_threshold: float = DEFAULT_PSI_ALERT
     degradation: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DEGRADATION))
+    #: Brier and ECE over which a segment's calibration is degraded.
+    segment_calibration: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_SEGMENT_CALIBRATION))
     consecutive: int = DEFAULT_CONSECUTIVE
     source: str = "auto"
 
@@ -71,6 +81,7 @@ class MonitoringConfig:
                       *, now: datetime | None = None) -> MonitoringConfig:
         """Read and check the metadata keys; ``InputError`` names a bad key and its fix."""
         meta = dict(metadata or {})
+        brier = _number(meta, "brierThreshold", DEFAULT_DEGRADATION["brier"])
         config = cls(
             now=_time(meta["now"]) if meta.get("now") is not None else (now or datetime.now(UTC)),
             tenants=_strings(meta, "tenantIds"),
@@ -83,8 +94,11 @@ class MonitoringConfig:
                                             integer=True)),
             bins=int(_number(meta, "bins", 10, integer=True)),
             psi_threshold=_number(meta, "psiThreshold", DEFAULT_PSI_ALERT),
-            degradation={"brier": _number(meta, "brierThreshold", DEFAULT_DEGRADATION["brier"]),
+            degradation={"brier": brier,
                          "mae": _number(meta, "maeThreshold", DEFAULT_DEGRADATION["mae"])},
+            segment_calibration={
+                "brier": _share(meta, "segmentBrierThreshold", brier),
+                "ece": _share(meta, "segmentEceThreshold", DEFAULT_SEGMENT_CALIBRATION["ece"])},
             consecutive=_consecutive(meta.get("consecutive", DEFAULT_CONSECUTIVE)),
             source=_source(meta),
         )
@@ -155,4 +169,15 @@ def _number(meta: Mapping[str, Any], key: str, default: float, *, integer: bool 
     if not ok or value <= 0 or (integer and int(value) != value):
         kind = "a positive integer" if integer else "a positive number"
         raise InputError(f"{key} must be {kind}, got {value!r}.")
+    return float(value)
+
+
+def _share(meta: Mapping[str, Any], key: str, default: float) -> float:
+    """A loss threshold: a number in (0, 1], since Brier and ECE never exceed 1."""
+    value = meta.get(key)
+    if value is None:
+        return float(default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise InputError(f"{key} must be a number above 0 and at most 1, got {value!r}; "
+                         f'e.g. {{"{key}": {default:g}}}.')
     return float(value)

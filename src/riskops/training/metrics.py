@@ -9,7 +9,7 @@ they never raise and never become NaN.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -53,11 +53,81 @@ def check_binary_scores(y_true: Any, scores: Any, *, name: str = "scores") -> tu
     return y.astype(int), s
 
 
-def expected_calibration_error(y_true: Any, y_prob: Any, *, n_bins: int = 10) -> float:
-    """Expected calibration error over equal-width probability bins.
+#: How ``reliability_bins`` draws its bin edges (as ``sklearn.calibration.calibration_curve``).
+STRATEGIES = ("uniform", "quantile")
+
+
+class ReliabilityBins(NamedTuple):
+    """Per-bin sums of a reliability diagram; see ``reliability_bins``.
+
+    ``edges`` has ``n_bins + 1`` entries; ``rows``, ``positives`` and
+    ``score_sums`` have ``n_bins`` (a bin may be empty).
+    """
+
+    edges: np.ndarray
+    rows: np.ndarray
+    positives: np.ndarray
+    score_sums: np.ndarray
+
+
+def reliability_bins(y_true: Any, y_prob: Any, *, n_bins: int = 10,
+                     strategy: str = "uniform") -> ReliabilityBins:
+    """Rows, positives and summed scores per probability bin (a reliability diagram).
+
+    The binning of ``sklearn.calibration.calibration_curve``: ``"uniform"``
+    edges are ``linspace(0, 1, n_bins + 1)``, ``"quantile"`` edges the
+    percentiles of ``y_prob`` (tied edges leave empty bins). Bin ``k`` is
+    ``(edges[k], edges[k+1]]``, the first also holding its lower edge, so a
+    score on an inner edge falls in the bin below it.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        0/1 outcomes.
+    y_prob : array-like of shape (n_samples,)
+        Predicted probabilities of 1, in [0, 1].
+    n_bins : int, default=10
+    strategy : {"uniform", "quantile"}, default="uniform"
+
+    Returns
+    -------
+    ReliabilityBins
+        ``edges``, and per bin ``rows``, ``positives`` and ``score_sums``.
+
+    Raises
+    ------
+    ValueError
+        If the inputs are empty, of different lengths, hold NaN or values out
+        of range, ``n_bins`` is below 1 or ``strategy`` is unknown.
+
+    Examples
+    --------
+    >>> b = reliability_bins([0, 1, 1, 1], [0.25, 0.25, 0.75, 0.75], n_bins=2)
+    >>> b.edges.tolist(), b.rows.tolist(), b.positives.tolist()
+    ([0.0, 0.5, 1.0], [2, 2], [1.0, 2.0])
+    """
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
+        raise ValueError(f"n_bins must be at least 1, got {n_bins}.")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}.")
+    y, p = check_binary_scores(y_true, y_prob, name="y_prob")
+    if strategy == "uniform":
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    else:
+        edges = np.percentile(p, np.linspace(0.0, 1.0, n_bins + 1) * 100)
+    bins = np.searchsorted(edges[1:-1], p, side="left")
+    return ReliabilityBins(edges, np.bincount(bins, minlength=n_bins),
+                           np.bincount(bins, weights=y, minlength=n_bins),
+                           np.bincount(bins, weights=p, minlength=n_bins))
+
+
+def expected_calibration_error(y_true: Any, y_prob: Any, *, n_bins: int = 10,
+                               strategy: str = "uniform") -> float:
+    """Expected calibration error over the bins of ``reliability_bins``.
 
     Bins are ``(k/n_bins, (k+1)/n_bins]``, the first also holding 0 (the
-    binning of ``sklearn.calibration.calibration_curve(strategy="uniform")``).
+    binning of ``sklearn.calibration.calibration_curve(strategy="uniform")``;
+    ``strategy="quantile"`` takes its quantile bins instead).
     In each non-empty bin the observed rate of positives is compared with the
     mean predicted probability; the absolute gaps are averaged, weighted by
     the share of rows in the bin.
@@ -69,6 +139,7 @@ def expected_calibration_error(y_true: Any, y_prob: Any, *, n_bins: int = 10) ->
     y_prob : array-like of shape (n_samples,)
         Predicted probabilities of 1, in [0, 1].
     n_bins : int, default=10
+    strategy : {"uniform", "quantile"}, default="uniform"
 
     Returns
     -------
@@ -86,16 +157,9 @@ def expected_calibration_error(y_true: Any, y_prob: Any, *, n_bins: int = 10) ->
     >>> expected_calibration_error([0, 1, 1, 1], [0.25, 0.25, 0.75, 0.75], n_bins=2)
     0.25
     """
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be at least 1, got {n_bins}.")
-    y, p = check_binary_scores(y_true, y_prob, name="y_prob")
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    bins = np.searchsorted(edges[1:-1], p, side="left")
-    total = np.bincount(bins, minlength=n_bins)
-    positives = np.bincount(bins, weights=y, minlength=n_bins)
-    confidence = np.bincount(bins, weights=p, minlength=n_bins)
-    gaps = np.abs(positives - confidence)  # = count * |rate - mean probability|
-    return float(gaps[total > 0].sum() / len(y))
+    bins = reliability_bins(y_true, y_prob, n_bins=n_bins, strategy=strategy)
+    gaps = np.abs(bins.positives - bins.score_sums)  # = count * |rate - mean probability|
+    return float(gaps[bins.rows > 0].sum() / bins.rows.sum())
 
 
 def classification_metrics(y_true: Any, scores: Any, threshold: float) -> dict[str, Any]:
