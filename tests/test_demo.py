@@ -25,7 +25,13 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignor
     # deal went live through the same gates and served its Q2 deals, outcomes recorded.
     assert summary["deal"] == {"version": 1, "promotion": {
         "version": 1, "gates": "pass", "promoted_by": "paul", "approved_by": ["paul", "rita"]}}
-    assert served["deal"]["requests"] == 1500 and served["deal"]["outcomes"] == 1500
+    assert served["deal"]["requests"] == 2000 and served["deal"]["outcomes"] == 2000
+    # ... and monitoring named EMEA's calibration, where the losses rose, and no other region.
+    events = [json.loads(line) for line in (home / "events.jsonl").read_text().splitlines()]
+    regions = {e["data"]["segment"] for e in events
+               if e["type"] == "ml.model.performance.degraded"
+               and e["data"].get("segment", "").startswith("region=")}
+    assert regions == {"region=emea"}
 
     ws = open_workspace(home)
     manifest = json.loads(ws.manifest_path.read_text())
@@ -61,6 +67,8 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignor
     assert "reused" in again.out and "fraud v3" in again.out
     assert "approved by rita (risk_lead), paul (platform_owner), vera (validator)" in again.out
     assert "17. inventory: fraud production, tier high, owner rita" in again.out
+    assert "deal calibration by region, from the recorded outcomes: apac Brier" in again.out
+    assert again.out.count("(ece over 0.10)") == 1 and "emea Brier" in again.out
     assert "PASS approvals" in again.out and "PASS smoke" in again.out
     assert cli("verify", "--home", home).code == 0
     assert cli("audit-log", "verify", "--home", home).code == 0

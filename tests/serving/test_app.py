@@ -524,3 +524,35 @@ def test_hostile_inputs_get_4xx_not_500(shared_client, tokens, method, path, bod
     r = shared_client.request(method.upper(), path, content=body, headers=headers)
     assert 400 <= r.status_code < 500, (r.status_code, r.text)
     assert "0001-01-01" not in r.text
+
+
+def test_segment_values_are_logged_with_the_inputs_but_never_scored(client, tokens, served_ws):
+    row = example_row("deal")
+    plain = client.post("/risk/deal", json=row, headers=auth(tokens["scorer"])).json()
+    tagged = client.post("/risk/deal", json={**row, "region": "emea", "industry": "retail"},
+                         headers=auth(tokens["scorer"])).json()
+    # Segments slice monitoring; the model does not see them.
+    assert tagged["risk_score"] == plain["risk_score"]
+    with db.read_session(served_ws.database_url) as session:
+        sent = json.loads(session.get(PredictionRow, tagged["prediction_id"]).inputs)
+        unsent = json.loads(session.get(PredictionRow, plain["prediction_id"]).inputs)
+    assert sent == {**row, "region": "emea", "industry": "retail"}
+    assert unsent == row  # a segment not sent is not logged as null
+
+
+@pytest.mark.parametrize(("value", "kind"), [(3, "string_type"), ("", "string_too_short"),
+                                             ("x" * 129, "string_too_long")])
+def test_a_malformed_segment_value_is_refused_by_name(shared_client, tokens, value, kind):
+    r = shared_client.post("/risk/deal", json={**example_row("deal"), "region": value},
+                           headers=auth(tokens["scorer"]))
+    assert r.status_code == 422
+    [error] = r.json()["detail"]
+    assert error["field"] == "body.region" and error["type"] == kind
+    if len(str(value)) > 1:
+        assert str(value) not in r.text  # never the submitted value
+
+
+def test_the_openapi_schema_marks_segment_fields(shared_client):
+    schema = shared_client.get("/openapi.json").json()["components"]["schemas"]["DealFeatures"]
+    assert "region" not in schema["required"]
+    assert schema["properties"]["deal_size_band"]["x-riskops-segment"] is True

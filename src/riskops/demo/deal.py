@@ -21,7 +21,7 @@ from riskops.tokens import Identity
 MODEL = "deal"
 ROWS = 20_000
 #: Live deals replayed over HTTP: enough for each region to be measured on its own.
-LIVE_ROWS = 1_500
+LIVE_ROWS = 2_000
 #: Days of Q2 the live deals are drawn from (and of Q1 the reference).
 LIVE_DAYS = 14
 DRIFT_FROM = date(2026, 5, 1)
@@ -51,9 +51,12 @@ def train_and_promote(ws: Workspace, people: dict[str, Identity], data_dir: Path
 
     first = data_dir / "deal-2026q1.parquet"
     later = data_dir / "deal-2026q2-emea-drifted.parquet"
-    generate_to_file(MODEL, rows=ROWS, start=date(2026, 1, 1), days=90, out=first, seed=1)
+    # One sales organisation: one tenant, so every region has enough outcomes to measure.
+    generate_to_file(MODEL, rows=ROWS, start=date(2026, 1, 1), days=90, out=first, seed=1,
+                     tenants=1)
     generate_to_file(MODEL, rows=ROWS, start=date(2026, 4, 1), days=91, out=later, seed=2,
-                     drift_from=DRIFT_FROM, drift_kind="prior", drift_segment=DRIFT_SEGMENT)
+                     tenants=1, drift_from=DRIFT_FROM, drift_kind="prior",
+                     drift_segment=DRIFT_SEGMENT)
     trained = train_scenario(ws, MODEL, first, seed=0, actor=actor)
     version = trained["version"]
     validation = trained["metrics"]["validation"]
@@ -105,7 +108,9 @@ def replay_with_outcomes(url: str, scorer: str, reviewer: Any, run: DealRun
     live = live[(live["timestamp"] >= start)
                 & (live["timestamp"] < start + pd.Timedelta(days=LIVE_DAYS))]
     live = live.sample(n=min(LIVE_ROWS, len(live)), random_state=0).sort_values("timestamp")
-    sent = replay(url, scorer, live, get_scenario(MODEL).schema.feature_names,
+    schema = get_scenario(MODEL).schema
+    # The segment values ride along (optional request fields) so monitoring can slice by them.
+    sent = replay(url, scorer, live, [*schema.feature_names, *schema.segments],
                   route=f"/risk/{MODEL}")
     outcomes = [{"prediction_id": r["prediction_id"], "label": r["true_label"]}
                 for r in sent["responses"]]
@@ -122,3 +127,22 @@ def _quarter_end(stamp: Any) -> Any:
 
     last = stamp.tz_localize(None).to_period("Q").end_time.normalize()
     return pd.Timestamp(last, tz=stamp.tz)
+
+
+def calibration_line(results: list[dict[str, Any]], column: str = "region") -> str | None:
+    """One line: each ``column`` value's Brier and ECE from deal's monitoring performance
+    check, and which breach their thresholds; None when nothing was measured."""
+    found = [r for r in results if r.get("check") == "performance"
+             and r.get("scenario") == MODEL and r.get("segment_calibration")]
+    parts = []
+    for result in found:
+        section = result["segment_calibration"]
+        for entry in section["segments"]:
+            if entry["column"] != column or entry["status"] != "checked":
+                continue
+            over = [f"{d['metric']} over {d['threshold']:.2f}" for d in entry["degraded"]]
+            parts.append(f"{entry['value']} Brier {entry['brier']:.3f} ECE {entry['ece']:.3f}"
+                         + (f" ({', '.join(over)})" if over else ""))
+    if not parts:
+        return None
+    return f"    {MODEL} calibration by {column}, from the recorded outcomes: " + "; ".join(parts)

@@ -27,7 +27,7 @@ import pandas as pd
 
 from riskops.config import Workspace
 from riskops.demo.deal import MODEL as DEAL
-from riskops.demo.deal import DealRun, replay_with_outcomes
+from riskops.demo.deal import DealRun, calibration_line, replay_with_outcomes
 from riskops.demo.deal import import_reference as deal_reference
 from riskops.errors import CheckFailed
 from riskops.monitoring.backfill import ImportResult
@@ -224,6 +224,9 @@ def serve_and_monitor(ws: Workspace, *, model: str, production: int, reference: 
             + f"; {monitoring['performanceChecked']} performance checks; "
             f"{len(monitoring['events'])} events, {delivered.delivered} delivered to "
             f"{ws.home / 'events.jsonl'}")
+        calibration = calibration_line(monitoring["results"])
+        if calibration is not None:
+            say(calibration)
         insights = review.get("/risk/insights").json()
         metrics = httpx.get(f"{url}/metrics", timeout=10).text
         review.close()

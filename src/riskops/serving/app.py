@@ -89,7 +89,7 @@ def _rows(state: ServingState, scenario: str, body: Any) -> tuple[list[dict[str,
     rows, errors = [], []
     for i, item in enumerate(items):
         try:
-            rows.append(model.model_validate(item).model_dump())
+            rows.append(schemas.validated_row(model, item))
         except ValidationError as exc:
             errors += schemas.field_errors(exc, prefix=("body", i) if batch else ("body",))
     if errors:
@@ -234,7 +234,7 @@ def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:
         and ``service_tier`` are optional here."""
         body = await json_body(request, invalid=InvalidBody)
         try:
-            row = state.incident_text_model.model_validate(body).model_dump()
+            row = schemas.validated_row(state.incident_text_model, body)
         except ValidationError as exc:
             raise InvalidBody(schemas.field_errors(exc, prefix=("body",))[:50]) from None
         return await _score(request, "incident", [row], batch=False)

@@ -38,12 +38,43 @@ def _annotation(feature: Feature, *, max_text_chars: int) -> Any:
                                 description=feature.description)]
 
 
+#: Marks a request field as a segment value (``json_schema_extra``), not a feature.
+SEGMENT_MARK = "x-riskops-segment"
+MAX_SEGMENT_CHARS = 128
+
+
+def _segment_fields(scenario: Scenario) -> dict[str, Any]:
+    """Optional fields for ``scenario``'s segment columns (``region``, ...): logged with the
+    inputs so monitoring can slice drift and calibration by them; never model inputs."""
+    features = set(scenario.schema.feature_names)
+    return {
+        name: (Annotated[str | None, Field(
+            strict=True, min_length=1, max_length=MAX_SEGMENT_CHARS,
+            description=f"Segment value ({name}) for monitoring slices; not a model input.",
+            json_schema_extra={SEGMENT_MARK: True})], None)
+        for name in scenario.schema.segments if name not in features
+    }
+
+
+def validated_row(model: type[BaseModel], item: Any) -> dict[str, Any]:
+    """``item`` checked against a request ``model``, as a dict; segment fields the caller
+    did not send are left out (features keep their ``None``)."""
+    parsed = model.model_validate(item)
+    unsent = {name for name, info in type(parsed).model_fields.items()
+              if isinstance(info.json_schema_extra, dict)
+              and info.json_schema_extra.get(SEGMENT_MARK)
+              and getattr(parsed, name) is None}
+    return parsed.model_dump(exclude=unsent)
+
+
 def request_model(scenario: Scenario, *, max_text_chars: int) -> type[BaseModel]:
-    """The pydantic model of one row of ``scenario``'s features."""
+    """The pydantic model of one row of ``scenario``'s features, plus its optional
+    segment values."""
     fields: dict[str, Any] = {
         f.name: (_annotation(f, max_text_chars=max_text_chars), ...)
         for f in scenario.schema.features
     }
+    fields.update(_segment_fields(scenario))
     return create_model(  # type: ignore[call-overload,no-any-return]
         f"{scenario.name.title().replace('_', '')}Features",
         __config__=ConfigDict(extra="forbid"),
@@ -59,6 +90,7 @@ def text_request_model(scenario: Scenario, *, max_text_chars: int) -> type[BaseM
     for f in scenario.schema.features:
         annotation = _annotation(f, max_text_chars=max_text_chars)
         fields[f.name] = (annotation, ...) if f.kind == "text" else (annotation | None, None)
+    fields.update(_segment_fields(scenario))
     return create_model(  # type: ignore[call-overload,no-any-return]
         f"{scenario.name.title().replace('_', '')}Report",
         __config__=ConfigDict(extra="forbid"),

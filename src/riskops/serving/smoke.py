@@ -63,7 +63,7 @@ def smoke_test(ws: Workspace, model: str, version: int, *, rows: int = 200,
     validator = schemas.request_model(scenario,
                                       max_text_chars=serving_settings(ws).max_text_chars)
     try:
-        bodies = [validator.model_validate(record).model_dump()
+        bodies = [schemas.validated_row(validator, record)
                   for record in _request_bodies(gating, scenario.schema.feature_names)]
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -333,7 +333,7 @@ def _validated(state: ServingState, name: str, raw: list[dict[str, Any]],
     rows, errors = [], []
     for i, item in enumerate(raw):
         try:
-            rows.append(model.model_validate(item).model_dump())
+            rows.append(schemas.validated_row(model, item))
         except ValidationError as exc:
             for err in exc.errors(include_url=False, include_input=False,
                                   include_context=False):
