@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -17,13 +18,8 @@ import pytest
 
 import riskops
 from riskops.errors import InputError
-from riskops.training.tracking import (
-    NOT_INSTALLED,
-    log_to_mlflow,
-    redact_uri,
-    run_metrics,
-    run_params,
-)
+from riskops.tracking import NOT_INSTALLED, metric_dict, redact_uri, run_metrics
+from riskops.training.tracking import log_to_mlflow, run_params
 
 MANIFEST = "ab" * 32
 # MLflow's own SQLAlchemy models use a deprecated loader option; not ours to fix.
@@ -178,6 +174,16 @@ def test_nan_and_infinite_metrics_are_skipped(tracking: Tracking, artifacts: Pat
 
 
 @needs_mlflow
+def test_a_name_too_long_for_mlflow_is_cut_to_a_key_it_accepts(
+    tracking: Tracking, artifacts: Path
+) -> None:
+    run_id = log(artifacts, **{"k" * 300: 0.5})
+
+    (key,) = [k for k in tracking.client.get_run(run_id).data.metrics if k.startswith("kkk")]
+    assert len(key) == 250 and key[-9] == "-"
+
+
+@needs_mlflow
 def test_experiment_is_created_when_absent(tracking: Tracking, artifacts: Path) -> None:
     run_id = log(artifacts, model="claims")
 
@@ -296,6 +302,13 @@ def test_metrics_keep_finite_numbers_only() -> None:
     })
 
     assert metrics == {"auc": 0.9, "n": 10.0, "segment.acme.auc": 0.8}
+
+
+def test_metric_names_that_clean_to_one_key_stay_apart() -> None:
+    metrics = metric_dict([("a=1", 1.0), ("a_1", 2.0), ("a=1", 3.0)])
+
+    digest = hashlib.sha256(b"a_1").hexdigest()[:8]
+    assert metrics == {"a_1": 3.0, f"a_1-{digest}": 2.0}
 
 
 def test_redact_uri_hides_only_the_password() -> None:
