@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS: list[set[str]] = [
     {"riskops", "errors", "roles"},
     {"config", "files", "arrays", "audit_chain", "user_tables", "metrics", "scenarios",
-     "binning", "profiles", "toml_files"},
+     "binning", "profiles", "toml_files", "tracking"},
     {"storage"},
     {"registry", "events", "tokens", "workspace"},
     {"training", "monitoring", "jobs", "governance", "serving"},
@@ -164,9 +164,9 @@ def test_storage_imports_no_higher_package() -> None:
 
 @pytest.mark.parametrize("package", ["sqlalchemy", "fastapi", "typer", "grpc"])
 def test_frameworks_stay_in_their_package(package: str) -> None:
-    """SQLAlchemy only in storage/ (and the MLflow error catch in training/tracking.py),
+    """SQLAlchemy only in storage/ (and the MLflow store's error catch in tracking.py),
     FastAPI and gRPC only in serving/, Typer only in cli/."""
-    home = {"sqlalchemy": ("riskops.storage", "riskops.training.tracking"),
+    home = {"sqlalchemy": ("riskops.storage", "riskops.tracking"),
             "fastapi": ("riskops.serving",), "typer": ("riskops.cli",),
             "grpc": ("riskops.serving",)}[package]
     found = []

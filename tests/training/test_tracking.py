@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -16,52 +14,14 @@ import pandas as pd
 import pytest
 
 import riskops
+from mlflow_helpers import Tracking, needs_mlflow, template_db, tracking  # noqa: F401  (fixtures)
 from riskops.errors import InputError
-from riskops.training.tracking import (
-    NOT_INSTALLED,
-    log_to_mlflow,
-    redact_uri,
-    run_metrics,
-    run_params,
-)
+from riskops.tracking import NOT_INSTALLED, metric_dict, redact_uri, run_metrics
+from riskops.training.tracking import log_to_mlflow, run_params
 
 MANIFEST = "ab" * 32
 # MLflow's own SQLAlchemy models use a deprecated loader option; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
-needs_mlflow = pytest.mark.skipif(find_spec("mlflow") is None, reason="mlflow not installed")
-
-
-@dataclass
-class Tracking:
-    uri: str
-    client: Any  # mlflow.MlflowClient
-    artifact_root: Path
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An MLflow SQLite store with its schema in place (migrations take seconds; run once)."""
-    from mlflow import MlflowClient
-
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
-    return path
-
-
-@pytest.fixture
-def tracking(tmp_path: Path, template_db: Path, monkeypatch: pytest.MonkeyPatch) -> Tracking:
-    """A fresh store per test; experiment riskops-fraud keeps artifacts under tmp_path."""
-    from mlflow import MlflowClient
-
-    db = tmp_path / "mlflow.db"
-    shutil.copy(template_db, db)
-    uri = f"sqlite:///{db}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    root = tmp_path / "mlartifacts"
-    client = MlflowClient(tracking_uri=uri)
-    client.create_experiment("riskops-fraud", artifact_location=root.as_uri())
-    return Tracking(uri, client, root)
 
 
 @pytest.fixture
@@ -175,6 +135,16 @@ def test_nan_and_infinite_metrics_are_skipped(tracking: Tracking, artifacts: Pat
     assert "auc_lower" not in metrics
     assert "ece" not in metrics
     assert metrics["roc_auc"] == 0.91
+
+
+@needs_mlflow
+def test_a_name_too_long_for_mlflow_is_cut_to_a_key_it_accepts(
+    tracking: Tracking, artifacts: Path
+) -> None:
+    run_id = log(artifacts, **{"k" * 300: 0.5})
+
+    (key,) = [k for k in tracking.client.get_run(run_id).data.metrics if k.startswith("kkk")]
+    assert len(key) == 250 and key[-9] == "-"
 
 
 @needs_mlflow
@@ -296,6 +266,13 @@ def test_metrics_keep_finite_numbers_only() -> None:
     })
 
     assert metrics == {"auc": 0.9, "n": 10.0, "segment.acme.auc": 0.8}
+
+
+def test_metric_names_that_clean_to_one_key_stay_apart() -> None:
+    metrics = metric_dict([("a=1", 1.0), ("a_1", 2.0), ("a=1", 3.0)])
+
+    digest = hashlib.sha256(b"a_1").hexdigest()[:8]
+    assert metrics == {"a_1": 3.0, f"a_1-{digest}": 2.0}
 
 
 def test_redact_uri_hides_only_the_password() -> None:

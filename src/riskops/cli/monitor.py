@@ -110,6 +110,12 @@ def run(
         return
     for line in summary_table(summary):
         out.print(line)
+    # A failure to log is the job's warning (stderr, one line); the results stand.
+    tracking = summary.get("mlflow") or {}
+    if tracking.get("status") == "logged":
+        experiments = sorted({run["experiment"] for run in tracking["runs"]})
+        out.print(f"logged {plural(len(tracking['runs']), 'MLflow run')} to "
+                  f"{tracking['trackingUri']} ({', '.join(experiments)})", markup=False)
 
 
 def _calibration_rows(result: dict[str, Any]) -> list[tuple[Any, ...]]:

@@ -24,6 +24,7 @@ Checks:
     signed_profiles.py  reference profiles, read only through the signed manifest
     alerting.py       alert state, events and audit entries on transitions
     job.py            run_model_monitoring: fetch, check, alert, set gauges, persist
+    mlflow_runs.py    with MLFLOW_TRACKING_URI: one MLflow run per (model, tenant)
 
 `monitor compare` and `monitor import` (files):
 

@@ -10,17 +10,22 @@ reference profiles of the versions that served the current window
 of each (``alerting``: an alert fires after ``consecutive`` breaches in a row
 and resolves after as many clean evaluations, with one event and one audit
 entry per transition), sets the drift gauges and counters, and writes the
-summary atomically to ``<home>/monitoring/last-run.json``.
+summary atomically to ``<home>/monitoring/last-run.json``. With
+``MLFLOW_TRACKING_URI`` set it then logs one MLflow run per (model, tenant)
+(``mlflow_runs``) and adds what happened under ``mlflow``; a failing store
+is recorded there, never fails the run.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskops.arrays import json_safe
 from riskops.config import Workspace
@@ -31,8 +36,13 @@ from riskops.monitoring.checks import model_id, monitor_frames
 from riskops.monitoring.inference_log import open_windows
 from riskops.monitoring.signed_profiles import load_profiles
 from riskops.monitoring.windows import MonitoringConfig
+from riskops.tracking import ENV_TRACKING_URI, one_line, redact_uri
+
+if TYPE_CHECKING:
+    from riskops.monitoring.inference_log import LogWindow
 
 JOB_NAME = "model-monitoring"
+logger = logging.getLogger(__name__)
 
 
 def last_run_path(ws: Workspace) -> Path:
@@ -47,15 +57,17 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
     one raises ``InputError`` naming it.
     """
     config = MonitoringConfig.from_metadata(metadata)
+    tracked = bool(os.environ.get(ENV_TRACKING_URI))
     with open_windows(ws, config, model_id=model_id, source=config.source) as (
             reference, current, source):
         # The versions that served the current window, and only those, are profiled.
         profiles = load_profiles(ws, current.served_versions())
         results = json_safe(monitor_frames(reference, current, config, profiles))
+        served = _served_versions(current) if tracked else {}
     event_ids = record_alerts(ws, results, now=config.now, consecutive=config.consecutive,
                               degradation=config.degradation)
     _update_metrics(results)
-    summary = {
+    head = {
         "job": JOB_NAME,
         "ranAt": datetime.now(UTC).isoformat(),
         "now": config.now.isoformat(),
@@ -63,6 +75,17 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
         "source": source,
         "tenantIds": list(config.tenants) if config.tenants else None,
         "consecutive": config.consecutive,
+    }
+    summary = {**head, **_totals(results), "events": event_ids, "results": results}
+    _write_atomic(last_run_path(ws), summary)
+    if tracked:  # after the results are recorded: MLflow is a copy, never the record
+        summary["mlflow"] = _log_to_mlflow(head, results, served)
+        _write_atomic(last_run_path(ws), summary)
+    return summary
+
+
+def _totals(results: list[dict[str, Any]]) -> dict[str, int]:
+    return {
         "driftChecked": sum(1 for r in results if is_drift_check(r)),
         "driftDetected": sum(1 for r in results if is_drift_check(r) and r.get("drift")),
         "performanceChecked": sum(1 for r in results if r["check"] == "performance"
@@ -71,11 +94,54 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
                            and r["status"] == "checked"),
         "skewDetected": sum(1 for r in results if r["check"] == "training_skew"
                             and r["status"] == "checked" and r.get("drift")),
-        "events": event_ids,
-        "results": results,
     }
-    _write_atomic(last_run_path(ws), summary)
-    return summary
+
+
+def _served_versions(current: LogWindow) -> dict[tuple[str, str], list[int]]:
+    """Per (model, tenant): the versions of that model that served the current window."""
+    served: dict[tuple[str, str], set[int]] = {}
+    keys = current.keys()  # (tenant, scenario, model), sorted
+    for tenant, scenario, model in keys:
+        versions = current.select(tenant, scenario, model).versions()
+        served.setdefault((model, tenant), set()).update(
+            version for name, version in versions if name == model)
+    return {key: sorted(versions) for key, versions in served.items()}
+
+
+def _group_summaries(head: Mapping[str, Any], results: list[dict[str, Any]],
+                     served: Mapping[tuple[str, str], list[int]]) -> list[dict[str, Any]]:
+    """The summary narrowed to each (model, tenant), as if the run had checked it alone:
+    its results, totals and events, plus ``modelId``, ``tenantId`` and ``modelVersions``."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for result in results:
+        groups.setdefault((result["modelId"], result["tenantId"]), []).append(result)
+    return [{**head, "modelId": model, "tenantId": tenant,
+             "modelVersions": served.get((model, tenant), []), **_totals(group),
+             "events": [i for r in group for i in r.get("eventIds") or ()], "results": group}
+            for (model, tenant), group in sorted(groups.items())]
+
+
+def _log_to_mlflow(head: Mapping[str, Any], results: list[dict[str, Any]],
+                   served: Mapping[tuple[str, str], list[int]]) -> dict[str, Any]:
+    """``{"status": "logged", "trackingUri", "runs"}``, or ``"failed"`` with the
+    ``error`` on one line and the runs logged before it; never raises."""
+    from riskops.monitoring.mlflow_runs import log_monitoring_runs
+
+    uri = os.environ.get(ENV_TRACKING_URI, "")
+    shown = redact_uri(uri)
+    runs: list[dict[str, str]] = []
+    try:
+        for run in log_monitoring_runs(_group_summaries(head, results, served)):
+            runs.append(run)
+    except InputError as exc:
+        error = str(exc)
+    except Exception as exc:  # the results are recorded; MLflow is best effort
+        error = f"MLflow at {shown}: {type(exc).__name__}: {one_line(exc, uri)}"
+    else:
+        return {"status": "logged", "trackingUri": shown, "runs": runs}
+    logger.warning("monitoring results are recorded, but logging them to MLflow failed: %s",
+                   error)
+    return {"status": "failed", "trackingUri": shown, "error": error, "runs": runs}
 
 
 def last_results(ws: Workspace) -> dict[str, Any] | None:
