@@ -12,6 +12,7 @@ this module (``Session``, ``DatabaseError``), never through SQLAlchemy itself.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,7 @@ SCHEMA_HEAD = "0006"
 # Arbitrary constant naming riskops' registry lock among PostgreSQL advisory locks.
 _PG_WRITE_LOCK = 0x7269736B6F7073  # "riskops"
 _ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
 
 #: Base of every error the database layer raises (SQLAlchemy's ``SQLAlchemyError``).
 DatabaseError = SQLAlchemyError
@@ -55,16 +57,24 @@ def in_chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
 
 
 def get_engine(url: str) -> Engine:
-    """A cached engine for ``url`` with riskops' connection settings."""
-    if url not in _ENGINES:
-        _ENGINES[url] = _create_engine(url)
-    return _ENGINES[url]
+    """A cached engine for ``url`` with riskops' connection settings (one per URL, also
+    when threads ask for it at once)."""
+    engine = _ENGINES.get(url)
+    if engine is not None:
+        return engine
+    with _ENGINES_LOCK:
+        if url not in _ENGINES:
+            _ENGINES[url] = _create_engine(url)
+        return _ENGINES[url]
 
 
 def dispose_engines() -> None:
-    for engine in _ENGINES.values():
+    """Close every cached engine; a background thread may be creating one meanwhile."""
+    with _ENGINES_LOCK:
+        engines = list(_ENGINES.values())
+        _ENGINES.clear()
+    for engine in engines:
         engine.dispose()
-    _ENGINES.clear()
 
 
 def _create_engine(url: str) -> Engine:
