@@ -81,7 +81,7 @@ def import_reference(ws: Workspace, run: DealRun, *, now: datetime) -> int:
 
     import pandas as pd
 
-    from riskops.demo.live import REFERENCE_ROWS, import_history
+    from riskops.demo.traffic import REFERENCE_ROWS, import_history
 
     history = pd.read_parquet(run.reference)
     live_start = pd.Timestamp(run.drift_from)
@@ -100,7 +100,7 @@ def replay_with_outcomes(url: str, scorer: str, reviewer: Any, run: DealRun
     """POST Q2's drifted deals to /risk/deal, then their outcomes (lost/slipped or won)."""
     import pandas as pd
 
-    from riskops.demo.live import replay
+    from riskops.demo.traffic import replay
     from riskops.scenarios import get_scenario
 
     live = pd.read_parquet(run.drifted)
