@@ -300,3 +300,20 @@ def test_tags_join_the_versions_that_served_the_window() -> None:
     assert tags["riskops.model_version"] == "3,4"
     assert tags["riskops.window.reference"] == "a/b" and tags["riskops.window.current"] == "c/d"
     assert tags["riskops.performance"] == "skipped" and tags["riskops.source"] == "lake"
+
+
+def test_segment_calibration_is_logged_per_checked_segment_value() -> None:
+    group = {"results": [
+        {"check": "performance", "status": "checked", "mode": "labelled",
+         "metrics": {"brier": 0.15}, "proxies": {},
+         "segment_calibration": {"segments": [
+             {"segment": "region=emea", "column": "region", "value": "emea",
+              "status": "checked", "brier": 0.25, "ece": 0.2},
+             {"segment": "region=latam", "column": "region", "value": "latam",
+              "status": "skipped", "rows": 12}]}},
+    ]}
+
+    assert monitoring_metrics(group) == {
+        "performance.brier": 0.15, "calibration.region.emea.brier": 0.25,
+        "calibration.region.emea.ece": 0.2,
+    }

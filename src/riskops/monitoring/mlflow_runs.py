@@ -15,7 +15,8 @@ named ``monitoring <tenant> <current window end>``, with
   (the score within a segment), ``skew.v<N>.<feature>`` and
   ``skew.v<N>.prediction`` (against version N's training profile),
   ``performance.<metric>`` (measured on outcome labels) or
-  ``estimated.<metric>`` (CBPE), ``proxies.<name>``, and ``drift.checked``,
+  ``estimated.<metric>`` (CBPE), ``calibration.<column>.<value>.brier`` and
+  ``.ece`` (per segment value, with outcomes), ``proxies.<name>``, and ``drift.checked``,
   ``drift.detected``; names MLflow refuses are cleaned (``riskops.tracking``);
 - tags (``monitoring_tags``): ``riskops.kind=monitoring``, ``riskops.model``,
   ``riskops.model_version`` (the versions that served the current window,
@@ -108,6 +109,12 @@ def _metric_items(group: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
                 yield f"{prefix}.{name}", value
             for name, value in flatten(result.get("proxies") or {}):
                 yield f"proxies.{name}", value
+            calibration = result.get("segment_calibration") or {}
+            for entry in calibration.get("segments") or ():
+                if entry.get("status") == "checked":
+                    for metric in ("brier", "ece"):
+                        yield (f"calibration.{entry['column']}.{entry['value']}.{metric}",
+                               entry.get(metric))
             continue
         if check not in ("prediction_drift", "data_drift", "training_skew"):
             continue
