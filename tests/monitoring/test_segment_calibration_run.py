@@ -159,3 +159,17 @@ def test_a_segment_evaluation_is_keyed_by_its_segment() -> None:
     assert segmented == [
         (("performance", "acme", "fraud", "region=apac", "", "brier"), True, "brier"),
         (("performance", "acme", "fraud", "region=apac", "", "ece"), False, "ece")]
+
+
+def test_a_scenario_sets_its_own_loss_thresholds_and_a_run_overrides_them() -> None:
+    from riskops.monitoring.windows import MonitoringConfig
+    from riskops.scenarios import get_scenario
+
+    deal, fraud = get_scenario("deal"), get_scenario("fraud")
+    plain = MonitoringConfig.from_metadata({})
+    # Most deals are lost: a healthy model's MAE is about 0.3, over the default 0.2.
+    assert plain.degradation_for(deal) == {"brier": 0.2, "mae": 0.4}
+    assert plain.degradation_for(fraud) == {"brier": 0.2, "mae": 0.2}
+    assert plain.degradation_for(None) == {"brier": 0.2, "mae": 0.2}
+    strict = MonitoringConfig.from_metadata({"maeThreshold": 0.35})
+    assert strict.degradation_for(deal) == {"brier": 0.2, "mae": 0.35}

@@ -99,7 +99,8 @@ def evaluations(results: list[dict[str, Any]],
                 and "note" not in result:
             degraded = {d["metric"] for d in result.get("degraded") or ()}
             prefix = "estimated_" if result.get("mode") == "estimated" else ""
-            for name, limit in degradation.items():
+            # The check's own thresholds (a scenario may set its own), else the run's.
+            for name, limit in (result.get("thresholds") or degradation).items():
                 value = (result.get("metrics") or {}).get(name)
                 if value is None:
                     continue  # undefined this run: not an evaluation

@@ -288,11 +288,13 @@ def _performance(ref: LogGroup, cur: LogGroup, scenario: Scenario | None, model:
                                                          probabilities=probabilities),
         })
     estimated = result["mode"] == "estimated"
+    limits = config.degradation_for(scenario)
+    result["thresholds"] = limits
     result["degraded"] = [
         {"metric": f"estimated_{name}" if estimated else name,
          "value": result["metrics"][name], "threshold": limit}
-        for name, limit in config.degradation.items()
-        if trusted and is_degraded(name, result["metrics"].get(name), config.degradation)
+        for name, limit in limits.items()
+        if trusted and is_degraded(name, result["metrics"].get(name), limits)
     ]
     if estimated and not trusted:
         result["note"] = ("heuristic scores without reference outcomes to calibrate them: "

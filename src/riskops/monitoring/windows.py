@@ -9,7 +9,8 @@ carry their own): ``tenantIds``, ``scenarios`` (lists of strings), ``now``
 (ISO 8601; a time without zone is UTC), ``referenceFromDays`` (60),
 ``referenceToDays`` (30), ``currentDays`` (7), ``minSamples`` (30),
 ``segmentMinSamples`` (200), ``bins`` (10), ``psiThreshold`` (0.2), ``brierThreshold`` (0.2),
-``maeThreshold`` (0.2), ``segmentBrierThreshold`` (``brierThreshold``) and
+``maeThreshold`` (0.2; a scenario may set its own, ``Scenario.degradation``, which
+a key given here overrides), ``segmentBrierThreshold`` (``brierThreshold``) and
 ``segmentEceThreshold`` (0.1): a segment's calibration over them is degraded
 (each in (0, 1]), ``consecutive`` (3: evaluations in a row that fire an
 alert, and clean ones that resolve it; an integer from 1 to 100), ``source``
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskops.errors import InputError
 from riskops.monitoring.alerts import DEFAULT_CONSECUTIVE, check_consecutive
@@ -31,6 +32,9 @@ from riskops.monitoring.verdicts import (
     DEFAULT_SEGMENT_CALIBRATION,
     MIN_SAMPLES,
 )
+
+if TYPE_CHECKING:
+    from riskops.scenarios.base import Scenario
 
 #: Where a run reads the inference log (``riskops.monitoring.inference_log``).
 SOURCES = ("auto", "db", "lake")
@@ -55,6 +59,8 @@ class MonitoringConfig:
     bins: int = 10
     psi_threshold: float = DEFAULT_PSI_ALERT
     degradation: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DEGRADATION))
+    #: The ``degradation`` metrics the run set explicitly (they override a scenario's own).
+    degradation_set: frozenset[str] = frozenset()
     #: Brier and ECE over which a segment's calibration is degraded.
     segment_calibration: Mapping[str, float] = field(
         default_factory=lambda: dict(DEFAULT_SEGMENT_CALIBRATION))
@@ -69,6 +75,14 @@ class MonitoringConfig:
     @property
     def current_window(self) -> tuple[datetime, datetime]:
         return self.now - timedelta(days=self.current_days), self.now
+
+    def degradation_for(self, scenario: Scenario | None) -> dict[str, float]:
+        """Loss thresholds for ``scenario``'s performance check: the run's where it set
+        them, else the scenario's own (``Scenario.degradation``), else the defaults."""
+        own = dict(scenario.degradation or {}) if scenario is not None else {}
+        return {name: (limit if name in self.degradation_set or name not in own
+                       else own[name])
+                for name, limit in self.degradation.items()}
 
     def windows(self) -> dict[str, dict[str, str]]:
         """Both windows as ISO strings, for reports."""
@@ -96,6 +110,9 @@ class MonitoringConfig:
             psi_threshold=_number(meta, "psiThreshold", DEFAULT_PSI_ALERT),
             degradation={"brier": brier,
                          "mae": _number(meta, "maeThreshold", DEFAULT_DEGRADATION["mae"])},
+            degradation_set=frozenset(metric for key, metric in
+                                      (("brierThreshold", "brier"), ("maeThreshold", "mae"))
+                                      if meta.get(key) is not None),
             segment_calibration={
                 "brier": _share(meta, "segmentBrierThreshold", brier),
                 "ece": _share(meta, "segmentEceThreshold", DEFAULT_SEGMENT_CALIBRATION["ece"])},

@@ -147,6 +147,10 @@ class Scenario(ABC):
     schema: Schema
     #: Default decision threshold on the risk score before training picks one.
     default_threshold: float = 0.5
+    #: Loss thresholds (``brier``, ``mae``) over which monitoring calls this scenario's
+    #: performance degraded, where the defaults do not fit its base rate; a run's own
+    #: ``brierThreshold`` / ``maeThreshold`` still win. None: the defaults.
+    degradation: Mapping[str, float] | None = None
 
     @abstractmethod
     def generate(
