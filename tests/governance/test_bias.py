@@ -119,10 +119,18 @@ def test_report_is_strict_json(sample) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_ece_by_hand() -> None:
-    # bin [0.1, 0.2): scores 0.1, 0.15, labels 0, 1 -> |0.5 - 0.125| * 2
-    # bin [0.9, 1.0]: scores 0.9, 1.0, labels 1, 1 -> |1 - 0.95| * 2
+    # calibration_curve's bins (k/10, (k+1)/10], the first holding 0:
+    # [0, 0.1]: 0.1 (label 0) -> 0.1; (0.1, 0.2]: 0.15 (1) -> 0.85;
+    # (0.8, 0.9]: 0.9 (1) -> 0.1; (0.9, 1]: 1.0 (1) -> 0
     ece = expected_calibration_error([0.1, 0.15, 0.9, 1.0], [0, 1, 1, 1])
-    assert ece == pytest.approx((0.375 * 2 + 0.05 * 2) / 4)
+    assert ece == pytest.approx((0.1 + 0.85 + 0.1 + 0.0) / 4)
+
+
+def test_ece_is_the_one_training_and_monitoring_report() -> None:
+    from riskops.training.metrics import expected_calibration_error as training_ece
+
+    scores, labels = [0.1, 0.2, 0.3, 0.3, 0.7, 0.95], [0, 0, 1, 0, 1, 1]
+    assert expected_calibration_error(scores, labels) == training_ece(labels, scores)
 
 
 def test_ece_is_zero_when_every_bin_is_calibrated() -> None:

@@ -48,6 +48,7 @@ from sklearn.metrics import brier_score_loss, precision_score, roc_auc_score
 from riskops.governance.policy import BiasLimits
 from riskops.monitoring.calibration import group_calibration
 from riskops.monitoring.verdicts import calibration_breaches
+from riskops.training import metrics
 
 __all__ = [
     "DIFFERENCES",
@@ -75,50 +76,16 @@ _N_BINS = 10
 
 
 def expected_calibration_error(scores: Any, labels: Any, *, n_bins: int = _N_BINS) -> float:
-    """Expected calibration error of ``scores`` against 0/1 ``labels``.
-
-    Scores fall in ``n_bins`` equal-width bins ``[0, 1/n), [1/n, 2/n), ...,
-    [(n-1)/n, 1]`` (score ``s`` in bin ``floor(s * n)``, 1.0 in the last);
-    each non-empty bin contributes ``|mean(labels) - mean(scores)|`` weighted
-    by its share of the rows.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples,)
-        Risk scores in [0, 1].
-    labels : array-like of shape (n_samples,)
-        Outcomes, 0 or 1.
-    n_bins : int, default=10
-
-    Returns
-    -------
-    ece : float
-        0.0 when every bin's positive share equals its mean score; at most 1.0.
-
-    Raises
-    ------
-    ValueError
-        If the samples are empty or of different lengths.
+    """Expected calibration error of ``scores`` against 0/1 ``labels``: the one of
+    ``riskops.training.metrics`` (the bins of ``calibration_curve``: ``(k/n, (k+1)/n]``,
+    the first also holding 0), with the arguments in the audit's order.
 
     Examples
     --------
     >>> round(expected_calibration_error([0.05, 0.05, 0.95, 0.95], [0, 0, 1, 1]), 6)
     0.05
     """
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    y = np.asarray(labels, dtype=np.float64).ravel()
-    if s.size == 0 or s.size != y.size:
-        raise ValueError(f"scores ({s.size}) and labels ({y.size}) must be non-empty and "
-                         "of the same length.")
-    # floor(s * n), not a search among linspace edges: linspace(0, 1, 11)[3] is
-    # 0.30000000000000004, which would put a score of 0.3 in the bin below.
-    bins = np.minimum(np.floor(s * n_bins), n_bins - 1).astype(np.int64)
-    counts = np.bincount(bins, minlength=n_bins)
-    score_sums = np.bincount(bins, weights=s, minlength=n_bins)
-    label_sums = np.bincount(bins, weights=y, minlength=n_bins)
-    filled = counts > 0
-    gaps = np.abs(label_sums[filled] - score_sums[filled]) / counts[filled]
-    return float(np.sum(gaps * counts[filled]) / s.size)
+    return metrics.expected_calibration_error(labels, scores, n_bins=n_bins)
 
 
 # -- per group ---------------------------------------------------------------------------
