@@ -197,6 +197,9 @@ BAD_INPUT = [
                  "--drift-segment 'region' must be COLUMN=VALUE, e.g. region=emea",
                  id="drift-segment-format"),
     pytest.param([*GOOD, "--drift-from", "2024-01-10", "--drift", "prior",
+                  "--drift-segment", "region=a\nb"],
+                 "--drift-segment 'region=a\\nb' must be COLUMN=VALUE", id="drift-segment-newline"),
+    pytest.param([*GOOD, "--drift-from", "2024-01-10", "--drift", "prior",
                   "--drift-segment", "channel=web"],
                  "--drift-segment channel=web: 'channel' is not a segment column; this "
                  "scenario's segments are industry, region, size_band", id="drift-segment-column"),

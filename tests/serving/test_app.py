@@ -541,7 +541,8 @@ def test_segment_values_are_logged_with_the_inputs_but_never_scored(client, toke
 
 
 @pytest.mark.parametrize(("value", "kind"), [(3, "string_type"), ("", "string_too_short"),
-                                             ("x" * 129, "string_too_long")])
+                                             ("x" * 129, "string_too_long"),
+                                             ("emea\nregion=x", "string_pattern_mismatch")])
 def test_a_malformed_segment_value_is_refused_by_name(shared_client, tokens, value, kind):
     r = shared_client.post("/risk/deal", json={**example_row("deal"), "region": value},
                            headers=auth(tokens["scorer"]))

@@ -354,7 +354,7 @@ def _segment(text: str | None) -> tuple[str, str] | None:
     if text is None:
         return None
     column, sep, value = text.partition("=")
-    if not sep or not column.strip() or not value.strip():
+    if not sep or not column.strip() or not value.strip() or not text.isprintable():
         raise InputError(f"--drift-segment {text[:80]!r} must be COLUMN=VALUE, e.g. "
                          "region=emea.")
     return column.strip(), value.strip()

@@ -50,6 +50,7 @@ def _segment_fields(scenario: Scenario) -> dict[str, Any]:
     return {
         name: (Annotated[str | None, Field(
             strict=True, min_length=1, max_length=MAX_SEGMENT_CHARS,
+            pattern=r"^[^\x00-\x1f\x7f]+$",  # no control characters (newlines, escapes)
             description=f"Segment value ({name}) for monitoring slices; not a model input.",
             json_schema_extra={SEGMENT_MARK: True})], None)
         for name in scenario.schema.segments if name not in features
