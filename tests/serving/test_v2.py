@@ -506,3 +506,20 @@ def test_openapi_describes_v2(shared_client):
     assert "/v2/models/{name}/infer" in spec["paths"]
     assert "InferenceRequest" in spec["components"]["schemas"]
     assert "RequestInput" in spec["components"]["schemas"]
+
+
+def test_segment_values_ride_in_the_features_object_form(shared_client, tokens):
+    row = {**example_row("deal"), "region": "emea"}
+    r = infer(shared_client, tokens["scorer"], {"inputs": [
+        {"name": "features", "shape": [1], "datatype": "BYTES", "data": [row]}]}, model="deal")
+    assert r.status_code == 200, r.text
+    [prediction_id] = r.json()["parameters"]["prediction_ids"]
+    with db.read_session(shared_client.app.state.serving.ws.database_url) as session:
+        assert json.loads(session.get(PredictionRow, prediction_id).inputs) == row
+    # ... and the one-tensor-per-feature form takes features only.
+    tensors = [{"name": k, "shape": [1], "datatype": "BYTES" if isinstance(v, str) else "FP64",
+                "data": [v]} for k, v in row.items()]
+    r = infer(shared_client, tokens["scorer"], {"inputs": tensors}, model="deal")
+    assert r.status_code == 422
+    [error] = r.json()["detail"]
+    assert error["type"] == "unknown_input" and error["field"].startswith("inputs.")
