@@ -148,3 +148,27 @@ def test_breaches_name_each_metric_over_its_threshold() -> None:
                                             "threshold": 0.2}]
     assert calibration_breaches(entry, {"brier": 0.3, "ece": 0.01}) == [
         {"metric": "ece", "value": 0.05, "threshold": 0.01}]
+
+
+def test_thousands_of_small_groups_fold_into_one_entry_and_the_big_ones_stay_exact():
+    from riskops.monitoring.calibration import MAX_SKIPPED_LISTED, OTHER_VALUES
+
+    rng = np.random.default_rng(3)
+    n = 30_000
+    groups = np.array([f"id-{i}" for i in range(n)], dtype=object)
+    groups[:12_000] = "big"      # one value with enough rows
+    groups[12_000:12_600] = "mid"
+    scores = rng.uniform(size=n)
+    y = (rng.uniform(size=n) < scores).astype(int)
+
+    result = group_calibration(y, scores, groups, min_rows=200)
+
+    checked = {k for k, v in result.items() if v["status"] == "checked"}
+    assert checked == {"big", "mid"}
+    other = result[OTHER_VALUES]
+    assert other["values"] == n - 12_600 - MAX_SKIPPED_LISTED
+    assert other["rows"] == other["values"] and other["status"] == "skipped"
+    assert len(result) == 2 + MAX_SKIPPED_LISTED + 1
+    big = groups == "big"
+    assert result["big"]["brier"] == pytest.approx(brier_score_loss(y[big], scores[big]))
+    assert sum(v["rows"] for v in result.values()) == n

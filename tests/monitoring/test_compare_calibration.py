@@ -175,3 +175,26 @@ def test_a_duplicate_segment_column_is_refused_from_python_too(quarter):
     reference, current, _ = quarter
     with pytest.raises(InputError, match="--segment-col 'region' is given twice"):
         compare_files(reference, current, segment_col=["region", "region"])
+
+
+def test_a_segment_column_of_thousands_of_values_gives_a_short_report(cli, tmp_path: Path):
+    from riskops.monitoring.calibration import MAX_SKIPPED_LISTED, OTHER_VALUES
+
+    rng = np.random.default_rng(5)
+    n = 5_000
+    score = rng.uniform(size=n)
+    frame = pd.DataFrame({"id": [f"row-{i}" for i in range(n)], "score": score,
+                          "label": (rng.uniform(size=n) < score).astype(int),
+                          "x": rng.normal(size=n)})
+    path = write(frame, tmp_path / "many.parquet")
+
+    result = cli("monitor", "compare", "--reference", path, "--current", path,
+                 "--score-col", "score", "--label-col", "label", "--segment-col", "id",
+                 "--columns", "x", "--json")
+
+    assert result.code == 0, result.err
+    segments = result.json()["calibration"]["segments"]
+    assert len(segments) == MAX_SKIPPED_LISTED + 1
+    other = segments[-1]
+    assert other["segment"] == f"id={OTHER_VALUES}" and other["status"] == "skipped"
+    assert other["values"] == n - MAX_SKIPPED_LISTED and other["degraded"] == []

@@ -29,7 +29,11 @@ from riskops.training.metrics import (
     reliability_bins,
 )
 
-__all__ = ["group_calibration"]
+__all__ = ["MAX_SKIPPED_LISTED", "OTHER_VALUES", "fold_small_groups", "group_calibration"]
+
+#: Skipped groups listed one by one; the smaller rest are folded into ``OTHER_VALUES``.
+MAX_SKIPPED_LISTED = 20
+OTHER_VALUES = "(other values)"
 
 
 def group_calibration(
@@ -64,7 +68,9 @@ def group_calibration(
         "mean_predicted", "observed_rate"}}`` (``edges``: ``n_bins + 1``
         floats; the other three per bin, ``None`` for an empty bin), or
         ``{"status": "skipped", "rows", "positives", "reason"}``. Sorted by
-        group. A group of one class is checked like any other.
+        group. A group of one class is checked like any other. Past
+        ``MAX_SKIPPED_LISTED`` skipped groups, the smallest are folded into one
+        ``"(other values)"`` entry that also says how many ``values`` it holds.
 
     Raises
     ------
@@ -92,11 +98,36 @@ def group_calibration(
         if names.size != y.size:
             raise ValueError(f"groups and y_true have different lengths "
                              f"({names.size} != {y.size}).")
+    present, inverse = np.unique(names.astype(str), return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    ends = np.cumsum(np.bincount(inverse, minlength=present.size))
+    rows_of = {str(name): order[end - count:end] for name, end, count in
+               zip(present, ends, np.bincount(inverse, minlength=present.size), strict=True)}
+    empty = np.empty(0, dtype=np.int64)
     result: dict[str, dict[str, Any]] = {}
-    for name in sorted({*names.tolist(), *map(str, values)}):
-        mask = names == name
-        result[name] = _one_group(y[mask], s[mask], n_bins=n_bins, strategy=strategy,
+    for name in sorted({*rows_of, *map(str, values)}):
+        rows = rows_of.get(name, empty)
+        result[name] = _one_group(y[rows], s[rows], n_bins=n_bins, strategy=strategy,
                                   min_rows=min_rows)
+    return fold_small_groups(result, min_rows)
+
+
+def fold_small_groups(result: dict[str, dict[str, Any]], min_rows: int,
+                       ) -> dict[str, dict[str, Any]]:
+    """Past ``MAX_SKIPPED_LISTED`` skipped groups, the smallest are folded into one
+    ``OTHER_VALUES`` entry (how many, their rows): a column of thousands of values (an id,
+    a free-text field logged as a segment) must not make a report of thousands of lines."""
+    skipped = [name for name, entry in result.items() if entry["status"] == "skipped"]
+    if len(skipped) <= MAX_SKIPPED_LISTED:
+        return result
+    keep = set(sorted(skipped, key=lambda n: (-result[n]["rows"], n))[:MAX_SKIPPED_LISTED])
+    folded = [result.pop(name) for name in skipped if name not in keep]
+    result[OTHER_VALUES] = {
+        "status": "skipped", "rows": sum(e["rows"] for e in folded),
+        "positives": sum(e["positives"] for e in folded), "values": len(folded),
+        "reason": f"{len(folded)} more values, each with fewer than the {min_rows} "
+                  "labelled rows a calibration check needs",
+    }
     return result
 
 

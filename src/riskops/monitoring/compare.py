@@ -39,7 +39,7 @@ import numpy as np
 from riskops.arrays import json_safe
 from riskops.errors import InputError
 from riskops.monitoring.baselines import CategoricalBaseline, NumericBaseline, label_counts
-from riskops.monitoring.calibration import group_calibration
+from riskops.monitoring.calibration import fold_small_groups, group_calibration
 from riskops.monitoring.chunks import (
     PERIODS,
     Chunk,
@@ -517,12 +517,15 @@ def _segment_calibration(segments: Segments, scores: np.ndarray, labels: np.ndar
     for i in range(len(segments.chunk_rows[0]) if segments.values else 0):
         per_chunk.append([measure(segments.chunk_rows[j][i]) if segments.chunk_rows[j][i].size
                           else None for j in range(len(segments.values))])
-    whole = []
+    by_column: dict[str, dict[str, dict[str, Any]]] = {}
     for j, value in enumerate(segments.values):
         rows = np.concatenate(segments.chunk_rows[j]) if segments.chunk_rows[j] else \
             np.empty(0, dtype=np.int64)
-        whole.append({"column": segments.columns[j], "value": value,
-                      "segment": f"{segments.columns[j]}={value}", **measure(rows)})
+        by_column.setdefault(segments.columns[j], {})[value] = measure(rows)
+    whole = [{"column": column, "value": value, "segment": f"{column}={value}",
+              "degraded": [], **entry}
+             for column, entries in by_column.items()
+             for value, entry in fold_small_groups(entries, SEGMENT_MIN_SAMPLES).items()]
     return {"chunks": per_chunk, "whole": whole}
 
 

@@ -45,12 +45,27 @@ def _labels(encoded: Encoded) -> list[str]:
     return [MISSING, *encoded.labels]  # code -1 (missing) is label 0 after the shift
 
 
-def _rows_of(encoded: Encoded, value: str) -> np.ndarray:
-    """Row numbers whose label is ``value``."""
-    codes = [i for i, label in enumerate(_labels(encoded)) if label == value]
-    if not codes:
-        return np.empty(0, dtype=np.int64)
-    return np.flatnonzero(np.isin(encoded.codes + 1, codes))
+def _rows_by_label(encoded: Encoded) -> dict[str, np.ndarray]:
+    """Row numbers (ascending) of each label, in one pass: a column of many values (an
+    id) must not cost a scan of every row per value."""
+    shifted = encoded.codes + 1
+    labels = _labels(encoded)
+    counts = np.bincount(shifted, minlength=len(labels))
+    order = np.argsort(shifted, kind="stable")  # rows ascending within each code
+    found: dict[str, list[np.ndarray]] = {}
+    for code, end in enumerate(np.cumsum(counts)):
+        if counts[code]:
+            found.setdefault(labels[code], []).append(order[end - counts[code]:end])
+    return {label: parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
+            for label, parts in found.items()}
+
+
+def _chunk_of_rows(size: int, chunks: list[Chunk]) -> np.ndarray:
+    """Each row's chunk number (-1 for a row in none)."""
+    owner = np.full(size, -1, dtype=np.int64)
+    for i, chunk in enumerate(chunks):
+        owner[chunk.rows] = i
+    return owner
 
 
 def split_segments(column: str, reference: Encoded, current: Encoded,
@@ -68,20 +83,16 @@ def split_segments(column: str, reference: Encoded, current: Encoded,
     >>> [[r.tolist() for r in per_chunk] for per_chunk in s.chunk_rows]
     [[[1], []], [[0], [2, 3]]]
     """
-    present = np.unique(current.codes + 1)
-    values = sorted({_labels(current)[i] for i in present})
-    reference_rows = [_rows_of(reference, v) for v in values]
+    in_reference, in_current = _rows_by_label(reference), _rows_by_label(current)
+    values = sorted(in_current)
+    none = np.empty(0, dtype=np.int64)
+    reference_rows = [in_reference.get(v, none) for v in values]
+    owner = _chunk_of_rows(len(current.codes), chunks)
     chunk_rows = []
     for value in values:
-        rows = _rows_of(current, value)
-        per_chunk = []
-        for chunk in chunks:
-            if isinstance(chunk.rows, slice):
-                start, stop, _ = chunk.rows.indices(len(current.codes))
-                per_chunk.append(rows[(rows >= start) & (rows < stop)])
-            else:
-                per_chunk.append(np.intersect1d(rows, chunk.rows, assume_unique=True))
-        chunk_rows.append(per_chunk)
+        rows = in_current[value]
+        of_row = owner[rows]
+        chunk_rows.append([rows[of_row == i] for i in range(len(chunks))])
     return Segments([column] * len(values), values, reference_rows, chunk_rows)
 
 
