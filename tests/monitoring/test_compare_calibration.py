@@ -198,3 +198,23 @@ def test_a_segment_column_of_thousands_of_values_gives_a_short_report(cli, tmp_p
     other = segments[-1]
     assert other["segment"] == f"id={OTHER_VALUES}" and other["status"] == "skipped"
     assert other["values"] == n - MAX_SKIPPED_LISTED and other["degraded"] == []
+
+
+def test_hostile_segment_values_are_printed_escaped_and_short(cli, tmp_path: Path):
+    rng = np.random.default_rng(6)
+    n = 600
+    score = rng.uniform(size=n)
+    hostile = ["emea\x1b[31m\nred", "[bold]x[/bold]", "y" * 500]
+    frame = pd.DataFrame({"g": [hostile[i % 3] for i in range(n)], "score": score,
+                          "label": (rng.uniform(size=n) < score / 4).astype(int),
+                          "x": rng.normal(size=n)})
+    path = write(frame, tmp_path / "hostile.parquet")
+
+    result = cli("monitor", "compare", "--reference", path, "--current", path,
+                 "--score-col", "score", "--label-col", "label", "--segment-col", "g",
+                 "--columns", "x")
+
+    assert result.code == 0, result.err
+    assert "\x1b" not in result.out and "g=emea\\x1b[31m\\nred" in result.out
+    assert "[bold]x[/bold]" in result.out  # not taken as markup
+    assert "y" * 70 not in result.out

@@ -146,6 +146,18 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count} {word}"
 
 
+def shown(text: str, limit: int = 64) -> str:
+    """``text`` safe for one terminal line: control characters written as escapes
+    (``\\n``, ``\\x1b``), and cut to ``limit`` characters with an ellipsis.
+    For values that come from data or requests (segment values, names).
+
+    >>> shown("emea\\x1b[31m\\nred")
+    'emea\\\\x1b[31m\\\\nred'
+    """
+    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return safe if len(safe) <= limit else safe[:limit - 1] + "…"
+
+
 def number(value: float | None, digits: int = 3) -> str:
     """A score or metric for people: fixed decimals, ``-`` when missing."""
     return "-" if value is None else f"{value:.{digits}f}"

@@ -29,6 +29,7 @@ from riskops.cli.common import (
     plural,
     print_json,
     progress,
+    shown,
     writable_folder,
     write_report,
     write_text,
@@ -109,7 +110,7 @@ def run(
         print_json(summary)
         return
     for line in summary_table(summary):
-        out.print(line)
+        out.print(line, markup=False)  # tables escape their cells
     # A failure to log is the job's warning (stderr, one line); the results stand.
     tracking = summary.get("mlflow") or {}
     if tracking.get("status") == "logged":
@@ -177,7 +178,8 @@ def summary_table(summary: dict[str, Any]) -> list[Any]:
                      value, verdict))
         rows.extend(_calibration_rows(r))
     for row in sorted(rows, key=lambda x: (x[1], x[2], x[0])):
-        table.add_row(*(escape(str(cell)) for cell in row[1:]))  # "[region=x]" is no markup
+        # "[region=x]" is no markup; values from the log are shown safely and short
+        table.add_row(*(escape(shown(str(cell), 96)) for cell in row[1:]))
     total = (f"{plural(summary['driftChecked'], 'drift check')} ({summary['driftDetected']} "
              f"over threshold), {plural(summary['performanceChecked'], 'performance check')}, "
              f"{plural(len(summary['events']), 'event')}"
@@ -342,7 +344,7 @@ def compare(
         print_json(document)
     else:
         for line in compare_table(document):
-            out.print(line)
+            out.print(line, markup=False)  # tables escape their cells
     summary = document["summary"]
     if fail_on_drift and summary["drift"]:
         drifted = [name for name, s in summary["columns"].items() if s["drifted_chunks"]]
@@ -374,7 +376,7 @@ def compare_table(document: dict[str, Any]) -> list[Any]:
                         f"{document['options']['threshold']})"]
     for stat in summary.get("segments", {}).values():
         if stat["drifted_chunks"]:
-            lines.append(f"segment {stat['column']}={stat['value']}: "
+            lines.append(f"segment {shown(stat['column'] + '=' + stat['value'])}: "
                          f"{', '.join(stat['columns'])} drifted in "
                          f"{plural(stat['drifted_chunks'], 'chunk')}")
     if document.get("calibration") is not None:
@@ -398,7 +400,7 @@ def calibration_lines(document: dict[str, Any]) -> list[Any]:
             over = [d["metric"] for d in e["degraded"]]
             cells = (number(e["brier"]), number(e["ece"]),
                      ("over: " + ", ".join(over)) if over else "ok")
-        table.add_row(escape(e["segment"]), str(e["rows"]), *map(escape, cells))
+        table.add_row(escape(shown(e["segment"])), str(e["rows"]), *map(escape, cells))
     summary = document["summary"]["calibration"]
     lines: list[Any] = [table, f"{len(summary['degraded'])} of "
                         f"{plural(len(section['segments']), 'segment')} over Brier "
@@ -409,5 +411,5 @@ def calibration_lines(document: dict[str, Any]) -> list[Any]:
         if found["chunks"]:
             where.append(f"{plural(len(found['chunks']), 'chunk')}: "
                          f"{', '.join(found['chunks'])}")
-        lines.append(f"segment {found['segment']} is miscalibrated ({'; '.join(where)})")
+        lines.append(f"segment {shown(found['segment'])} is miscalibrated ({'; '.join(where)})")
     return lines
