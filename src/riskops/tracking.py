@@ -217,28 +217,43 @@ def mlflow_limit(name: str, default: int) -> int:
 
 
 def redact_uri(uri: str) -> str:
-    """``uri`` with any password replaced by ``***``."""
-    if not _password(uri):
+    """``uri`` with any password and every query value replaced by ``***``
+    (``?token=...``, ``?password=...`` carry secrets as often as the user part does).
+
+    >>> redact_uri("http://u:pw@mlflow:5000/?token=abc&x=1")
+    'http://u:***@mlflow:5000/?token=***&x=***'
+    """
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
         return uri
-    parts = urlsplit(uri)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    if parts.password:
+        host = parts.netloc.rpartition("@")[2]
+        parts = parts._replace(netloc=f"{parts.username}:***@{host}")
+    if parts.query:
+        parts = parts._replace(query="&".join(
+            f"{item.partition('=')[0]}=***" for item in parts.query.split("&") if item))
+    return urlunsplit(parts)
 
 
 def one_line(exc: BaseException, uri: str) -> str:
-    """The error on one line, at most 300 characters, without the URI's password."""
+    """The error on one line, at most 300 characters, without the URI's secrets."""
     text = " ".join(str(exc).split()) or type(exc).__name__
-    password = _password(uri)
-    if password:
-        text = text.replace(password, "***")
+    for secret in _secrets(uri):
+        text = text.replace(secret, "***")
     return text if len(text) <= 300 else f"{text[:297]}..."
 
 
-def _password(uri: str) -> str | None:
+def _secrets(uri: str) -> list[str]:
+    """The URI's password and query values of 4 or more characters (shorter ones, ``x=1``,
+    would blank out unrelated text), longest first."""
     try:
-        return urlsplit(uri).password
+        parts = urlsplit(uri)
+        found = [parts.password or ""]
     except ValueError:
-        return None
+        return []
+    found += [item.partition("=")[2] for item in parts.query.split("&")]
+    return sorted({f for f in found if len(f) >= 4}, key=len, reverse=True)
 
 
 def _with_context(tags: dict[str, str]) -> dict[str, str]:

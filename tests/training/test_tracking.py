@@ -275,7 +275,17 @@ def test_metric_names_that_clean_to_one_key_stay_apart() -> None:
     assert metrics == {"a_1": 3.0, f"a_1-{digest}": 2.0}
 
 
-def test_redact_uri_hides_only_the_password() -> None:
+def test_redact_uri_hides_the_password_and_query_values() -> None:
     assert redact_uri("postgresql://u:pw@db:5432/mlflow") == "postgresql://u:***@db:5432/mlflow"
     assert redact_uri("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
     assert redact_uri("http://host:5000") == "http://host:5000"
+    assert redact_uri("http://host:5000/?token=topsecret") == "http://host:5000/?token=***"
+
+
+def test_one_line_hides_the_password_and_query_values_in_errors() -> None:
+    from riskops.tracking import one_line
+
+    uri = "http://u:s3cret@127.0.0.1:9/?token=topsecret&x=1"
+    error = ConnectionError(f"cannot reach {uri}:\n refused (s3cret, topsecret), retry 1")
+    assert one_line(error, uri) == ("cannot reach http://u:***@127.0.0.1:9/?token=***&x=1: "
+                                    "refused (***, ***), retry 1")
