@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from riskops.errors import InputError
 
@@ -227,13 +227,15 @@ def redact_uri(uri: str) -> str:
         parts = urlsplit(uri)
     except ValueError:
         return uri
+    # Edit the text in place: urlunsplit would also rewrite "sqlite:////abs" as "sqlite://abs".
     if parts.password:
         host = parts.netloc.rpartition("@")[2]
-        parts = parts._replace(netloc=f"{parts.username}:***@{host}")
+        uri = uri.replace(parts.netloc, f"{parts.username}:***@{host}", 1)
     if parts.query:
-        parts = parts._replace(query="&".join(
-            f"{item.partition('=')[0]}=***" for item in parts.query.split("&") if item))
-    return urlunsplit(parts)
+        hidden = "&".join(f"{item.partition('=')[0]}=***" for item in parts.query.split("&")
+                          if item)
+        uri = uri.replace(f"?{parts.query}", f"?{hidden}", 1)
+    return uri
 
 
 def one_line(exc: BaseException, uri: str) -> str:
