@@ -95,12 +95,16 @@ def test_a_good_table_is_converted_and_other_columns_are_kept() -> None:
     (lambda f: f.assign(label="1"),
      "--data t.csv: column 'label' holds a single class ('1' in all 4 rows); a model needs "
      "examples of at least two of 0, 1."),
+    (lambda f: f.assign(channel=["web", "pos", "a\x1b[31mb", "x\ny"]),
+     "--data t.csv: column 'channel' holds a control character (newline, tab, escape) in "
+     "2 rows (first: data row 3); category values must be printable text."),
     (lambda f: f.head(0), "--data t.csv: has a header but no rows."),
     (lambda f: pd.DataFrame(), "--data t.csv: is empty (no columns)."),
     (lambda f: f.set_axis(["id", "ts", "amount", "channel", "label", "amount"], axis=1),
      "--data t.csv: column 'amount' appears more than once; column names must be unique."),
 ], ids=["missing", "text", "infinity", "empty-ts", "bad-ts", "numeric-ts", "dup-id",
-        "empty-label", "unknown-label", "single-class", "no-rows", "no-columns", "doubled"])
+        "empty-label", "unknown-label", "single-class", "control-char", "no-rows",
+        "no-columns", "doubled"])
 def test_each_rule_has_one_message(change, message: str) -> None:  # type: ignore[no-untyped-def]
     assert _error(change(_frame())) == message
 

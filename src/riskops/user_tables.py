@@ -361,9 +361,22 @@ def _numbers(values: pd.Series, column: Column, spec: TableSpec, source: str) ->
 
 def _categories(values: pd.Series, column: Column, spec: TableSpec, source: str) -> pd.Series:
     if not column.allow_empty and column.fill is None:
-        return _never_empty(values, column, source, "every row needs a value")
+        return _printable(_never_empty(values, column, source, "every row needs a value"),
+                          column, source)
     text = values.map(str).astype(object).where(values.notna(), None)
+    _printable(text, column, source)
     return text if column.fill is None else text.fillna(column.fill).astype(object)
+
+
+def _printable(text: pd.Series, column: Column, source: str) -> pd.Series:
+    """``text``; ``InputError`` if a value holds a control character (a newline, an
+    escape): category values end up in reports, terminals and log lines."""
+    bad = text.str.contains(r"[\x00-\x1f\x7f]", regex=True, na=False).to_numpy(dtype=bool)
+    if bad.any():
+        raise InputError(f"{source}: {column.role} {column.name!r} holds a control character "
+                         f"(newline, tab, escape) in {_rows(int(bad.sum()))} (first: "
+                         f"{_row(_first(bad))}); category values must be printable text.")
+    return text
 
 
 def _free_text(values: pd.Series, column: Column, spec: TableSpec, source: str) -> pd.Series:

@@ -213,8 +213,8 @@ BASE = scored(40, seed=3)
     (lambda p: _bad(BASE, p, label_at_6="maybe"), ("--label-col", "label"),
      r"--label-col column 'label' holds 'maybe' at data row 7; outcome labels are 0, 1"),
     (lambda p: _bad(BASE, p, tenant_id_at_1="acme\x1b[31m"), ("--tenant-col", "tenant_id"),
-     r"--tenant-col column 'tenant_id' holds 'acme\\x1b\[31m' at data row 2; a tenant id is 1 "
-     r"to 128 printable characters\.$"),
+     r"--tenant-col column 'tenant_id' holds a control character \(newline, tab, escape\) in "
+     r"1 row \(first: data row 2\); category values must be printable text\.$"),
     (lambda p: _bad(BASE, p, tenant_id_at_0="t" * 500), ("--tenant-col", "tenant_id"),
      r"holds 't{40}' at data row 1; a tenant id"),
     (lambda p: write(BASE, p / "x.csv"), ("--label-col", "score"),
