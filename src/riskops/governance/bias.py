@@ -46,7 +46,7 @@ from fairlearn.metrics import (
 from sklearn.metrics import brier_score_loss, precision_score, roc_auc_score
 
 from riskops.governance.policy import BiasLimits
-from riskops.monitoring.calibration import group_calibration
+from riskops.monitoring.calibration import CALIBRATION_BINS, group_calibration
 from riskops.monitoring.verdicts import calibration_breaches
 from riskops.training import metrics
 
@@ -69,13 +69,13 @@ GROUP_METRICS = ("count", "positives", "selection_rate", "tpr", "fpr", "fnr", "p
 DIFFERENCES = ("demographic_parity_difference", "demographic_parity_ratio",
                "equalized_odds_difference", "equal_opportunity_difference", "fpr_difference",
                "fnr_difference", "calibration_gap")
-_N_BINS = 10
 
 
 # -- calibration ------------------------------------------------------------------------
 
 
-def expected_calibration_error(scores: Any, labels: Any, *, n_bins: int = _N_BINS) -> float:
+def expected_calibration_error(scores: Any, labels: Any, *,
+                               n_bins: int = CALIBRATION_BINS) -> float:
     """Expected calibration error of ``scores`` against 0/1 ``labels``: the one of
     ``riskops.training.metrics`` (the bins of ``calibration_curve``: ``(k/n, (k+1)/n]``,
     the first also holding 0), with the arguments in the audit's order.
@@ -296,11 +296,11 @@ def calibration_section(scores: np.ndarray, labels: np.ndarray, groups: np.ndarr
     """Brier, ECE and reliability table of each group (``groups`` too small are skipped),
     and the groups over ``limits.max_group_brier`` or ``limits.max_group_ece``."""
     thresholds = {"brier": limits.max_group_brier, "ece": limits.max_group_ece}
-    entries = group_calibration(labels, scores, groups, n_bins=_N_BINS,
+    entries = group_calibration(labels, scores, groups, n_bins=CALIBRATION_BINS,
                                 min_rows=limits.min_group_size)
     for entry in entries.values():
         entry["degraded"] = calibration_breaches(entry, thresholds)
-    return {"n_bins": _N_BINS, "strategy": "uniform", "min_rows": limits.min_group_size,
+    return {"n_bins": CALIBRATION_BINS, "strategy": "uniform", "min_rows": limits.min_group_size,
             "thresholds": thresholds, "groups": entries,
             "miscalibrated": [name for name, e in entries.items() if e["degraded"]]}
 

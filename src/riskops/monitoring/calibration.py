@@ -29,16 +29,19 @@ from riskops.training.metrics import (
     reliability_bins,
 )
 
-__all__ = ["MAX_SKIPPED_LISTED", "OTHER_VALUES", "fold_small_groups", "group_calibration"]
+__all__ = ["CALIBRATION_BINS", "MAX_SKIPPED_LISTED", "OTHER_VALUES", "calibration_of",
+           "fold_small_groups", "group_calibration"]
 
+#: Equal-width bins of the reliability tables monitoring and the bias audit report.
+CALIBRATION_BINS = 10
 #: Skipped groups listed one by one; the smaller rest are folded into ``OTHER_VALUES``.
 MAX_SKIPPED_LISTED = 20
 OTHER_VALUES = "(other values)"
 
 
 def group_calibration(
-    y_true: Any, scores: Any, groups: Any, *, n_bins: int = 10, strategy: str = "uniform",
-    min_rows: int = 1, values: Iterable[str] = (),
+    y_true: Any, scores: Any, groups: Any, *, n_bins: int = CALIBRATION_BINS,
+    strategy: str = "uniform", min_rows: int = 1, values: Iterable[str] = (),
 ) -> dict[str, dict[str, Any]]:
     """Brier, expected calibration error and reliability table of each group's rows.
 
@@ -87,8 +90,7 @@ def group_calibration(
     >>> r["a"]["brier"], r["a"]["ece"], r["b"]["reliability"]["observed_rate"]
     (0.3125, 0.25, [None, 1.0])
     """
-    if isinstance(min_rows, bool) or not isinstance(min_rows, int | np.integer) or min_rows < 1:
-        raise ValueError(f"min_rows must be an integer of at least 1, got {min_rows!r}.")
+    _check_min_rows(min_rows)
     names = _group_names(groups)
     if names.size == 0 and np.asarray(y_true).size == 0 and np.asarray(scores).size == 0:
         y, s = np.empty(0, dtype=int), np.empty(0)
@@ -129,6 +131,28 @@ def fold_small_groups(result: dict[str, dict[str, Any]], min_rows: int,
                   "labelled rows a calibration check needs",
     }
     return result
+
+
+def calibration_of(y_true: Any, scores: Any, *, n_bins: int = CALIBRATION_BINS,
+                   strategy: str = "uniform", min_rows: int = 1) -> dict[str, Any]:
+    """``group_calibration``'s entry for one set of rows (checked or skipped), inputs
+    checked the same way.
+
+    >>> calibration_of([0, 1], [0.25, 0.75], n_bins=2)["brier"]
+    0.0625
+    """
+    _check_min_rows(min_rows)
+    if np.asarray(y_true).size == 0 and np.asarray(scores).size == 0:
+        reliability_bins([0], [0.0], n_bins=n_bins, strategy=strategy)  # check the options
+        y, s = np.empty(0, dtype=int), np.empty(0)
+    else:
+        y, s = check_binary_scores(y_true, scores)
+    return _one_group(y, s, n_bins=n_bins, strategy=strategy, min_rows=min_rows)
+
+
+def _check_min_rows(min_rows: Any) -> None:
+    if isinstance(min_rows, bool) or not isinstance(min_rows, int | np.integer) or min_rows < 1:
+        raise ValueError(f"min_rows must be an integer of at least 1, got {min_rows!r}.")
 
 
 def _one_group(y: np.ndarray, s: np.ndarray, *, n_bins: int, strategy: str,

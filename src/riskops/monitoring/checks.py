@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from riskops.monitoring import drift, performance, skew, text_drift
-from riskops.monitoring.calibration import group_calibration
+from riskops.monitoring.calibration import CALIBRATION_BINS, group_calibration
 from riskops.monitoring.inference_log import NUMBER_TYPES
-from riskops.monitoring.verdicts import calibration_breaches, is_degraded
+from riskops.monitoring.verdicts import is_degraded, segment_verdicts
 from riskops.monitoring.windows import MonitoringConfig
 from riskops.profiles.profile import NumericProfile, Profile
 from riskops.scenarios.base import Feature, Scenario
@@ -302,9 +302,6 @@ def _performance(ref: LogGroup, cur: LogGroup, scenario: Scenario | None, model:
     return result
 
 
-#: Bins of the reliability tables ``monitor run`` reports (ECE as in ``metrics.ece``).
-CALIBRATION_BINS = 10
-
 
 def _segment_calibration(cur: LogGroup, scenario: Scenario,
                          config: MonitoringConfig) -> dict[str, Any]:
@@ -319,10 +316,6 @@ def _segment_calibration(cur: LogGroup, scenario: Scenario,
             continue
         by_value = group_calibration(_binary(outcomes[present], scenario), scores[present],
                                      values[present], n_bins=CALIBRATION_BINS, min_rows=floor)
-        for value, entry in by_value.items():
-            segments.append({"segment": f"{column}={value}", "column": column, "value": value,
-                             **entry,
-                             "degraded": calibration_breaches(entry,
-                                                              config.segment_calibration)})
+        segments += segment_verdicts(column, by_value, config.segment_calibration)
     return {"thresholds": dict(config.segment_calibration), "min_rows": floor,
             "n_bins": CALIBRATION_BINS, "strategy": "uniform", "segments": segments}

@@ -39,7 +39,11 @@ import numpy as np
 from riskops.arrays import json_safe
 from riskops.errors import InputError
 from riskops.monitoring.baselines import CategoricalBaseline, NumericBaseline, label_counts
-from riskops.monitoring.calibration import fold_small_groups, group_calibration
+from riskops.monitoring.calibration import (
+    CALIBRATION_BINS,
+    calibration_of,
+    fold_small_groups,
+)
 from riskops.monitoring.chunks import (
     PERIODS,
     Chunk,
@@ -63,6 +67,7 @@ from riskops.monitoring.verdicts import (
     calibration_breaches,
     is_drift,
     psi_verdict,
+    segment_verdicts,
 )
 
 __all__ = ["KIND", "SCHEMA_VERSION", "compare_files"]
@@ -75,8 +80,6 @@ MAX_BINS = 1000
 #: An inferred categorical column with more distinct reference values than this, or
 #: distinct in more than half of its rows, is free text or an identifier: left out.
 MAX_INFERRED_CATEGORIES = 1000
-#: Equal-width bins of the per-segment reliability tables (ECE as ``metrics.ece``).
-CALIBRATION_BINS = 10
 
 
 def compare_files(
@@ -505,12 +508,14 @@ def _segment_calibration(segments: Segments, scores: np.ndarray, labels: np.ndar
                          limits: dict[str, float]) -> dict[str, Any]:
     """Calibration of each segment value: ``chunks[i][j]`` in chunk ``i``, ``whole[j]``
     over every chunk; each entry with its ``degraded`` metrics."""
-    def measure(rows: np.ndarray) -> dict[str, Any]:
+    def calibration(rows: np.ndarray) -> dict[str, Any]:
         s, y = scores[rows], labels[rows]
         known = ~np.isnan(s) & ~np.isnan(y)
-        entry = group_calibration(y[known].astype(int), s[known],
-                                  np.repeat("rows", int(known.sum())), n_bins=CALIBRATION_BINS,
-                                  min_rows=SEGMENT_MIN_SAMPLES, values=["rows"])["rows"]
+        return calibration_of(y[known].astype(int), s[known], n_bins=CALIBRATION_BINS,
+                              min_rows=SEGMENT_MIN_SAMPLES)
+
+    def measure(rows: np.ndarray) -> dict[str, Any]:
+        entry = calibration(rows)
         return {**entry, "degraded": calibration_breaches(entry, limits)}
 
     per_chunk: list[list[dict[str, Any] | None]] = []
@@ -521,11 +526,11 @@ def _segment_calibration(segments: Segments, scores: np.ndarray, labels: np.ndar
     for j, value in enumerate(segments.values):
         rows = np.concatenate(segments.chunk_rows[j]) if segments.chunk_rows[j] else \
             np.empty(0, dtype=np.int64)
-        by_column.setdefault(segments.columns[j], {})[value] = measure(rows)
-    whole = [{"column": column, "value": value, "segment": f"{column}={value}",
-              "degraded": [], **entry}
-             for column, entries in by_column.items()
-             for value, entry in fold_small_groups(entries, SEGMENT_MIN_SAMPLES).items()]
+        by_column.setdefault(segments.columns[j], {})[value] = calibration(rows)
+    whole = [entry for column, by_value in by_column.items()
+             for entry in segment_verdicts(column, fold_small_groups(by_value,
+                                                                     SEGMENT_MIN_SAMPLES),
+                                           limits)]
     return {"chunks": per_chunk, "whole": whole}
 
 

@@ -387,23 +387,24 @@ class LogGroup:
 
     def labelled(self) -> tuple[np.ndarray, np.ndarray]:
         """Scores and outcome labels of the rows with an outcome."""
-        if self._rows == 0:
-            return np.empty(0), np.empty(0, dtype=object)
-        result = self._con.execute(
-            f"SELECT score, outcome FROM {self._table} "
-            f"WHERE {self._where} AND outcome IS NOT NULL", self._params).fetchnumpy()
-        return (np.asarray(result["score"], dtype=float),
-                np.asarray(result["outcome"], dtype=object))
+        scores, outcomes, _ = self._labelled(None)
+        return scores, outcomes
 
     def labelled_by(self, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``labelled()`` with each row's ``column`` (as text, ``None`` where missing)."""
+        return self._labelled(column)
+
+    def _labelled(self, column: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._rows == 0:
             return np.empty(0), np.empty(0, dtype=object), np.empty(0, dtype=object)
+        extra = "" if column is None else f", {self._column(column, 'VARCHAR')} AS g"
         result = self._con.execute(
-            f"SELECT score, outcome, {self._column(column, 'VARCHAR')} AS g FROM {self._table} "
+            f"SELECT score, outcome{extra} FROM {self._table} "
             f"WHERE {self._where} AND outcome IS NOT NULL", self._params).fetchnumpy()
-        groups = np.asarray(np.ma.getdata(result["g"]), dtype=object).copy()
-        groups[np.ma.getmaskarray(result["g"])] = None  # filled(None) would fill with "?"
+        groups = np.empty(0, dtype=object)
+        if column is not None:
+            groups = np.asarray(np.ma.getdata(result["g"]), dtype=object).copy()
+            groups[np.ma.getmaskarray(result["g"])] = None  # filled(None) would fill "?"
         return (np.asarray(result["score"], dtype=float),
                 np.asarray(result["outcome"], dtype=object), groups)
 

@@ -73,3 +73,13 @@ def calibration_breaches(entry: Mapping[str, Any], thresholds: Mapping[str, floa
     return [{"metric": name, "value": entry[name], "threshold": limit}
             for name, limit in thresholds.items()
             if is_degraded(name, entry.get(name), thresholds)]
+
+
+def segment_verdicts(column: str, by_value: Mapping[str, Mapping[str, Any]],
+                     thresholds: Mapping[str, float]) -> list[dict[str, Any]]:
+    """One entry per value of segment ``column`` (``calibration.group_calibration``'s, in
+    its order) with ``segment`` (``"column=value"``), ``column``, ``value`` and its
+    ``degraded`` metrics (``calibration_breaches``)."""
+    return [{"segment": f"{column}={value}", "column": column, "value": value, **entry,
+             "degraded": calibration_breaches(entry, thresholds)}
+            for value, entry in by_value.items()]
