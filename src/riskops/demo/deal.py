@@ -83,14 +83,10 @@ def import_reference(ws: Workspace, run: DealRun, *, now: datetime) -> int:
 
     from riskops.demo.traffic import REFERENCE_ROWS, import_history
 
-    history = pd.read_parquet(run.reference)
     live_start = pd.Timestamp(run.drift_from)
     before_end = _quarter_end(live_start) - live_start
     start = _quarter_end(live_start - pd.DateOffset(months=3)) - before_end
-    same_days = history[(history["timestamp"] >= start)
-                        & (history["timestamp"] < start + pd.Timedelta(days=LIVE_DAYS))]
-    history = same_days.sample(n=min(REFERENCE_ROWS, len(same_days)), random_state=0
-                               ).sort_values("timestamp")
+    history = _sample_of_days(run.reference, start, REFERENCE_ROWS)
     return import_history(ws, history, model=MODEL, version=run.version,
                           start=now - timedelta(days=58), end=now - timedelta(days=31)).added
 
@@ -103,11 +99,7 @@ def replay_with_outcomes(url: str, scorer: str, reviewer: Any, run: DealRun
     from riskops.demo.traffic import replay
     from riskops.scenarios import get_scenario
 
-    live = pd.read_parquet(run.drifted)
-    start = pd.Timestamp(run.drift_from)
-    live = live[(live["timestamp"] >= start)
-                & (live["timestamp"] < start + pd.Timedelta(days=LIVE_DAYS))]
-    live = live.sample(n=min(LIVE_ROWS, len(live)), random_state=0).sort_values("timestamp")
+    live = _sample_of_days(run.drifted, pd.Timestamp(run.drift_from), LIVE_ROWS)
     schema = get_scenario(MODEL).schema
     # The segment values ride along (optional request fields) so monitoring can slice by them.
     sent = replay(url, scorer, live, [*schema.feature_names, *schema.segments],
@@ -119,6 +111,17 @@ def replay_with_outcomes(url: str, scorer: str, reviewer: Any, run: DealRun
                       ).raise_for_status()
     return {"requests": len(sent["responses"]), "rate": sent["rate"],
             "outcomes": len(outcomes)}
+
+
+def _sample_of_days(path: Path, start: Any, rows: int) -> Any:
+    """``rows`` rows (seeded sample, in time order) of the ``LIVE_DAYS`` days from
+    ``start`` in the deals file ``path``."""
+    import pandas as pd
+
+    frame = pd.read_parquet(path)
+    days = frame[(frame["timestamp"] >= start)
+                 & (frame["timestamp"] < start + pd.Timedelta(days=LIVE_DAYS))]
+    return days.sample(n=min(rows, len(days)), random_state=0).sort_values("timestamp")
 
 
 def _quarter_end(stamp: Any) -> Any:

@@ -12,6 +12,7 @@ message, never the submitted value: risk inputs hold personal data.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated, Any, Literal
 
@@ -61,11 +62,17 @@ def validated_row(model: type[BaseModel], item: Any) -> dict[str, Any]:
     """``item`` checked against a request ``model``, as a dict; segment fields the caller
     did not send are left out (features keep their ``None``)."""
     parsed = model.model_validate(item)
-    unsent = {name for name, info in type(parsed).model_fields.items()
-              if isinstance(info.json_schema_extra, dict)
-              and info.json_schema_extra.get(SEGMENT_MARK)
-              and getattr(parsed, name) is None}
+    unsent = {name for name in _segment_names(model) if getattr(parsed, name) is None}
     return parsed.model_dump(exclude=unsent)
+
+
+@functools.cache
+def _segment_names(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of ``model`` marked as segments, found once per model (per request row
+    would be the scoring hot path)."""
+    return frozenset(name for name, info in model.model_fields.items()
+                     if isinstance(info.json_schema_extra, dict)
+                     and info.json_schema_extra.get(SEGMENT_MARK))
 
 
 def request_model(scenario: Scenario, *, max_text_chars: int) -> type[BaseModel]:
