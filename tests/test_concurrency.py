@@ -262,25 +262,25 @@ def test_concurrent_registrations_get_distinct_versions(backend: Backend, source
 
 def test_promotions_of_different_models_both_succeed(backend: Backend, source: Path,
                                                      tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    for model in ("fraud", "credit"):
+    for model in ("fraud", "deal"):
         _register(cli, model, source, 2)
         _ok(cli("promote", model, "1", "--break-glass", "test set-up", token=admin_token()))
     _, mv_before, _, _ = _state(backend.ws)
 
     outcomes = _run_at_once(backend, tmp_path,
                             [["promote", "fraud", "2", "--break-glass", "race"],
-                             ["promote", "credit", "2", "--break-glass", "race"]],
+                             ["promote", "deal", "2", "--break-glass", "race"]],
                             hook="read-state")[0]
 
     assert [o.code for o in outcomes] == [0, 0], outcomes
     verified = _assert_consistent(backend.ws, cli)
     assert verified.manifest.manifest_version == mv_before + 2
-    for model in ("fraud", "credit"):
+    for model in ("fraud", "deal"):
         assert verified.manifest.models[model].stages.production == 2
         assert verified.manifest.models[model].history == [1, 2]
     versions = sorted(
         c["manifest_version"]
-        for model in ("fraud", "credit")
+        for model in ("fraud", "deal")
         for c in _ok(cli("models", "history", model, "--json")).json()[1:]
     )
     assert versions == [mv_before + 1, mv_before + 2]

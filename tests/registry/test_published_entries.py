@@ -25,10 +25,10 @@ SKOPS = "models/fraud/1/model.skops"
 
 @pytest.fixture
 def published(workspace: Workspace, tmp_path: Path) -> Workspace:
-    """fraud v1 in production, claims v1 registered: both in the signed manifest."""
+    """fraud v1 in production, deal v1 registered: both in the signed manifest."""
     registry = Registry(workspace)
     registry.register("fraud", make_model_dir(tmp_path / "f1", seed=1), actor="local:a")
-    registry.register("claims", make_model_dir(tmp_path / "c1", seed=2), actor="local:a")
+    registry.register("deal", make_model_dir(tmp_path / "c1", seed=2), actor="local:a")
     registry.promote("fraud", 1, actor="local:a", force=True)
     return workspace
 
@@ -74,12 +74,12 @@ def test_an_edited_published_version_is_not_signed_by_an_unrelated_promotion(
         published: Workspace, cli, edit: str, named: str) -> None:  # type: ignore[no-untyped-def]
     before = _state(published)
     attacker_sql(published, edit)
-    refused = cli("promote", "claims", "1", "--break-glass", "unrelated", token=admin_token())
+    refused = cli("promote", "deal", "1", "--break-glass", "unrelated", token=admin_token())
     assert refused.code == 1, (refused.out, refused.err)
     assert named in refused.err and "already published in manifest v" in refused.err
     assert "Nothing was signed" in refused.err and "Traceback" not in refused.err
     assert _state(published) == before
-    assert Registry(published).show_model("claims")["stages"]["production"] is None
+    assert Registry(published).show_model("deal")["stages"]["production"] is None
 
 
 def test_http_answers_409_naming_the_version_and_the_field(published: Workspace) -> None:
@@ -89,7 +89,7 @@ def test_http_answers_409_naming_the_version_and_the_field(published: Workspace)
     attacker_sql(published, EDITS["artifact digest"][0])
     headers = {"Authorization": f"Bearer {admin_token()}"}
     with TestClient(create_app(published), raise_server_exceptions=False) as client:
-        response = client.post("/models/claims/promote", headers=headers,
+        response = client.post("/models/deal/promote", headers=headers,
                                json={"version": 1, "break_glass": "unrelated"})
     assert response.status_code == 409, response.text
     answer = response.json()

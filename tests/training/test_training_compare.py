@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from training_helpers import ToyScenario, toy_frame
+from training_helpers import ToyScenario, toy_frame, use_toy_scenario
 
 from conftest import admin_token, make_model_dir
 from riskops.config import Workspace
@@ -78,8 +78,9 @@ def test_no_production_version_is_reported_not_raised(workspace: Workspace) -> N
 
 @pytest.mark.filterwarnings("ignore:X has feature names")
 def test_a_production_model_that_cannot_score_the_rows_is_unavailable(
-    workspace: Workspace, tmp_path: Path, cli  # type: ignore[no-untyped-def]
+    workspace: Workspace, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
+    use_toy_scenario(monkeypatch)  # toy is served as a reference scenario, so it may go live
     # A bring-your-own model trained on four unnamed numeric columns.
     assert cli("models", "register", "toy", "--from", make_model_dir(tmp_path / "byo")).code == 0
     assert cli("promote", "toy", "1", "--break-glass", "test set-up", token=admin_token()).code == 0
@@ -93,8 +94,9 @@ def test_a_production_model_that_cannot_score_the_rows_is_unavailable(
 
 
 def test_a_tampered_production_model_is_never_loaded(
-    workspace: Workspace, tmp_path: Path, cli  # type: ignore[no-untyped-def]
+    workspace: Workspace, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
+    use_toy_scenario(monkeypatch)  # toy is served as a reference scenario, so it may go live
     assert cli("models", "register", "toy", "--from", make_model_dir(tmp_path / "byo")).code == 0
     assert cli("promote", "toy", "1", "--break-glass", "test set-up", token=admin_token()).code == 0
     stored = workspace.store_dir / "models/toy/1/model.skops"

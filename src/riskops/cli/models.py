@@ -58,9 +58,39 @@ def register(
 ) -> None:
     """Store a folder of artifacts as the next version of MODEL (not live).
 
-    A ``model.toml`` in the folder is registered with the version and sets the
-    model's inventory metadata (owner, tier, purpose, ...; see models describe).
+    A ``scenario.toml`` beside a ``.skops`` model makes it a model trained
+    elsewhere: checked against that definition, then served like a trained one
+    once promoted. Without one, a model that is not a reference scenario is
+    artifact-only. A ``model.toml`` in the folder is registered with the version
+    and sets the model's inventory metadata (owner, tier, purpose, ...; see
+    models describe).
     """
+    from riskops.tokens import authorize, current_identity
+    from riskops.training.own_model import (
+        has_definition,
+        prepare_own_model,
+        prepared_copy,
+        refuse_stray_definition,
+    )
+
+    ws = open_ws(home)
+    who = authorize(current_identity(ws), "register")
+    with prepared_copy() as tmp:
+        if has_definition(source):  # a model trained elsewhere, with its scenario
+            checked = prepare_own_model(
+                source, model, entrypoint=entrypoint, trusted_types=ws.settings.trusted_types,
+                max_bytes=ws.settings.max_artifact_bytes, into=Path(tmp))
+            source = Path(tmp)
+        else:
+            refuse_stray_definition(source)
+            checked = None
+        _register(ws, who, model, source, metrics=metrics, params=params, run_id=run_id,
+                  entrypoint=entrypoint, as_json=as_json, checked=checked)
+
+
+def _register(ws: Any, who: Any, model: str, source: Path, *, metrics: str | None,
+              params: str | None, run_id: str | None, entrypoint: str | None, as_json: bool,
+              checked: dict[str, Any] | None) -> None:
     from riskops.governance.model_metadata import (
         MODEL_TOML,
         check_change,
@@ -68,10 +98,10 @@ def register(
         read_model_toml,
     )
     from riskops.registry.service import Registry
-    from riskops.tokens import authorize, current_identity
+    from riskops.scenarios import REFERENCE
+    from riskops.scenarios.definition import OWN_MODEL_CONFIG
+    from riskops.tokens import authorize
 
-    ws = open_ws(home)
-    who = authorize(current_identity(ws), "register")
     toml = source / MODEL_TOML
     # a link is refused by register itself, before anything is read through it
     described = toml.is_file() and not toml.is_symlink()
@@ -85,12 +115,24 @@ def register(
     if described:  # the signed copy, not the source, which may have changed since
         stored = ws.store_dir / f"models/{model}/{result['version']}/{MODEL_TOML}"
         result["described"] = describe(ws, who, model, read_model_toml(stored))
+    served = checked is not None or model in REFERENCE
+    result["checked"] = checked
+    result["servable"] = served
     if as_json:
         print_json(result)
         return
     out.print(f"registered {model} v{result['version']} "
               f"({plural(len(result['artifacts']), 'file')}, manifest "
               f"v{result['manifest_version']}); not live until promoted.", markup=False)
+    if checked is not None:
+        out.print(f"{OWN_MODEL_CONFIG}: {model} checked on {checked['rows']} rows made from "
+                  f"its definition (scores {checked['scores']['min']:.3f} to "
+                  f"{checked['scores']['max']:.3f}); served as scenario {model} once "
+                  "promoted.", markup=False)
+    elif not served:
+        out.print(f"no {OWN_MODEL_CONFIG} in the folder: {model} v{result['version']} is "
+                  "artifact-only and cannot be promoted to a served stage; register it again "
+                  f"with a {OWN_MODEL_CONFIG} beside the model to serve it.", markup=False)
     if described:
         changed = ", ".join(result["described"]["changed"]) or "nothing new"
         out.print(f"{MODEL_TOML}: described {model} ({changed}).", markup=False)

@@ -19,6 +19,8 @@ from riskops.registry.service import Registry
 from riskops.tokens import Identity, authorize
 
 MAX_REASON_CHARS = 500
+#: Stages that take traffic: a version going there must be one a server can serve.
+SERVED_STAGES = ("production", "canary")
 
 
 class GatesFailed(PromotionBlocked):
@@ -54,6 +56,8 @@ def promote(ws: Workspace, who: Identity, model: str, version: int, *, smoke_tes
                              "saying why the gates are bypassed.")
     registry = Registry(ws)
     registry.check_promotion(stage, percent)
+    if stage in SERVED_STAGES:
+        check_servable(ws, model, version, stage=stage)
     report = evaluate_gates(ws, model, version, stage=stage, percent=percent,
                             smoke_test=smoke_test)
     if not report.passed and break_glass is None:
@@ -65,6 +69,27 @@ def promote(ws: Workspace, who: Identity, model: str, version: int, *, smoke_tes
     result = registry.promote(model, version, actor=who.actor, stage=stage, percent=percent,
                               gates=record, break_glass=break_glass)
     return {**result, "gates": report.as_dict(), "break_glass": break_glass}
+
+
+def check_servable(ws: Workspace, model: str, version: int, *, stage: str) -> None:
+    """Refuse to put ``model`` v``version`` where it takes traffic when no server could serve
+    it: a model that is not a reference scenario needs its signed ``scenario.json``."""
+    from riskops.registry.definitions import definition_digest
+    from riskops.registry.trust import read_workspace_manifest
+    from riskops.scenarios import REFERENCE
+
+    if model in REFERENCE:
+        return
+    manifest = read_workspace_manifest(ws).manifest
+    entry = manifest.models.get(model)
+    if entry is None or str(version) not in entry.versions:
+        return  # the registry names the unknown model or version
+    if definition_digest(entry, model, version) is None:
+        raise InputError(
+            f"{model} v{version} cannot go to {stage}: it is artifact-only (registered "
+            "without a scenario definition), so no server can serve it. Train it with "
+            "riskops train --config FILE, or register the model again with a scenario.toml "
+            "beside it (docs/ml.md).")
 
 
 def rollback(ws: Workspace, who: Identity, model: str, *, to: int | None = None,
@@ -83,6 +108,7 @@ def pin(ws: Workspace, who: Identity, model: str, tenant: str, version: int | No
     if version is not None:
         # A pin puts a version live for a tenant: only one that went through the
         # production gates may be pinned (the heuristic always may).
+        check_servable(ws, model, version, stage=f"a pin for tenant {tenant!r}")
         info = registry.show_version(model, version)
         if version not in info["history"]:
             raise InputError(

@@ -33,7 +33,7 @@ the rule-based fallback, whose scores are not comparable with a model's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,18 +61,22 @@ def model_id(scenario: str, method: str, model_name: str | None) -> str:
 
 
 def monitor_frames(reference: LogWindow, current: LogWindow, config: MonitoringConfig,
-                   profiles: skew.Profiles | None = None) -> list[dict[str, Any]]:
+                   profiles: skew.Profiles | None = None,
+                   custom: Mapping[str, Scenario] | None = None) -> list[dict[str, Any]]:
     """All checks of the run, one JSON-ready dict each, skipped ones with their reason.
 
     ``profiles`` maps (model, version) to its reference profile or why there
     is none (``signed_profiles.load_profiles``); without it no training_skew.
+    ``custom`` holds the custom scenarios served (``registry.definitions``): their
+    features, segments, labels and threshold, as for a reference scenario.
     """
     profiles = profiles or {}
+    custom = custom or {}
     keys = sorted(set(reference.keys()) | set(current.keys()))
     results: list[dict[str, Any]] = []
     plans: dict[str, dict[tuple[str, str], list[Feature]]] = {}
     for tenant, scenario_name, model in keys:
-        scenario = _scenario(scenario_name)
+        scenario = _scenario(scenario_name) or custom.get(scenario_name)
         if scenario_name not in plans:
             plans[scenario_name] = _prepare(reference, current, scenario_name, scenario,
                                             _profile_inputs(profiles, scenario_name, keys))

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from riskops.arrays import json_safe
 from riskops.config import Workspace
-from riskops.errors import InputError
+from riskops.errors import InputError, IntegrityError
 from riskops.files import atomic_write
 from riskops.monitoring.alerting import is_drift_check, record_alerts
 from riskops.monitoring.checks import model_id, monitor_frames
@@ -49,6 +49,18 @@ def last_run_path(ws: Workspace) -> Path:
     return ws.home / "monitoring" / "last-run.json"
 
 
+def _custom_scenarios(ws: Workspace) -> dict[str, Any]:
+    """The custom scenarios the signed manifest serves (none when it cannot be verified:
+    their checks then infer features from the logged inputs, as for an unknown one)."""
+    from riskops.registry.definitions import served_scenarios
+    from riskops.registry.trust import read_workspace_manifest
+
+    try:
+        return dict(served_scenarios(read_workspace_manifest(ws)))
+    except (IntegrityError, InputError, OSError):
+        return {}
+
+
 def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     """Run every drift and performance check; return ``{driftChecked,
     performanceChecked, events, results, ...}`` (JSON-serialisable).
@@ -62,7 +74,8 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
             reference, current, source):
         # The versions that served the current window, and only those, are profiled.
         profiles = load_profiles(ws, current.served_versions())
-        results = json_safe(monitor_frames(reference, current, config, profiles))
+        results = json_safe(monitor_frames(reference, current, config, profiles,
+                                           _custom_scenarios(ws)))
         served = _served_versions(current) if tracked else {}
     event_ids = record_alerts(ws, results, now=config.now, consecutive=config.consecutive,
                               degradation=config.degradation)

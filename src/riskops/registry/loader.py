@@ -103,8 +103,6 @@ def load_model(
     InputError
         If the version has no loadable entrypoint, or lacks a file in ``read``.
     """
-    from skops.io import loads
-
     entry = verified.manifest.version(model, version)
     if entry.entrypoint is None:
         raise InputError(f"{model} v{version} has no model entrypoint (.skops file) to load.")
@@ -132,9 +130,37 @@ def load_model(
     problem = untrusted_types_in(data, trusted_types, subject=path)
     if problem is not None:
         raise IntegrityError(problem, [(path, "untrusted types")])
-    estimator = loads(data, trusted=[*BUILTIN_TRUSTED_TYPES, *trusted_types])
+    estimator = _deserialise(data, trusted_types)
     return LoadedModel(model, version, estimator, listed[path].sha256,
                        verified.manifest.manifest_version, files)
+
+
+def load_unregistered(data: bytes, *, trusted_types: Iterable[str], subject: str) -> Any:
+    """Deserialise a ``.skops`` file that is not registered yet (a model brought with
+    ``models register --from``, checked before it is stored), with the same type rules as
+    ``load_model``.
+
+    Raises
+    ------
+    InputError
+        Naming ``subject``: not a skops file, untrusted types, or it cannot be loaded.
+    """
+    problem = untrusted_types_in(data, trusted_types, subject=subject)
+    if problem is not None:
+        raise InputError(problem)
+    try:
+        return _deserialise(data, trusted_types)
+    except Exception as exc:  # skops raises many kinds on a malformed file
+        text = " ".join(str(exc).split())[:200]
+        raise InputError(f"{subject}: cannot be loaded ({type(exc).__name__}: {text}).") \
+            from None
+
+
+def _deserialise(data: bytes, trusted_types: Iterable[str]) -> Any:
+    """The one call that turns bytes into an estimator (skops, never pickle)."""
+    from skops.io import loads
+
+    return loads(data, trusted=[*BUILTIN_TRUSTED_TYPES, *trusted_types])
 
 
 def read_artifact(verified: VerifiedManifest, model: str, version: int, name: str, *,

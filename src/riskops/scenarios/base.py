@@ -167,6 +167,11 @@ class Scenario(ABC):
     def build_model(self, *, seed: int) -> Any:
         """An unfitted scikit-learn estimator with ``predict_proba``."""
 
+    def sample_rows(self, rows: int, *, seed: int = 7) -> pd.DataFrame:
+        """``rows`` plausible rows of this scenario's layout, for warming up and checking a
+        model before it takes traffic (reference scenarios: their generator)."""
+        return self.generate(rows, start=date(2026, 1, 1), days=1, seed=seed)
+
     def binary_target(self, labels: pd.Series | Sequence[Any]) -> np.ndarray:
         """Labels as 0/1 for binary metrics (positive = the risky outcome)."""
         return np.asarray(pd.Series(labels).astype(str) == self.schema.labels[-1], dtype=int)

@@ -37,11 +37,12 @@ TF-IDF block (at most 100 terms each, dense) to its column transformer.
 
 from __future__ import annotations
 
+import copy
 import math
 import operator
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,9 @@ class CustomConfig:
     features: tuple[Feature, ...]
     rules: tuple[Rule, ...]
     threshold: float
+    #: The parsed TOML tables as given: the definition signed with each version
+    #: (``riskops.scenarios.definition``) is this document plus the learned labels.
+    document: Mapping[str, Any] = field(default_factory=dict)
 
 
 class CustomScenario(Scenario):
@@ -162,6 +166,12 @@ class CustomScenario(Scenario):
         tenants: int = 3,
     ) -> pd.DataFrame:
         raise InputError("custom scenarios have no generator; bring your data with --data")
+
+    def sample_rows(self, rows: int, *, seed: int = 7) -> pd.DataFrame:
+        """Rows made from the definition alone (no generator): see ``samples.sample_rows``."""
+        from riskops.scenarios.samples import sample_rows
+
+        return sample_rows(self.schema, rows, seed=seed)
 
     def heuristic(self, features: Mapping[str, Any]) -> HeuristicResult:
         fired = [rule for rule in self.config.rules if rule.fires(features)]
@@ -268,7 +278,8 @@ class CustomScenario(Scenario):
         return labels
 
 
-def load_custom_scenario(config: Path, *, name: str) -> CustomScenario:
+def load_custom_scenario(config: Path, *, name: str, shown_as: Path | None = None
+                         ) -> CustomScenario:
     """The scenario ``name`` defined by the TOML file ``config``.
 
     Raises
@@ -278,7 +289,12 @@ def load_custom_scenario(config: Path, *, name: str) -> CustomScenario:
         unknown sections or keys, wrong types, no ``[features]``, a column in
         two roles, a name that differs from ``name``, a bad heuristic rule.
     """
-    return CustomScenario(parse_config(_read_toml(Path(config)), source=Path(config), name=name))
+    source = shown_as or Path(config)  # the file as the user knows it, for messages
+    try:
+        data = _read_toml(Path(config))
+    except InputError as exc:
+        raise InputError(str(exc).replace(str(config), str(source))) from None
+    return CustomScenario(parse_config(data, source=source, name=name))
 
 
 def parse_config(data: dict[str, Any], *, source: Path, name: str) -> CustomConfig:
@@ -302,6 +318,12 @@ def parse_config(data: dict[str, Any], *, source: Path, name: str) -> CustomConf
     if declared != name:
         raise InputError(f"{source}: scenario.name is {declared!r} but the scenario asked for "
                          f"is {name!r}; they must match.")
+    from riskops.scenarios import REFERENCE
+
+    if declared in REFERENCE:
+        raise InputError(f"{source}: scenario.name {declared!r} is a reference scenario's; "
+                         "a custom scenario needs a name of its own (its model is served "
+                         "under that name).")
     columns = {key: get.string("columns", key) or default for key, default in _STANDARD.items()}
     positive = get.label("positive_label") or "1"
     negative = get.label("negative_label")
@@ -329,6 +351,7 @@ def parse_config(data: dict[str, Any], *, source: Path, name: str) -> CustomConf
         columns=columns, tenant_configured=get.string("columns", "tenant") is not None,
         positive_label=positive, negative_label=negative, segments=segments,
         sensitive=sensitive, features=features, rules=rules, threshold=threshold,
+        document=copy.deepcopy(data),
     )
 
 

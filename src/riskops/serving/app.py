@@ -16,8 +16,9 @@ retry.
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -26,7 +27,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -106,12 +107,12 @@ async def _score(request: Request, scenario: str, rows: list[dict[str, Any]],
     settle_arrival(request.scope, state.batcher)  # validated; it queues for the model now
     records = await score_and_record(state, scenario, rows, tenant=tenant,
                                      request_key=request_key(request))
-    spec = state.scenarios[scenario]
+    spec = state.scenarios.get(scenario)  # a custom one may have gone since it was scored
     body = [_risk_item(record, spec, with_plan) for record in records]
     return JSONResponse({"items": body} if batch else body[0])
 
 
-def _risk_item(record: PredictionRecord, scenario: Scenario,
+def _risk_item(record: PredictionRecord, scenario: Scenario | None,
                with_plan: bool) -> dict[str, Any]:
     out = {
         "prediction_id": record.id, "scenario": record.scenario, "tenant_id": record.tenant_id,
@@ -120,7 +121,7 @@ def _risk_item(record: PredictionRecord, scenario: Scenario,
         "risk_threshold": record.threshold, "model_id": record.model_name,
         "manifest_version": record.manifest_version, "reasons": list(record.reasons),
     }
-    if with_plan:
+    if with_plan and scenario is not None:
         out["plan"] = scenario.plan(record.score, record.inputs)  # type: ignore[attr-defined]
     return out
 
@@ -189,19 +190,47 @@ def _add_components(app: FastAPI, state: ServingState) -> None:
     """Put each scenario's feature model in the OpenAPI components."""
     original = app.openapi
 
+    built_for: list[Any] = [None]  # the catalog the cached document describes
+
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
+        catalog = state.catalog()
+        if app.openapi_schema and built_for[0] is catalog:
             return app.openapi_schema
+        app.openapi_schema = None  # the served scenarios changed: describe them anew
         spec = original()
         components = spec.setdefault("components", {}).setdefault("schemas", {})
-        for model in [*state.request_models.values(), state.incident_text_model]:
+        for model in [*catalog.request_models.values(), state.incident_text_model]:
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(schema.pop("$defs", {}))
             components[model.__name__] = schema
+        _add_custom_paths(spec, catalog.custom, catalog.request_models)
         app.openapi_schema = spec
+        built_for[0] = catalog
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_custom_paths(spec: dict[str, Any], custom: Mapping[str, Any],
+                      models: Mapping[str, type[BaseModel]]) -> None:
+    """A ``POST /risk/{name}`` path per custom scenario, shaped like a reference one's."""
+    template = spec.get("paths", {}).get("/risk/fraud", {}).get("post", {})
+    for name in custom:
+        if name not in models:
+            continue
+        ref = {"$ref": f"#/components/schemas/{models[name].__name__}"}
+        spec["paths"][f"/risk/{name}"] = {"post": {
+            "tags": ["scoring"],
+            "summary": f"Score {name.replace('_', ' ').title()}",
+            "description": f"Score one {name} decision (a JSON object of its features) or "
+                           "a batch (a JSON array of them). A custom scenario, served from "
+                           "the signed definition of its live version.",
+            "operationId": f"score_{name}_risk_{name}_post",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "oneOf": [ref, {"type": "array", "items": ref, "minItems": 1}]}}}},
+            "responses": copy.deepcopy(template.get("responses", {})),
+            "security": copy.deepcopy(template.get("security", [])),
+        }}
 
 
 def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:
@@ -210,11 +239,15 @@ def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:
 
     @app.post("/risk/{scenario}", tags=["scoring"], response_model=schemas.ScoreResponse,
               responses={404: {"description": "unknown scenario"}})
-    async def score_unknown(scenario: str, request: Request,
-                            _: Identity = Depends(require(*SCORER_ROLES))) -> Response:
-        """Any other scenario name: 404 naming the known ones."""
-        raise HTTPException(404, f"unknown scenario {scenario[:64]!r}; scenarios served here: "
-                                 f"{', '.join(state.scenarios)}.")
+    async def score_custom(scenario: str, request: Request,
+                           _: Identity = Depends(require(*SCORER_ROLES))) -> Response:
+        """A custom scenario, served from the signed definition of its live version (its
+        own path in the OpenAPI document); any other name: 404 naming the served ones."""
+        if scenario not in state.scenarios:
+            raise HTTPException(404, f"unknown scenario {scenario[:64]!r}; scenarios served "
+                                     f"here: {', '.join(state.scenarios)}.")
+        rows, batch = _rows(state, scenario, await json_body(request, invalid=InvalidBody))
+        return await _score(request, scenario, rows, batch=batch)
 
     @app.post("/plan/compliance", tags=["scoring"], response_model=schemas.ScoreResponse,
               openapi_extra=_scoring_body("compliance"))

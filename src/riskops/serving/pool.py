@@ -22,13 +22,14 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
 from riskops.config import Workspace
 from riskops.errors import InputError, IntegrityError
+from riskops.registry.definitions import CustomServed, custom_scenario
 from riskops.registry.floor import Admission, admit_manifest
 from riskops.registry.loader import LoadedModel, load_model
 from riskops.registry.manifest import VerifiedManifest
@@ -83,6 +84,9 @@ class Snapshot:
     #: The served manifest's digest and the fingerprint of the key that verified it.
     sha256: str | None = None
     signed_by: str | None = None
+    #: Custom scenarios served, each from its signed definition (``registry.definitions``);
+    #: the same mapping object while they do not change.
+    custom: Mapping[str, CustomServed] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
@@ -156,17 +160,20 @@ class ModelPool:
             return True
         manifest = verified.manifest
         problems: list[str] = [*early, *admission.problems]
+        custom = self._custom_scenarios(verified, current.custom, problems)
+        scenarios = {**{n: c.scenario for n, c in custom.items()}, **self._scenarios}
         slots: dict[str, ModelSlot] = {}
-        for name, scenario in self._scenarios.items():
+        for name, scenario in scenarios.items():
             if name not in manifest.models:
                 continue
             slot, slot_problems = self._build_slot(verified, name, scenario,
-                                                   current.slots.get(name))
+                                                   current.slots.get(name), custom.get(name))
             problems += slot_problems
             slots[name] = slot
         self._snapshot = Snapshot(manifest_version=manifest.manifest_version, slots=slots,
                                   problems=tuple(problems), loaded_at=datetime.now(UTC),
-                                  sha256=verified.sha256, signed_by=verified.signed_by)
+                                  sha256=verified.sha256, signed_by=verified.signed_by,
+                                  custom=custom)
         try:
             admission.record()
         except (IntegrityError, OSError) as exc:  # the mark is a guard; serving goes on
@@ -177,8 +184,39 @@ class ModelPool:
                          manifest.manifest_version)
         return True
 
+    def _custom_scenarios(self, verified: VerifiedManifest,
+                          previous: Mapping[str, CustomServed],
+                          problems: list[str]) -> Mapping[str, CustomServed]:
+        """The custom scenarios of ``verified`` (models that are not reference scenarios),
+        each from the definition of the version it routes to; ``previous`` is returned
+        as is when nothing changed. A definition that fails its digest or its rules is a
+        problem and its scenario is not served; a model with no definition at all (an
+        artifact-only version) is not a scenario and is skipped."""
+        found: dict[str, CustomServed] = {}
+        for name in verified.manifest.models:
+            if name in self._scenarios:
+                continue
+            try:
+                served = custom_scenario(verified, name, previous.get(name))
+            except Exception as exc:  # whatever the reason, this scenario is not served
+                reason = str(exc) if isinstance(exc, IntegrityError | InputError) else (
+                    f"{type(exc).__name__}: {exc}")
+                problem = f"{name}: scenario definition not loaded: {reason}"
+                problems.append(problem)
+                self._report(problem, {"modelId": name, "reason": reason,
+                                       "manifestVersion": verified.manifest.manifest_version})
+                continue
+            if served is None:
+                log.info("%s has no version with a scenario definition; not served", name)
+                continue
+            found[name] = served
+        unchanged = found.keys() == previous.keys() and all(
+            found[n] is previous[n] for n in found)
+        return previous if unchanged else found
+
     def _build_slot(self, verified: VerifiedManifest, name: str, scenario: Scenario,
-                    previous: ModelSlot | None) -> tuple[ModelSlot, list[str]]:
+                    previous: ModelSlot | None, custom: CustomServed | None = None,
+                    ) -> tuple[ModelSlot, list[str]]:
         manifest = verified.manifest
         stages = manifest.models[name].stages
         problems: list[str] = []
@@ -188,6 +226,8 @@ class ModelPool:
             if version is None:
                 return None
             try:
+                if custom is not None:
+                    custom.check_version(verified, version)
                 return self._load(verified, name, version, scenario, known)
             except Exception as exc:  # whatever the reason, this version is not served
                 reason = str(exc) if isinstance(exc, IntegrityError | InputError) else (
@@ -234,7 +274,7 @@ class ModelPool:
     def _warm_up(self, scenario: Scenario, served: ServedVersion) -> None:
         sample = self._samples.get(scenario.name)
         if sample is None:
-            sample = scenario.generate(WARMUP_ROWS, start=date(2026, 1, 1), days=1, seed=7)
+            sample = scenario.sample_rows(WARMUP_ROWS)
             self._samples[scenario.name] = sample
         try:
             scenario.risk_scores(served.loaded.estimator, sample)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from riskops import metrics
-from riskops.errors import PredictionsNotRecorded
+from riskops.errors import PredictionsNotRecorded, UnknownScenario
 from riskops.serving.pool import ServedVersion
 from riskops.serving.records import PredictionRecord, new_prediction_id
 from riskops.serving.routing import Route, choose_route
@@ -45,7 +45,10 @@ async def score_and_record(state: ServingState, scenario: str,
     ``scenario``, ``tenant`` and ``rows``. Raises ``PredictionsNotRecorded``
     when the inference log cannot commit the records.
     """
-    spec = state.scenarios[scenario]
+    spec = state.scenarios.get(scenario)
+    if spec is None:  # a custom scenario whose model went away since the request came in
+        raise UnknownScenario(f"scenario {scenario[:64]!r} is no longer served here; "
+                              "its model was retired or rolled back past its definition.")
     snapshot = state.pool.snapshot
     ids = [new_prediction_id() for _ in rows]
     route = choose_route(snapshot.slots.get(scenario), tenant=tenant,

@@ -37,16 +37,16 @@ def smoke_test(ws: Workspace, model: str, version: int, *, rows: int = 200,
     Returns ``{"status": "pass"|"fail", "reason", "rows", "served_by_model",
     "max_abs_difference", "threshold"}``; never raises for a failing version.
     """
-    from riskops.scenarios import get_scenario
+    from riskops.registry.definitions import version_scenario
 
     base: dict[str, Any] = {"model": model, "version": version, "rows": 0,
                             "served_by_model": 0, "max_abs_difference": None}
     try:
-        scenario = get_scenario(model)
+        verified = read_workspace_manifest(ws)
+        scenario = version_scenario(verified, model, version)
     except RiskopsError as exc:
         return {**base, "status": "fail", "reason": f"no served scenario for {model}: {exc}"}
     try:
-        verified = read_workspace_manifest(ws)
         loaded = load_model(verified, model, version, trusted_types=ws.settings.trusted_types,
                             read=[HOLDOUT_FILE, GOLDEN_FILE], action="smoke-tested")
     except RiskopsError as exc:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.requests import Request
 
 from riskops import metrics
 from riskops.config import Workspace
+from riskops.registry.definitions import CustomServed
 from riskops.scenarios import REFERENCE, get_scenario
 from riskops.scenarios.base import Scenario
 from riskops.serving import schemas
@@ -35,14 +39,14 @@ class ServingState:
 
         self.ws = ws
         self.settings = settings
-        self.scenarios: dict[str, Scenario] = {name: get_scenario(name) for name in REFERENCE}
-        self.request_models = {
-            name: schemas.request_model(s, max_text_chars=settings.max_text_chars)
-            for name, s in self.scenarios.items()
-        }
+        reference: dict[str, Scenario] = {name: get_scenario(name) for name in REFERENCE}
+        self._catalog = Catalog.build(reference, {}, None,
+                                      max_text_chars=settings.max_text_chars)
+        self._reference = self._catalog
+        self._catalog_lock = threading.Lock()
         self.incident_text_model = schemas.text_request_model(
-            self.scenarios["incident"], max_text_chars=settings.max_text_chars)
-        self.pool = ModelPool(ws, self.scenarios, on_integrity_failure=self._integrity_failed)
+            reference["incident"], max_text_chars=settings.max_text_chars)
+        self.pool = ModelPool(ws, reference, on_integrity_failure=self._integrity_failed)
         self.log = InferenceLog(ws.database_url)
         self.budget = ErrorBudget()
         self.batcher = MicroBatcher(model_threads=settings.model_threads)
@@ -50,6 +54,30 @@ class ServingState:
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
         self._published: set[tuple[str, str, str]] = set()
+
+    def catalog(self) -> Catalog:
+        """The scenarios served now: the reference ones and the custom ones of the current
+        model snapshot, with their request models (rebuilt only when those change)."""
+        custom = self.pool.snapshot.custom
+        catalog = self._catalog
+        if catalog.custom is custom:
+            return catalog
+        with self._catalog_lock:
+            if self._catalog.custom is not custom:
+                self._catalog = Catalog.build(
+                    self._reference.scenarios, custom, self._catalog,
+                    max_text_chars=self.settings.max_text_chars)
+            return self._catalog
+
+    @property
+    def scenarios(self) -> Mapping[str, Scenario]:
+        """Scenario by name: reference, then custom (see ``catalog``)."""
+        return self.catalog().scenarios
+
+    @property
+    def request_models(self) -> Mapping[str, type[BaseModel]]:
+        """The request model of each served scenario (see ``catalog``)."""
+        return self.catalog().request_models
 
     def _integrity_failed(self, problem: str, data: dict[str, Any]) -> None:
         from riskops.events import emit_now
@@ -114,6 +142,31 @@ class ServingState:
         if self._thread_limits is not None:
             self._thread_limits.restore_original_limits()
             self._thread_limits = None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The scenarios one snapshot serves and their request models; ``custom`` is the
+    snapshot's mapping it was built from (compared by identity)."""
+
+    scenarios: Mapping[str, Scenario]
+    request_models: Mapping[str, type[BaseModel]]
+    custom: Mapping[str, CustomServed]
+
+    @classmethod
+    def build(cls, reference: Mapping[str, Scenario], custom: Mapping[str, CustomServed],
+              previous: Catalog | None, *, max_text_chars: int) -> Catalog:
+        """Reference scenarios first (a custom model never shadows one); the request model
+        ``previous`` built for the same scenario object is reused."""
+        scenarios = {**reference,
+                     **{n: c.scenario for n, c in custom.items() if n not in reference}}
+        models: dict[str, type[BaseModel]] = {}
+        for name, scenario in scenarios.items():
+            if previous is not None and previous.scenarios.get(name) is scenario:
+                models[name] = previous.request_models[name]
+            else:
+                models[name] = schemas.request_model(scenario, max_text_chars=max_text_chars)
+        return cls(scenarios, models, custom)
 
 
 def settle_heap() -> None:

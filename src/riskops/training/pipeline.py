@@ -8,7 +8,9 @@ scenario, with six artifacts: ``model.skops``, ``evaluation-report.json``,
 ``reproducibility-report.json``, ``golden-predictions.parquet``,
 ``holdout-rows.parquet`` (the held-out rows and their scores) and
 ``reference-profile.json`` (what the model was trained on, for
-training-serving skew; ``riskops.profiles.profile``). It is not live until
+training-serving skew; ``riskops.profiles.profile``); a custom scenario's
+version also holds ``scenario.json``, its definition, which is what a server
+serves it from (``riskops.scenarios.definition``). It is not live until
 promoted.
 """
 
@@ -215,6 +217,7 @@ def train_scenario(
         folder = Path(tmp)
         golden_digest = _write_model_and_predictions(folder, fit, scenario)
         write_profile(folder, fit, scenario)
+        write_definition(folder, scenario)
         wall = {"read": read_seconds, "fit": fit.seconds, "evaluate": evaluate_seconds,
                 "total": time.perf_counter() - started}
         evaluation_report = reports.evaluation_report(
@@ -257,6 +260,19 @@ def train_scenario(
         summary["tracking"] = _track(ws, summary, folder)
     step("done")
     return summary
+
+
+def write_definition(folder: Path, scenario: Scenario) -> Path | None:
+    """Write a custom scenario's ``scenario.json`` (its definition, signed with the version
+    so that a server can serve it); reference scenarios are code and have none."""
+    from riskops.scenarios.custom import CustomScenario
+    from riskops.scenarios.definition import DEFINITION_FILE, definition_bytes
+
+    if not isinstance(scenario, CustomScenario):
+        return None
+    path = folder / DEFINITION_FILE
+    path.write_bytes(definition_bytes(scenario))
+    return path
 
 
 def scenario_identity(scenario: Scenario, config: Path | None) -> dict[str, Any]:
