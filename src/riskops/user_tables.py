@@ -639,8 +639,18 @@ def open_parquet(data: Any, *, source: str) -> Any:
     try:
         return pq.ParquetFile(data)
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{source}: cannot be read as Parquet: {_first_line(exc)}; it may be "
-                         "truncated or not Parquet.") from None
+        raise InputError(f"{source}: cannot be read as Parquet: {_first_line(exc)}.") from None
+
+
+def missing_column(name: str, *, role: str, present: list[str], source: str) -> InputError:
+    """The refusal of an absent column, in the shape of ``validate_table``'s.
+
+    >>> str(missing_column("score", role="--score-col column", present=["id", "p"],
+    ...                    source="--data x.csv"))
+    "--data x.csv: missing --score-col column 'score' (the file has 'id', 'p'; check the spelling)."
+    """
+    return InputError(f"{source}: missing {role} {name!r} (the file has "
+                      f"{_preview(present, limit=12)}; check the spelling).")
 
 
 def _cells(message: str) -> str:

@@ -60,7 +60,6 @@ from riskops.monitoring.segments import (
     join_segments,
     split_segments,
 )
-from riskops.monitoring.table_columns import ColumnFile
 from riskops.monitoring.verdicts import (
     DEFAULT_SEGMENT_CALIBRATION,
     MIN_SAMPLES,
@@ -69,6 +68,7 @@ from riskops.monitoring.verdicts import (
     psi_verdict,
     segment_verdicts,
 )
+from riskops.user_columns import ColumnFile
 
 __all__ = ["KIND", "SCHEMA_VERSION", "compare_files"]
 
