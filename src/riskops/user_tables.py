@@ -1,9 +1,13 @@
 """A user's table (CSV or Parquet): read it, and check its columns against a spec.
 
-The one place riskops reads a table a user brings (training data, a custom
-scenario's data; next, monitoring imports and bias audits) and checks its
-columns. Every refusal is one ``InputError`` line naming the file (``source``),
-the column, the first bad row (``data row N``: 1-based, header excluded), the
+The one place riskops reads a table a user brings (``train --data``, a custom
+scenario's data, ``monitor import --from``, ``audit bias --data``) and checks
+its columns; ``monitor compare`` reads its large files column by column
+(``riskops.user_columns.ColumnFile``) through the same opening checks
+(``table_format``, ``check_csv_head``, ``read_csv_columns``, ``check_header``,
+``open_parquet``), so a broken file gets the same line from every command.
+Every refusal is one ``InputError`` line naming the file (``source``), the
+column, the first bad row (``data row N``: 1-based, header excluded), the
 rule and, where there is one, the fix.
 
     spec = TableSpec((
@@ -20,7 +24,9 @@ rule and, where there is one, the fix.
 
 Reading: the suffix picks the format (``.csv``; ``.parquet`` or ``.pq``). The
 file is read into memory once and its SHA-256 taken from those bytes. CSV is
-UTF-8 with a header row and every cell is read as text (``"007"`` stays
+UTF-8 with a header row (a UTF-16 mark, a NUL byte or a cell that is not UTF-8
+is refused naming the column and row; a column name twice is refused), parsed
+by Arrow, and every cell is read as text (``"007"`` stays
 ``"007"``, ``NA`` is a value, only an empty cell is missing); the column
 checks convert, so a CSV and a Parquet file of the same data give the same
 frame. A Parquet index saved by pandas becomes a column.

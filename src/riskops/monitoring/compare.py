@@ -2,7 +2,7 @@
 
 No workspace, no service: two CSV or Parquet files in, one JSON-ready
 document out (the schema is in docs/drift.md). The files are read column by
-column (``table_columns``); each reference column is prepared once
+column (``riskops.user_columns``); each reference column is prepared once
 (``baselines``) and every chunk of the current file (``chunks``) measured
 against it.
 
