@@ -18,8 +18,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: import its own layer and the layers below it, never one above.
 LAYERS: list[set[str]] = [
     {"riskops", "errors", "roles"},
-    {"config", "files", "arrays", "audit_chain", "user_tables", "metrics", "scenarios",
-     "binning", "profiles", "toml_files", "tracking"},
+    {"config", "files", "arrays", "audit_chain", "user_tables", "user_columns", "metrics",
+     "scenarios", "binning", "profiles", "toml_files", "tracking"},
     {"storage"},
     {"registry", "events", "tokens", "workspace"},
     {"training", "monitoring", "jobs", "governance", "serving"},

@@ -1,9 +1,13 @@
 """A user's table (CSV or Parquet): read it, and check its columns against a spec.
 
-The one place riskops reads a table a user brings (training data, a custom
-scenario's data; next, monitoring imports and bias audits) and checks its
-columns. Every refusal is one ``InputError`` line naming the file (``source``),
-the column, the first bad row (``data row N``: 1-based, header excluded), the
+The one place riskops reads a table a user brings (``train --data``, a custom
+scenario's data, ``monitor import --from``, ``audit bias --data``) and checks
+its columns; ``monitor compare`` reads its large files column by column
+(``riskops.user_columns.ColumnFile``) through the same opening checks
+(``table_format``, ``check_csv_head``, ``read_csv_columns``, ``check_header``,
+``open_parquet``), so a broken file gets the same line from every command.
+Every refusal is one ``InputError`` line naming the file (``source``), the
+column, the first bad row (``data row N``: 1-based, header excluded), the
 rule and, where there is one, the fix.
 
     spec = TableSpec((
@@ -20,7 +24,9 @@ rule and, where there is one, the fix.
 
 Reading: the suffix picks the format (``.csv``; ``.parquet`` or ``.pq``). The
 file is read into memory once and its SHA-256 taken from those bytes. CSV is
-UTF-8 with a header row and every cell is read as text (``"007"`` stays
+UTF-8 with a header row (a UTF-16 mark, a NUL byte or a cell that is not UTF-8
+is refused naming the column and row; a column name twice is refused), parsed
+by Arrow, and every cell is read as text (``"007"`` stays
 ``"007"``, ``NA`` is a value, only an empty cell is missing); the column
 checks convert, so a CSV and a Parquet file of the same data give the same
 frame. A Parquet index saved by pandas becomes a column.
@@ -44,6 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,24 +184,14 @@ def read_table_file(path: Path, *, source: str | None = None) -> TableFile:
     InputError
         If the file is missing, a folder, has an unsupported suffix, cannot
         be read, is empty (no bytes, blank, no columns, or a header but no
-        rows), or cannot be parsed as its format.
+        rows), is not UTF-8, has a column name twice, or cannot be parsed as
+        its format.
     """
     path = Path(path)
     where = str(path) if source is None else source
-    if path.is_dir():
-        raise InputError(f"{where}: is a folder, not a data file.")
-    if not path.exists():
-        raise InputError(f"{where}: no such file.")
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(f"{where}: unsupported file type {path.suffix or '(no suffix)'!r}; "
-                         "use .csv or .parquet.")
+    fmt = table_format(path, source=where)
     raw = read_bytes(path, source=where)
     frame = _parse(raw, fmt, where)
-    if len(frame.columns) == 0:
-        raise InputError(f"{where}: the file is empty (no columns).")
-    if len(frame) == 0:
-        raise InputError(f"{where}: has a header but no rows.")
     frame.attrs["source"] = where
     return TableFile(frame=frame, path=path.resolve(), source=where,
                      sha256=hashlib.sha256(raw).hexdigest(), size=len(raw), format=fmt)
@@ -228,25 +225,25 @@ def read_bytes(path: Path, *, source: str | None = None) -> bytes:
 
 
 def _parse(raw: bytes, fmt: str, where: str) -> pd.DataFrame:
-    kind = "CSV" if fmt == "csv" else "Parquet"
-    try:
-        if fmt == "csv":
-            return pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False,
-                               na_values=[""], encoding="utf-8", low_memory=False)
-        frame = pd.read_parquet(io.BytesIO(raw))
+    """The whole file as a frame: CSV cells as text, Parquet columns as typed."""
+    if fmt == "csv":
+        table = read_csv_columns(io.BytesIO(raw), source=where, head=raw[:_HEAD])
+        frame = table.to_pandas()
+    else:
+        open_parquet(io.BytesIO(raw), source=where)  # the footer, with the shared messages
+        try:
+            frame = pd.read_parquet(io.BytesIO(raw))
+        except Exception as exc:  # pyarrow raises many types for a damaged file
+            raise InputError(f"{where}: cannot be read as Parquet: {_first_line(exc)}.") from None
         if any(name is not None for name in frame.index.names):
             frame = frame.reset_index()  # an index saved by pandas is a column to us
-        return frame
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{where}: cannot be read as {kind}: not UTF-8 text "
-                         f"({exc.reason}).") from None
-    except Exception as exc:  # pandas and pyarrow raise many types for malformed files
-        raise InputError(f"{where}: cannot be read as {kind}: {_first_line(exc)}") from None
+        check_header([str(n) for n in frame.columns], len(frame), source=where)
+    return frame
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    text = str(exc).strip().splitlines()
+    return _clip(text[0].rstrip(".")) if text else type(exc).__name__
 
 
 # -- validating -----------------------------------------------------------------------------
@@ -470,3 +467,208 @@ def _preview(values: Iterable[Any], limit: int = 10) -> str:
     items = [repr(v) for v in values]
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+# -- opening a file: the checks both readers share ------------------------------------------
+#
+# ``read_table_file`` (the whole table, as a frame) and ``riskops.user_columns.ColumnFile``
+# (one column at a time, for files too large for a frame of Python objects) open a file
+# through these, so the same fault reads the same whichever command meets it.
+
+#: Bytes of a CSV file looked at for a byte-order mark, NUL bytes and the header's encoding.
+_HEAD = 64 * 1024
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xfe\xff", "UTF-16"), (b"\xff\xfe", "UTF-16"),
+)
+
+_CSV_RULE = "it must be UTF-8 text with a header row and the same number of cells on every line"
+
+
+def table_format(path: Path, *, source: str) -> str:
+    """The format of a user's file from its suffix (``"csv"`` or ``"parquet"``).
+
+    Raises
+    ------
+    InputError
+        If the path is a folder, does not exist, or has another suffix.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{source}: is a folder, not a data file.")
+    if not path.exists():
+        raise InputError(f"{source}: no such file.")
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"{source}: unsupported file type {path.suffix or '(no suffix)'!r}; "
+                         "use .csv or .parquet.")
+    return fmt
+
+
+def check_header(names: list[str], rows: int, *, source: str) -> None:
+    """Refuse a table with no columns, a column name twice, or no rows.
+
+    >>> check_header(["a", "b", "a"], 3, source="x.csv")
+    Traceback (most recent call last):
+    riskops.errors.InputError: x.csv: column 'a' appears more than once in the header; \
+rename one of them.
+    """
+    if not names:
+        raise InputError(f"{source}: the file is empty (no columns).")
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if doubled:
+        raise InputError(f"{source}: column {doubled[0]!r} appears more than once in the "
+                         "header; rename one of them.")
+    if rows == 0:
+        raise InputError(f"{source}: has a header but no rows.")
+
+
+def check_csv_head(head: bytes, *, source: str) -> None:
+    """Refuse a CSV file whose first bytes show it is not UTF-8 text.
+
+    A byte-order mark of UTF-16 or UTF-32, a NUL byte (binary data, or UTF-16
+    without a mark), or a header row that is not UTF-8 are refused here;
+    later cells are checked column by column (:func:`text_column`).
+    """
+    if not head.strip():
+        raise InputError(f"{source}: the file is empty.")
+    for mark, encoding in _BOMS:
+        if head.startswith(mark):
+            raise InputError(f"{source}: cannot be read as CSV: it is {encoding} text; save it "
+                             "as UTF-8.")
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise InputError(f"{source}: cannot be read as CSV: it holds binary data (a NUL byte "
+                         f"at byte {nul + 1}), not text; save it as UTF-8 CSV.")
+    header = head.split(b"\n", 1)[0] if b"\n" in head else head
+    try:
+        header.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.end < len(header) or len(header) < len(head):  # not a character cut by _HEAD
+            raise InputError(f"{source}: cannot be read as CSV: not UTF-8 text in the header "
+                             f"row ({exc.reason} at byte {exc.start + 1}); save it as "
+                             "UTF-8.") from None
+
+
+def read_csv_columns(data: Any, *, source: str, head: bytes, typed: bool = False) -> Any:
+    """A CSV file (a path or a binary buffer) parsed by Arrow into a ``pyarrow.Table``.
+
+    Every cell is text (``typed=False``; an empty cell is null), or Arrow
+    infers numbers and times (``typed=True``: fast, and every cell is text
+    again if a later part of the file breaks an inferred type). ``head`` is
+    the file's first bytes (:func:`check_csv_head`). Columns are valid UTF-8
+    strings, or the first bad row is named.
+
+    Raises
+    ------
+    InputError
+        For the faults of :func:`check_csv_head` and :func:`check_header`, and
+        a file Arrow cannot parse (a row with more or fewer cells than the header).
+    """
+    import pyarrow as pa
+
+    check_csv_head(head, source=source)
+    rewind = data.seek if hasattr(data, "seek") else (lambda _: None)
+    attempts = ([(True, False)] if typed else []) + [(False, False), (False, True)]
+    for number, (infer, newlines) in enumerate(attempts, start=1):
+        rewind(0)
+        try:
+            table = _arrow_csv(data, infer=infer, newlines=newlines)
+            break
+        except (pa.ArrowException, OSError) as exc:
+            message = _first_line(exc)
+            if "Empty CSV file" in message:
+                raise InputError(f"{source}: the file is empty.") from None
+            if number == len(attempts) or not isinstance(exc, pa.ArrowInvalid):
+                raise InputError(f"{source}: cannot be read as CSV: {_cells(message)}; "
+                                 f"{_CSV_RULE}.") from None
+    names = [str(n) for n in table.column_names]
+    check_header(names, table.num_rows, source=source)
+    columns = [text_column(table.column(i), name, source=source)
+               for i, name in enumerate(names)]
+    return pa.table(columns, names=names)
+
+
+def _arrow_csv(data: Any, *, infer: bool, newlines: bool) -> Any:
+    """Arrow's CSV reader: ``infer`` types, or read every cell as bytes."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    parse = pacsv.ParseOptions(newlines_in_values=newlines)
+    types: dict[str, Any] = {}
+    if not infer:
+        header = pacsv.open_csv(data, parse_options=parse)
+        types = {n: pa.binary() for n in header.schema.names}  # UTF-8 checked per column
+        header.close()
+        if hasattr(data, "seek"):
+            data.seek(0)
+    convert = pacsv.ConvertOptions(
+        column_types=types, strings_can_be_null=True, null_values=[""],
+        quoted_strings_can_be_null=True, true_values=[], false_values=[])
+    return pacsv.read_csv(data, parse_options=parse, convert_options=convert)
+
+
+def text_column(column: Any, name: str, *, source: str) -> Any:
+    """An Arrow column read from CSV, with bytes as UTF-8 strings; others as they are.
+
+    Raises
+    ------
+    InputError
+        If a cell is not UTF-8, naming the column and the first such row.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)):
+        return column
+    try:
+        return pc.cast(column, pa.string())
+    except pa.ArrowInvalid:
+        low, high = 0, len(column)  # the first bad cell lies in [low, high)
+        while high - low > 1:
+            middle = (low + high) // 2
+            try:
+                pc.cast(column.slice(low, middle - low), pa.string())
+                low = middle
+            except pa.ArrowInvalid:
+                high = middle
+        raise InputError(f"{source}: cannot be read as CSV: not UTF-8 text in column "
+                         f"{name!r} (first: data row {low + 1}); save it as UTF-8.") from None
+
+
+def open_parquet(data: Any, *, source: str) -> Any:
+    """A ``pyarrow.parquet.ParquetFile`` of a path or buffer; ``InputError`` if unreadable."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(data)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{source}: cannot be read as Parquet: {_first_line(exc)}.") from None
+
+
+def missing_column(name: str, *, role: str, present: list[str], source: str) -> InputError:
+    """The refusal of an absent column, in the shape of ``validate_table``'s.
+
+    >>> str(missing_column("score", role="--score-col column", present=["id", "p"],
+    ...                    source="--data x.csv"))
+    "--data x.csv: missing --score-col column 'score' (the file has 'id', 'p'; check the spelling)."
+    """
+    return InputError(f"{source}: missing {role} {name!r} (the file has "
+                      f"{_preview(present, limit=12)}; check the spelling).")
+
+
+def _cells(message: str) -> str:
+    """Arrow's "Expected 6 columns, got 1: <row>" as words, without the row's bytes."""
+    match = re.search(r"Expected (\d+) columns, got (\d+)", message)
+    if match is None:
+        return message
+    expected, got = int(match[1]), int(match[2])
+    return f"a row has {_count(got, 'cell')} where the header has {expected}"
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    """One printable line of at most ``limit`` characters (a parser may quote raw bytes)."""
+    printable = "".join(c if c.isprintable() else "?" for c in text)
+    return printable if len(printable) <= limit else printable[: limit - 1] + "…"

@@ -24,7 +24,7 @@ from riskops.monitoring.segments import split_segments
 from riskops.monitoring.stats import chi_square_counts as chi_square_of_counts
 from riskops.monitoring.stats import jensen_shannon_of_shares, ks_and_wasserstein_sorted
 from riskops.monitoring.summary_stats import SortedReference
-from riskops.monitoring.table_columns import ColumnFile, Encoded
+from riskops.user_columns import ColumnFile, Encoded
 
 RNG = np.random.default_rng(11)
 
@@ -319,7 +319,7 @@ def test_estimated_performance_without_reference_labels_reads_scores_as_probabil
     ({"threshold": math.nan}, "--threshold must be"),
     ({"bins": 1}, "--bins must be"),
     ({"decision_threshold": 1.5}, "--decision-threshold must be"),
-    ({"columns": ["nope"]}, "no column 'nope' (from --columns)"),
+    ({"columns": ["nope"]}, "missing --columns column 'nope'"),
     ({"columns": ["x"], "categorical": ["ts"]}, "--categorical lists 'ts', which --columns"),
     ({"columns": ["ts"]}, "holds dates or times"),
     ({"score_col": "x"}, "score column 'x' must hold scores from 0 to 1; data row"),
@@ -391,7 +391,8 @@ def test_hostile_column_names_are_compared_and_quoted(tmp_path: Path):
         assert document["options"]["columns"] == [odd, "y"]
         with pytest.raises(InputError) as caught:
             compare_files(*paths, columns=["a\nb"])
-        assert "no column 'a\\nb'" in str(caught.value) and "\n" not in str(caught.value)
+        message = str(caught.value)
+        assert "missing --columns column 'a\\nb'" in message and "\n" not in message
 
 
 # -- performance from sorted scores -----------------------------------------------------------

@@ -149,7 +149,7 @@ def test_segments_without_enough_labels_are_skipped(tmp_path: Path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--segment-col", "region", "--segment-col", "nope"],
-     "error: --reference ref.parquet: no column 'nope' (from --segment-col)"),
+     "error: --reference ref.parquet: missing --segment-col column 'nope'"),
     (["--segment-col", "region", "--segment-col", "region"],
      "error: --segment-col 'region' is given twice; give each segment column once."),
     (["--segment-col", "region", "--segment-col", "score", "--score-col", "score"],

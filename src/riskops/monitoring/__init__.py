@@ -26,9 +26,9 @@ Checks:
     job.py            run_model_monitoring: fetch, check, alert, set gauges, persist
     mlflow_runs.py    with MLFLOW_TRACKING_URI: one MLflow run per (model, tenant)
 
-`monitor compare` and `monitor import` (files):
+`monitor compare` and `monitor import` (files, read through ``riskops.user_columns`` and
+``riskops.user_tables``):
 
-    table_columns.py  a CSV or Parquet file read one column at a time
     chunks.py         rows split by period or size
     baselines.py      a reference column binned and sorted once
     segments.py       rows split by segment value

@@ -29,8 +29,8 @@ from riskops.binning import shares_in_sorted
 from riskops.monitoring import stats
 from riskops.monitoring.drift import MISSING
 from riskops.monitoring.summary_stats import SortedReference
-from riskops.monitoring.table_columns import Encoded
 from riskops.monitoring.verdicts import MIN_SAMPLES
+from riskops.user_columns import Encoded
 
 __all__ = ["CategoricalBaseline", "NumericBaseline", "label_counts"]
 

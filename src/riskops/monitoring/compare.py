@@ -2,7 +2,7 @@
 
 No workspace, no service: two CSV or Parquet files in, one JSON-ready
 document out (the schema is in docs/drift.md). The files are read column by
-column (``table_columns``); each reference column is prepared once
+column (``riskops.user_columns``); each reference column is prepared once
 (``baselines``) and every chunk of the current file (``chunks``) measured
 against it.
 
@@ -60,7 +60,6 @@ from riskops.monitoring.segments import (
     join_segments,
     split_segments,
 )
-from riskops.monitoring.table_columns import ColumnFile
 from riskops.monitoring.verdicts import (
     DEFAULT_SEGMENT_CALIBRATION,
     MIN_SAMPLES,
@@ -69,6 +68,7 @@ from riskops.monitoring.verdicts import (
     psi_verdict,
     segment_verdicts,
 )
+from riskops.user_columns import ColumnFile
 
 __all__ = ["KIND", "SCHEMA_VERSION", "compare_files"]
 

@@ -26,8 +26,8 @@ import numpy as np
 
 from riskops.monitoring.chunks import Chunk
 from riskops.monitoring.drift import MISSING
-from riskops.monitoring.table_columns import Encoded
 from riskops.monitoring.windows import SEGMENT_MIN_SAMPLES  # the floor monitor run uses
+from riskops.user_columns import Encoded
 
 __all__ = ["SEGMENT_MIN_SAMPLES", "Segments", "join_segments", "split_segments"]
 
