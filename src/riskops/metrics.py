@@ -60,6 +60,11 @@ ERROR_BUDGET_REMAINING = Gauge(
     "Share (0..1) of the scenario's error budget left in the trailing window.",
     ["scenario"], multiprocess_mode="mostrecent",
 )
+OUT_OF_RANGE_INPUTS = Counter(
+    "ml_out_of_range_inputs_total",
+    "Model-scored inputs outside the range the version's training data covered.",
+    ["model", "feature"],
+)
 DRIFT_CHECKS = Counter("ml_drift_checks_total", "Drift checks run.")
 DRIFT_DETECTIONS = Counter("ml_drift_detections_total", "Drift checks that found drift.")
 PERFORMANCE_DEGRADED = Counter(

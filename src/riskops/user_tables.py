@@ -37,9 +37,10 @@ Column kinds and what ``validate_table`` returns for them:
 - ``timestamp``: ISO 8601 text or a timestamp type, never empty; tz-aware UTC
   (a time without zone is UTC). Numbers are refused.
 - ``numeric``: floats; empty cells are NaN (refused if not ``allow_empty``),
-  infinity is refused.
+  infinity is refused, and so are values outside ``lower_bound``/``upper_bound``
+  or with a fraction when ``integer``.
 - ``category``: text; empty cells are ``None`` (or ``fill``, or refused if not
-  ``allow_empty``).
+  ``allow_empty``); values not in ``categories`` (when given) are refused.
 - ``text``: free text; an empty cell is ``""``.
 - ``label``: text (``1.0`` or ``True`` read from a typed column become
   ``"1"``), never empty; only ``labels`` if given, else at most two distinct
@@ -112,6 +113,12 @@ class Column:
     role : str, default="column"
         How messages call the column, e.g. "numeric feature" for
         "numeric feature 'amount' must be numeric".
+    lower_bound, upper_bound : float, optional
+        ``numeric``: the smallest and largest valid value (inclusive).
+    integer : bool, default=False
+        ``numeric``: values must be whole numbers (``3`` or ``3.0``).
+    categories : tuple of str, optional
+        ``category``: the values allowed (empty cells follow ``allow_empty``).
     """
 
     name: str
@@ -123,6 +130,10 @@ class Column:
     both_classes: bool = True
     hint: str | None = None
     role: str = "column"
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    integer: bool = False
+    categories: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
@@ -132,6 +143,11 @@ class Column:
             raise ValueError(f"column {self.name!r}: only a category column takes fill")
         if self.labels is not None and self.kind != "label":
             raise ValueError(f"column {self.name!r}: only a label column takes labels")
+        bounded = self.lower_bound is not None or self.upper_bound is not None or self.integer
+        if bounded and self.kind != "numeric":
+            raise ValueError(f"column {self.name!r}: only a numeric column takes bounds")
+        if self.categories is not None and self.kind != "category":
+            raise ValueError(f"column {self.name!r}: only a category column takes categories")
 
 
 @dataclass(frozen=True)
@@ -353,16 +369,58 @@ def _numbers(values: pd.Series, column: Column, spec: TableSpec, source: str) ->
             f"{source}: {name} holds infinity in {_rows(int(infinite.sum()))} "
             f"(first: {_row(_first(infinite))}); use an empty cell for a missing value."
         )
+    return _within_bounds(numbers, column, source)
+
+
+def _within_bounds(numbers: pd.Series, column: Column, source: str) -> pd.Series:
+    """``numbers``; ``InputError`` naming the first value outside the column's bounds."""
+    values = numbers.to_numpy()
+    rules = []
+    if column.lower_bound is not None:
+        rules.append((values < column.lower_bound, f"below its lower bound "
+                                                   f"{column.lower_bound:g}"))
+    if column.upper_bound is not None:
+        rules.append((values > column.upper_bound, f"above its upper bound "
+                                                   f"{column.upper_bound:g}"))
+    if column.integer:
+        with np.errstate(invalid="ignore"):
+            rules.append((np.isfinite(values) & (values != np.floor(values)),
+                          "not a whole number"))
+    for bad, rule in rules:
+        if bad.any():
+            first = _first(bad)
+            raise InputError(
+                f"{source}: {column.role} {column.name!r} is {rule} in "
+                f"{_rows(int(bad.sum()))} (first: {values[first]:g} at {_row(first)}); "
+                "correct or drop those rows, or change the bound if it is wrong."
+            )
     return numbers
 
 
 def _categories(values: pd.Series, column: Column, spec: TableSpec, source: str) -> pd.Series:
     if not column.allow_empty and column.fill is None:
-        return _printable(_never_empty(values, column, source, "every row needs a value"),
+        text = _printable(_never_empty(values, column, source, "every row needs a value"),
                           column, source)
+        _listed(text, column, source)
+        return text
     text = values.map(str).astype(object).where(values.notna(), None)
     _printable(text, column, source)
+    _listed(text, column, source)
     return text if column.fill is None else text.fillna(column.fill).astype(object)
+
+
+def _listed(text: pd.Series, column: Column, source: str) -> None:
+    """``InputError`` if a (non-empty) value of ``text`` is not one of ``column.categories``."""
+    if column.categories is None:
+        return
+    bad = (text.notna() & ~text.isin(column.categories)).to_numpy(dtype=bool)
+    if bad.any():
+        unknown = sorted(set(text[bad].tolist()))
+        raise InputError(
+            f"{source}: {column.role} {column.name!r} holds {_preview(unknown, 5)} "
+            f"(first: {_row(_first(bad))}), not among its categories "
+            f"{', '.join(column.categories)}; correct those rows or list the value."
+        )
 
 
 def _printable(text: pd.Series, column: Column, source: str) -> pd.Series:

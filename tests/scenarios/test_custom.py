@@ -311,8 +311,8 @@ def test_model_without_text_features_is_the_calibrated_gradient_boosting(
 @pytest.mark.parametrize(("old", "new", "message"), [
     ('name = "claims"', 'name = "claims', "claims.toml: malformed TOML: "),
     ("[features]", "[extra]\nx = 1\n[features]",
-     "claims.toml: unknown section [extra]; known sections are columns, features, heuristic, "
-     "scenario."),
+     "claims.toml: unknown section [extra]; known sections are bounds, categories, columns, "
+     "features, heuristic, scenario."),
     ('tenant = "tenant"', 'tenant_col = "tenant"',
      "claims.toml: unknown key columns.tenant_col; known keys in [columns] are id, label, "),
     ('[features]\nnumeric = ["amount", "days_to_report"]\ncategorical = ["channel"]\n'

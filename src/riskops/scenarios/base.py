@@ -41,7 +41,17 @@ MIN_ROWS_REASON = " so that the train, validation and golden slices each hold en
 
 @dataclass(frozen=True)
 class Feature:
-    """One model input: its name, kind, meaning and the values it may take."""
+    """One model input: its name, kind, meaning and the values it may take.
+
+    Two kinds of range, not to be confused:
+
+    - ``minimum``/``maximum``: where the generator puts values (it clips drifted
+      values to them); a plausible range, not a rule.
+    - ``lower_bound``/``upper_bound`` (inclusive) and ``integer``: what a valid
+      value is. Training data outside them is refused by the data checks and
+      a request outside them is refused by serving (422). ``categories`` is
+      both: the values a categorical feature accepts.
+    """
 
     name: str
     kind: FeatureKind
@@ -50,6 +60,18 @@ class Feature:
     maximum: float | None = None
     categories: tuple[str, ...] | None = None
     max_length: int | None = None  # text only
+    lower_bound: float | None = None  # numeric only, inclusive
+    upper_bound: float | None = None  # numeric only, inclusive
+    integer: bool = False  # numeric only: whole numbers (3 or 3.0, not 3.5)
+
+    def value_rules(self) -> dict[str, Any]:
+        """This feature's validity rules as ``riskops.user_tables.Column`` arguments."""
+        if self.kind == "numeric":
+            return {"lower_bound": self.lower_bound, "upper_bound": self.upper_bound,
+                    "integer": self.integer}
+        if self.kind == "categorical":
+            return {"categories": self.categories}
+        return {}
 
 
 @dataclass(frozen=True)
@@ -82,13 +104,14 @@ class Schema:
                    min_rows_reason: str = "") -> TableSpec:
         """This layout as a column spec for ``riskops.user_tables.validate_table``.
 
-        Required: id, timestamp, tenant (never empty), every feature (numeric,
-        category or free text by kind) and the label (one of ``labels``, both
-        classes present). Segment and sensitive columns are optional categories.
+        Required: id, timestamp, tenant (never empty), every feature (numeric within
+        its bounds, category among its categories, or free text) and the label (one of
+        ``labels``, both classes present). Segment and sensitive columns are optional categories.
         """
         columns = [Column(self.id, "id"), Column(self.timestamp, "timestamp"),
                    Column(self.tenant, "category", allow_empty=False)]
-        columns += [Column(f.name, COLUMN_KINDS[f.kind]) for f in self.features]
+        columns += [Column(f.name, COLUMN_KINDS[f.kind], **f.value_rules())
+                    for f in self.features]
         columns.append(Column(self.label, "label", labels=self.labels))
         columns += [Column(name, "category", required=False)
                     for name in (*self.segments, self.sensitive) if name is not None]
@@ -99,10 +122,12 @@ class Schema:
                          min_rows_reason=min_rows_reason)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON form, hashed into the reproducibility report."""
+        """JSON form, hashed into the reproducibility report (unset fields left out, so a
+        feature without bounds hashes as before bounds existed)."""
         return {
             "features": [
-                {k: v for k, v in vars(f).items() if v is not None} for f in self.features
+                {k: v for k, v in vars(f).items() if v is not None and v is not False}
+                for f in self.features
             ],
             "labels": list(self.labels), "segments": list(self.segments),
             "sensitive": self.sensitive, "id": self.id, "timestamp": self.timestamp,

@@ -16,6 +16,11 @@
     numeric = ["amount", "days_to_report"]
     categorical = ["channel"]
     text = ["notes"]
+    [bounds]                         # optional; valid values of numeric features
+    amount = { min = 0 }             # inclusive; min, max and integer each optional
+    days_to_report = { min = 0, max = 3650, integer = true }
+    [categories]                     # optional; the values a categorical feature accepts
+    channel = ["web", "branch", "phone"]
     [heuristic]                      # optional; without rules the score is 0
     rules = [{ feature = "amount", op = ">", value = 10000, points = 0.4, reason = "large claim" }]
     threshold = 0.5
@@ -25,6 +30,11 @@ columns to riskops' layout (``id, timestamp, tenant_id, <segments>,
 <sensitive>, <features>, label``); feature, segment and sensitive columns keep
 their names. The ``schema`` always uses riskops' names; its labels are final
 once ``prepare`` has seen the data.
+
+Bounds and categories are validity rules: training data outside them is
+refused (the row is named), and serving answers a request outside them with
+422. ``integer = true`` accepts whole numbers (``3`` or ``3.0``, not ``3.5``).
+A categorical feature without ``[categories]`` accepts any short text.
 
 Heuristic rules: ``op`` is one of ``> >= < <= == != in``; ordering needs a
 numeric feature and a number; ``in`` takes a list. A rule whose feature is
@@ -74,12 +84,16 @@ NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 
 _KNOWN_KEYS: dict[str, set[str]] = {
     "scenario": {"name", "description"},
+    "bounds": set(), "categories": set(),  # keyed by feature name; see _with_value_rules
     "columns": {"id", "timestamp", "tenant", "label", "positive_label", "negative_label",
                 "segments", "sensitive"},
     "features": {"numeric", "categorical", "text"},
     "heuristic": {"rules", "threshold"},
 }
 _RULE_KEYS = {"feature", "op", "value", "points", "reason"}
+#: Sections keyed by feature name rather than by fixed keys.
+_FEATURE_TABLES = ("bounds", "categories")
+_BOUND_KEYS = ("min", "max", "integer")
 #: Config key -> riskops' standard column name.
 _STANDARD = {"id": "id", "timestamp": "timestamp", "tenant": "tenant_id", "label": "label"}
 _ORDERING: dict[str, Callable[[Any, Any], bool]] = {
@@ -250,7 +264,7 @@ class CustomScenario(Scenario):
             *([Column(cfg.sensitive, "category", role="sensitive column")]
               if cfg.sensitive else []),
             *(Column(f.name, COLUMN_KINDS[f.kind], role=f"{f.kind} feature",
-                     hint=_NUMERIC_HINT if f.kind == "numeric" else None)
+                     hint=_NUMERIC_HINT if f.kind == "numeric" else None, **f.value_rules())
               for f in cfg.features),
             Column(col["label"], "label", role="label column"),
         ]
@@ -287,7 +301,8 @@ def load_custom_scenario(config: Path, *, name: str, shown_as: Path | None = Non
     InputError
         Naming the file and the key: unreadable, too large or malformed TOML,
         unknown sections or keys, wrong types, no ``[features]``, a column in
-        two roles, a name that differs from ``name``, a bad heuristic rule.
+        two roles, a name that differs from ``name``, a bad heuristic rule, a
+        bound or category list that does not fit its feature.
     """
     source = shown_as or Path(config)  # the file as the user knows it, for messages
     try:
@@ -306,7 +321,7 @@ def parse_config(data: dict[str, Any], *, source: Path, name: str) -> CustomConf
         if not isinstance(value, dict):
             raise InputError(f"{source}: [{section}] must be a table, not a "
                              f"{type(value).__name__}.")
-        unknown = sorted(set(value) - _KNOWN_KEYS[section])
+        unknown = [] if section in _FEATURE_TABLES else sorted(set(value) - _KNOWN_KEYS[section])
         if unknown:
             raise InputError(f"{source}: unknown key {section}.{unknown[0]}; known keys in "
                              f"[{section}] are {', '.join(sorted(_KNOWN_KEYS[section]))}.")
@@ -340,6 +355,7 @@ def parse_config(data: dict[str, Any], *, source: Path, name: str) -> CustomConf
     if not features:
         raise InputError(f"{source}: [features] lists no columns; name at least one under "
                          "features.numeric, features.categorical or features.text.")
+    features = _with_value_rules(data, features, source)
     _check_roles(columns, segments, sensitive, features, source)
     rules = tuple(_rule(i, raw, features, source)
                   for i, raw in enumerate(get.rules()))
@@ -445,6 +461,69 @@ def _check_roles(
                 f"{column!r} column in the data and the config."
             )
         renamed[target] = (column, role)
+
+
+def _with_value_rules(data: dict[str, Any], features: tuple[Feature, ...],
+                      source: Path) -> tuple[Feature, ...]:
+    """``features`` with the ``[bounds]`` and ``[categories]`` of the config applied."""
+    kinds = {f.name: f.kind for f in features}
+    rules: dict[str, dict[str, Any]] = {}
+    for section, wanted, parse in (("bounds", "numeric", _bounds),
+                                   ("categories", "categorical", _category_list)):
+        for name, raw in data.get(section, {}).items():
+            where = f"{source}: {section}.{name}"
+            if name not in kinds:
+                raise InputError(f"{where}: {name!r} is not a feature ({_preview(kinds)}); "
+                                 f"fix the name or list it under [features].")
+            if kinds[name] != wanted:
+                other = ("bound it under [bounds]" if kinds[name] == "numeric" else
+                         "list its values under [categories]" if kinds[name] == "categorical"
+                         else "drop it (text features take neither)")
+                raise InputError(f"{where}: [{section}] applies to {wanted} features and "
+                                 f"{name!r} is {kinds[name]}; {other}.")
+            rules[name] = parse(raw, where)
+    return tuple(replace(f, **rules[f.name]) if f.name in rules else f for f in features)
+
+
+def _bounds(raw: Any, where: str) -> dict[str, Any]:
+    example = "{ min = 0, max = 23, integer = true }"
+    if not isinstance(raw, dict) or not raw:
+        raise InputError(f"{where} must be a table like {example}, not {_describe(raw)}.")
+    unknown = sorted(set(raw) - set(_BOUND_KEYS))
+    if unknown:
+        raise InputError(f"{where}: unknown key {unknown[0]!r}; known keys are "
+                         f"{', '.join(_BOUND_KEYS)}.")
+    limits = {}
+    for key in ("min", "max"):
+        value = raw.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not math.isfinite(value)):
+            raise InputError(f"{where}: {key} must be a finite number, not {_describe(value)}; "
+                             f"leave it out for no {key}imum.")
+        limits[key] = None if value is None else float(value)
+    integer = raw.get("integer", False)
+    if not isinstance(integer, bool):
+        raise InputError(f"{where}: integer must be true or false, not {_describe(integer)}.")
+    lower, upper = limits["min"], limits["max"]
+    if lower is not None and upper is not None and lower > upper:
+        raise InputError(f"{where}: min {lower:g} is greater than max {upper:g}; swap them.")
+    return {"lower_bound": lower, "upper_bound": upper, "integer": integer}
+
+
+def _category_list(raw: Any, where: str) -> dict[str, Any]:
+    if not isinstance(raw, list) or not all(isinstance(v, str) and v.strip() for v in raw):
+        raise InputError(f"{where} must be a list of non-empty strings like [\"web\", "
+                         f"\"branch\"], not {_describe(raw)}.")
+    if not raw:
+        raise InputError(f"{where} is empty; list the values the feature accepts, or drop "
+                         "the key to accept any.")
+    doubled = next((v for i, v in enumerate(raw) if v in raw[:i]), None)
+    if doubled is not None:
+        raise InputError(f"{where} lists {doubled!r} twice; list each value once.")
+    if any(not v.isprintable() for v in raw):
+        raise InputError(f"{where}: values must be printable text (no newlines, tabs or "
+                         "escapes).")
+    return {"categories": tuple(raw)}
 
 
 def _rule(index: int, raw: Any, features: tuple[Feature, ...], source: Path) -> Rule:

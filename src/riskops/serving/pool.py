@@ -35,6 +35,7 @@ from riskops.registry.loader import LoadedModel, load_model
 from riskops.registry.manifest import VerifiedManifest
 from riskops.registry.trust import chain_path
 from riskops.scenarios.base import Scenario
+from riskops.serving.ranges import TrainingRanges, training_ranges
 
 log = logging.getLogger("riskops.serving")
 
@@ -44,10 +45,12 @@ WARMUP_ROWS = 8
 
 @dataclass(frozen=True, slots=True)
 class ServedVersion:
-    """A loaded, verified model version and the threshold signed with it."""
+    """A loaded, verified model version, the threshold signed with it and the ranges its
+    training data covered (``None``: the version has no reference profile)."""
 
     loaded: LoadedModel
     threshold: float
+    ranges: TrainingRanges | None = None
 
     @property
     def model(self) -> str:
@@ -267,7 +270,8 @@ class ModelPool:
             return previous
         loaded = load_model(verified, name, version,
                             trusted_types=self._ws.settings.trusted_types)
-        served = ServedVersion(loaded, threshold)
+        served = ServedVersion(loaded, threshold,
+                               training_ranges(verified, name, version, scenario.schema))
         self._warm_up(scenario, served)
         return served
 

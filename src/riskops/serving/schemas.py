@@ -1,7 +1,9 @@
 """Request and response bodies, built from each scenario's feature schema.
 
 A scenario's request model is generated from its ``Schema``: numeric features
-are finite numbers (JSON numbers only, no strings or booleans), categorical
+are finite numbers (JSON numbers only, no strings or booleans) within the
+feature's validity bounds (``lower_bound``/``upper_bound``; whole numbers for
+``integer`` features, where ``3.0`` is accepted and ``3.5`` refused), categorical
 features one of their listed categories, text features non-empty strings up
 to ``max_text_chars``. Unknown fields are refused so a typo is not silently
 scored as a missing value.
@@ -16,7 +18,8 @@ import functools
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticKnownError
 
 from riskops.registry.service import TENANT_PATTERN
 from riskops.scenarios.base import Feature, Scenario
@@ -28,10 +31,26 @@ _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 PREDICTION_ID = re.compile(_ID_PATTERN)
 
 
+def _whole(value: float) -> float:
+    """``value`` if it is a whole number; pydantic's ``int_from_float`` error otherwise (its
+    message names the rule, not the value)."""
+    if not value.is_integer():
+        raise PydanticKnownError("int_from_float")
+    return value
+
+
 def _annotation(feature: Feature, *, max_text_chars: int) -> Any:
     if feature.kind == "numeric":
-        return Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_ABS_NUMBER,
-                                      le=MAX_ABS_NUMBER, description=feature.description)]
+        lower = -MAX_ABS_NUMBER if feature.lower_bound is None \
+            else max(-MAX_ABS_NUMBER, feature.lower_bound)
+        upper = MAX_ABS_NUMBER if feature.upper_bound is None \
+            else min(MAX_ABS_NUMBER, feature.upper_bound)
+        number = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=lower, le=upper,
+                                        description=feature.description)]
+        if feature.integer:
+            return Annotated[number, AfterValidator(_whole),
+                             Field(json_schema_extra={"multipleOf": 1})]
+        return number
     if feature.kind == "categorical" and feature.categories:
         return Annotated[Literal[feature.categories], Field(description=feature.description)]
     limit = max_text_chars if feature.kind == "text" else 256

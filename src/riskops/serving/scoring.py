@@ -2,8 +2,10 @@
 
 The heuristic runs for every row: it is the answer when no model is routed,
 the floor when the model fails, and its fired rules are the ``reasons`` given
-with an ML score too. A model exception, or a score outside [0, 1], answers
-the whole request from the heuristic and says why in ``reasons``.
+with an ML score too, followed by ``outside training range: <feature>`` for each
+input the served version's training data did not cover (``ranges``). A model
+exception, or a score outside [0, 1], answers the whole request from the heuristic
+and says why in ``reasons``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from riskops.scenarios.base import Scenario
+from riskops.serving.ranges import reasons
 from riskops.serving.routing import Route
 
 log = logging.getLogger("riskops.serving")
@@ -29,6 +32,8 @@ class Scored:
     method: str  # ml | heuristic
     reasons: tuple[str, ...]
     model_error: str | None = None
+    #: Features outside the training range of the version that scored the row.
+    out_of_range: tuple[str, ...] = ()
 
 
 def score_rows(scenario: Scenario, route: Route, rows: Sequence[dict[str, Any]]) -> list[Scored]:
@@ -45,9 +50,11 @@ def score_rows(scenario: Scenario, route: Route, rows: Sequence[dict[str, Any]])
                         served.model, served.version, error)
         else:
             labels = _labels(scenario, served.loaded.estimator, frame, scores, served.threshold)
+            ranges = served.ranges
+            outside = [ranges.outside(row) for row in rows] if ranges else [()] * len(rows)
             return [
-                Scored(float(s), lab, "ml", h.reasons) for s, lab, h in zip(
-                    scores, labels, heuristics, strict=True)
+                Scored(float(s), lab, "ml", (*h.reasons, *reasons(o)), out_of_range=o)
+                for s, lab, h, o in zip(scores, labels, heuristics, outside, strict=True)
             ]
         return [
             Scored(h.score, h.label, "heuristic",

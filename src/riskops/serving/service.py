@@ -102,6 +102,8 @@ def _observe(state: ServingState, scenario: str, served: ServedVersion | None,
         metrics.PREDICTIONS.labels(model if s.method == "ml" else "heuristic", scenario,
                                    s.method).inc()
         metrics.RISK_SCORE.observe(s.score)
+        for feature in s.out_of_range:
+            metrics.OUT_OF_RANGE_INPUTS.labels(model, feature).inc()
     if served is not None:
         failed = sum(1 for s in scored if s.model_error is not None)
         if failed:
