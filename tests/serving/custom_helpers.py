@@ -25,6 +25,13 @@ sensitive = "claimant_age_band"
 numeric = ["amount", "days_to_report"]
 categorical = ["channel"]
 
+[bounds]
+amount = { min = 0 }
+days_to_report = { min = 0, max = 3650, integer = true }
+
+[categories]
+channel = ["web", "agent", "phone"]
+
 [heuristic]
 rules = [
   { feature = "amount", op = ">", value = 10000, points = 0.4, reason = "large claim" },
@@ -76,5 +83,6 @@ def claim_body(amount: float = 25_000.0, days: int = 40, channel: str = "phone")
 def without_channel(config: str) -> str:
     """``config`` without its categorical feature and the rule on it (another schema)."""
     return (config.replace('categorical = ["channel"]', "")
+            .replace('[categories]\nchannel = ["web", "agent", "phone"]\n', "")
             .replace('  { feature = "channel", op = "==", value = "phone", points = 0.3, '
                      'reason = "phone claim" },\n', ""))

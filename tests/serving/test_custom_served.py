@@ -136,6 +136,13 @@ def test_promoted_custom_scenario_is_served_without_restart(ws, client, tokens) 
     typo = client.post("/risk/claims", json={**claim_body(), "amout": 1},
                        headers=auth(scorer))
     assert typo.status_code == 422 and typo.json()["detail"][0]["field"] == "body.amout"
+    # The definition's bounds and categories are the served schema's: 422 naming the field.
+    for field, value in (("amount", -5.0), ("days_to_report", 2.5), ("channel", "fax")):
+        bad = client.post("/risk/claims", json={**claim_body(), field: value},
+                          headers=auth(scorer))
+        assert bad.status_code == 422, (field, bad.text)
+        assert bad.json()["detail"][0]["field"] == f"body.{field}"
+        assert str(value) not in bad.json()["detail"][0]["reason"]
 
     # Feedback on a custom prediction works like on a reference one.
     pid = body["prediction_id"]

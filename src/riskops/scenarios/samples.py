@@ -35,7 +35,7 @@ def sample_rows(schema: Schema, rows: int, *, seed: int = 7) -> pd.DataFrame:
         if feature.kind == "numeric":
             low, high = _sample_range(feature)
             values = rng.uniform(low, high, rows)
-            columns[feature.name] = np.round(values) if getattr(feature, "integer", False) \
+            columns[feature.name] = np.round(values) if feature.integer \
                 else np.round(values, 3)
         elif feature.kind == "categorical":
             choices = feature.categories or tuple(string.ascii_lowercase[:3])
@@ -53,9 +53,9 @@ def sample_rows(schema: Schema, rows: int, *, seed: int = 7) -> pd.DataFrame:
 def _sample_range(feature: Feature) -> tuple[float, float]:
     """Where a numeric feature's sample values lie: its bounds, else its plausible range,
     else 0 to 100 (an open side is 100 wide)."""
-    low = next((v for v in (getattr(feature, "lower_bound", None), feature.minimum)
+    low = next((v for v in (feature.lower_bound, feature.minimum)
                 if v is not None), None)
-    high = next((v for v in (getattr(feature, "upper_bound", None), feature.maximum)
+    high = next((v for v in (feature.upper_bound, feature.maximum)
                  if v is not None), None)
     if low is None and high is None:
         return 0.0, 100.0
