@@ -97,7 +97,7 @@ class Registry:
         max_bytes = self.ws.settings.max_artifact_bytes
         files = store.scan_source(source, max_bytes=max_bytes)
         names = [f.relative_to(source).as_posix() for f in files]
-        entrypoint = _choose_entrypoint(names, entrypoint, source)
+        entrypoint = choose_entrypoint(names, entrypoint, source)
         staging, stored = store.stage_files(self.ws.store_dir, source, files, max_bytes=max_bytes)
         # Type-check the copies, not the source: the source may change under us.
         for name in names:
@@ -520,7 +520,9 @@ def _refuse_workspace_source(source: Path, ws: Workspace) -> None:
         )
 
 
-def _choose_entrypoint(names: list[str], requested: str | None, source: Path) -> str | None:
+def choose_entrypoint(names: list[str], requested: str | None, source: Path) -> str | None:
+    """The ``.skops`` file serving loads among ``names`` (files of ``--from source``): the
+    one named, the only one, or ``model.skops``; ``None`` when there is none."""
     if requested is not None:
         if requested not in names:
             raise InputError(f"--entrypoint {requested!r} is not a file in {source}.")

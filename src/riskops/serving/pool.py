@@ -124,7 +124,8 @@ class ModelPool:
         self._refresh_lock = threading.Lock()
         self._seen: tuple[Any, ...] | None = None
         self._reported: set[str] = set()
-        self._samples: dict[str, pd.DataFrame] = {}
+        #: Warm-up rows by scenario and schema (a custom scenario's schema may change).
+        self._samples: dict[tuple[str, str], pd.DataFrame] = {}
 
     @property
     def snapshot(self) -> Snapshot:
@@ -276,10 +277,11 @@ class ModelPool:
         return served
 
     def _warm_up(self, scenario: Scenario, served: ServedVersion) -> None:
-        sample = self._samples.get(scenario.name)
+        key = (scenario.name, repr(scenario.schema))
+        sample = self._samples.get(key)
         if sample is None:
             sample = scenario.sample_rows(WARMUP_ROWS)
-            self._samples[scenario.name] = sample
+            self._samples[key] = sample
         try:
             scenario.risk_scores(served.loaded.estimator, sample)
         except Exception as exc:  # a model that cannot score its own schema is not served

@@ -88,7 +88,7 @@ def prepare_own_model(source: Path, model: str, *, entrypoint: str | None,
                          f"{OWN_MODEL_CONFIG}; remove it from the folder.")
     scenario = load_custom_scenario(into / OWN_MODEL_CONFIG, name=model,
                                     shown_as=source / OWN_MODEL_CONFIG)
-    chosen = _entrypoint(names, entrypoint, where)
+    chosen = _entrypoint(names, entrypoint, source)
     estimator = _load((into / chosen).read_bytes(), trusted_types, where=f"{where}: {chosen}")
     scenario = _with_model_labels(scenario, estimator, where=f"{where}: {chosen}")
     rows = sample_rows(scenario.schema, CHECK_ROWS)
@@ -99,21 +99,14 @@ def prepare_own_model(source: Path, model: str, *, entrypoint: str | None,
             "scores": {"min": float(scores.min()), "max": float(scores.max())}}
 
 
-def _entrypoint(names: list[str], requested: str | None, where: str) -> str:
-    if requested is not None:
-        if requested not in names or not requested.endswith(".skops"):
-            raise InputError(f"{where}: --entrypoint {requested!r} is not a .skops file there.")
-        return requested
-    found = [n for n in names if n.endswith(".skops")]
-    if len(found) == 1:
-        return found[0]
-    if "model.skops" in found:
-        return "model.skops"
-    if not found:
-        raise InputError(f"{where}: no .skops model beside {OWN_MODEL_CONFIG}; save the "
-                         "estimator with skops.io.dump(model, 'model.skops').")
-    raise InputError(f"{where}: several .skops files ({', '.join(found)}); say which one "
-                     "serving loads with --entrypoint.")
+def _entrypoint(names: list[str], requested: str | None, source: Path) -> str:
+    from riskops.registry.service import choose_entrypoint
+
+    chosen = choose_entrypoint(names, requested, source)
+    if chosen is None:
+        raise InputError(f"--from {source}: no .skops model beside {OWN_MODEL_CONFIG}; save "
+                         "the estimator with skops.io.dump(model, 'model.skops').")
+    return chosen
 
 
 def _load(data: bytes, trusted_types: tuple[str, ...], *, where: str) -> Any:
