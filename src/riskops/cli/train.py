@@ -100,6 +100,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         f"trained {summary['model']} on {Path(data['path']).name}: {data['rows']:,} rows "
         f"(train {rows['train']:,}, validation {rows['validation']:,}, golden "
         f"{rows['golden']:,}), seed {summary['seed']}, {summary['wall_time_seconds']:.1f} s",
+        *([summary["split"]["notice"]] if summary["split"].get("notice") else []),
         f"threshold {threshold['value']:.4g}: {threshold['rule']}"
         + (f" ({threshold['fallback_reason']})" if threshold["fallback_reason"] else ""),
         f"{'':<11}" + "".join(f"{METRIC_LABELS[m]:>10}" for m in METRIC_LABELS),
