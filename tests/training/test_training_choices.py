@@ -1,4 +1,5 @@
-"""Issue 13 training choices: the model of a custom scenario and splits without timestamps."""
+"""Issue 13 training choices: the model of a custom scenario, the plain baseline beside every
+model, and splits without timestamps."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from training_helpers import use_toy_scenario, write_toy
 
+from riskops.cli.train import summary_lines
 from riskops.config import Workspace
 from riskops.scenarios import get_scenario
+from riskops.training.baseline import TOLERANCE, baseline_warning
 
 INCIDENT_CONFIG = """\
 [scenario]
@@ -55,6 +59,74 @@ def test_custom_text_scenario_matches_the_incident_model_on_the_same_rows(
     my_split = _report(workspace, "tickets", 1, "evaluation-report.json")["split"]
     assert my_split["golden_ids_sha256"] == ref_split["golden_ids_sha256"]
     assert mine.json()["params"]["steps"] == reference.json()["params"]["steps"]
+
+
+def test_baseline_metrics_are_a_plain_logistic_regression_on_the_same_split(
+    workspace: Workspace, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    use_toy_scenario(monkeypatch)
+    data = write_toy(tmp_path / "toy.csv", 1200)
+    result = cli("train", "toy", "--data", data, "--json")
+    assert result.code == 0, result.err
+    block = _report(workspace, "toy", 1, "evaluation-report.json")["baseline"]
+    assert result.json()["baseline"] == block
+
+    # The oracle: scikit-learn by hand on the rows of each slice, ordered by time then id.
+    frame = pd.read_csv(data, dtype=str).assign(
+        amount=lambda f: f["amount"].astype(float), velocity=lambda f: f["velocity"].astype(float),
+        timestamp=lambda f: pd.to_datetime(f["timestamp"], utc=True),
+    ).sort_values(["timestamp", "id"], kind="mergesort")
+    train, validation = frame.iloc[:840], frame.iloc[840:1020]
+    oracle = make_pipeline(
+        ColumnTransformer([
+            ("c", OneHotEncoder(handle_unknown="ignore"), ["channel"]),
+            ("n", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+             ["amount", "velocity"]),
+        ]),
+        LogisticRegression(max_iter=1000),
+    ).fit(train[["amount", "velocity", "channel"]], (train["label"] == "1").astype(int))
+    scores = oracle.predict_proba(validation[["amount", "velocity", "channel"]])[:, 1]
+    y = (validation["label"] == "1").astype(int)
+    got = block["metrics"]["validation"]
+    assert got["roc_auc"] == pytest.approx(roc_auc_score(y, scores), abs=1e-9)
+    assert got["pr_auc"] == pytest.approx(average_precision_score(y, scores), abs=1e-9)
+    assert got["brier"] == pytest.approx(brier_score_loss(y, scores), abs=1e-9)
+    model_auc = result.json()["metrics"]["validation"]["roc_auc"]
+    assert block["model_minus_baseline_roc_auc"]["validation"] == pytest.approx(
+        model_auc - got["roc_auc"])
+    assert block["worse_than_baseline"] is (model_auc < got["roc_auc"] - TOLERANCE)
+
+
+def test_a_model_worse_than_the_baseline_gets_a_one_line_warning() -> None:
+    block = {"status": "fitted", "worse_than_baseline": True, "tolerance": TOLERANCE,
+             "metrics": {"validation": {"roc_auc": 0.90, "pr_auc": 0.5, "brier": 0.1},
+                         "golden": {"roc_auc": 0.91, "pr_auc": 0.5, "brier": 0.1}}}
+    warning = baseline_warning(block, 0.85)
+    assert warning == ("warning: the model's validation ROC AUC 0.8500 is 0.0500 below the "
+                       "plain logistic-regression baseline's 0.9000 (tolerance 0.005); consider "
+                       "a simpler model ([model] estimator of a custom scenario).")
+    assert baseline_warning({**block, "worse_than_baseline": False}, 0.85) is None
+    summary = {
+        "model": "toy", "version": 1, "manifest_version": 1, "seed": 0,
+        "wall_time_seconds": 1.0,
+        "data": {"path": "toy.csv", "rows": 1000},
+        "split": {"rows": {"train": 700, "validation": 150, "golden": 150}, "notice": None},
+        "threshold": {"value": 0.5, "rule": "r", "fallback_reason": None},
+        "metrics": {},
+        "comparison": {"status": "no production version"},
+        "baseline": block, "baseline_warning": warning,
+    }
+    lines = summary_lines(summary)
+    assert lines.count(warning) == 1
+    assert ("baseline (logistic regression): validation ROC AUC 0.9000, PR AUC 0.5000, "
+            "Brier 0.1000; golden ROC AUC 0.9100, PR AUC 0.5000, Brier 0.1000") in lines
 
 
 def _claims_without_time(path: Path, rows: int = 900) -> Path:

@@ -9,7 +9,9 @@ scenario, with six artifacts: ``model.skops``, ``evaluation-report.json``,
 ``holdout-rows.parquet`` (the held-out rows and their scores) and
 ``reference-profile.json`` (what the model was trained on, for
 training-serving skew; ``riskops.profiles.profile``). It is not live until
-promoted.
+promoted. The evaluation report also holds a plain logistic-regression
+baseline's metrics on the same split (``training.baseline``), and the summary
+a one-line warning when the model trails it.
 
 The split is by time, or the scenario's ``split_rule``; a custom scenario
 whose data has no timestamp column is split by row order, with a notice.
@@ -37,6 +39,7 @@ from riskops.errors import InputError
 from riskops.profiles import profile as reference_profile
 from riskops.scenarios.base import Scenario, Schema, SplitRule
 from riskops.training import reports
+from riskops.training.baseline import baseline_block, baseline_warning
 from riskops.training.compare import compare_with_production
 from riskops.training.data import InvalidTrainingData, TrainingData, load_training_data
 from riskops.training.metrics import METRICS, classification_metrics, segment_metrics
@@ -241,6 +244,7 @@ def train_scenario(
     evaluation = evaluate(scenario, fit)
     threshold = evaluation.threshold.threshold
     metrics = evaluation.metrics
+    baseline = fit_baseline(scenario, fit, seed=seed, threads=threads, metrics=metrics)
     evaluate_seconds = time.perf_counter() - evaluated
 
     step("comparing with production")
@@ -266,7 +270,7 @@ def train_scenario(
             model=scenario.name, training_run_id=run_id, created_at=created_at,
             split=split_info, threshold=evaluation.threshold.as_dict(), metrics=metrics,
             segments=evaluation.segments, comparison=comparison, model_params=params,
-            binary_target=f"{schema.label} == {schema.labels[-1]!r}",
+            binary_target=f"{schema.label} == {schema.labels[-1]!r}", baseline=baseline,
         )
         reproducibility = reports.reproducibility_report(
             model=scenario.name, training_run_id=run_id, created_at=created_at,
@@ -296,6 +300,8 @@ def train_scenario(
             "threshold": evaluation.threshold.as_dict(),
             "metrics": {k: {m: v[m] for m in METRICS} for k, v in metrics.items()},
             "comparison": comparison,
+            "baseline": baseline,
+            "baseline_warning": baseline_warning(baseline, metrics["validation"]["roc_auc"]),
             "params": params,
             "artifacts": registered["artifacts"],
             "wall_time_seconds": time.perf_counter() - started,
@@ -317,6 +323,16 @@ def scenario_identity(scenario: Scenario, config: Path | None) -> dict[str, Any]
 def data_identity(data: TrainingData) -> dict[str, Any]:
     return {"path": str(data.path), "sha256": data.sha256, "rows": data.rows,
             "bytes": data.size, "format": data.format}
+
+
+def fit_baseline(scenario: Scenario, fit: FitResult, *, seed: int, threads: int,
+                 metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The plain logistic-regression baseline on the same split (``training.baseline``),
+    fitted with native threads held to ``threads`` like the model."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return baseline_block(scenario, fit.split, seed=seed, model_metrics=metrics)
 
 
 #: Split kind -> the method and order the reports name.
