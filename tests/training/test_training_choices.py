@@ -204,3 +204,22 @@ def test_a_malformed_model_section_exits_2_naming_file_and_key(
     result = cli("train", "claims", "--data", data, "--config", config)
     assert result.code == 2
     assert f"{config}: model.estimator 'xgboost' is not one of" in result.err
+
+
+def test_train_prints_the_warning_for_a_model_the_baseline_beats(
+    workspace: Workspace, tmp_path: Path, cli  # type: ignore[no-untyped-def]
+) -> None:
+    frame = get_scenario("incident").generate(2000, start=date(2024, 1, 1), days=60, seed=0)
+    frame.assign(severity=np.where(frame["label"] == "high", "high", "not high")).drop(
+        columns=["label"]).to_csv(tmp_path / "tickets.csv", index=False)
+    (tmp_path / "tickets.toml").write_text(
+        INCIDENT_CONFIG + '[model]\nestimator = "gradient_boosting"\nmax_iter = 1\n')
+
+    result = cli("train", "tickets", "--data", tmp_path / "tickets.csv", "--config",
+                 tmp_path / "tickets.toml")
+
+    assert result.code == 0, result.err
+    report = _report(workspace, "tickets", 1, "evaluation-report.json")
+    assert report["baseline"]["worse_than_baseline"] is True
+    warnings = [line for line in result.out.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "below the plain logistic-regression baseline" in warnings[0]
