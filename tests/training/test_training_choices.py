@@ -164,8 +164,8 @@ def test_data_without_timestamps_trains_and_reproduces(
     lines = trained.out.splitlines()
     notices = [line for line in lines if line.startswith("notice:")]
     assert notices == ([
-        "notice: no timestamp column 'timestamp' in the data; split by row order (oldest "
-        "rows first, as in the file); set [split] kind in the config to choose."
+        "notice: no timestamp column 'timestamp' in the data; split by row order (the first "
+        "rows train, the last are golden); set [split] kind in the config to choose."
     ] if notice else [])
     record = _report(workspace, "claims", 1, "reproducibility-report.json")["split"]
     assert (record["kind"], record["seed"]) == (kind, seed)

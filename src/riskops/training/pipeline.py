@@ -81,8 +81,8 @@ class FitResult:
 
 #: The notice when a custom scenario's data has no timestamp column and no [split] says how.
 NO_TIMESTAMP_NOTICE = ("notice: no timestamp column {column!r} in the data; split by row "
-                       "order (oldest rows first, as in the file); set [split] kind in the "
-                       "config to choose.")
+                       "order (the first rows train, the last are golden); set [split] kind "
+                       "in the config to choose.")
 
 
 def split_rule(scenario: Scenario, frame: pd.DataFrame) -> tuple[SplitRule, str | None]:
