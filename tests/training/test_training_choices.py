@@ -223,3 +223,18 @@ def test_train_prints_the_warning_for_a_model_the_baseline_beats(
     assert report["baseline"]["worse_than_baseline"] is True
     warnings = [line for line in result.out.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "below the plain logistic-regression baseline" in warnings[0]
+
+
+def test_the_notice_names_the_configured_timestamp_column(tmp_path: Path) -> None:
+    from riskops.scenarios.custom import load_custom_scenario
+    from riskops.training.pipeline import split_rule
+
+    config = tmp_path / "claims.toml"
+    config.write_text(CLAIMS.replace("[features]", '[columns]\ntimestamp = "submitted_at"\n'
+                                                   "[features]"))
+    scenario = load_custom_scenario(config, name="claims")
+    rule, notice = split_rule(scenario, pd.DataFrame({"id": ["a"]}))
+    assert rule.kind == "ordered"
+    assert notice is not None and notice.startswith(
+        "notice: no timestamp column 'submitted_at' in the data;")
+    assert split_rule(scenario, pd.DataFrame({"timestamp": []}))[0].kind == "time"

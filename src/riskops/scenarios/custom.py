@@ -191,6 +191,8 @@ class CustomScenario(Scenario):
         self.description = config.description
         self.default_threshold = config.threshold
         self.split_rule = config.split
+        #: The data's own name for the timestamp column, for messages about it.
+        self.timestamp_column = config.columns["timestamp"]
         positive = config.positive_label
         # Until prepare() has seen the data, an unset negative label is a placeholder.
         negative = config.negative_label or ("0" if positive == "1" else f"not {positive}")

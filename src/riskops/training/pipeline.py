@@ -87,12 +87,12 @@ NO_TIMESTAMP_NOTICE = ("notice: no timestamp column {column!r} in the data; spli
 
 def split_rule(scenario: Scenario, frame: pd.DataFrame) -> tuple[SplitRule, str | None]:
     """The scenario's split rule, else by time when ``frame`` has the timestamp column,
-    else by row order with a one-line notice saying so."""
+    else by row order with a one-line notice naming the column as the data would."""
     if scenario.split_rule is not None:
         return scenario.split_rule, None
-    column = scenario.schema.timestamp
-    if column in frame.columns:
+    if scenario.schema.timestamp in frame.columns:
         return BY_TIME, None
+    column = getattr(scenario, "timestamp_column", scenario.schema.timestamp)
     return SplitRule("ordered"), NO_TIMESTAMP_NOTICE.format(column=column)
 
 
