@@ -291,7 +291,9 @@ def test_model_fits_ranks_and_saves_with_trusted_types_only(
     scores = scenario.risk_scores(model, test)
 
     assert roc_auc_score(scenario.binary_target(test["label"]), scores) > 0.75
-    assert "text:notes" in model.named_steps["features"].named_transformers_
+    assert scenario.config.model.estimator == "text_logistic"
+    assert list(model.named_steps["features"].named_transformers_) == [
+        "text", "categorical", "numeric"]
     assert set(sio.get_untrusted_types(data=sio.dumps(model))) <= set(BUILTIN_TRUSTED_TYPES)
 
 
@@ -305,6 +307,159 @@ def test_model_without_text_features_is_the_calibrated_gradient_boosting(
     assert [name for name, _, _ in transformers] == ["numeric", "categorical"]
 
 
+def _with_model(section: str, text: str = CONFIG) -> str:
+    return text + section
+
+
+def test_text_features_default_to_incidents_model_family(tmp_path: Path) -> None:
+    from riskops.scenarios.linear import calibrated_text_logistic
+
+    scenario = load_custom_scenario(write_config(tmp_path), name="claims")
+    built = scenario.build_model(seed=3)
+    assert repr(built) == repr(calibrated_text_logistic(scenario.schema, seed=3))
+    vectorizer = built.named_steps["features"].transformers[0][1]
+    assert (vectorizer.ngram_range, vectorizer.sublinear_tf) == ((1, 2), True)
+
+
+def test_a_custom_scenario_with_incidents_columns_builds_incidents_pipeline(
+    tmp_path: Path,
+) -> None:
+    incident = get_scenario("incident")
+    config = write_config(tmp_path, '[scenario]\nname = "tickets"\n[columns]\n'
+                          'positive_label = "high"\n[features]\ntext = ["text"]\n'
+                          'categorical = ["source", "service_tier"]\n')
+    custom = load_custom_scenario(config, name="tickets")
+    assert repr(custom.build_model(seed=5)) == repr(incident.build_model(seed=5))
+    assert custom.build_model(seed=5).get_params()["classifier__estimator__C"] == 1.0
+
+
+@pytest.mark.parametrize(("section", "estimator", "params"), [
+    ('[model]\nestimator = "gradient_boosting"\nmax_iter = 20\nlearning_rate = 0.2\n',
+     "HistGradientBoostingClassifier", {"max_iter": 20, "learning_rate": 0.2}),
+    ('[model]\nestimator = "text_logistic"\nC = 0.25\n', "LogisticRegression", {"C": 0.25}),
+])
+def test_model_section_picks_the_estimator_and_its_parameters(
+    tmp_path: Path, section: str, estimator: str, params: dict[str, float]
+) -> None:
+    scenario = load_custom_scenario(write_config(tmp_path, _with_model(section)), name="claims")
+    inner = scenario.build_model(seed=0).named_steps["classifier"].estimator
+    assert type(inner).__name__ == estimator
+    assert {k: inner.get_params()[k] for k in params} == params
+
+
+def test_logistic_regression_on_a_tabular_config(tmp_path: Path) -> None:
+    text = CONFIG.replace('text = ["notes"]\n', "").replace(
+        '  { feature = "notes", op = "==", value = "duplicate invoice", points = 0.7 },\n', "")
+    path = write_config(tmp_path, _with_model('[model]\nestimator = "logistic_regression"\n',
+                                               text))
+    scenario = load_custom_scenario(path, name="claims")
+    model = scenario.build_model(seed=0)
+    assert [n for n, _, _ in model.named_steps["features"].transformers] == [
+        "categorical", "numeric"]
+    assert scenario.config.model.params == {"C": 1.0}
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ('estimator = "random_forest"', "model.estimator 'random_forest' is not one of "
+     "gradient_boosting, logistic_regression, text_logistic."),
+    ("estimator = 3", "model.estimator must be a non-empty string, not 3 (int)."),
+    ('estimator = "text_logistic"\nC = "1"', "model.C must be a number, not '1' (str)."),
+    ('estimator = "text_logistic"\nC = 0', "model.C must be a number in (0, 1e+06], got 0."),
+    ("C = -1.5", "model.C must be a number in (0, 1e+06], got -1.5."),
+    ("C = true", "model.C must be a number, not True (bool)."),
+    ('estimator = "gradient_boosting"\nmax_iter = 1.5',
+     "model.max_iter must be an integer, not 1.5 (float)."),
+    ('estimator = "gradient_boosting"\nmax_iter = 0',
+     "model.max_iter must be an integer in [1, 5000], got 0."),
+    ('estimator = "gradient_boosting"\nlearning_rate = 2',
+     "model.learning_rate must be a number in (0, 1], got 2."),
+    ('estimator = "gradient_boosting"\nC = 1.0',
+     "model.C does not apply to estimator 'gradient_boosting'; it takes max_iter, "
+     "learning_rate."),
+    ("max_iter = 10", "model.max_iter does not apply to estimator 'text_logistic'; it takes C."),
+    ('estimator = "logistic_regression"',
+     "model.estimator 'logistic_regression' takes no text features; use 'text_logistic'"),
+    ("depth = 3", "unknown key model.depth; known keys in [model] are C, estimator, "),
+])
+def test_model_errors_name_the_file_and_the_key(
+    tmp_path: Path, section: str, message: str
+) -> None:
+    path = write_config(tmp_path, _with_model(f"[model]\n{section}\n"))
+    with pytest.raises(InputError) as caught:
+        load_custom_scenario(path, name="claims")
+    assert str(caught.value).startswith(f"{path}: {message}")
+    assert "\n" not in str(caught.value)
+
+
+def test_text_logistic_needs_a_text_feature(tmp_path: Path) -> None:
+    text = CONFIG.replace('text = ["notes"]\n', "").replace(
+        '  { feature = "notes", op = "==", value = "duplicate invoice", points = 0.7 },\n', "")
+    path = write_config(tmp_path, _with_model('[model]\nestimator = "text_logistic"\n', text))
+    with pytest.raises(InputError, match=r"model\.estimator 'text_logistic' needs a text "
+                                         r"feature; list one under features\.text"):
+        load_custom_scenario(path, name="claims")
+
+
+# -- the split ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("section", "rule"), [
+    ("", None),
+    ('[split]\nkind = "time"\n', ("time", None)),
+    ('[split]\nkind = "ordered"\n', ("ordered", None)),
+    ('[split]\nkind = "random"\nseed = 7\n', ("random", 7)),
+])
+def test_split_section_sets_the_scenarios_split_rule(
+    tmp_path: Path, section: str, rule: tuple[str, int | None] | None
+) -> None:
+    scenario = load_custom_scenario(write_config(tmp_path, CONFIG + section), name="claims")
+    got = scenario.split_rule
+    assert (None if got is None else (got.kind, got.seed)) == rule
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ('kind = "shuffled"', "split.kind 'shuffled' is not one of time, ordered, random."),
+    ('kind = "random"', "split.kind 'random' needs split.seed (an integer, e.g. seed = 0)"),
+    ('kind = "random"\nseed = "7"', "split.seed must be an integer in [0, 2^32), not '7' (str)."),
+    ('kind = "random"\nseed = -1', "split.seed must be an integer in [0, 2^32), not -1 (int)."),
+    ('kind = "time"\nseed = 7', "split.seed applies only to kind 'random'; drop it for kind "
+     "'time'."),
+    ("seed = 7", "missing split.kind."),
+    ('kind = "time"\nfolds = 3', "unknown key split.folds; known keys in [split] are kind, seed."),
+])
+def test_split_errors_name_the_file_and_the_key(
+    tmp_path: Path, section: str, message: str
+) -> None:
+    path = write_config(tmp_path, CONFIG + f"[split]\n{section}\n")
+    with pytest.raises(InputError) as caught:
+        load_custom_scenario(path, name="claims")
+    assert str(caught.value).startswith(f"{path}: {message}")
+
+
+def test_without_a_timestamp_column_prepare_keeps_the_row_order(
+    scenario: CustomScenario,
+) -> None:
+    frame = claims_frame(rows=300).drop(columns=["submitted_at"])
+    prepared = scenario.prepare(frame, source="claims.csv")
+    assert "timestamp" not in prepared.columns
+    assert prepared["id"].tolist() == frame["claim_id"].tolist()
+
+
+def test_an_ordered_split_keeps_the_row_order_despite_timestamps(tmp_path: Path) -> None:
+    path = write_config(tmp_path, CONFIG + '[split]\nkind = "ordered"\n')
+    frame = claims_frame(rows=300)
+    prepared = load_custom_scenario(path, name="claims").prepare(frame, source="claims.csv")
+    assert prepared["id"].tolist() == frame["claim_id"].tolist()
+    assert prepared["timestamp"].notna().all()
+
+
+def test_a_time_split_needs_the_timestamp_column(tmp_path: Path) -> None:
+    path = write_config(tmp_path, CONFIG + '[split]\nkind = "time"\n')
+    scenario = load_custom_scenario(path, name="claims")
+    message = prepare_error(scenario, claims_frame(rows=300).drop(columns=["submitted_at"]))
+    assert "submitted_at" in message and "missing" in message
+
+
 # -- config errors --------------------------------------------------------------------------
 
 
@@ -312,7 +467,7 @@ def test_model_without_text_features_is_the_calibrated_gradient_boosting(
     ('name = "claims"', 'name = "claims', "claims.toml: malformed TOML: "),
     ("[features]", "[extra]\nx = 1\n[features]",
      "claims.toml: unknown section [extra]; known sections are bounds, categories, columns, "
-     "features, heuristic, scenario."),
+     "features, heuristic, model, scenario, split."),
     ('tenant = "tenant"', 'tenant_col = "tenant"',
      "claims.toml: unknown key columns.tenant_col; known keys in [columns] are id, label, "),
     ('[features]\nnumeric = ["amount", "days_to_report"]\ncategorical = ["channel"]\n'
@@ -430,10 +585,11 @@ def prepare_error(scenario: CustomScenario, frame: pd.DataFrame) -> str:
 
 
 def test_missing_columns_are_all_listed(scenario: CustomScenario, config: Path) -> None:
-    frame = claims_frame().drop(columns=["submitted_at", "amount"])
+    # Without [split] the timestamp column is optional, so it is not listed as needed.
+    frame = claims_frame().drop(columns=["claim_id", "amount"])
     assert prepare_error(scenario, frame) == (
-        "claims.csv: missing timestamp column 'submitted_at', numeric feature 'amount' "
-        f"({config} needs claim_id, submitted_at, tenant, line_of_business, region, "
+        "claims.csv: missing id column 'claim_id', numeric feature 'amount' "
+        f"({config} needs claim_id, tenant, line_of_business, region, "
         "claimant_age_band, amount, days_to_report, channel, notes, leak)."
     )
 

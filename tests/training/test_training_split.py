@@ -1,12 +1,20 @@
-"""The time-ordered split: sizes, order, no overlap, independence of the file's row order."""
+"""The splits: by time (sizes, order, no overlap, independence of the file's row order),
+by row order and at random."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from training_helpers import toy_frame
 
-from riskops.training.split import ids_sha256, slice_sizes, time_split
+from riskops.training.split import (
+    ids_sha256,
+    ordered_split,
+    random_split,
+    slice_sizes,
+    time_split,
+)
 
 
 def test_slices_are_consecutive_in_time_and_cover_every_row_once() -> None:
@@ -75,3 +83,30 @@ def test_ids_fingerprint_depends_on_order_and_content() -> None:
     assert ids_sha256(["a", "b"]) == ids_sha256(pd.Series(["a", "b"]))
     assert ids_sha256(["a", "b"]) != ids_sha256(["b", "a"])
     assert ids_sha256(["ab"]) != ids_sha256(["a", "b"])
+
+
+def test_ordered_split_cuts_the_rows_as_given() -> None:
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(20)]}).iloc[::-1]
+    split = ordered_split(frame, fractions=(0.5, 0.25, 0.25))
+    assert split.train["id"].tolist() == [f"r{i}" for i in range(19, 9, -1)]
+    assert split.validation["id"].tolist() == [f"r{i}" for i in range(9, 4, -1)]
+    assert split.golden["id"].tolist() == [f"r{i}" for i in range(4, -1, -1)]
+
+
+def test_random_split_is_numpys_seeded_permutation_cut_in_slice_sizes() -> None:
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(100)]})
+    order = np.random.default_rng(7).permutation(100)  # the oracle
+    split = random_split(frame, seed=7)
+    assert split.train.index.tolist() == sorted(order[:70])
+    assert split.validation.index.tolist() == sorted(order[70:85])
+    assert split.golden.index.tolist() == sorted(order[85:])
+    again = random_split(frame, seed=7)
+    assert again.golden["id"].tolist() == split.golden["id"].tolist()
+    assert random_split(frame, seed=8).golden["id"].tolist() != split.golden["id"].tolist()
+
+
+def test_row_order_splits_refuse_too_few_rows() -> None:
+    with pytest.raises(ValueError, match="cannot be split"):
+        ordered_split(pd.DataFrame({"id": ["a", "b"]}))
+    with pytest.raises(ValueError, match="cannot be split"):
+        random_split(pd.DataFrame({"id": ["a", "b"]}), seed=0)

@@ -100,12 +100,14 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         f"trained {summary['model']} on {Path(data['path']).name}: {data['rows']:,} rows "
         f"(train {rows['train']:,}, validation {rows['validation']:,}, golden "
         f"{rows['golden']:,}), seed {summary['seed']}, {summary['wall_time_seconds']:.1f} s",
+        *([summary["split"]["notice"]] if summary["split"].get("notice") else []),
         f"threshold {threshold['value']:.4g}: {threshold['rule']}"
         + (f" ({threshold['fallback_reason']})" if threshold["fallback_reason"] else ""),
         f"{'':<11}" + "".join(f"{METRIC_LABELS[m]:>10}" for m in METRIC_LABELS),
     ]
     for name, values in summary["metrics"].items():
         lines.append(f"{name:<11}" + "".join(f"{_num(values[m]):>10}" for m in METRIC_LABELS))
+    lines += baseline_lines(summary.get("baseline"), summary.get("baseline_warning"))
     lines += comparison_lines(summary["comparison"])
     tracking = summary.get("tracking", {})
     if tracking.get("mlflow"):
@@ -118,6 +120,22 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines.append(f"not live until it passes its gates: riskops gates {summary['model']} "
                  f"{summary['version']}")
     return lines
+
+
+def baseline_lines(baseline: dict[str, Any] | None, warning: str | None) -> list[str]:
+    """The baseline's validation and golden ROC AUC, PR AUC and Brier, and the warning
+    when the model trails it."""
+    if not baseline:
+        return []
+    if baseline.get("status") != "fitted":
+        return [f"baseline (logistic regression): not fitted: {baseline.get('reason')}"]
+    parts = []
+    for name in ("validation", "golden"):
+        values = baseline["metrics"][name]
+        parts.append(f"{name} " + ", ".join(f"{METRIC_LABELS[m]} {_num(values[m])}"
+                                            for m in ("roc_auc", "pr_auc", "brier")))
+    return ["baseline (logistic regression): " + "; ".join(parts),
+            *([warning] if warning else [])]
 
 
 def comparison_lines(comparison: dict[str, Any]) -> list[str]:

@@ -33,6 +33,7 @@ from riskops.registry.store import version_folder
 #: scikit-learn internals used by riskops' own model families that skops does
 #: not trust by default; reviewed: plain data holders, no callables.
 BUILTIN_TRUSTED_TYPES: tuple[str, ...] = (
+    "numpy.dtype",  # SimpleImputer's fit dtype, in the linear family's numeric block
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",

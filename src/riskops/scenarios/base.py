@@ -30,6 +30,8 @@ from riskops.user_tables import Column, ColumnKind, TableSpec
 FeatureKind = Literal["numeric", "categorical", "text"]
 DriftKind = Literal["covariate", "concept", "prior"]
 DRIFT_KINDS: tuple[DriftKind, ...] = ("covariate", "concept", "prior")
+SplitKind = Literal["time", "ordered", "random"]
+SPLIT_KINDS: tuple[SplitKind, ...] = ("time", "ordered", "random")
 #: How ``riskops.user_tables`` checks a feature column of each kind.
 COLUMN_KINDS: dict[FeatureKind, ColumnKind] = {
     "numeric": "numeric", "categorical": "category", "text": "text",
@@ -101,14 +103,16 @@ class Schema:
         raise KeyError(name)
 
     def table_spec(self, *, min_rows: int = 1, purpose: str = "training",
-                   min_rows_reason: str = "") -> TableSpec:
+                   min_rows_reason: str = "", timestamp_required: bool = True) -> TableSpec:
         """This layout as a column spec for ``riskops.user_tables.validate_table``.
 
-        Required: id, timestamp, tenant (never empty), every feature (numeric within
-        its bounds, category among its categories, or free text) and the label (one of
-        ``labels``, both classes present). Segment and sensitive columns are optional categories.
+        Required: id, timestamp (unless ``timestamp_required`` is false), tenant
+        (never empty), every feature (numeric within its bounds, category among its
+        categories, or free text) and the label (one of ``labels``, both classes
+        present). Segment and sensitive columns are optional categories.
         """
-        columns = [Column(self.id, "id"), Column(self.timestamp, "timestamp"),
+        columns = [Column(self.id, "id"),
+                   Column(self.timestamp, "timestamp", required=timestamp_required),
                    Column(self.tenant, "category", allow_empty=False)]
         columns += [Column(f.name, COLUMN_KINDS[f.kind], **f.value_rules())
                     for f in self.features]
@@ -133,6 +137,19 @@ class Schema:
             "sensitive": self.sensitive, "id": self.id, "timestamp": self.timestamp,
             "tenant": self.tenant, "label": self.label,
         }
+
+
+@dataclass(frozen=True)
+class SplitRule:
+    """How training cuts a table into train, validation and golden slices.
+
+    time: by timestamp, ties by id (the default when the data has timestamps).
+    ordered: by the row order of the file (the default without timestamps).
+    random: a permutation of the rows drawn with ``seed``.
+    """
+
+    kind: SplitKind
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +193,9 @@ class Scenario(ABC):
     #: performance degraded, where the defaults do not fit its base rate; a run's own
     #: ``brierThreshold`` / ``maeThreshold`` still win. None: the defaults.
     degradation: Mapping[str, float] | None = None
+    #: How training splits this scenario's data; None: by time when the data has a
+    #: timestamp column, else by row order.
+    split_rule: SplitRule | None = None
 
     @abstractmethod
     def generate(

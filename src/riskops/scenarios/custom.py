@@ -24,6 +24,13 @@
     [heuristic]                      # optional; without rules the score is 0
     rules = [{ feature = "amount", op = ">", value = 10000, points = 0.4, reason = "large claim" }]
     threshold = 0.5
+    [model]                          # optional
+    estimator = "text_logistic"      # or "gradient_boosting", "logistic_regression"
+    C = 1.0                          # logistic ones: inverse regularisation, > 0
+    # max_iter = 150, learning_rate = 0.08 for gradient_boosting
+    [split]                          # optional
+    kind = "random"                  # "time", "ordered" (row order) or "random"
+    seed = 7                         # random only, and required there
 
 ``CustomScenario.prepare(frame)`` checks the user's table and renames its
 columns to riskops' layout (``id, timestamp, tenant_id, <segments>,
@@ -41,8 +48,20 @@ numeric feature and a number; ``in`` takes a list. A rule whose feature is
 missing (absent, empty, unparseable as a number) does not fire. The score is
 the sum of the fired rules' points (rounded to 9 decimals), capped at 1.
 
-The model is ``calibrated_gradient_boosting``; each text feature adds a
-TF-IDF block (at most 100 terms each, dense) to its column transformer.
+The model (``[model] estimator``; default ``text_logistic`` when there is a
+text feature, else ``gradient_boosting``):
+
+- ``gradient_boosting``: ``calibrated_gradient_boosting`` with ``max_iter``
+  (1-5000, default 150) and ``learning_rate`` ((0, 1], default 0.08); each
+  text feature adds a dense TF-IDF block of at most 100 terms.
+- ``text_logistic``: ``linear.calibrated_text_logistic`` with ``C`` (> 0,
+  default 1.0), incident's model family; needs a text feature.
+- ``logistic_regression``: the same pipeline without text; refuses text features.
+
+The split (``[split] kind``): ``time`` needs the timestamp column; ``ordered``
+cuts the file's row order; ``random`` a permutation drawn with ``seed``.
+Without ``[split]`` the timestamp column is optional: present, the split is by
+time; absent, by row order, and the prepared frame has no timestamp column.
 """
 
 from __future__ import annotations
@@ -64,13 +83,16 @@ from riskops.errors import InputError
 from riskops.scenarios.base import (
     COLUMN_KINDS,
     MIN_ROWS_REASON,
+    SPLIT_KINDS,
     Drift,
     Feature,
     FeatureKind,
     HeuristicResult,
     Scenario,
     Schema,
+    SplitRule,
 )
+from riskops.scenarios.linear import calibrated_text_logistic
 from riskops.scenarios.tabular import calibrated_gradient_boosting
 from riskops.toml_files import read_toml
 from riskops.user_tables import Column, TableSpec, validate_table
@@ -89,6 +111,15 @@ _KNOWN_KEYS: dict[str, set[str]] = {
                 "segments", "sensitive"},
     "features": {"numeric", "categorical", "text"},
     "heuristic": {"rules", "threshold"},
+    "model": {"estimator", "C", "max_iter", "learning_rate"},
+    "split": {"kind", "seed"},
+}
+#: Estimator -> its parameters: (default, minimum, maximum, minimum excluded, integer).
+ESTIMATORS: dict[str, dict[str, tuple[float, float, float, bool, bool]]] = {
+    "gradient_boosting": {"max_iter": (150, 1, 5_000, False, True),
+                          "learning_rate": (0.08, 0.0, 1.0, True, False)},
+    "logistic_regression": {"C": (1.0, 0.0, 1e6, True, False)},
+    "text_logistic": {"C": (1.0, 0.0, 1e6, True, False)},
 }
 _RULE_KEYS = {"feature", "op", "value", "points", "reason"}
 #: Sections keyed by feature name rather than by fixed keys.
@@ -139,6 +170,14 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class ModelChoice:
+    """The estimator of ``[model]`` and its parameters (every one, defaults filled in)."""
+
+    estimator: str
+    params: Mapping[str, float]
+
+
+@dataclass(frozen=True)
 class CustomConfig:
     """The validated contents of a custom scenario's config file."""
 
@@ -154,6 +193,8 @@ class CustomConfig:
     features: tuple[Feature, ...]
     rules: tuple[Rule, ...]
     threshold: float
+    model: ModelChoice
+    split: SplitRule | None = None  # None: by time with a timestamp column, else row order
     #: The parsed TOML tables as given: the definition signed with each version
     #: (``riskops.scenarios.definition``) is this document plus the learned labels.
     document: Mapping[str, Any] = field(default_factory=dict)
@@ -167,6 +208,9 @@ class CustomScenario(Scenario):
         self.name = config.name
         self.description = config.description
         self.default_threshold = config.threshold
+        self.split_rule = config.split
+        #: The data's own name for the timestamp column, for messages about it.
+        self.timestamp_column = config.columns["timestamp"]
         positive = config.positive_label
         # Until prepare() has seen the data, an unset negative label is a placeholder.
         negative = config.negative_label or ("0" if positive == "1" else f"not {positive}")
@@ -198,7 +242,12 @@ class CustomScenario(Scenario):
     def build_model(self, *, seed: int) -> Any:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        model = calibrated_gradient_boosting(self.schema, seed=seed)
+        choice = self.config.model
+        if choice.estimator != "gradient_boosting":
+            return calibrated_text_logistic(self.schema, seed=seed, C=choice.params["C"])
+        model = calibrated_gradient_boosting(
+            self.schema, seed=seed, max_iter=int(choice.params["max_iter"]),
+            learning_rate=choice.params["learning_rate"])
         text = self.schema.columns("text")
         if text:
             columns = model.named_steps["features"]
@@ -213,7 +262,9 @@ class CustomScenario(Scenario):
         return model
 
     def prepare(self, frame: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
-        """Check the user's table and return it in riskops' layout, sorted by timestamp.
+        """Check the user's table and return it in riskops' layout, sorted by timestamp
+        (kept in the file's row order for an ``ordered`` or ``random`` split, and when
+        there is no timestamp column; the frame then has none).
 
         The columns are checked by ``riskops.user_tables`` against
         ``table_spec()``, then renamed per ``[columns]``; columns the config
@@ -236,11 +287,10 @@ class CustomScenario(Scenario):
         where = source or frame.attrs.get("source") or "data"
         checked = validate_table(frame, self.table_spec(), source=where)
         col = cfg.columns
-        out = pd.DataFrame({
-            "id": checked[col["id"]],
-            "timestamp": checked[col["timestamp"]],
-            "tenant_id": checked[col["tenant"]],
-        })
+        out = pd.DataFrame({"id": checked[col["id"]]})
+        if col["timestamp"] in checked.columns:
+            out["timestamp"] = checked[col["timestamp"]]
+        out["tenant_id"] = checked[col["tenant"]]
         for name in (*cfg.segments, *([cfg.sensitive] if cfg.sensitive else [])):
             out[name] = checked[name]
         for feature in cfg.features:
@@ -249,6 +299,9 @@ class CustomScenario(Scenario):
                 raise InputError(f"{where}: text feature {feature.name!r} is empty in "
                                  "every row; drop it from features.text.")
         out["label"] = self._labels(checked[col["label"]], where)
+        by_rows = cfg.split is not None and cfg.split.kind != "time"
+        if by_rows or "timestamp" not in out.columns:
+            return out.reset_index(drop=True)
         return out.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
     def table_spec(self) -> TableSpec:
@@ -257,7 +310,8 @@ class CustomScenario(Scenario):
         col = cfg.columns
         columns = [
             Column(col["id"], "id", role="id column"),
-            Column(col["timestamp"], "timestamp", role="timestamp column", hint=_TIMESTAMP_HINT),
+            Column(col["timestamp"], "timestamp", role="timestamp column", hint=_TIMESTAMP_HINT,
+                   required=cfg.split is not None and cfg.split.kind == "time"),
             Column(col["tenant"], "category", required=cfg.tenant_configured, fill="default",
                    role="tenant column"),
             *(Column(name, "category", role="segment column") for name in cfg.segments),
@@ -362,13 +416,74 @@ def parse_config(data: dict[str, Any], *, source: Path, name: str) -> CustomConf
     threshold = get.number("heuristic", "threshold", default=0.5)
     if not 0.0 < threshold <= 1.0:
         raise InputError(f"{source}: heuristic.threshold must be in (0, 1], got {threshold}.")
+    model = _model(get, features, source)
+    split = _split(get, source) if "split" in data else None
     return CustomConfig(
         source=source, name=declared, description=get.string("scenario", "description") or "",
         columns=columns, tenant_configured=get.string("columns", "tenant") is not None,
         positive_label=positive, negative_label=negative, segments=segments,
         sensitive=sensitive, features=features, rules=rules, threshold=threshold,
         document=copy.deepcopy(data),
+        model=model, split=split,
     )
+
+
+def _model(get: _Getter, features: tuple[Feature, ...], source: Path) -> ModelChoice:
+    """``[model]``: the estimator (defaulted by the feature kinds) and its checked parameters."""
+    has_text = any(f.kind == "text" for f in features)
+    estimator = get.string("model", "estimator") or \
+        ("text_logistic" if has_text else "gradient_boosting")
+    if estimator not in ESTIMATORS:
+        raise InputError(f"{source}: model.estimator {estimator!r} is not one of "
+                         f"{', '.join(ESTIMATORS)}.")
+    if estimator == "logistic_regression" and has_text:
+        raise InputError(f"{source}: model.estimator 'logistic_regression' takes no text "
+                         "features; use 'text_logistic' to model features.text.")
+    if estimator == "text_logistic" and not has_text:
+        raise InputError(f"{source}: model.estimator 'text_logistic' needs a text feature; "
+                         "list one under features.text or use 'logistic_regression'.")
+    known = ESTIMATORS[estimator]
+    given = {key for key in get.data.get("model", {}) if key != "estimator"}
+    extra = sorted(given - set(known))
+    if extra:
+        raise InputError(f"{source}: model.{extra[0]} does not apply to estimator "
+                         f"{estimator!r}; it takes {', '.join(known)}.")
+    params: dict[str, float] = {}
+    for key, (default, low, high, open_low, integer) in known.items():
+        value = get.data.get("model", {}).get(key)
+        if value is None:
+            params[key] = default
+            continue
+        kind = "an integer" if integer else "a number"
+        ok = isinstance(value, int) if integer else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok or not math.isfinite(value):
+            raise get._fail("model", key, kind, value)
+        if value < low or (open_low and value == low) or value > high:
+            bound = f"({low:g}, {high:g}]" if open_low else f"[{low:g}, {high:g}]"
+            raise InputError(f"{source}: model.{key} must be {kind} in {bound}, got {value}.")
+        params[key] = value
+    return ModelChoice(estimator, params)
+
+
+def _split(get: _Getter, source: Path) -> SplitRule:
+    """``[split]``: its kind, and the seed a random split requires (and only it takes)."""
+    kind = get.string("split", "kind", required=True)
+    if kind not in SPLIT_KINDS:
+        raise InputError(f"{source}: split.kind {kind!r} is not one of "
+                         f"{', '.join(SPLIT_KINDS)}.")
+    seed = get.data["split"].get("seed")
+    if kind != "random":
+        if seed is not None:
+            raise InputError(f"{source}: split.seed applies only to kind 'random'; drop it "
+                             f"for kind {kind!r}.")
+        return SplitRule(kind)
+    if seed is None:
+        raise InputError(f"{source}: split.kind 'random' needs split.seed (an integer, e.g. "
+                         "seed = 0) so the split can be redone.")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise InputError(f"{source}: split.seed must be an integer in [0, 2^32), "
+                         f"not {_describe(seed)}.")
+    return SplitRule("random", seed)
 
 
 class _Getter:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from riskops.scenarios.base import Drift, Feature, HeuristicResult, Scenario, Schema
+from riskops.scenarios.linear import calibrated_text_logistic
 from riskops.scenarios.tabular import drift_mask, pick, skeleton
 
 LABELS = ("low", "medium", "high")
@@ -275,25 +276,10 @@ class IncidentScenario(Scenario):
 
     def build_model(self, *, seed: int) -> Any:
         """TF-IDF (word 1-2 grams) on ``text`` + one-hot ``source`` and ``service_tier``
-        -> multinomial logistic regression, sigmoid-calibrated over 3 unshuffled folds.
+        -> multinomial logistic regression, sigmoid-calibrated over 3 unshuffled folds
+        (``riskops.scenarios.linear.calibrated_text_logistic``).
         """
-        from sklearn.calibration import CalibratedClassifierCV
-        from sklearn.compose import ColumnTransformer
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import Pipeline
-        from sklearn.preprocessing import OneHotEncoder
-
-        features = ColumnTransformer([
-            ("text", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-                                     max_features=50_000), "text"),
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), ["source", "service_tier"]),
-        ])
-        classifier = LogisticRegression(max_iter=1_000, random_state=seed)
-        return Pipeline([
-            ("features", features),
-            ("classifier", CalibratedClassifierCV(classifier, method="sigmoid", cv=3)),
-        ])
+        return calibrated_text_logistic(self.schema, seed=seed)
 
     def binary_target(self, labels: pd.Series | Sequence[Any]) -> np.ndarray:
         """1 for "high", else 0: binary metrics evaluate high against the rest."""

@@ -87,9 +87,12 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def calibrated_gradient_boosting(schema: Schema, *, seed: int) -> Any:
-    """Pipeline: one-hot categoricals + raw numerics -> histogram gradient boosting,
-    calibrated with isotonic regression over 3 time-agnostic folds.
+def calibrated_gradient_boosting(
+    schema: Schema, *, seed: int, max_iter: int = 150, learning_rate: float = 0.08,
+) -> Any:
+    """Pipeline: one-hot categoricals + raw numerics -> histogram gradient boosting
+    (``max_iter`` trees, ``learning_rate``), calibrated with isotonic regression over
+    3 time-agnostic folds.
 
     Deterministic for a given ``seed`` and data (folds are not shuffled).
     """
@@ -109,7 +112,7 @@ def calibrated_gradient_boosting(schema: Schema, *, seed: int) -> Any:
             schema.columns("categorical"),
         ))
     booster = HistGradientBoostingClassifier(
-        max_iter=150, learning_rate=0.08, max_leaf_nodes=31, l2_regularization=1.0,
+        max_iter=max_iter, learning_rate=learning_rate, max_leaf_nodes=31, l2_regularization=1.0,
         early_stopping=False, random_state=seed,
     )
     return Pipeline([

@@ -65,7 +65,11 @@ def load_training_data(
     prepare = getattr(scenario, "prepare", None)
     if callable(prepare):
         frame = prepare(frame, source=source)
-    frame = validate_frame(frame, scenario.schema, source=source, min_rows=min_rows)
+    # A custom scenario may train without timestamps (split by row order); its prepare
+    # has already checked the column when its split needs it.
+    optional = callable(prepare) and scenario.schema.timestamp not in frame.columns
+    frame = validate_frame(frame, scenario.schema, source=source, min_rows=min_rows,
+                           timestamp_required=not optional)
     return TrainingData(frame=frame, path=table.path, sha256=table.sha256, size=table.size,
                         format=table.format)
 
@@ -77,7 +81,8 @@ def file_sha256(path: Path) -> str:
 
 
 def validate_frame(
-    frame: pd.DataFrame, schema: Schema, *, source: str, min_rows: int = MIN_ROWS
+    frame: pd.DataFrame, schema: Schema, *, source: str, min_rows: int = MIN_ROWS,
+    timestamp_required: bool = True,
 ) -> pd.DataFrame:
     """A copy of ``frame`` with checked, normalised columns.
 
@@ -87,9 +92,11 @@ def validate_frame(
     tz-aware UTC); numeric features are numbers (empty cells allowed,
     infinity not); the label is never empty, is read as text and takes only
     ``schema.labels`` values, at least two of them; at least ``min_rows``
-    rows. Segment and sensitive columns are optional.
+    rows. Segment and sensitive columns are optional, and so is the timestamp
+    when ``timestamp_required`` is false.
     """
-    spec = schema.table_spec(min_rows=min_rows, min_rows_reason=MIN_ROWS_REASON)
+    spec = schema.table_spec(min_rows=min_rows, min_rows_reason=MIN_ROWS_REASON,
+                             timestamp_required=timestamp_required)
     with _training_error():
         return validate_table(frame, spec, source=source)
 

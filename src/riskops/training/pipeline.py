@@ -11,7 +11,12 @@ scenario, with six artifacts: ``model.skops``, ``evaluation-report.json``,
 training-serving skew; ``riskops.profiles.profile``); a custom scenario's
 version also holds ``scenario.json``, its definition, which is what a server
 serves it from (``riskops.scenarios.definition``). It is not live until
-promoted.
+promoted. The evaluation report also holds a plain logistic-regression
+baseline's metrics on the same split (``training.baseline``), and the summary
+a one-line warning when the model trails it.
+
+The split is by time, or the scenario's ``split_rule``; a custom scenario
+whose data has no timestamp column is split by row order, with a notice.
 """
 
 from __future__ import annotations
@@ -34,13 +39,22 @@ import pandas as pd
 from riskops.config import Workspace
 from riskops.errors import InputError
 from riskops.profiles import profile as reference_profile
-from riskops.scenarios.base import Scenario, Schema
+from riskops.scenarios.base import Scenario, Schema, SplitRule
 from riskops.training import reports
+from riskops.training.baseline import baseline_block, baseline_warning
 from riskops.training.compare import compare_with_production
 from riskops.training.data import InvalidTrainingData, TrainingData, load_training_data
 from riskops.training.metrics import METRICS, classification_metrics, segment_metrics
 from riskops.training.progress import Progress, stepper
-from riskops.training.split import DEFAULT_FRACTIONS, SLICES, Split, ids_sha256, time_split
+from riskops.training.split import (
+    DEFAULT_FRACTIONS,
+    SLICES,
+    Split,
+    ids_sha256,
+    ordered_split,
+    random_split,
+    time_split,
+)
 from riskops.training.threshold import ThresholdChoice, choose_threshold
 
 TRAIN_STEPS = ("reading data", "fitting", "evaluating", "comparing with production",
@@ -50,6 +64,8 @@ DEFAULT_THREADS = 1
 #: Each label present in the training slice needs this many rows (calibration folds).
 MIN_CLASS_ROWS = 10
 logger = logging.getLogger("riskops.training")
+#: The reference scenarios' split, and a custom one's when its data has timestamps.
+BY_TIME = SplitRule("time")
 
 
 @dataclass(frozen=True)
@@ -61,13 +77,43 @@ class FitResult:
     validation_scores: np.ndarray
     golden_scores: np.ndarray
     seconds: float
+    rule: SplitRule = BY_TIME
+    notice: str | None = None  # why the split is not by time, when the data decided it
+
+
+#: The notice when a custom scenario's data has no timestamp column and no [split] says how.
+NO_TIMESTAMP_NOTICE = ("notice: no timestamp column {column!r} in the data; split by row "
+                       "order (the first rows train, the last are golden); set [split] kind "
+                       "in the config to choose.")
+
+
+def split_rule(scenario: Scenario, frame: pd.DataFrame) -> tuple[SplitRule, str | None]:
+    """The scenario's split rule, else by time when ``frame`` has the timestamp column,
+    else by row order with a one-line notice naming the column as the data would."""
+    if scenario.split_rule is not None:
+        return scenario.split_rule, None
+    if scenario.schema.timestamp in frame.columns:
+        return BY_TIME, None
+    column = getattr(scenario, "timestamp_column", scenario.schema.timestamp)
+    return SplitRule("ordered"), NO_TIMESTAMP_NOTICE.format(column=column)
+
+
+def split_frame(frame: pd.DataFrame, rule: SplitRule, schema: Schema, *,
+                fractions: Sequence[float]) -> Split:
+    """``frame`` cut by ``rule`` (``ValueError`` when the cut leaves a slice empty)."""
+    if rule.kind == "time":
+        return time_split(frame, timestamp=schema.timestamp, id=schema.id, fractions=fractions)
+    if rule.kind == "random":
+        return random_split(frame, seed=int(rule.seed or 0), fractions=fractions)
+    return ordered_split(frame, fractions=fractions)
 
 
 def fit_and_score(
     scenario: Scenario, data: TrainingData, *, seed: int,
     fractions: Sequence[float] = DEFAULT_FRACTIONS, threads: int = DEFAULT_THREADS,
 ) -> FitResult:
-    """Split ``data`` by time, fit the scenario's model on the train slice, score the rest.
+    """Split ``data`` (by time unless the scenario says otherwise, ``split_rule``), fit the
+    scenario's model on the train slice, score the rest.
 
     Native thread pools (OpenMP, BLAS) are limited to ``threads`` while
     fitting and scoring: parallel sums split their work by thread count, so
@@ -80,12 +126,12 @@ def fit_and_score(
     if threads < 1:
         raise InputError(f"--threads must be at least 1, got {threads}.")
     schema = scenario.schema
+    rule, notice = split_rule(scenario, data.frame)
     try:
-        split = time_split(data.frame, timestamp=schema.timestamp, id=schema.id,
-                           fractions=fractions)
+        split = split_frame(data.frame, rule, schema, fractions=fractions)
     except ValueError as exc:
         raise InvalidTrainingData(f"--data {data.path}: {exc}") from None
-    _check_training_labels(split.train, scenario, data.path)
+    _check_training_labels(split.train, scenario, data.path, rule.kind)
     started = time.perf_counter()
     model = scenario.build_model(seed=seed)
     with threadpool_limits(limits=threads):
@@ -98,7 +144,7 @@ def fit_and_score(
         seconds = time.perf_counter() - started
         validation = scenario.risk_scores(model, split.validation)
         golden = scenario.risk_scores(model, split.golden)
-    return FitResult(model, split, validation, golden, seconds)
+    return FitResult(model, split, validation, golden, seconds, rule, notice)
 
 
 @dataclass(frozen=True)
@@ -129,10 +175,12 @@ def evaluate(scenario: Scenario, fit: FitResult) -> Evaluation:
     return Evaluation(choice, metrics, segments)
 
 
-def _check_training_labels(train: pd.DataFrame, scenario: Scenario, path: Path) -> None:
+def _check_training_labels(train: pd.DataFrame, scenario: Scenario, path: Path,
+                           kind: str = "time") -> None:
     labels = scenario.schema.labels
     counts = train[scenario.schema.label].value_counts()
-    where = f"--data {path}: the training slice (oldest {len(train)} rows)"
+    first = "oldest" if kind == "time" else ("first" if kind == "ordered" else "random")
+    where = f"--data {path}: the training slice ({first} {len(train)} rows)"
     if scenario.binary_target(train[scenario.schema.label]).sum() == 0:
         raise InvalidTrainingData(
             f"{where} has no row labelled {labels[-1]!r}, the risky outcome; the model "
@@ -198,6 +246,7 @@ def train_scenario(
     evaluation = evaluate(scenario, fit)
     threshold = evaluation.threshold.threshold
     metrics = evaluation.metrics
+    baseline = fit_baseline(scenario, fit, seed=seed, threads=threads, metrics=metrics)
     evaluate_seconds = time.perf_counter() - evaluated
 
     step("comparing with production")
@@ -212,7 +261,7 @@ def train_scenario(
               **reports.model_params_summary(fit.model)}
     headline = {name: metrics["validation"][name] for name in METRICS}
     headline["threshold"] = threshold
-    split_info = _split_info(scenario, split)
+    split_info = _split_info(scenario, fit)
     with tempfile.TemporaryDirectory(prefix="riskops-train-") as tmp:
         folder = Path(tmp)
         golden_digest = _write_model_and_predictions(folder, fit, scenario)
@@ -224,12 +273,12 @@ def train_scenario(
             model=scenario.name, training_run_id=run_id, created_at=created_at,
             split=split_info, threshold=evaluation.threshold.as_dict(), metrics=metrics,
             segments=evaluation.segments, comparison=comparison, model_params=params,
-            binary_target=f"{schema.label} == {schema.labels[-1]!r}",
+            binary_target=f"{schema.label} == {schema.labels[-1]!r}", baseline=baseline,
         )
         reproducibility = reports.reproducibility_report(
             model=scenario.name, training_run_id=run_id, created_at=created_at,
             scenario=scenario_identity(scenario, config), data=data_identity(data),
-            schema=schema, seed=seed, threads=threads, split=_split_record(split, schema),
+            schema=schema, seed=seed, threads=threads, split=_split_record(fit, schema),
             threshold=threshold, wall_time=wall, golden_predictions_sha256=golden_digest,
         )
         (folder / reports.EVALUATION_FILE).write_text(reports.dumps(evaluation_report),
@@ -249,10 +298,13 @@ def train_scenario(
             "seed": seed,
             "threads": threads,
             "data": data_identity(data),
-            "split": {"rows": split_info["rows"]},
+            "split": {"rows": split_info["rows"], "kind": fit.rule.kind, "seed": fit.rule.seed,
+                      "notice": fit.notice},
             "threshold": evaluation.threshold.as_dict(),
             "metrics": {k: {m: v[m] for m in METRICS} for k, v in metrics.items()},
             "comparison": comparison,
+            "baseline": baseline,
+            "baseline_warning": baseline_warning(baseline, metrics["validation"]["roc_auc"]),
             "params": params,
             "artifacts": registered["artifacts"],
             "wall_time_seconds": time.perf_counter() - started,
@@ -289,27 +341,49 @@ def data_identity(data: TrainingData) -> dict[str, Any]:
             "bytes": data.size, "format": data.format}
 
 
-def _split_record(split: Split, schema: Schema) -> dict[str, Any]:
-    """What reproduction needs: the rule, the fractions and a fingerprint of the golden ids."""
+def fit_baseline(scenario: Scenario, fit: FitResult, *, seed: int, threads: int,
+                 metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The plain logistic-regression baseline on the same split (``training.baseline``),
+    fitted with native threads held to ``threads`` like the model."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return baseline_block(scenario, fit.split, seed=seed, model_metrics=metrics)
+
+
+#: Split kind -> the method and order the reports name.
+_METHODS = {"time": "time-ordered", "ordered": "row-ordered", "random": "random"}
+
+
+def _split_record(fit: FitResult, schema: Schema) -> dict[str, Any]:
+    """What reproduction needs: the rule (kind, seed), the fractions and a fingerprint of the
+    golden ids."""
+    split, rule = fit.split, fit.rule
+    order_by = {"time": [schema.timestamp, schema.id], "ordered": ["row order"],
+                "random": [f"permutation of the row order (seed {rule.seed})"]}[rule.kind]
     return {
-        "method": "time-ordered",
-        "order_by": [schema.timestamp, schema.id],
+        "method": _METHODS[rule.kind],
+        "kind": rule.kind,
+        "seed": rule.seed,
+        "order_by": order_by,
         "fractions": dict(zip(SLICES, split.fractions, strict=True)),
         "rows": {name: len(frame) for name, frame in split.slices().items()},
         "golden_ids_sha256": ids_sha256(split.golden[schema.id]),
     }
 
 
-def _split_info(scenario: Scenario, split: Split) -> dict[str, Any]:
+def _split_info(scenario: Scenario, fit: FitResult) -> dict[str, Any]:
     schema = scenario.schema
-    slices = split.slices()
+    slices = fit.split.slices()
+    timed = schema.timestamp in fit.split.train.columns
     return {
-        **_split_record(split, schema),
+        **_split_record(fit, schema),
+        "notice": fit.notice,
         "time_ranges": {
             name: {"from": frame[schema.timestamp].min().isoformat(),
                    "to": frame[schema.timestamp].max().isoformat()}
             for name, frame in slices.items()
-        },
+        } if timed else None,
         "positive_rate": {name: float(scenario.binary_target(frame[schema.label]).mean())
                           for name, frame in slices.items()},
         "labels": {name: {str(k): int(v) for k, v in

@@ -53,6 +53,7 @@ def evaluation_report(
     *, model: str, training_run_id: str, created_at: str, split: dict[str, Any],
     threshold: dict[str, Any], metrics: dict[str, Any], segments: dict[str, Any],
     comparison: dict[str, Any], model_params: dict[str, Any], binary_target: str,
+    baseline: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "schema": EVALUATION_SCHEMA,
@@ -66,6 +67,7 @@ def evaluation_report(
         "segments": segments,
         "comparison": comparison,
         "model_params": model_params,
+        "baseline": baseline,
     }
 
 

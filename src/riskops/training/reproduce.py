@@ -90,7 +90,9 @@ def reproduce_version(
 
     step("comparing")
     ids = fit.split.golden[scenario.schema.id].astype(str).to_numpy()
-    ids_match = (ids_sha256(ids) == record["split"]["golden_ids_sha256"]
+    same_rule = (fit.rule.kind == record["split"].get("kind", "time")
+                 and fit.rule.seed == record["split"].get("seed"))
+    ids_match = (same_rule and ids_sha256(ids) == record["split"]["golden_ids_sha256"]
                  and np.array_equal(ids, stored["id"].astype(str).to_numpy()))
     new = np.asarray(fit.golden_scores, dtype=np.float64)
     old = stored["score"].to_numpy(dtype=np.float64)
@@ -114,6 +116,8 @@ def reproduce_version(
         "max_abs_score_delta": None if delta is None else float(delta.max(initial=0.0)),
         "seed": int(record["seed"]),
         "threads": int(record.get("threads", 1)),
+        "split": {"kind": fit.rule.kind, "seed": fit.rule.seed,
+                  "recorded_kind": record["split"].get("kind", "time")},
         "data": {"path": str(data.path), "sha256": data.sha256, "rows": data.rows},
         "environment_differences": environment_differences(record, scenario.schema),
         "checked_by": actor,

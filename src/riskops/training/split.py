@@ -1,4 +1,4 @@
-"""Time-ordered split into train, validation and golden slices.
+"""Splits into train, validation and golden slices: by time, by row order, or at random.
 
 Rows are ordered by timestamp (ties by id, so the order never depends on the
 file's row order) and cut into consecutive slices: the oldest rows train the
@@ -8,6 +8,10 @@ can be scored again.
 
     split = time_split(frame, timestamp="timestamp", id="id")
     split.train, split.validation, split.golden
+
+Without timestamps, ``ordered_split`` cuts the rows in the order given and
+``random_split`` a seeded permutation of them (each slice keeps the rows in
+their original order). Slice sizes are the same for all three.
 """
 
 from __future__ import annotations
@@ -101,6 +105,38 @@ def time_split(
         golden=ordered.iloc[second_cut:],
         fractions=check_fractions(fractions),
     )
+
+
+def ordered_split(frame: pd.DataFrame, *,
+                  fractions: Sequence[float] = DEFAULT_FRACTIONS) -> Split:
+    """Cut ``frame`` in its row order: the first rows train, the last form the golden set.
+
+    >>> split = ordered_split(pd.DataFrame({"x": range(10)}), fractions=(0.5, 0.2, 0.3))
+    >>> split.golden["x"].tolist()
+    [7, 8, 9]
+    """
+    n_train, n_validation, _ = slice_sizes(len(frame), fractions)
+    return Split(
+        train=frame.iloc[:n_train],
+        validation=frame.iloc[n_train:n_train + n_validation],
+        golden=frame.iloc[n_train + n_validation:],
+        fractions=check_fractions(fractions),
+    )
+
+
+def random_split(frame: pd.DataFrame, *, seed: int,
+                 fractions: Sequence[float] = DEFAULT_FRACTIONS) -> Split:
+    """Cut a permutation of ``frame``'s rows drawn with ``numpy.random.default_rng(seed)``;
+    each slice keeps its rows in their original order.
+
+    The same rows in the same order and the same seed give the same slices.
+    """
+    n_train, n_validation, _ = slice_sizes(len(frame), fractions)
+    order = np.random.default_rng(seed).permutation(len(frame))
+    cuts = np.split(order, [n_train, n_train + n_validation])
+    train, validation, golden = (frame.iloc[np.sort(part)] for part in cuts)
+    return Split(train=train, validation=validation, golden=golden,
+                 fractions=check_fractions(fractions))
 
 
 def _boundary(times: np.ndarray, cut: int) -> int:
