@@ -7,6 +7,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -375,3 +376,53 @@ def test_monitoring_knows_a_served_custom_scenario(ws, tmp_path) -> None:
     assert scenario.schema.labels == ("fine", "leaked")
     assert scenario.schema.segments == ("region",)
     assert list(scenario.binary_target(["leaked", "fine"])) == [1, 0]
+
+
+TICKETS_CONFIG = """\
+[scenario]
+name = "tickets"
+[columns]
+label = "severity"
+positive_label = "high"
+segments = ["region"]
+[features]
+text = ["text"]
+categorical = ["source", "service_tier"]
+"""
+
+
+def test_custom_text_scenario_is_served_over_http_and_v2(ws, client, tokens, tmp_path) -> None:
+    """A text-only custom scenario (incident's columns, no timestamp column) trains with the
+    incident model family, goes live and is scored over HTTP and V2 like a reference one."""
+    frame = get_scenario("incident").generate(1500, start=date(2026, 1, 1), days=30, seed=4)
+    frame = frame.assign(severity=np.where(frame["label"] == "high", "high", "routine"))
+    data = tmp_path / "tickets.csv"
+    frame.drop(columns=["label", "timestamp"]).to_csv(data, index=False)
+    (tmp_path / "tickets.toml").write_text(TICKETS_CONFIG)
+    summary = train_scenario(ws, "tickets", data, config=tmp_path / "tickets.toml",
+                             actor="local:trainer")
+    assert summary["metrics"]["golden"]["roc_auc"] > 0.75
+    Registry(ws).promote("tickets", summary["version"], actor="local:test", force=True)
+
+    body = {"text": "database outage, all customers down, payments failing",
+            "source": frame["source"].iloc[0], "service_tier": frame["service_tier"].iloc[0]}
+
+    def served() -> dict | None:
+        r = client.post("/risk/tickets", json=body, headers=auth(tokens["scorer"]))
+        return r.json() if r.status_code == 200 else None
+
+    answer = _until(served)
+    assert answer is not None and answer["risk_score_method"] == "ml"
+    assert answer["risk_label"] in ("high", "routine")
+    calm = client.post("/risk/tickets", json={**body, "text": "typo on the help page"},
+                       headers=auth(tokens["scorer"])).json()
+    assert calm["risk_score"] < answer["risk_score"]
+    v2 = client.post("/v2/models/tickets/infer", headers=auth(tokens["scorer"]), json={
+        "inputs": [{"name": "features", "shape": [1], "datatype": "BYTES",
+                    "data": [json.dumps(body)]}]})
+    assert v2.status_code == 200, v2.text
+    scores = next(o for o in v2.json()["outputs"] if o["name"] == "risk_score")["data"]
+    assert scores[0] == pytest.approx(answer["risk_score"], abs=1e-12)
+    empty = client.post("/risk/tickets", json={**body, "text": ""},
+                        headers=auth(tokens["scorer"]))
+    assert empty.status_code == 422 and empty.json()["detail"][0]["field"] == "body.text"

@@ -113,10 +113,10 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     if tracking.get("mlflow"):
         lines.append("logged to MLflow" + (f" (run {tracking['run']})"
                                            if isinstance(tracking.get("run"), str) else ""))
+    files = [str(a["path"]).rsplit("/", 1)[-1] for a in summary.get("artifacts", [])]
+    files = [name for name in files if name != "model.sig"]  # the signature, not an output
     lines.append(f"registered {summary['model']} v{summary['version']} (manifest "
-                 f"v{summary['manifest_version']}) with model.skops, evaluation-report.json, "
-                 "reproducibility-report.json, golden-predictions.parquet, "
-                 "holdout-rows.parquet, reference-profile.json")
+                 f"v{summary['manifest_version']}) with {', '.join(files)}")
     lines.append(f"not live until it passes its gates: riskops gates {summary['model']} "
                  f"{summary['version']}")
     return lines
