@@ -21,7 +21,7 @@ def read_toml(path: Path, *, what: str, max_bytes: int = MAX_TOML_BYTES) -> dict
         if size > max_bytes:
             raise InputError(f"{path}: {size} bytes is too large for a {what} "
                              f"(at most {max_bytes}); is this the right file?")
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is not content
     except FileNotFoundError:
         raise InputError(f"{path}: no such {what} file.") from None
     except UnicodeDecodeError as exc:

@@ -426,3 +426,74 @@ def test_custom_text_scenario_is_served_over_http_and_v2(ws, client, tokens, tmp
     empty = client.post("/risk/tickets", json={**body, "text": ""},
                         headers=auth(tokens["scorer"]))
     assert empty.status_code == 422 and empty.json()["detail"][0]["field"] == "body.text"
+
+
+@pytest.mark.parametrize("column", ["model_dump", "_secret", "model_config"])
+def test_a_column_the_request_model_cannot_take_is_refused_by_name(tmp_path, column) -> None:
+    from riskops.errors import InputError
+
+    config = CLAIMS_CONFIG.replace('numeric = ["amount", "days_to_report"]',
+                                   f'numeric = ["amount", "days_to_report", "{column}"]')
+    _, toml = write_claims(tmp_path, config=config)
+    with pytest.raises(InputError, match=f"column '{column}' cannot be a request field"):
+        get_scenario("claims", config=toml)
+
+
+def test_a_nested_scenario_json_is_not_a_definition(ws, tmp_path, cli, tokens) -> None:
+    """Only ``models/M/V/scenario.json`` defines a version; a copy at ``M/V/scenario.json``
+    inside an artifact-only folder must not make it servable."""
+    folder = make_model_dir(tmp_path / "plain")
+    nested = folder / "claims" / "2"
+    nested.mkdir(parents=True)
+    shutil.copyfile(ws.store_dir / "models/claims/1" / DEFINITION_FILE,
+                    nested / DEFINITION_FILE)
+    assert cli("models", "register", "claims", "--from", folder,
+               token=tokens["admin"]).code == 0
+    refused = cli("promote", "claims", "2", "--stage", "canary", "--percent", "50",
+                  "--break-glass", "x", token=tokens["admin"])
+    assert refused.code == 2 and "artifact-only" in refused.err
+
+
+def test_openapi_names_are_unique_and_routes_are_kept(ws, tmp_path, tokens) -> None:
+    """Custom names that title-case alike, or like a reference scenario, get components of
+    their own; one named like a GET route (``insights``) keeps that route documented."""
+    from riskops.serving.schemas import request_model
+
+    names = ("fraud_", "a1_b", "a1b", "insights")
+    for name in names:
+        data, toml = write_claims(tmp_path / name, rows=400,
+                                  config=CLAIMS_CONFIG.replace('"claims"', f'"{name}"'))
+        train_scenario(ws, name, data, config=toml, actor="local:trainer")
+        Registry(ws).promote(name, 1, actor="local:test", force=True)
+    with TestClient(create_app(ws), raise_server_exceptions=False) as client:
+        spec = client.get("/openapi.json").json()
+    components = spec["components"]["schemas"]
+    refs = {name: spec["paths"][f"/risk/{name}"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]["oneOf"][0]["$ref"].rsplit("/", 1)[1] for name in names}
+    assert len(set(refs.values())) == len(names)
+    assert set(components["FraudFeatures"]["properties"]) == set(
+        request_model(get_scenario("fraud"), max_text_chars=10).model_fields)
+    assert "get" in spec["paths"]["/risk/insights"] and "post" in spec["paths"]["/risk/insights"]
+
+
+def test_a_long_category_list_is_counted_not_echoed(tmp_path) -> None:
+    from pydantic import ValidationError
+
+    from riskops.errors import InputError
+    from riskops.serving.schemas import field_errors, request_model
+
+    values = ", ".join(f'"v{i}"' for i in range(500))
+    config = CLAIMS_CONFIG.replace('channel = ["web", "agent", "phone"]', f"channel = [{values}]")
+    _, toml = write_claims(tmp_path, config=config)
+    model = request_model(get_scenario("claims", config=toml), max_text_chars=100)
+    assert model.model_validate(claim_body(channel="v499")).channel == "v499"
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(claim_body(channel="nope"))
+    error = field_errors(caught.value)[0]
+    assert error == {"field": "channel", "type": "literal_error",
+                     "reason": "Input should be one of the 500 declared categories"}
+    too_many = ", ".join(f'"v{i}"' for i in range(10_001))
+    _, toml = write_claims(tmp_path / "many", config=CLAIMS_CONFIG.replace(
+        'channel = ["web", "agent", "phone"]', f"channel = [{too_many}]"))
+    with pytest.raises(InputError, match="more than 10000"):
+        get_scenario("claims", config=toml)

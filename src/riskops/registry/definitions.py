@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from riskops.errors import InputError
 from riskops.registry.loader import read_artifact
 from riskops.registry.manifest import ModelEntry, VerifiedManifest
+from riskops.registry.store import version_folder
 from riskops.scenarios.base import Scenario
 from riskops.scenarios.custom import CustomScenario
 from riskops.scenarios.definition import DEFINITION_FILE, scenario_from_definition
@@ -95,8 +96,8 @@ def definition_digest(entry: ModelEntry, model: str, version: int) -> str | None
     listed = entry.versions.get(str(version))
     if listed is None:
         return None
-    suffix = f"{model}/{version}/{DEFINITION_FILE}"
-    return next((a.sha256 for a in listed.artifacts if a.path.endswith(suffix)), None)
+    path = f"{version_folder(model, version)}/{DEFINITION_FILE}"  # at the top, nowhere else
+    return next((a.sha256 for a in listed.artifacts if a.path == path), None)
 
 
 def definition_version(entry: ModelEntry, model: str) -> int | None:

@@ -102,6 +102,12 @@ MIN_ROWS = 200
 #: Config files are a few hundred bytes; anything larger is not one.
 MAX_CONFIG_BYTES = 1024 * 1024
 TEXT_MAX_FEATURES = 100
+#: Longest feature, segment or category name (a request field or value).
+MAX_NAME_CHARS = 128
+#: Most values one categorical feature may list.
+MAX_CATEGORIES = 10_000
+#: Longest heuristic reason (returned in every scored response).
+MAX_REASON_CHARS = 200
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 
 _KNOWN_KEYS: dict[str, set[str]] = {
@@ -411,6 +417,8 @@ def parse_config(data: dict[str, Any], *, source: Path, name: str) -> CustomConf
                          "features.numeric, features.categorical or features.text.")
     features = _with_value_rules(data, features, source)
     _check_roles(columns, segments, sensitive, features, source)
+    for name in (*(f.name for f in features), *segments):
+        _check_field_name(name, source)
     rules = tuple(_rule(i, raw, features, source)
                   for i, raw in enumerate(get.rules()))
     threshold = get.number("heuristic", "threshold", default=0.5)
@@ -632,13 +640,33 @@ def _category_list(raw: Any, where: str) -> dict[str, Any]:
     if not raw:
         raise InputError(f"{where} is empty; list the values the feature accepts, or drop "
                          "the key to accept any.")
-    doubled = next((v for i, v in enumerate(raw) if v in raw[:i]), None)
-    if doubled is not None:
-        raise InputError(f"{where} lists {doubled!r} twice; list each value once.")
-    if any(not v.isprintable() for v in raw):
-        raise InputError(f"{where}: values must be printable text (no newlines, tabs or "
-                         "escapes).")
+    if len(raw) > MAX_CATEGORIES:
+        raise InputError(f"{where} lists {len(raw)} values, more than {MAX_CATEGORIES}; a "
+                         "feature with that many values is text or an id, not a category.")
+    seen: set[str] = set()
+    for value in raw:
+        if value in seen:
+            raise InputError(f"{where} lists {value[:40]!r} twice; list each value once.")
+        seen.add(value)
+    if any(not v.isprintable() or len(v) > MAX_NAME_CHARS for v in raw):
+        raise InputError(f"{where}: values must be printable text of at most "
+                         f"{MAX_NAME_CHARS} characters (no newlines, tabs or escapes).")
     return {"categories": tuple(raw)}
+
+
+def _check_field_name(name: str, source: Path) -> None:
+    """A feature or segment is a field of the served request body: it may not start with
+    ``_`` nor be a name the request model itself uses (``model_dump``, ``model_config``)."""
+    from pydantic import BaseModel
+
+    if len(name) > MAX_NAME_CHARS or not name.isprintable() or "." in name:
+        raise InputError(f"{source}: column {name[:40]!r} cannot be a request field: names "
+                         f"are printable text of at most {MAX_NAME_CHARS} characters without "
+                         "'.'; rename it in the data and the config.")
+    if name.startswith("_") or (name.startswith("model_") and hasattr(BaseModel, name)):
+        raise InputError(f"{source}: column {name!r} cannot be a request field (a leading "
+                         "'_' or a name pydantic reserves); rename it in the data and the "
+                         "config.")
 
 
 def _rule(index: int, raw: Any, features: tuple[Feature, ...], source: Path) -> Rule:
@@ -664,9 +692,11 @@ def _rule(index: int, raw: Any, features: tuple[Feature, ...], source: Path) -> 
     if isinstance(points, bool) or not isinstance(points, int | float) \
             or not math.isfinite(points) or points <= 0:
         raise InputError(f"{where}: points must be a positive number, not {_describe(points)}.")
-    reason = raw.get("reason", f"{feature} {op} {value!r}")
-    if not isinstance(reason, str) or not reason.strip():
-        raise InputError(f"{where}: reason must be a non-empty string.")
+    reason = raw.get("reason", f"{feature} {op} {value!r}"[:MAX_REASON_CHARS])
+    if not isinstance(reason, str) or not reason.strip() or not reason.isprintable() \
+            or len(reason) > MAX_REASON_CHARS:
+        raise InputError(f"{where}: reason must be printable text of 1 to "
+                         f"{MAX_REASON_CHARS} characters (it is returned with every score).")
     if op in _ORDERING and kind != "numeric":
         raise InputError(f"{where}: op {op!r} needs a numeric feature; {feature!r} is {kind}.")
     if op == "in":

@@ -219,7 +219,8 @@ def _add_custom_paths(spec: dict[str, Any], custom: Mapping[str, Any],
         if name not in models:
             continue
         ref = {"$ref": f"#/components/schemas/{models[name].__name__}"}
-        spec["paths"][f"/risk/{name}"] = {"post": {
+        # Merged into the path item: a scenario named like a GET route keeps that route.
+        spec["paths"].setdefault(f"/risk/{name}", {})["post"] = {
             "tags": ["scoring"],
             "summary": f"Score {name.replace('_', ' ').title()}",
             "description": f"Score one {name} decision (a JSON object of its features) or "
@@ -230,7 +231,7 @@ def _add_custom_paths(spec: dict[str, Any], custom: Mapping[str, Any],
                 "oneOf": [ref, {"type": "array", "items": ref, "minItems": 1}]}}}},
             "responses": copy.deepcopy(template.get("responses", {})),
             "security": copy.deepcopy(template.get("security", [])),
-        }}
+        }
 
 
 def _add_scoring_routes(app: FastAPI, state: ServingState) -> None:

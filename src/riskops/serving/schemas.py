@@ -19,7 +19,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
-from pydantic_core import PydanticKnownError
+from pydantic_core import PydanticCustomError, PydanticKnownError
 
 from riskops.registry.service import TENANT_PATTERN
 from riskops.scenarios.base import Feature, Scenario
@@ -39,6 +39,22 @@ def _whole(value: float) -> float:
     return value
 
 
+#: Up to this many categories a 422 lists the accepted values; beyond, it counts them.
+LISTED_CATEGORIES = 20
+
+
+def _member_of(categories: tuple[str, ...]) -> Any:
+    accepted = frozenset(categories)
+
+    def check(value: str) -> str:
+        if value not in accepted:
+            raise PydanticCustomError("literal_error", "Input should be one of the {count} "
+                                      "declared categories", {"count": len(accepted)})
+        return value
+
+    return check
+
+
 def _annotation(feature: Feature, *, max_text_chars: int) -> Any:
     if feature.kind == "numeric":
         lower = -MAX_ABS_NUMBER if feature.lower_bound is None \
@@ -52,7 +68,14 @@ def _annotation(feature: Feature, *, max_text_chars: int) -> Any:
                              Field(json_schema_extra={"multipleOf": 1})]
         return number
     if feature.kind == "categorical" and feature.categories:
-        return Annotated[Literal[feature.categories], Field(description=feature.description)]
+        if len(feature.categories) <= LISTED_CATEGORIES:
+            return Annotated[Literal[feature.categories],
+                             Field(description=feature.description)]
+        # A long list is checked as a set and the error counts the values instead of
+        # listing them (pydantic's literal error would repeat every value, per row).
+        return Annotated[str, Field(strict=True, description=feature.description,
+                                    json_schema_extra={"enum": list(feature.categories)}),
+                         AfterValidator(_member_of(feature.categories))]
     limit = max_text_chars if feature.kind == "text" else 256
     return Annotated[str, Field(strict=True, min_length=1, max_length=limit,
                                 description=feature.description)]
@@ -94,6 +117,17 @@ def _segment_names(model: type[BaseModel]) -> frozenset[str]:
                      and info.json_schema_extra.get(SEGMENT_MARK))
 
 
+def _model_name(scenario: Scenario, kind: str) -> str:
+    """The OpenAPI component name of a scenario's request model: ``FraudFeatures`` for a
+    reference scenario; ``Custom_<name>_Features`` for a custom one, which keeps its name
+    as is, so no two scenarios (``a1_b``, ``a1b``, ``fraud_``) share a component."""
+    from riskops.scenarios import REFERENCE
+
+    if scenario.name in REFERENCE:
+        return f"{scenario.name.title().replace('_', '')}{kind}"
+    return f"Custom_{scenario.name}_{kind}"
+
+
 def request_model(scenario: Scenario, *, max_text_chars: int) -> type[BaseModel]:
     """The pydantic model of one row of ``scenario``'s features, plus its optional
     segment values."""
@@ -103,8 +137,8 @@ def request_model(scenario: Scenario, *, max_text_chars: int) -> type[BaseModel]
     }
     fields.update(_segment_fields(scenario))
     return create_model(  # type: ignore[call-overload,no-any-return]
-        f"{scenario.name.title().replace('_', '')}Features",
-        __config__=ConfigDict(extra="forbid"),
+        _model_name(scenario, "Features"),
+        __config__=ConfigDict(extra="forbid", protected_namespaces=()),
         __doc__=f"Features of one {scenario.name} decision: {scenario.description}",
         **fields,
     )
@@ -119,8 +153,8 @@ def text_request_model(scenario: Scenario, *, max_text_chars: int) -> type[BaseM
         fields[f.name] = (annotation, ...) if f.kind == "text" else (annotation | None, None)
     fields.update(_segment_fields(scenario))
     return create_model(  # type: ignore[call-overload,no-any-return]
-        f"{scenario.name.title().replace('_', '')}Report",
-        __config__=ConfigDict(extra="forbid"),
+        _model_name(scenario, "Report"),
+        __config__=ConfigDict(extra="forbid", protected_namespaces=()),
         __doc__=f"A {scenario.name} report: its text, other features optional.",
         **fields,
     )

@@ -161,11 +161,18 @@ class Catalog:
         scenarios = {**reference,
                      **{n: c.scenario for n, c in custom.items() if n not in reference}}
         models: dict[str, type[BaseModel]] = {}
-        for name, scenario in scenarios.items():
+        for name, scenario in list(scenarios.items()):
             if previous is not None and previous.scenarios.get(name) is scenario:
                 models[name] = previous.request_models[name]
-            else:
+                continue
+            try:
                 models[name] = schemas.request_model(scenario, max_text_chars=max_text_chars)
+            except Exception:  # a definition pydantic cannot take: that scenario, not all
+                if name in reference:
+                    raise
+                log.exception("%s: no request schema can be built from its definition; "
+                              "not served", name)
+                del scenarios[name]
         return cls(scenarios, models, custom)
 
 

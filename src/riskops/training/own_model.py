@@ -41,9 +41,18 @@ CHECK_ROWS = 64
 
 
 def has_definition(source: Path) -> bool:
-    """True when ``source`` brings a ``scenario.toml`` (a regular file, not a link)."""
+    """True when ``source`` brings a ``scenario.toml`` (a regular file, not a link).
+
+    Raises
+    ------
+    InputError
+        When ``scenario.toml`` is there but is a folder or another kind of file.
+    """
     path = source / OWN_MODEL_CONFIG
-    return path.is_file() and not path.is_symlink()
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise InputError(f"--from {source}: {OWN_MODEL_CONFIG} is not a regular file; put "
+                         "the scenario's definition there as a plain TOML file.")
+    return path.is_file()
 
 
 def refuse_stray_definition(source: Path) -> None:
