@@ -67,9 +67,7 @@ def version_scenario(verified: VerifiedManifest, model: str, version: int) -> Sc
     if definition_digest(verified.manifest.model(model), model, version) is None:
         raise InputError(f"{model} v{version} has no scenario definition ({DEFINITION_FILE}): "
                          "it is artifact-only and cannot be scored.")
-    raw = read_artifact(verified, model, version, DEFINITION_FILE, action="read")
-    return scenario_from_definition(raw, model=model,
-                                    where=f"{model} v{version} {DEFINITION_FILE}")
+    return _read_definition(verified, model, version, action="read")
 
 
 def served_scenarios(verified: VerifiedManifest) -> dict[str, CustomScenario]:
@@ -133,7 +131,14 @@ def custom_scenario(verified: VerifiedManifest, model: str,
     if previous is not None and previous.sha256 == digest:
         return previous if previous.version == version else CustomServed(
             previous.scenario, model, version, previous.sha256)
-    where = f"{model} v{version} {DEFINITION_FILE}"
-    raw = read_artifact(verified, model, version, DEFINITION_FILE, action="served")
-    scenario = scenario_from_definition(raw, model=model, where=where)
+    scenario = _read_definition(verified, model, version, action="served")
     return CustomServed(scenario, model, version, str(digest))
+
+
+def _read_definition(verified: VerifiedManifest, model: str, version: int, *,
+                     action: str) -> CustomScenario:
+    """``model`` v``version``'s ``scenario.json``, read against its signed digest and parsed
+    by the config rules."""
+    raw = read_artifact(verified, model, version, DEFINITION_FILE, action=action)
+    return scenario_from_definition(raw, model=model,
+                                    where=f"{model} v{version} {DEFINITION_FILE}")

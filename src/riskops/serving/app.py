@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -27,7 +27,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -127,7 +127,7 @@ def _risk_item(record: PredictionRecord, scenario: Scenario | None,
 
 
 def _scoring_body(scenario: str) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{scenario.title()}Features"}
+    ref = {"$ref": f"#/components/schemas/{schemas.component_name(scenario, 'Features')}"}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
         "oneOf": [ref, {"type": "array", "items": ref, "minItems": 1}]}}}}}
 
@@ -203,7 +203,7 @@ def _add_components(app: FastAPI, state: ServingState) -> None:
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(schema.pop("$defs", {}))
             components[model.__name__] = schema
-        _add_custom_paths(spec, catalog.custom, catalog.request_models)
+        _add_custom_paths(spec, [n for n in catalog.custom if n in catalog.request_models])
         app.openapi_schema = spec
         built_for[0] = catalog
         return spec
@@ -211,14 +211,10 @@ def _add_components(app: FastAPI, state: ServingState) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _add_custom_paths(spec: dict[str, Any], custom: Mapping[str, Any],
-                      models: Mapping[str, type[BaseModel]]) -> None:
+def _add_custom_paths(spec: dict[str, Any], names: list[str]) -> None:
     """A ``POST /risk/{name}`` path per custom scenario, shaped like a reference one's."""
     template = spec.get("paths", {}).get("/risk/fraud", {}).get("post", {})
-    for name in custom:
-        if name not in models:
-            continue
-        ref = {"$ref": f"#/components/schemas/{models[name].__name__}"}
+    for name in names:
         # Merged into the path item: a scenario named like a GET route keeps that route.
         spec["paths"].setdefault(f"/risk/{name}", {})["post"] = {
             "tags": ["scoring"],
@@ -227,8 +223,7 @@ def _add_custom_paths(spec: dict[str, Any], custom: Mapping[str, Any],
                            "a batch (a JSON array of them). A custom scenario, served from "
                            "the signed definition of its live version.",
             "operationId": f"score_{name}_risk_{name}_post",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "oneOf": [ref, {"type": "array", "items": ref, "minItems": 1}]}}}},
+            **_scoring_body(name),
             "responses": copy.deepcopy(template.get("responses", {})),
             "security": copy.deepcopy(template.get("security", [])),
         }

@@ -165,7 +165,7 @@ class ModelPool:
         manifest = verified.manifest
         problems: list[str] = [*early, *admission.problems]
         custom = self._custom_scenarios(verified, current.custom, problems)
-        scenarios = {**{n: c.scenario for n, c in custom.items()}, **self._scenarios}
+        scenarios = {**self._scenarios, **{n: c.scenario for n, c in custom.items()}}
         slots: dict[str, ModelSlot] = {}
         for name, scenario in scenarios.items():
             if name not in manifest.models:
@@ -203,8 +203,7 @@ class ModelPool:
             try:
                 served = custom_scenario(verified, name, previous.get(name))
             except Exception as exc:  # whatever the reason, this scenario is not served
-                reason = str(exc) if isinstance(exc, IntegrityError | InputError) else (
-                    f"{type(exc).__name__}: {exc}")
+                reason = _reason(exc)
                 problem = f"{name}: scenario definition not loaded: {reason}"
                 problems.append(problem)
                 self._report(problem, {"modelId": name, "reason": reason,
@@ -234,8 +233,7 @@ class ModelPool:
                     custom.check_version(verified, version)
                 return self._load(verified, name, version, scenario, known)
             except Exception as exc:  # whatever the reason, this version is not served
-                reason = str(exc) if isinstance(exc, IntegrityError | InputError) else (
-                    f"{type(exc).__name__}: {exc}")
+                reason = _reason(exc)
                 problem = f"{name} v{version} ({role}) not loaded: {reason}"
                 problems.append(problem)
                 self._report(problem, {"modelId": name, "version": version, "stage": role,
@@ -297,6 +295,13 @@ class ModelPool:
                 self._on_failure(problem, data)
             except Exception:  # reporting must never take serving down
                 log.exception("could not record model_integrity_failed")
+
+def _reason(exc: Exception) -> str:
+    """Why a version or a definition was not loaded: riskops' own message, else the
+    exception's type and message (an unexpected fault names what it was)."""
+    return str(exc) if isinstance(exc, IntegrityError | InputError) else (
+        f"{type(exc).__name__}: {exc}")
+
 
 def _with_problems(snapshot: Snapshot, problems: tuple[str, ...]) -> Snapshot:
     return replace(snapshot, problems=tuple(dict.fromkeys(problems)))

@@ -117,15 +117,16 @@ def _segment_names(model: type[BaseModel]) -> frozenset[str]:
                      and info.json_schema_extra.get(SEGMENT_MARK))
 
 
-def _model_name(scenario: Scenario, kind: str) -> str:
-    """The OpenAPI component name of a scenario's request model: ``FraudFeatures`` for a
-    reference scenario; ``Custom_<name>_Features`` for a custom one, which keeps its name
-    as is, so no two scenarios (``a1_b``, ``a1b``, ``fraud_``) share a component."""
+def component_name(scenario: str, kind: str) -> str:
+    """The OpenAPI component name of a scenario's request model (``kind``: ``Features`` or
+    ``Report``): ``FraudFeatures`` for a reference scenario; ``Custom_<name>_Features`` for
+    a custom one, which keeps its name as is, so no two scenarios (``a1_b``, ``a1b``,
+    ``fraud_``) share a component."""
     from riskops.scenarios import REFERENCE
 
-    if scenario.name in REFERENCE:
-        return f"{scenario.name.title().replace('_', '')}{kind}"
-    return f"Custom_{scenario.name}_{kind}"
+    if scenario in REFERENCE:
+        return f"{scenario.title().replace('_', '')}{kind}"
+    return f"Custom_{scenario}_{kind}"
 
 
 def request_model(scenario: Scenario, *, max_text_chars: int) -> type[BaseModel]:
@@ -137,7 +138,7 @@ def request_model(scenario: Scenario, *, max_text_chars: int) -> type[BaseModel]
     }
     fields.update(_segment_fields(scenario))
     return create_model(  # type: ignore[call-overload,no-any-return]
-        _model_name(scenario, "Features"),
+        component_name(scenario.name, "Features"),
         __config__=ConfigDict(extra="forbid", protected_namespaces=()),
         __doc__=f"Features of one {scenario.name} decision: {scenario.description}",
         **fields,
@@ -153,7 +154,7 @@ def text_request_model(scenario: Scenario, *, max_text_chars: int) -> type[BaseM
         fields[f.name] = (annotation, ...) if f.kind == "text" else (annotation | None, None)
     fields.update(_segment_fields(scenario))
     return create_model(  # type: ignore[call-overload,no-any-return]
-        _model_name(scenario, "Report"),
+        component_name(scenario.name, "Report"),
         __config__=ConfigDict(extra="forbid", protected_namespaces=()),
         __doc__=f"A {scenario.name} report: its text, other features optional.",
         **fields,

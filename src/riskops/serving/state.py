@@ -40,9 +40,9 @@ class ServingState:
         self.ws = ws
         self.settings = settings
         reference: dict[str, Scenario] = {name: get_scenario(name) for name in REFERENCE}
+        self._reference = reference
         self._catalog = Catalog.build(reference, {}, None,
                                       max_text_chars=settings.max_text_chars)
-        self._reference = self._catalog
         self._catalog_lock = threading.Lock()
         self.incident_text_model = schemas.text_request_model(
             reference["incident"], max_text_chars=settings.max_text_chars)
@@ -65,7 +65,7 @@ class ServingState:
         with self._catalog_lock:
             if self._catalog.custom is not custom:
                 self._catalog = Catalog.build(
-                    self._reference.scenarios, custom, self._catalog,
+                    self._reference, custom, self._catalog,
                     max_text_chars=self.settings.max_text_chars)
             return self._catalog
 
