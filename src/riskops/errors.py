@@ -217,3 +217,10 @@ class PredictionsNotRecorded(Exception):
     def __init__(self) -> None:
         super().__init__("the prediction could not be recorded durably, so it is not "
                          "returned; retry.")
+
+
+def exception_line(exc: BaseException, *, limit: int = 200) -> str:
+    """``Type: message`` on one line, the message cut at ``limit`` characters: how a fault
+    in someone else's code (a user's model, a library) is named inside a riskops error."""
+    text = " ".join(str(exc).split())[:limit]
+    return f"{type(exc).__name__}: {text}"

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskops.errors import InputError, IntegrityError
+from riskops.errors import InputError, IntegrityError, exception_line
 from riskops.registry.integrity import (
     check_artifact,
     confinement_failure,
@@ -152,9 +152,7 @@ def load_unregistered(data: bytes, *, trusted_types: Iterable[str], subject: str
     try:
         return _deserialise(data, trusted_types)
     except Exception as exc:  # skops raises many kinds on a malformed file
-        text = " ".join(str(exc).split())[:200]
-        raise InputError(f"{subject}: cannot be loaded ({type(exc).__name__}: {text}).") \
-            from None
+        raise InputError(f"{subject}: cannot be loaded ({exception_line(exc)}).") from None
 
 
 def _deserialise(data: bytes, trusted_types: Iterable[str]) -> Any:

@@ -20,7 +20,6 @@ artifact-only version that cannot be promoted to a served stage.
 
 from __future__ import annotations
 
-import io
 import math
 import shutil
 import tempfile
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskops.errors import InputError
+from riskops.errors import InputError, exception_line
 from riskops.scenarios.custom import CustomScenario, load_custom_scenario
 from riskops.scenarios.definition import DEFINITION_FILE, OWN_MODEL_CONFIG, definition_bytes
 from riskops.scenarios.samples import sample_rows
@@ -152,7 +151,7 @@ def _scores(scenario: CustomScenario, estimator: Any, rows: pd.DataFrame, *,
         scores = np.asarray(scenario.risk_scores(estimator, rows), dtype=float)
     except Exception as exc:  # the user's model: any failure is theirs to see
         raise InputError(
-            f"{where}: cannot score rows made from {OWN_MODEL_CONFIG} ({_one_line(exc)}); "
+            f"{where}: cannot score rows made from {OWN_MODEL_CONFIG} ({exception_line(exc)}); "
             "check that its features match the ones the model was "
             "fitted on, and declare [categories] for categorical features.") from None
     if scores.shape != (len(rows),) or not all(math.isfinite(s) and 0.0 <= s <= 1.0
@@ -174,15 +173,8 @@ def _write_gating_rows(into: Path, rows: pd.DataFrame, scores: np.ndarray,
     frame["_slice"] = "golden"
     frame["_score"] = scores
     frame.to_parquet(into / HOLDOUT_FILE, index=False)
-    buffer = io.BytesIO()
-    pd.DataFrame({"id": frame["id"], "score": scores}).to_parquet(buffer, index=False)
-    (into / GOLDEN_FILE).write_bytes(buffer.getvalue())
-
-
-def _one_line(exc: Exception) -> str:
-    """``Type: first line of the message`` (at most 200 characters)."""
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:200]}"
+    pd.DataFrame({"id": frame["id"], "score": scores}).to_parquet(into / GOLDEN_FILE,
+                                                                  index=False)
 
 
 def prepared_copy() -> tempfile.TemporaryDirectory[str]:
