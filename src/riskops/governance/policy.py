@@ -33,12 +33,20 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from riskops.config import Workspace
 from riskops.errors import InputError
+from riskops.governance.automation_policy import (
+    RetrainPolicy,
+    RollbackPolicy,
+    SloPolicy,
+    retrain_policy,
+    rollback_policy,
+    slo_policy,
+)
+from riskops.governance.policy_values import check_numbers
 from riskops.roles import ROLES
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -85,6 +93,10 @@ class GovernancePolicy:
     security_fail_on: str = "high"
     bias: BiasLimits = field(default_factory=BiasLimits)
     tiers: dict[str, TierPolicy] = field(default_factory=_default_tiers)
+    #: The rules that act by themselves (``governance.automation_policy``).
+    slo: SloPolicy = field(default_factory=SloPolicy)
+    retrain: RetrainPolicy = field(default_factory=RetrainPolicy)
+    rollback: RollbackPolicy = field(default_factory=RollbackPolicy)
 
     def roles_for(self, tier: str | None) -> tuple[str, ...]:
         """The sign-off roles a version of a model of ``tier`` needs.
@@ -121,6 +133,7 @@ _BIAS_NUMBERS: dict[str, tuple[type, float, float]] = {
     "max_group_ece": (float, 0.0, 1.0),
 }
 _BOOLS = ("author_may_approve", "canary_needs_approvals")
+_AUTOMATION = {"slo": slo_policy, "retrain": retrain_policy, "rollback": rollback_policy}
 
 
 def governance_policy(ws: Workspace) -> GovernancePolicy:
@@ -135,8 +148,10 @@ def policy_from_dict(raw: dict[str, Any], *, source: str) -> GovernancePolicy:
         if key == "bias":
             if not isinstance(value, dict):
                 raise InputError(f"{where} must be a table ([governance.bias]).")
-            values["bias"] = BiasLimits(**_numbers(value, _BIAS_NUMBERS,
+            values["bias"] = BiasLimits(**check_numbers(value, _BIAS_NUMBERS,
                                                    where=f"{source}: governance.bias"))
+        elif key in _AUTOMATION:
+            values[key] = _AUTOMATION[key](value, where=where)
         elif key == "approval_roles":
             values[key] = _roles(value, where)
         elif key == "tiers":
@@ -150,10 +165,10 @@ def policy_from_dict(raw: dict[str, Any], *, source: str) -> GovernancePolicy:
                 raise InputError(f"{where} must be true or false.")
             values[key] = value
         elif key in _NUMBERS:
-            values.update(_numbers({key: value}, _NUMBERS, where=f"{source}: governance"))
+            values.update(check_numbers({key: value}, _NUMBERS, where=f"{source}: governance"))
         else:
             known = ", ".join(sorted([*_NUMBERS, *_BOOLS, "approval_roles", "security_fail_on",
-                                      "bias", "tiers"]))
+                                      "bias", "tiers", *_AUTOMATION]))
             raise InputError(f"{where}: unknown key; known keys are {known}.")
     return GovernancePolicy(**values)
 
@@ -172,7 +187,7 @@ def _tiers(value: Any, where: str) -> dict[str, TierPolicy]:
         if unknown:
             raise InputError(f"{here}.{unknown[0]}: unknown key; known keys are "
                              "approval_roles, revalidation_months.")
-        months = _numbers({"revalidation_months": raw.get(
+        months = check_numbers({"revalidation_months": raw.get(
             "revalidation_months", _DEFAULT_MONTHS[tier])},
             {"revalidation_months": (int, 1, 120)}, where=here)["revalidation_months"]
         roles = (_roles(raw["approval_roles"], f"{here}.approval_roles")
@@ -192,19 +207,3 @@ def _roles(value: Any, where: str) -> tuple[str, ...]:
         raise InputError(f"{where} lists a role twice.")
     return tuple(value)
 
-
-def _numbers(raw: dict[str, Any], rules: dict[str, tuple[type, float, float]], *,
-             where: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in rules:
-            raise InputError(f"{where}.{key}: unknown key; known keys are "
-                             f"{', '.join(sorted(rules))}.")
-        kind, low, high = rules[key]
-        ok = (isinstance(value, int) if kind is int else isinstance(value, int | float)) \
-            and not isinstance(value, bool) and math.isfinite(value) and low <= value <= high
-        if not ok:
-            noun = "an integer" if kind is int else "a number"
-            raise InputError(f"{where}.{key} must be {noun} between {low:g} and {high:g}.")
-        out[key] = kind(value)
-    return out

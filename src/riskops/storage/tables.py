@@ -326,7 +326,9 @@ class PredictionRow(Base):
     """One served prediction, durable before its response is sent."""
 
     __tablename__ = "predictions"
-    __table_args__ = (Index("ix_predictions_scenario_time", "scenario", "created_at"),)
+    __table_args__ = (Index("ix_predictions_scenario_time", "scenario", "created_at"),
+                      Index("ix_predictions_scenario_route_time", "scenario", "route",
+                            "created_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -402,3 +404,80 @@ class AlertStateRow(Base):
     evaluated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_value: Mapped[float | None] = mapped_column(Float, nullable=True)
     changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+# --- governance automation (migration 0007) ------------------------------------------
+
+
+class RuleStateRow(Base):
+    """Where one automatic rule stands between evaluations (``riskops.governance``).
+
+    ``key`` names the rule and its subject, e.g. ``rollback-budget:fraud`` or
+    ``burn-fast:fraud:availability``. ``since`` is when the current breach began
+    (``None``: not breaching); ``firing`` whether the rule's alert is raised, so
+    an event is emitted once per breach, not once per evaluation.
+    """
+
+    __tablename__ = "rule_state"
+
+    key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    firing: Mapped[bool] = mapped_column(Boolean, default=False)
+    evaluated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    data: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+
+
+class RuleFiringRow(Base):
+    """One firing of an automatic rule, claimed by its unique ``key`` so a trigger is
+    acted on once however many schedulers, workers or redeliveries see it.
+
+    ``kind`` is ``rollback`` or ``retrain``; ``status`` what came of it (``acted``,
+    ``alert-only``, ``not-eligible``, ``queued``, ``failed`` ...); ``data`` the
+    numbers the rule saw (JSON).
+    """
+
+    __tablename__ = "rule_firings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(256), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    model_name: Mapped[str] = mapped_column(String(128), index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    fired_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(32))
+    data: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+
+
+class ModelFreezeRow(Base):
+    """A model whose promotions are halted (``riskops freeze``, or an automatic rollback).
+
+    One row per model while frozen; ``riskops unfreeze`` deletes it (the audit log
+    keeps both).
+    """
+
+    __tablename__ = "model_freezes"
+
+    model_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    frozen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    frozen_by: Mapped[str] = mapped_column(String(256))
+    reason: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class IncidentRow(Base):
+    """What an automatic rollback did and why: the record ``riskops evidence`` includes.
+
+    ``record`` is JSON: the timeline, the triggering numbers or feedback records
+    with their predictions, and the versions before and after.
+    """
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(128), index=True)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    rule: Mapped[str] = mapped_column(String(64))
+    from_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    record: Mapped[str] = mapped_column(Text)
