@@ -110,7 +110,7 @@ class RetrainPolicy:
 class RollbackRules:
     mode: str = "auto"
     min_budget: float = 0.05
-    budget_minutes: int = 15
+    budget_minutes: float = 15.0
     critical_labels: int = 3
     critical_window_minutes: int = 60
 
@@ -146,7 +146,7 @@ _RETRAIN_NUMBERS: NumberRules = {
 }
 _ROLLBACK_NUMBERS: NumberRules = {
     "min_budget": (float, 0.0, 1.0),
-    "budget_minutes": (int, 1, 7 * 24 * 60),
+    "budget_minutes": (float, 0.01, 7 * 24 * 60),
     "critical_labels": (int, 1, 10_000),
     "critical_window_minutes": (int, 1, 7 * 24 * 60),
 }
