@@ -20,6 +20,8 @@ DESIGN_TYPES = {
     "ml.model.break_glass",
     # model-risk inventory (docs/governance.md, Model inventory)
     "ml.model.retired", "ml.model.revalidation.due",
+    # multi-window burn-rate alerts of the SLOs (docs/governance.md, SLOs)
+    "ml.slo.burn_rate.alert", "ml.slo.burn_rate.resolved",
 }
 
 

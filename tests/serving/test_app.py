@@ -276,13 +276,23 @@ def test_model_exception_answers_from_the_heuristic_and_is_counted(client, token
             raise RuntimeError("boom")
 
     object.__setattr__(served.loaded, "estimator", Broken())
+    fallbacks = 'ml_inference_fallbacks_total{error="RuntimeError",scenario="fraud"}'
+    before = _sample(client.get("/metrics").text, fallbacks)
     r = client.post("/risk/fraud", json=example_row("fraud"), headers=auth(tokens["scorer"]))
     body = r.json()
     assert r.status_code == 200 and body["risk_score_method"] == "heuristic"
     assert any("RuntimeError" in reason for reason in body["reasons"])
     text = client.get("/metrics").text
-    assert 'ml_inference_fallbacks_total{error="RuntimeError",scenario="fraud"} 1.0' in text
+    assert _sample(text, fallbacks) == before + 1  # the counter is the process's, not the app's
     assert 'ml_inference_error_budget_remaining{scenario="fraud"} 0.0' in text
+
+
+def _sample(text: str, series: str) -> float:
+    """The value of ``series`` in a Prometheus text exposition (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 def test_canary_split_is_stable_per_request_key(client, tokens, served_ws):

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from riskops.serving.budget import ErrorBudget, budget_remaining
 from riskops.serving.pool import ModelSlot, ServedVersion
 from riskops.serving.routing import canary_bucket, choose_route
 
@@ -52,19 +51,3 @@ def test_canary_share_follows_the_percent(percent):
     assert abs(hits / 10_000 - percent / 100) < 0.02
     assert choose_route(ModelSlot(PROD, CANARY, 0), tenant="t", key="x",
                         ml_enabled=True).served is PROD
-
-
-@pytest.mark.parametrize("total,failed,allowed,expected", [
-    (0, 0, 0.01, 1.0), (1000, 0, 0.01, 1.0), (1000, 5, 0.01, 0.5), (1000, 10, 0.01, 0.0),
-    (1000, 50, 0.01, 0.0), (200, 1, 0.01, 0.5),
-])
-def test_budget_remaining_by_hand(total, failed, allowed, expected):
-    assert budget_remaining(total, failed, allowed) == pytest.approx(expected)
-
-
-def test_error_budget_forgets_minutes_outside_the_window():
-    budget = ErrorBudget(allowed_error_rate=0.1, window_seconds=600)
-    assert budget.record("fraud", total=10, failed=1, now=0) == pytest.approx(0.0)
-    assert budget.record("fraud", total=10, failed=0, now=60) == pytest.approx(0.5)
-    assert budget.record("fraud", total=10, failed=0, now=700) == pytest.approx(1.0)
-    assert budget.remaining_all(now=700) == {"fraud": pytest.approx(1.0)}

@@ -32,6 +32,7 @@ from riskops.cli import (
     models,
     monitor,
     serve,
+    slo,
     tokens,
     train,
     workspace,
@@ -91,6 +92,7 @@ audit_group.app.command("security")(audit_security.security)
 app.add_typer(audit_group.app, name="audit")
 app.command()(evidence.evidence)
 app.command()(inventory.inventory)
+app.add_typer(slo.app, name="slo")
 
 
 def _type_column(param: typer.core.TyperArgument | typer.core.TyperOption,

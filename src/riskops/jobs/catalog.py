@@ -53,6 +53,9 @@ BUILTIN: tuple[JobSpec, ...] = (
     JobSpec("revalidation-check", "riskops.governance.inventory:revalidation_check",
             "Emit ml.model.revalidation.due for models past their re-validation due date "
             "(once, then weekly).", "0 7 * * *"),
+    JobSpec("slo-watch", "riskops.governance.slo_watch:run",
+            "SLO burn-rate alerts from the inference log, and the error-budget rollback rule.",
+            "* * * * *"),
 )
 
 _JOBS: dict[str, JobSpec] = {spec.name: spec for spec in BUILTIN}

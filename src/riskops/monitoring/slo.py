@@ -64,7 +64,7 @@ def budget_remaining(bad: int, total: int, objective: float) -> float:
     _check(bad, total, objective)
     if total == 0:
         return 1.0
-    allowed = (1.0 - objective) * total
+    allowed = allowed_error_rate(objective) * total
     return max(0.0, min(1.0, 1.0 - bad / allowed))
 
 
@@ -79,12 +79,28 @@ def burn_rate(bad: int, total: int, objective: float) -> float:
     _check(bad, total, objective)
     if total == 0:
         return 0.0
-    return (bad / total) / (1.0 - objective)
+    return bad / (total * allowed_error_rate(objective))
+
+
+def allowed_error_rate(objective: float) -> float:
+    """``1 - objective``, rounded to 12 decimals so 0.99 allows exactly 0.01 (binary floating
+    point gives 0.010000000000000009, and 144 of 1000 failures would burn under 14.4).
+
+    >>> allowed_error_rate(0.99)
+    0.01
+    """
+    return round(1.0 - objective, 12)
+
+
+#: Burn rates within this relative distance under a threshold count as reaching it:
+#: they are the threshold, up to floating-point rounding.
+RATE_TOLERANCE = 1e-9
 
 
 def alert_fires(long_rate: float, short_rate: float, threshold: float) -> bool:
     """A multi-window alert fires when both windows burn at or above ``threshold``."""
-    return long_rate >= threshold and short_rate >= threshold
+    floor = threshold * (1.0 - RATE_TOLERANCE)
+    return long_rate >= floor and short_rate >= floor
 
 
 def _check(bad: int, total: int, objective: float) -> None:

@@ -330,8 +330,11 @@ def _add_review_routes(app: FastAPI) -> None:
 
         state = serving_state(request)
         now = datetime.now(UTC)
+        from riskops.governance.slo_status import slo_status
+
         rows = await run_in_threadpool(
             lambda: feedback_store.insights(state.ws.database_url, now=now))
+        slo = await run_in_threadpool(lambda: slo_status(state.ws, now=now))
         stages = await run_in_threadpool(
             lambda: stages_side_by_side(state.ws.database_url, state.pool.snapshot,
                                         state.scenarios, now=now))
@@ -340,7 +343,8 @@ def _add_review_routes(app: FastAPI) -> None:
             "scenarios": rows,
             "canary": stages,
             "live": _live(state.pool.snapshot),
-            "error_budget_remaining": state.budget.remaining_all(),
+            "error_budget_remaining": {s.scenario: s.budget_remaining for s in slo},
+            "slo": [s.as_dict() for s in slo],
             "monitoring": _last_monitoring(state.ws),
         }
 
@@ -506,8 +510,9 @@ def _add_ops_routes(app: FastAPI, settings: ServingSettings) -> None:
 
     @app.get("/metrics", tags=["ops"],
              dependencies=[Depends(open_or(PERMISSIONS["metrics"], settings.open_metrics))])
-    async def prometheus_metrics() -> Response:
-        """Prometheus text exposition, merged across workers."""
+    async def prometheus_metrics(request: Request) -> Response:
+        """Prometheus text exposition, merged across workers; error budgets from the log."""
+        await run_in_threadpool(serving_state(request).slo_gauge.refresh)
         payload, content_type = metrics.render()
         return Response(payload, media_type=content_type)
 

@@ -9,9 +9,10 @@ For one request: choose the route (tenant pin, canary by request key,
 production, or the heuristic) on the current model snapshot → score the rows
 through the micro-batcher; a model that does not answer within the request
 timeout is a model fault, answered by the heuristic → append every prediction
-to the inference log and wait for its commit → count metrics and the error
-budget. Predictions that cannot be recorded durably are not returned:
-``PredictionsNotRecorded`` is raised instead and the client may retry.
+to the inference log and wait for its commit → count metrics (the error
+budget is read from the log itself, ``serving.slo_gauge``). Predictions that
+cannot be recorded durably are not returned: ``PredictionsNotRecorded`` is
+raised instead and the client may retry.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ async def score_and_record(state: ServingState, scenario: str,
     except Exception as exc:
         log.error("could not record predictions durably: %s", exc)
         raise PredictionsNotRecorded from None
+    state.slo_gauge.changed()
     _observe(state, scenario, served, scored, elapsed)
     return records
 
@@ -108,5 +110,3 @@ def _observe(state: ServingState, scenario: str, served: ServedVersion | None,
         failed = sum(1 for s in scored if s.model_error is not None)
         if failed:
             metrics.MODEL_FALLBACKS.labels(scenario, scored[0].model_error or "error").inc(failed)
-        remaining = state.budget.record(scenario, total=len(scored), failed=failed)
-        metrics.ERROR_BUDGET_REMAINING.labels(scenario).set(remaining)

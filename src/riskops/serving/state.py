@@ -24,9 +24,9 @@ from riskops.scenarios import REFERENCE, get_scenario
 from riskops.scenarios.base import Scenario
 from riskops.serving import schemas
 from riskops.serving.batcher import MicroBatcher
-from riskops.serving.budget import ErrorBudget
 from riskops.serving.pool import ModelPool
 from riskops.serving.settings import ServingSettings
+from riskops.serving.slo_gauge import SloGauge
 
 log = logging.getLogger("riskops.serving")
 
@@ -48,7 +48,7 @@ class ServingState:
             reference["incident"], max_text_chars=settings.max_text_chars)
         self.pool = ModelPool(ws, reference, on_integrity_failure=self._integrity_failed)
         self.log = InferenceLog(ws.database_url)
-        self.budget = ErrorBudget()
+        self.slo_gauge = SloGauge(ws)
         self.batcher = MicroBatcher(model_threads=settings.model_threads)
         self._thread_limits: Any = None
         self.stop = threading.Event()

@@ -1,0 +1,81 @@
+"""The ``slo-watch`` job: every minute, burn-rate alerts and the error-budget rollback rule.
+
+Burn-rate alerts are raised and cleared on transitions only: the state of each
+(scenario, objective, alert) lives in ``rule_state`` under
+``slo-burn:SCENARIO:OBJECTIVE:ALERT``, so a burn that lasts an hour emits one
+``ml.slo.burn_rate.alert`` and, when it stops, one ``ml.slo.burn_rate.resolved``,
+whichever scheduler ran each minute.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from riskops.config import Workspace
+from riskops.governance.policy import governance_policy
+from riskops.governance.slo_status import SHORT_NAMES, ScenarioSlo, slo_status
+from riskops.monitoring.slo import burn_windows
+from riskops.storage import db
+from riskops.storage.tables import RuleStateRow
+
+
+def run(ws: Workspace, metadata: dict[str, Any]) -> dict[str, Any]:
+    """Job entry point; ``metadata["now"]`` (ISO 8601) evaluates as of that time."""
+    now = _now(metadata.get("now"))
+    alerts = check_burn_alerts(ws, now=now)
+    return {"now": now.isoformat(), "burn_alerts": alerts}
+
+
+def check_burn_alerts(ws: Workspace, *, now: datetime) -> list[dict[str, Any]]:
+    """Raise or clear each scenario's burn-rate alerts as of ``now``; the transitions."""
+    policy = governance_policy(ws).slo
+    status = slo_status(ws, now=now, policy=policy)
+    changes: list[dict[str, Any]] = []
+    with db.write_transaction(ws.database_url) as session:
+        for item in status:
+            changes += _transitions(session, ws, item, now=now,
+                                    fast=policy.fast_burn, slow=policy.slow_burn)
+    return changes
+
+
+def _transitions(session: Any, ws: Workspace, item: ScenarioSlo, *, now: datetime,
+                 fast: float, slow: float) -> list[dict[str, Any]]:
+    from riskops.events import emit
+
+    changes = []
+    for objective in item.objectives.values():
+        for alert in burn_windows(fast, slow):
+            key = f"slo-burn:{item.scenario}:{objective.name}:{alert.name}"[:256]
+            firing = alert.name in objective.alerts
+            long_rate = objective.burn_rates[SHORT_NAMES[alert.long]]
+            row = session.get(RuleStateRow, key)
+            was = bool(row is not None and row.firing)
+            if row is None:
+                row = RuleStateRow(key=key, firing=False, evaluated_at=now)
+                session.add(row)
+            row.evaluated_at, row.value = now, long_rate
+            if firing == was:
+                continue
+            row.firing, row.since = firing, now if firing else None
+            data = {"scenario": item.scenario, "objective": objective.name,
+                    "alert": alert.name, "burnRate": long_rate, "threshold": alert.rate,
+                    "shortBurnRate": objective.burn_rates[SHORT_NAMES[alert.short]],
+                    "budgetRemaining": objective.budget_remaining,
+                    "requests": objective.total}
+            row.data = json.dumps(data)
+            kind = "ml.slo.burn_rate.alert" if firing else "ml.slo.burn_rate.resolved"
+            emit(session, ws, type=kind, subject=item.scenario, data=data,
+                 source="riskops/slo-watch")
+            changes.append({"type": kind, **data})
+    return changes
+
+
+def _now(value: Any) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    if not isinstance(value, str):
+        raise ValueError(f"metadata now must be an ISO 8601 time string, got {value!r}")
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
