@@ -26,7 +26,7 @@ from riskops.monitoring.slo import (
     burn_rate,
     burn_windows,
 )
-from riskops.storage.slo_counts import Window, logged_scenarios, slo_counts
+from riskops.storage.slo_counts import Window, slo_counts
 
 OBJECTIVES = ("availability", "latency")
 SHORT_NAMES = {timedelta(minutes=5): "5m", timedelta(minutes=30): "30m",
@@ -79,8 +79,9 @@ def slo_status(ws: Workspace, *, now: datetime, scenarios: list[str] | None = No
                policy: SloPolicy | None = None) -> list[ScenarioSlo]:
     """Every scenario's SLOs over the policy's rolling window ending at ``now``.
 
-    Without ``scenarios``: those with predictions in the window, and those the
-    policy names. A scenario without model-routed requests has its whole budget.
+    Without ``scenarios``: those with model-routed requests in the window, and
+    those the policy names. A scenario without model-routed requests has its
+    whole budget.
     """
     policy = policy or governance_policy(ws).slo
     main = timedelta(days=policy.window_days)
@@ -88,12 +89,11 @@ def slo_status(ws: Workspace, *, now: datetime, scenarios: list[str] | None = No
     windows: dict[str, Window] = {"window": (now - main, now)}
     for span in sorted({w for a in alerts for w in (a.long, a.short)}):
         windows[SHORT_NAMES[span]] = (now - span, now)
-    if scenarios is None:
-        scenarios = sorted({*logged_scenarios(ws.database_url, since=now - main, until=now),
-                            *policy.scenarios})
     counts = slo_counts(ws.database_url, windows,
-                        latency_ms={s: policy.for_scenario(s).latency_ms for s in scenarios},
+                        latency_ms={s: o.latency_ms for s, o in policy.scenarios.items()},
                         default_latency_ms=policy.objectives.latency_ms)
+    if scenarios is None:
+        scenarios = sorted({*counts, *policy.scenarios})
     out = []
     for scenario in scenarios:
         objectives = policy.for_scenario(scenario)

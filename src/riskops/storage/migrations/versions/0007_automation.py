@@ -66,13 +66,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_incidents_model_name", "incidents", ["model_name"])
-    # The SLO queries read model-routed requests of one scenario in a time window.
-    op.create_index("ix_predictions_scenario_route_time", "predictions",
-                    ["scenario", "route", "created_at"])
+    # Covers the SLO reads (storage.slo_counts): model-routed requests in a time window.
+    op.create_index("ix_predictions_slo", "predictions",
+                    ["route", "created_at", "scenario", "method", "latency_ms"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_predictions_scenario_route_time", table_name="predictions")
+    op.drop_index("ix_predictions_slo", table_name="predictions")
     op.drop_index("ix_incidents_model_name", table_name="incidents")
     op.drop_table("incidents")
     op.drop_table("model_freezes")
