@@ -212,6 +212,7 @@ integrity-check = "off"
 lake-export = "off"
 events-dispatch = "off"
 revalidation-check = "off"
+retrain-triggers = "off"
 """
 
 

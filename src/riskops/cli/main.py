@@ -31,6 +31,7 @@ from riskops.cli import (
     keys,
     models,
     monitor,
+    retrain,
     serve,
     tokens,
     train,
@@ -91,6 +92,7 @@ audit_group.app.command("security")(audit_security.security)
 app.add_typer(audit_group.app, name="audit")
 app.command()(evidence.evidence)
 app.command()(inventory.inventory)
+app.add_typer(retrain.app, name="retrain")
 
 
 def _type_column(param: typer.core.TyperArgument | typer.core.TyperOption,
