@@ -95,7 +95,7 @@ def test_labels_since_the_newest_version(live_ws: Workspace, labels: int,
     assert [c.name for c in result.failed] == ([] if eligible else ["labels"])
 
 
-def test_without_production_nothing_else_saves_it(gov_ws: Workspace) -> None:  # noqa: F811
+def test_without_production_nothing_else_saves_it(gov_ws: Workspace) -> None:
     result = check_eligibility(gov_ws, "fraud", now=datetime.now(UTC))
     assert not result.eligible and "production" in [c.name for c in result.failed]
     assert result.production_version is None

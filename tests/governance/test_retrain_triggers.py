@@ -4,6 +4,7 @@ override rate, each firing once; calendar and hand counts as the oracle."""
 from __future__ import annotations
 
 import calendar
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -175,3 +176,21 @@ def test_disabled_model_is_not_evaluated(live_ws: Workspace) -> None:
     result = evaluate_triggers(ws, now=datetime.now(UTC))
     assert result["models"] == [{"model": "fraud", "enabled": False, "rules": {},
                                  "firings": []}]
+
+
+def test_triggers_command(live_ws: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC).replace(microsecond=0)
+    add_alert(live_ws, model="fraud", changed_at=now - timedelta(hours=25), evaluated_at=now)
+    dry = cli("retrain", "triggers", "--now", now.isoformat(), "--dry-run", "--json")
+    assert dry.code == 0, dry.err
+    (entry,) = json.loads(dry.out)["models"]
+    assert [f["state"] for f in entry["firings"]] == ["new"]
+    assert events_of(live_ws, "ml.retrain.triggered") == []
+    real = cli("retrain", "triggers", "--now", now.isoformat())
+    assert real.code == 0, real.err
+    assert "fired drift" in real.out and "[not-eligible]" in real.out
+    assert "failed: bias, labels" in real.out
+    bad = cli("retrain", "triggers", "--now", "yesterday")
+    assert bad.code == 2 and "Traceback" not in bad.err
+    job = cli("jobs", "run", "retrain-triggers", "--metadata", '{"now": "later"}')
+    assert job.code == 1 and "metadata now 'later' is not an ISO 8601 time" in job.err
