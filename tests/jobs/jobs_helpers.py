@@ -213,6 +213,7 @@ lake-export = "off"
 events-dispatch = "off"
 revalidation-check = "off"
 slo-watch = "off"
+retrain-triggers = "off"
 """
 
 

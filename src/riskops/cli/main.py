@@ -31,6 +31,7 @@ from riskops.cli import (
     keys,
     models,
     monitor,
+    retrain,
     serve,
     slo,
     tokens,
@@ -93,6 +94,7 @@ app.add_typer(audit_group.app, name="audit")
 app.command()(evidence.evidence)
 app.command()(inventory.inventory)
 app.add_typer(slo.app, name="slo")
+app.add_typer(retrain.app, name="retrain")
 
 
 def _type_column(param: typer.core.TyperArgument | typer.core.TyperOption,

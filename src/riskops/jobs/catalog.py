@@ -56,6 +56,13 @@ BUILTIN: tuple[JobSpec, ...] = (
     JobSpec("slo-watch", "riskops.governance.slo_watch:run",
             "SLO burn-rate alerts from the inference log, and the error-budget rollback rule.",
             "* * * * *"),
+    JobSpec("retrain-triggers", "riskops.governance.retrain_triggers:run_retrain_triggers",
+            "Evaluate the retrain triggers (schedule, sustained drift, override rate); emit "
+            "ml.retrain.triggered and hand eligible models to the retrain job.",
+            "*/15 * * * *"),
+    JobSpec("retrain", "riskops.governance.retrain_job:run",
+            "Train a candidate of metadata model on its configured data source, bias-audit "
+            "it; never promotes (started by retrain-triggers)."),
 )
 
 _JOBS: dict[str, JobSpec] = {spec.name: spec for spec in BUILTIN}
