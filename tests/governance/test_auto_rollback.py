@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import make_model_dir
 
+from conftest import make_model_dir
 from riskops.config import Workspace, open_workspace
 from riskops.governance import auto_rollback
 from riskops.governance.auto_rollback import (

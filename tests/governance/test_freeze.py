@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import admin_token, make_model_dir
 
+from conftest import admin_token, make_model_dir
 from riskops.config import Workspace
 from riskops.registry.service import Registry
 from riskops.roles import ROLES, allowed
@@ -57,7 +57,7 @@ def test_freeze_takes_the_canary_out_and_refuses_promotions(cli, frozen_ws: Work
                token=owner).code == 0  # taking risk away stays allowed
     again = cli("freeze", "fraud", "--reason", "twice", token=lead)
     assert again.code == 0 and "already frozen" in again.out
-    [(actor, action, data)] = [a for a in audit_actions(frozen_ws) if a[1] == "model.frozen"]
+    [(actor, _, data)] = [a for a in audit_actions(frozen_ws) if a[1] == "model.frozen"]
     assert actor == "t-risk_lead" and data["reason"] == "chargebacks spiking"
     assert cli("audit-log", "verify").code == 0
 
