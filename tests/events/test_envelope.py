@@ -20,6 +20,8 @@ DESIGN_TYPES = {
     "ml.model.break_glass",
     # model-risk inventory (docs/governance.md, Model inventory)
     "ml.model.retired", "ml.model.revalidation.due",
+    # an automatic rollback in alert-only mode (docs/governance.md, Automatic rollback)
+    "ml.model.rollback.recommended",
 }
 
 

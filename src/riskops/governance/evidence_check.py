@@ -126,7 +126,8 @@ def verify_bundle(folder: Path, *, public_key: Path | None = None) -> BundleChec
     BundleCheck
         One ``Check`` per rule, in order: public key, SHA256SUMS signature,
         file digests, unlisted files, manifest signature, model version,
-        audit chain, approvals, incidents.
+        audit chain (with the break-glass entries and incidents tied to it),
+        approvals.
 
     Raises
     ------
@@ -152,7 +153,6 @@ def verify_bundle(folder: Path, *, public_key: Path | None = None) -> BundleChec
         _run("model version", lambda: _model_version(folder)),
         _run("audit chain", lambda: _audit_chain(folder)),
         _run("approvals", lambda: _approvals(folder)),
-        _run("incidents", lambda: _incidents(folder)),
     ]
     return BundleCheck(folder=str(folder), checks=tuple(checks))
 
@@ -358,8 +358,10 @@ def _audit_chain(folder: Path) -> str:
         seq = item.get("seq") if isinstance(item, dict) else None
         if seq not in by_seq or by_seq[seq].hash != item.get("hash"):
             raise _Bad(f"{BREAK_GLASS}: entry {seq} is not an entry of the chain in {AUDIT_LOG}")
+    incidents = _incidents(folder)
     return (f"{len(entries)} entries chain from genesis to the signed audit_head "
-            f"(entry {head.seq}); {len(about)} about this version, {len(glass)} break-glass")
+            f"(entry {head.seq}); {len(about)} about this version, {len(glass)} break-glass; "
+            f"{incidents}")
 
 
 def _approvals(folder: Path) -> str:
