@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # owner, tier, purpose, uses, limitations; lowering a tier: validator only
     "describe": ("risk_lead", "platform_owner", "validator"),
     "retire": ("risk_lead", "platform_owner"),
+    "freeze": ("risk_lead", "platform_owner"),  # halt a model's promotions, canary off
+    "unfreeze": (),  # lift a freeze (also one an automatic rollback set)
     # administration
     "break_glass": (),
     "manage_users": (),

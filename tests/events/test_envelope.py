@@ -22,6 +22,9 @@ DESIGN_TYPES = {
     "ml.model.retired", "ml.model.revalidation.due",
     # multi-window burn-rate alerts of the SLOs (docs/governance.md, SLOs)
     "ml.slo.burn_rate.alert", "ml.slo.burn_rate.resolved",
+
+    # an automatic rollback in alert-only mode (docs/governance.md, Automatic rollback)
+    "ml.model.rollback.recommended",
 }
 
 

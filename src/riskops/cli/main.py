@@ -25,6 +25,7 @@ from riskops.cli import (
     demo,
     events,
     evidence,
+    freeze,
     governance,
     inventory,
     jobs,
@@ -78,6 +79,8 @@ app.command()(governance.reject)
 app.command()(governance.gates)
 app.command()(models.promote)
 app.command()(models.rollback)
+app.command()(freeze.freeze)
+app.command()(freeze.unfreeze)
 app.command()(serve.serve)
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(events.app, name="events")

@@ -4,7 +4,8 @@ The bundle gathers, for an auditor who has no access to the workspace, what a
 version is (the signed manifest and its key, the integrity report, the copied
 evaluation and reproducibility reports), who decided (approvals, gates,
 break-glass entries, the audit chain up to the manifest's signed head) and
-what was observed (bias audit, drift), plus ``summary.md`` for people.
+what was observed (bias audit, drift, the incidents of automatic rollbacks),
+plus ``summary.md`` for people.
 ``SHA256SUMS`` lists every file and ``SHA256SUMS.sig`` signs it with the
 workspace key; ``evidence_check.verify_bundle`` checks it all offline.
 """
@@ -26,6 +27,7 @@ from riskops.governance.approvals import approval_state
 from riskops.governance.bias_records import stored_audit
 from riskops.governance.evidence_summary import render_summary
 from riskops.governance.gates import SmokeTest, evaluate_gates
+from riskops.governance.incidents import incidents_document
 from riskops.registry.loader import read_artifact
 from riskops.registry.manifest import verify_with_any
 from riskops.registry.signing import load_private_key, sign_bytes
@@ -169,6 +171,7 @@ def _documents(ws: Workspace, model: str, version: int, *, actor: str,
                     "can be recomputed offline; about_version lists the entries on this version",
         },
         names.SECURITY: scan,
+        names.INCIDENTS: incidents_document(ws, model, version),
     }
     files = {name: _json_bytes(doc) for name, doc in documents.items()}
     files[names.MANIFEST] = verified.raw

@@ -51,10 +51,11 @@ SECURITY = "security-scan.json"
 SUMMARY = "summary.md"
 MODEL_CARD = "model-card.json"
 MODEL_CARD_MD = "model-card.md"
+INCIDENTS = "incidents.json"
 #: Every file a bundle holds besides SHA256SUMS and its signature, all listed in SHA256SUMS.
 LISTED_FILES = (BUNDLE, MANIFEST, MANIFEST_SIG, PUBLIC_KEY, INTEGRITY, EVALUATION,
                 REPRODUCIBILITY, SCORE_DELTA, BIAS, DRIFT, APPROVALS, GATES, BREAK_GLASS,
-                AUDIT_LOG, SECURITY, SUMMARY, MODEL_CARD, MODEL_CARD_MD)
+                AUDIT_LOG, SECURITY, SUMMARY, MODEL_CARD, MODEL_CARD_MD, INCIDENTS)
 #: Reports copied byte for byte from the version's artifacts (their digests are signed).
 COPIED_REPORTS = (EVALUATION, REPRODUCIBILITY)
 
@@ -125,7 +126,8 @@ def verify_bundle(folder: Path, *, public_key: Path | None = None) -> BundleChec
     BundleCheck
         One ``Check`` per rule, in order: public key, SHA256SUMS signature,
         file digests, unlisted files, manifest signature, model version,
-        audit chain, approvals.
+        audit chain (with the break-glass entries and incidents tied to it),
+        approvals.
 
     Raises
     ------
@@ -356,8 +358,10 @@ def _audit_chain(folder: Path) -> str:
         seq = item.get("seq") if isinstance(item, dict) else None
         if seq not in by_seq or by_seq[seq].hash != item.get("hash"):
             raise _Bad(f"{BREAK_GLASS}: entry {seq} is not an entry of the chain in {AUDIT_LOG}")
+    incidents = _incidents(folder)
     return (f"{len(entries)} entries chain from genesis to the signed audit_head "
-            f"(entry {head.seq}); {len(about)} about this version, {len(glass)} break-glass")
+            f"(entry {head.seq}); {len(about)} about this version, {len(glass)} break-glass; "
+            f"{incidents}")
 
 
 def _approvals(folder: Path) -> str:
@@ -383,3 +387,36 @@ def _approvals(folder: Path) -> str:
         raise _Bad(f"{APPROVALS}: the decisions differ from those signed in {MANIFEST}")
     return (f"{len(given)} decisions as signed in {MANIFEST}, all on artifacts "
             f"{digest[:12]}")
+
+
+def _incidents(folder: Path) -> str:
+    """Each incident is about the bundle's version and names its rollback's audit entry,
+    an entry of the chain in the bundle (same seq and hash, a rollback of this model)."""
+    model, version = _subject(folder)
+    document = _object(folder, INCIDENTS)
+    items = document.get("incidents")
+    if not isinstance(items, list):
+        raise _Bad(f"{INCIDENTS} must list its incidents under 'incidents'")
+    log = _object(folder, AUDIT_LOG)
+    by_seq = {e.get("seq"): e for e in log.get("entries") or [] if isinstance(e, dict)}
+    for item in items:
+        if not isinstance(item, dict) or item.get("model") != model or version not in (
+                item.get("from_version"), item.get("to_version")):
+            raise _Bad(f"{INCIDENTS}: an incident is not about {model} v{version}")
+        record = item.get("record") if isinstance(item.get("record"), dict) else {}
+        audit = record.get("audit") if isinstance(record.get("audit"), dict) else {}
+        entry = by_seq.get(audit.get("seq"))
+        if entry is None or entry.get("hash") != audit.get("hash") \
+                or entry.get("action") != "model.rolled_back":
+            raise _Bad(f"{INCIDENTS}: incident {item.get('id')} names audit entry "
+                       f"{audit.get('seq')}, which is not a rollback in {AUDIT_LOG}")
+        try:
+            data = json.loads(entry.get("data") or "{}")
+        except ValueError:
+            data = {}
+        if data.get("model") != model or data.get("from") != item.get("from_version") \
+                or data.get("to") != item.get("to_version"):
+            raise _Bad(f"{INCIDENTS}: incident {item.get('id')} does not match the rollback "
+                       f"of audit entry {audit.get('seq')} ({data.get('from')} -> "
+                       f"{data.get('to')})")
+    return f"{len(items)} incidents, each tied to its rollback in {AUDIT_LOG}"

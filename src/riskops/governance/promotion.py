@@ -13,6 +13,7 @@ from typing import Any
 
 from riskops.config import Workspace
 from riskops.errors import InputError, PromotionBlocked
+from riskops.governance.freeze import FROZEN_STAGES, refuse_if_frozen
 from riskops.governance.gates import GateReport, SmokeTest, evaluate_gates
 from riskops.governance.model_metadata import plain_text
 from riskops.registry.service import Registry
@@ -56,6 +57,8 @@ def promote(ws: Workspace, who: Identity, model: str, version: int, *, smoke_tes
                              "saying why the gates are bypassed.")
     registry = Registry(ws)
     registry.check_promotion(stage, percent)
+    if stage in FROZEN_STAGES:
+        refuse_if_frozen(ws, model, what=f"promoted to {stage}")
     if stage in SERVED_STAGES:
         check_servable(ws, model, version, stage=stage)
     report = evaluate_gates(ws, model, version, stage=stage, percent=percent,
@@ -106,6 +109,7 @@ def pin(ws: Workspace, who: Identity, model: str, tenant: str, version: int | No
     authorize(who, "pin")
     registry = Registry(ws)
     if version is not None:
+        refuse_if_frozen(ws, model, what=f"pinned to v{version} for tenant {tenant!r}")
         # A pin puts a version live for a tenant: only one that went through the
         # production gates may be pinned (the heuristic always may).
         check_servable(ws, model, version, stage=f"a pin for tenant {tenant!r}")

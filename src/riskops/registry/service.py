@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -217,13 +218,22 @@ class Registry:
                                     gates=record, break_glass=break_glass)
 
     def rollback(self, model: str, *, actor: str, to: int | None = None,
-                 fallback_heuristic: bool = False) -> dict[str, Any]:
+                 fallback_heuristic: bool = False, reason: dict[str, Any] | None = None,
+                 within: Callable[[Any, dict[str, Any]], None] | None = None
+                 ) -> dict[str, Any]:
         """Move production back to ``history[n-1]``, to version ``to``, or off the model.
 
         With ``fallback_heuristic`` production points at no version: every replica
         answers from the scenario's heuristic until a version is promoted or
         rolled back to (``to``). The history is kept for that return.
+
+        ``reason`` (an automatic rollback's trigger: ``rule``, ``automatic``, the
+        numbers) is added to the audit entry and the ``ml.model.rolled_back`` event;
+        ``within(session, change)`` runs inside the same write transaction after
+        them (``change``: from, to, manifest_version, at), so what it writes commits
+        with the rollback or not at all; raising in it undoes the rollback.
         """
+        extra = {"reason": reason, "within": within}
         state = self._read_state(model)
         _refuse_retired(model, state, "rolled back")
         if fallback_heuristic:
@@ -235,7 +245,7 @@ class Registry:
             return self._change_pointer(model, state, {"production_version": None},
                                         stage="production", action="rollback",
                                         before=state.production, after=None, percent=None,
-                                        actor=actor)
+                                        actor=actor, **extra)
         if state.production is None and to is None:
             raise InputError(f"{model} has no production version to roll back from; "
                              "name the version to return to with --to VERSION.")
@@ -263,7 +273,7 @@ class Registry:
         values = {"production_version": target, "history": json.dumps(history)}
         return self._change_pointer(model, state, values, stage="production", action="rollback",
                                     before=state.production, after=target, percent=None,
-                                    actor=actor)
+                                    actor=actor, **extra)
 
     def pin(self, model: str, tenant: str, version: int | None, *, actor: str) -> dict[str, Any]:
         """Route ``tenant`` to ``version`` of ``model`` (``None``: the heuristic)."""
@@ -382,6 +392,8 @@ class Registry:
         self, model: str, state: _ModelState, values: dict[str, Any], *, stage: str,
         action: str, before: int | None, after: int | None, percent: int | None, actor: str,
         gates: dict[str, Any] | str | None = None, break_glass: str | None = None,
+        reason: dict[str, Any] | None = None,
+        within: Callable[[Any, dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         with db.write_transaction(self.url) as session:
             if after is not None:
@@ -401,6 +413,8 @@ class Registry:
                                     "to": after, "percent": percent, "gates": gates}
             if break_glass is not None:
                 data["break_glass"] = break_glass
+            if reason is not None:
+                data["trigger"] = reason
             mv = record_change(
                 session, self.ws, now=now, actor=actor, action=event,
                 subject=f"{model}/{'heuristic' if after is None else after}", data=data,
@@ -427,7 +441,10 @@ class Registry:
                 emit(session, self.ws, type="ml.model.rolled_back", subject=model,
                      source="registry",
                      data={"modelId": model, "fromVersion": before, "toVersion": after,
-                           "actor": actor, "manifestVersion": mv})
+                           "actor": actor, "manifestVersion": mv, **(reason or {})})
+            if within is not None:
+                within(session, {"from": before, "to": after, "manifest_version": mv,
+                                 "at": now})
         sync_manifest_files(self.ws)
         return {"model": model, "stage": stage, "action": action, "from": before, "to": after,
                 "percent": percent, "manifest_version": mv, "changed": True}

@@ -283,6 +283,19 @@ def _add_scenario_route(app: FastAPI, name: str) -> None:
              openapi_extra=_scoring_body(name))(endpoint)
 
 
+def _critical_label_check(ws: Workspace, prediction_id: str) -> dict[str, Any] | None:
+    """The critical-labels rollback rule after a critical label; never fails the feedback
+    (it is stored): an error is logged and the rule runs again on the next label or job."""
+    from riskops.governance.auto_rollback import after_critical_feedback
+
+    try:
+        return after_critical_feedback(ws, prediction_id, now=datetime.now(UTC))
+    except Exception as exc:
+        logging.getLogger(__name__).error("rollback rule after critical feedback on %s "
+                                          "failed: %s", prediction_id, exc)
+        return {"status": "failed", "error": type(exc).__name__}
+
+
 def _add_review_routes(app: FastAPI) -> None:
     from riskops.serving import feedback_store
 
@@ -291,11 +304,18 @@ def _add_review_routes(app: FastAPI) -> None:
                             who: Identity = Depends(require(*REVIEWER_ROLES))) -> Any:
         """Record a reviewer's label, override or severity for a prediction."""
         state = serving_state(request)
-        return await run_in_threadpool(
+        stored = await run_in_threadpool(
             lambda: feedback_store.record_feedback(
                 state.ws.database_url, prediction_id=body.prediction_id, actor=who.actor,
                 label=body.label, override=body.override, severity=body.severity,
                 comment=body.comment))
+        if body.severity == "critical":
+            # Committed above: the rollback rule sees this label (governance.auto_rollback).
+            rollback = await run_in_threadpool(_critical_label_check, state.ws,
+                                               body.prediction_id)
+            if rollback is not None:
+                stored["rollback"] = rollback
+        return stored
 
     @app.get("/feedback/{prediction_id}", tags=["feedback"])
     async def get_feedback(prediction_id: str, request: Request,
