@@ -23,6 +23,7 @@ from riskops.governance.auto_rollback import (
     check_budget_rules,
     check_critical_labels,
     labels_in_window,
+    live_version,
 )
 from riskops.governance.freeze import ModelFrozen, refuse_if_frozen
 from riskops.governance.incidents import incidents_for
@@ -65,13 +66,26 @@ def backdate_production(ws: Workspace, to: datetime) -> None:
                 change.changed_at = to
 
 
+def current_manifest(ws: Workspace) -> int:
+    from sqlalchemy import func, select
+
+    from riskops.storage.tables import ManifestRow
+
+    with db.read_session(ws.database_url) as session:
+        return int(session.scalar(select(func.max(ManifestRow.manifest_version))))
+
+
 def predictions(ws: Workspace, times: list[datetime], *, version: int | None = 2,
-                method: str = "ml", route: str = "production") -> list[str]:
+                method: str = "ml", route: str = "production",
+                manifest_version: int | None = None) -> list[str]:
+    """Logged predictions, served under ``manifest_version`` (default: the current one)."""
     ids = [str(uuid.uuid4()) for _ in times]
+    served_under = current_manifest(ws) if manifest_version is None else manifest_version
     insert_predictions(ws.database_url, [
         {"id": pid, "created_at": at, "tenant_id": "default", "scenario": "fraud",
          "model_name": "fraud" if method == "ml" else None,
-         "model_version": version if method == "ml" else None, "manifest_version": 1,
+         "model_version": version if method == "ml" else None,
+         "manifest_version": served_under,
          "method": method, "route": route, "inputs": json.dumps({"amount": 10.0 + i}),
          "score": 0.9, "label": "high", "threshold": 0.5, "reasons": "[]", "latency_ms": 1.0}
         for i, (pid, at) in enumerate(zip(ids, times, strict=True))])
@@ -287,6 +301,24 @@ def test_budget_49_percent_fires_51_does_not(live_ws: Workspace, failed: int,
     [later] = check_budget_rules(ws, now=t0 + 16 * MINUTE)
     assert (later["action"] is not None) is fires
     assert production(ws)[0] == (1 if fires else 2)
+
+
+def test_failures_served_under_an_older_manifest_do_not_count(live_ws: Workspace) -> None:
+    """A replica that has not loaded the manifest putting v2 live yet logs its failures
+    under the older one: they are not v2's, and never roll it back."""
+    ws = configure(live_ws, SLO)
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    backdate_production(ws, t0 - timedelta(hours=1))
+    live = live_version(ws, "fraud")
+    assert live is not None and live.manifest_version is not None
+    stale = live.manifest_version - 1
+    step = timedelta(seconds=50) / 100
+    predictions(ws, [t0 + i * step for i in range(60)], method="heuristic",
+                manifest_version=stale)
+    predictions(ws, [t0 + i * step for i in range(60, 100)])
+    [report] = check_budget_rules(ws, now=t0 + MINUTE)
+    assert (report["requests"], report["failed"]) == (40, 0)
+    assert report["budget_remaining"] == 1.0 and report["under_since"] is None
 
 
 def test_budget_fires_at_15_minutes_not_14_59(live_ws: Workspace) -> None:

@@ -49,6 +49,10 @@ def two_versions(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "template"
 
 
+#: The running server of each URL, so a test can reach its app (to break its model).
+_SERVERS: dict[str, uvicorn.Server] = {}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -89,6 +93,7 @@ def running(two_versions: Path, tmp_path: Path, amqp_url: str, exchange,
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
+    _SERVERS[url] = server
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -182,3 +187,55 @@ def test_three_critical_labels_roll_production_back_by_themselves(
     assert checked.code == 0, checked.out
     chain = {c["name"]: c for c in checked.json()["checks"]}["audit chain"]
     assert chain["status"] == "ok" and "1 incidents, each tied to its rollback" in chain["detail"]
+
+
+def test_a_stream_of_model_failures_rolls_production_back_after_the_configured_minutes(
+        running: tuple[Workspace, str], exchange, cli) -> None:
+    """The error-budget rule end to end, on the real clock with a short window: the
+    served model fails, the budget (counted from the log) drops under 5%, and the
+    slo-watch job run again after ``budget_minutes`` rolls production back."""
+    ws, url = running
+    _, channel, queue = exchange
+    with ws.config_path.open("a", encoding="utf-8") as f:
+        f.write("\n[governance.rollback]\nbudget_minutes = 0.05\n")  # 3 seconds
+    app = _SERVERS[url].config.app
+    served = app.state.serving.pool.snapshot.slots["fraud"].production
+
+    class Broken:
+        classes_ = served.loaded.estimator.classes_
+
+        def predict_proba(self, frame):
+            raise RuntimeError("model fault")
+
+    object.__setattr__(served.loaded, "estimator", Broken())
+    scorer = {"Authorization": f"Bearer {create_token(ws, name='s2', role='scorer', actor='t')}"}
+    answers = httpx.post(f"{url}/risk/fraud", json=[_row(i) for i in range(20)],
+                         headers=scorer, timeout=60).json()["items"]
+    assert {a["risk_score_method"] for a in answers} == {"heuristic"}
+
+    first = cli("jobs", "run", "slo-watch", "--json")
+    assert first.code == 0, first.err
+    [report] = first.json()["result"]["budget_rules"]
+    assert report["budget_remaining"] == 0.0 and report["failed"] == 20
+    assert report["under_since"] is not None and report["action"] is None
+    time.sleep(3.2)
+    second = cli("jobs", "run", "slo-watch", "--json")
+    assert second.code == 0, second.err
+    [report] = second.json()["result"]["budget_rules"]
+    assert report["action"]["status"] == "rolled-back"
+    assert (report["action"]["from"], report["action"]["to"]) == (2, 1)
+
+    deadline = time.monotonic() + 20
+    version = None
+    while time.monotonic() < deadline:
+        version = httpx.post(f"{url}/risk/fraud", json=_row(4), headers=scorer,
+                             timeout=30).json()["risk_model_version"]
+        if version == 1:
+            break
+        time.sleep(0.2)
+    assert version == 1
+    messages = _messages(channel, queue, want="ml.model.rolled_back")
+    [event] = [m for m in messages if m["type"] == "ml.model.rolled_back"]
+    assert event["data"]["rule"] == "error-budget" and event["data"]["automatic"] is True
+    assert event["data"]["numbers"]["failed"] == 20
+    assert cli("audit-log", "verify").code == 0

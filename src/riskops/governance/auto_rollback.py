@@ -95,6 +95,8 @@ class LiveVersion:
     version: int
     since: datetime
     history: tuple[int, ...]
+    #: The manifest that put the version live (``None``: before pointer changes were kept).
+    manifest_version: int | None = None
 
 
 def live_version(ws: Workspace, model: str) -> LiveVersion | None:
@@ -107,7 +109,8 @@ def live_version(ws: Workspace, model: str) -> LiveVersion | None:
                    if c.stage == "production"]
         since = changes[-1].changed_at if changes else row.created_at
         return LiveVersion(model, row.production_version, since,
-                           tuple(_history(row.history)))
+                           tuple(_history(row.history)),
+                           changes[-1].manifest_version if changes else None)
 
 
 def _history(text: str) -> list[int]:
@@ -326,7 +329,10 @@ def _budget_rule(ws: Workspace, model: str, rules: RollbackRules, *, now: dateti
     if since >= now:
         remaining, total, failed, slow = 1.0, 0, 0, 0
     else:
-        remaining, counts = error_budget(ws, model, since=since, until=now)
+        # Only requests served under the manifest that put this version live: a replica
+        # still on an older manifest logs its failures under that one.
+        remaining, counts = error_budget(ws, model, since=since, until=now,
+                                         min_manifest_version=live.manifest_version)
         total, failed, slow = counts.total, counts.failed, counts.slow
     under = remaining < rules.min_budget
     key = budget_key(model)

@@ -20,13 +20,12 @@ from riskops.config import Workspace
 from riskops.governance.automation_policy import SloPolicy
 from riskops.governance.policy import governance_policy
 from riskops.monitoring.slo import (
-    SloCounts,
     alert_fires,
     budget_remaining,
     burn_rate,
     burn_windows,
 )
-from riskops.storage.slo_counts import Window, slo_counts
+from riskops.storage.slo_counts import SloCounts, Window, slo_counts
 
 OBJECTIVES = ("availability", "latency")
 SHORT_NAMES = {timedelta(minutes=5): "5m", timedelta(minutes=30): "30m",
@@ -115,14 +114,17 @@ def slo_status(ws: Workspace, *, now: datetime, scenarios: list[str] | None = No
 
 
 def error_budget(ws: Workspace, scenario: str, *, since: datetime, until: datetime,
-                 policy: SloPolicy | None = None) -> tuple[float, SloCounts]:
+                 policy: SloPolicy | None = None, min_manifest_version: int | None = None
+                 ) -> tuple[float, SloCounts]:
     """The scenario's error budget left over ``(since, until]`` (the smaller of its
-    availability and latency budgets) and the counts it came from."""
+    availability and latency budgets) and the counts it came from; with
+    ``min_manifest_version``, of the requests served under that manifest or a newer one."""
     policy = policy or governance_policy(ws).slo
     objectives = policy.for_scenario(scenario)
     seen = slo_counts(ws.database_url, {"window": (since, until)},
                       latency_ms={scenario: objectives.latency_ms},
-                      default_latency_ms=objectives.latency_ms, scenario=scenario)
+                      default_latency_ms=objectives.latency_ms, scenario=scenario,
+                      min_manifest_version=min_manifest_version)
     counts = seen.get(scenario, {}).get("window", SloCounts())
     remaining = min(budget_remaining(counts.bad(name), counts.total, getattr(objectives, name))
                     for name in OBJECTIVES)

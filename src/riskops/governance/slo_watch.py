@@ -1,4 +1,9 @@
-"""The ``slo-watch`` job: every minute, burn-rate alerts and the error-budget rollback rule.
+"""The ``slo-watch`` job: every minute, burn-rate alerts and the automatic rollback rules.
+
+Each run raises or clears the burn-rate alerts, then evaluates the error-budget
+rollback rule of every model in production (under ``min_budget`` for
+``budget_minutes`` in a row: ``governance.auto_rollback``) and, as a safety net
+for feedback recorded while no server ran the check, the critical-label rule.
 
 Burn-rate alerts are raised and cleared on transitions only: the state of each
 (scenario, objective, alert) lives in ``rule_state`` under
@@ -23,9 +28,15 @@ from riskops.storage.tables import RuleStateRow
 
 def run(ws: Workspace, metadata: dict[str, Any]) -> dict[str, Any]:
     """Job entry point; ``metadata["now"]`` (ISO 8601) evaluates as of that time."""
+    from riskops.governance.auto_rollback import check_budget_rules, check_critical_rules
+
     now = _now(metadata.get("now"))
     alerts = check_burn_alerts(ws, now=now)
-    return {"now": now.isoformat(), "burn_alerts": alerts}
+    budgets = check_budget_rules(ws, now=now)
+    labels = check_critical_rules(ws, now=now)
+    acted = [r for r in budgets if r.get("action") or r.get("status") == "failed"] + labels
+    return {"now": now.isoformat(), "burn_alerts": alerts, "budget_rules": budgets,
+            "critical_label_rules": labels, "acted": acted}
 
 
 def check_burn_alerts(ws: Workspace, *, now: datetime) -> list[dict[str, Any]]:

@@ -22,22 +22,6 @@ from datetime import timedelta
 
 
 @dataclass(frozen=True)
-class SloCounts:
-    """Model-routed requests of one scenario in one window.
-
-    ``failed``: answered by the heuristic because the model failed or timed out;
-    ``slow``: answered in more than the latency objective (whatever answered).
-    """
-
-    total: int = 0
-    failed: int = 0
-    slow: int = 0
-
-    def bad(self, objective: str) -> int:
-        return self.failed if objective == "availability" else self.slow
-
-
-@dataclass(frozen=True)
 class BurnWindow:
     """One burn-rate alert: both windows at or above ``rate`` fire it."""
 

@@ -11,11 +11,11 @@ computed from them) are the same whichever process asks.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, func, literal, select
 
-from riskops.monitoring.slo import SloCounts
 from riskops.storage import db
 from riskops.storage.tables import PredictionRow
 
@@ -23,17 +23,37 @@ from riskops.storage.tables import PredictionRow
 #: ``heuristic`` method means the model failed or timed out.
 MODEL_ROUTES = ("production", "canary", "pin")
 
+
+@dataclass(frozen=True)
+class SloCounts:
+    """Model-routed requests of one scenario in one window.
+
+    ``failed``: answered by the heuristic because the model failed or timed out;
+    ``slow``: answered in more than the latency objective (whatever answered).
+    """
+
+    total: int = 0
+    failed: int = 0
+    slow: int = 0
+
+    def bad(self, objective: str) -> int:
+        return self.failed if objective == "availability" else self.slow
+
+
 Window = tuple[datetime, datetime]  # (since, until]: since excluded, until included
 
 
 def slo_counts(database_url: str, windows: Mapping[str, Window], *,
                latency_ms: Mapping[str, float], default_latency_ms: float,
-               scenario: str | None = None) -> dict[str, dict[str, SloCounts]]:
+               scenario: str | None = None, min_manifest_version: int | None = None
+               ) -> dict[str, dict[str, SloCounts]]:
     """``{scenario: {window name: SloCounts}}`` of the model-routed requests logged in
     each window; only scenarios with at least one such request in some window appear.
 
     ``latency_ms`` maps a scenario to its latency objective (others use
-    ``default_latency_ms``); ``scenario`` restricts the read to one scenario.
+    ``default_latency_ms``); ``scenario`` restricts the read to one scenario, and
+    ``min_manifest_version`` to requests served under that manifest or a newer one
+    (a replica that has not yet loaded a rollback logs under the older one).
     """
     p = PredictionRow
     limit = case(*[(p.scenario == name, literal(float(ms))) for name, ms in latency_ms.items()],
@@ -50,6 +70,8 @@ def slo_counts(database_url: str, windows: Mapping[str, Window], *,
                      .group_by(p.scenario))
             if scenario is not None:
                 query = query.where(p.scenario == scenario)
+            if min_manifest_version is not None:
+                query = query.where(p.manifest_version >= min_manifest_version)
             for row in conn.execute(query):
                 counts = SloCounts(*(int(v or 0) for v in row[1:]))
                 out.setdefault(row[0], {})[name] = counts
