@@ -32,7 +32,7 @@ from riskops.storage import db, repository
 from riskops.storage.feedback import add_feedback
 from riskops.storage.outbox import recent_events
 from riskops.storage.predictions import insert_predictions
-from riskops.storage.rollback_rules import read_firings
+from riskops.storage.rule_firings import firings
 from riskops.storage.tables import PointerChangeRow
 
 MINUTE = timedelta(minutes=1)
@@ -219,7 +219,7 @@ def test_a_firing_acts_once_even_when_evaluated_at_once(live_ws: Workspace) -> N
     statuses = sorted(r["status"] for r in results if r is not None)
     assert statuses.count("rolled-back") == 1
     assert production(live_ws) == (1, [1])  # one step back, never two
-    assert len(read_firings(live_ws.database_url, kind="rollback", model="fraud")) == 1
+    assert len(firings(live_ws.database_url, kind="rollback", model="fraud", limit=None)) == 1
     assert len(incidents_for(live_ws, "fraud")) == 1
     # v1 is live now: the same labels (on v2) cannot fire again.
     assert check_critical_labels(live_ws, "fraud", 1, now=t0 + 2 * MINUTE) is None

@@ -27,7 +27,7 @@ from riskops.governance.retrain_triggers import evaluate_triggers
 from riskops.jobs.cron import parse_schedule
 from riskops.registry.service import Registry
 from riskops.scenarios import get_scenario
-from riskops.storage import db, repository, retrain_state
+from riskops.storage import db, repository, rule_firings
 
 CRON = "0 2 * * 2#2"
 
@@ -82,7 +82,7 @@ def test_scheduled_trigger_trains_a_candidate_and_promotes_nothing(live_ws: Work
     (event,) = events_of(ws, "ml.retrain.triggered")
     assert event["eligible"] is True and event["rule"] == "schedule"
     assert event["evidence"]["slot"] == fired["evidence"]["slot"]
-    firing = retrain_state.firing(ws.database_url, fired["key"])
+    firing = rule_firings.firing(ws.database_url, fired["key"])
     assert firing is not None and firing["status"] == "trained"
     assert firing["data"]["version"] == 2
     # A redelivered trigger, and a second evaluation of the same slot, train nothing more.

@@ -29,7 +29,7 @@ from riskops.governance.retrain_triggers import (
     override_breached,
 )
 from riskops.jobs.cron import parse_schedule
-from riskops.storage import retrain_state
+from riskops.storage import rule_firings
 
 
 def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
@@ -148,7 +148,7 @@ def test_drift_alert_in_the_db_fires_once(live_ws: Workspace, age: timedelta,
         again = evaluate_triggers(live_ws, now=now + timedelta(minutes=15), models=["fraud"])
         assert [f["state"] for f in again["models"][0]["firings"]] == ["already-fired"]
         assert len(events_of(live_ws, "ml.retrain.triggered")) == 1
-        rows = retrain_state.firings(live_ws.database_url, kind="retrain", model="fraud")
+        rows = rule_firings.firings(live_ws.database_url, kind="retrain", model="fraud")
         assert [r["status"] for r in rows] == ["not-eligible"]
         from riskops.registry.service import Registry
         assert [v["version"] for v in Registry(live_ws).show_model("fraud")["versions"]] == [1]

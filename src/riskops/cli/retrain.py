@@ -58,8 +58,10 @@ def triggers(
     home: HomeOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Evaluate the retrain triggers now (what the retrain-triggers job does) and act on
-    new firings: event, audit entry, and the retrain job for eligible models."""
+    """Evaluate the retrain triggers now and act on new firings (the retrain-triggers job).
+
+    Each new firing gets its event and audit entry, and an eligible model the retrain job.
+    """
     from riskops.governance.retrain_triggers import evaluate_triggers, parse_now
     from riskops.registry.service import check_model_name
 

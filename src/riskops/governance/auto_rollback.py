@@ -45,8 +45,8 @@ from riskops.governance.policy import governance_policy
 from riskops.governance.slo_status import error_budget
 from riskops.registry.publish import record_change, sync_manifest_files
 from riskops.registry.service import Registry
-from riskops.storage import db, repository, rollback_rules
-from riskops.storage.feedback import prediction_detail
+from riskops.storage import db, repository, rule_firings
+from riskops.storage.feedback import critical_feedback, prediction_detail
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def act(ws: Workspace, firing: Firing, rules: RollbackRules, *, now: datetime) -
     base = {"model": firing.live.model, "version": firing.live.version, "rule": firing.rule,
             "key": firing.key, "numbers": firing.numbers}
     with db.read_session(ws.database_url) as session:
-        if rollback_rules.firing(session, firing.key) is not None:
+        if rule_firings.claimed(session, firing.key) is not None:
             return {**base, "status": "already-acted"}
     if rules.mode == "alert-only":
         return {**base, **_recommend(ws, firing, now=now)}
@@ -168,7 +168,7 @@ def _roll_back(ws: Workspace, firing: Firing, *, now: datetime) -> dict[str, Any
     def within(session: Any, change: dict[str, Any]) -> None:
         if change["from"] != live.version:
             raise _AlreadyActed
-        if not rollback_rules.claim_firing(
+        if not rule_firings.claim_firing(
                 session, firing.key, kind=KIND, model=live.model, rule=firing.rule,
                 fired_at=now, status="rolled-back",
                 data={**firing.trigger, "from": change["from"], "to": change["to"],
@@ -207,7 +207,7 @@ def _recommend(ws: Workspace, firing: Firing, *, now: datetime) -> dict[str, Any
     live = firing.live
     target = _target(live)
     with db.write_transaction(ws.database_url) as session:
-        if not rollback_rules.claim_firing(session, firing.key, kind=KIND, model=live.model,
+        if not rule_firings.claim_firing(session, firing.key, kind=KIND, model=live.model,
                                            rule=firing.rule, fired_at=now,
                                            status="alert-only", data=firing.trigger):
             return {"status": "already-acted"}
@@ -245,7 +245,7 @@ def check_critical_labels(ws: Workspace, model: str, version: int, *,
         return None
     window = timedelta(minutes=rules.critical_window_minutes)
     since = max(now - window, live.since)
-    found = rollback_rules.critical_feedback(ws.database_url, model=model, version=version,
+    found = critical_feedback(ws.database_url, model=model, version=version,
                                              since=since, until=now)
     count = labels_in_window([f["created_at"] for f in found], now=now, window=window)
     if count < rules.critical_labels:
@@ -337,7 +337,7 @@ def _budget_rule(ws: Workspace, model: str, rules: RollbackRules, *, now: dateti
     under = remaining < rules.min_budget
     key = budget_key(model)
     with db.write_transaction(ws.database_url) as session:
-        state = rollback_rules.rule_state(session, key)
+        state = rule_firings.rule_state(session, key)
         if state is not None and state["evaluated_at"] > now:
             under_since = state["since"]  # a later evaluation already wrote: keep it
         else:
@@ -345,7 +345,7 @@ def _budget_rule(ws: Workspace, model: str, rules: RollbackRules, *, now: dateti
                 and state["data"].get("live_since") == live.since.isoformat()
             previous = state["since"] if same and state is not None else None
             under_since = breach_start(previous, under=under, now=now)
-            rollback_rules.save_rule_state(
+            rule_firings.save_rule_state(
                 session, key, since=under_since,
                 firing=breach_fires(under_since, now=now, minutes=rules.budget_minutes),
                 evaluated_at=now, value=remaining,

@@ -56,12 +56,12 @@ COMPLETED_ACTION = "model.retrain.completed"
 
 def run(ws: Workspace, metadata: dict[str, Any]) -> dict[str, Any]:
     """Retrain the model named in ``metadata`` once per firing; see the module."""
-    from riskops.storage.retrain_state import take_firing
+    from riskops.storage.rule_firings import take_firing
 
     model, key = _check_metadata(metadata)
     if key is not None and not take_firing(ws.database_url, key, expected=QUEUED,
                                            status=TRAINING):
-        from riskops.storage.retrain_state import firing
+        from riskops.storage.rule_firings import firing
 
         found = firing(ws.database_url, key)
         if found is None:
@@ -261,7 +261,7 @@ def _finish(ws: Workspace, key: str, status: str, data: dict[str, Any], *, model
     """Record how the firing ended; a trained one also gets an audit entry."""
     from riskops.registry.publish import record_change, sync_manifest_files
     from riskops.storage import db
-    from riskops.storage.retrain_state import set_firing
+    from riskops.storage.rule_firings import set_firing
 
     with db.write_transaction(ws.database_url) as session:
         set_firing(session, key, status=status, data=data)

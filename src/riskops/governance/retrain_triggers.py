@@ -121,7 +121,7 @@ def evaluate_triggers(ws: Workspace, *, now: datetime, models: list[str] | None 
     """
     from riskops.governance.policy import governance_policy
     from riskops.storage import db
-    from riskops.storage.retrain_state import firing_keys
+    from riskops.storage.rule_firings import firing_keys
 
     if now.tzinfo is None:
         raise InputError("retrain triggers: now must be timezone-aware, e.g. "
@@ -170,7 +170,7 @@ def act_on_firing(ws: Workspace, firing: Firing, *, now: datetime) -> dict[str, 
     from riskops.governance.retrain_eligibility import check_eligibility
     from riskops.registry.publish import record_change, sync_manifest_files
     from riskops.storage import db
-    from riskops.storage.retrain_state import claim_firing, set_firing
+    from riskops.storage.rule_firings import claim_firing, set_firing
 
     try:
         eligibility = check_eligibility(ws, firing.model, now=now)
@@ -249,7 +249,7 @@ def _model_rules(session: Any, ws: Workspace, model: str, source: RetrainSource,
                  ) -> tuple[dict[str, Any], list[Firing]]:
     """Each rule of ``model`` at ``now`` (what it saw) and the firings it yields."""
     from riskops.storage.retrain_reads import firing_drift_alerts, review_counts
-    from riskops.storage.retrain_state import rule_state, save_rule_state
+    from riskops.storage.rule_firings import rule_state, save_rule_state
 
     rules: dict[str, Any] = {}
     firings: list[Firing] = []
@@ -323,7 +323,7 @@ def _hand_over(ws: Workspace, firing: Firing) -> dict[str, Any]:
     """Trigger the ``retrain`` job for ``firing``; a refused hand-over marks it failed."""
     from riskops.jobs.trigger import trigger_job
     from riskops.storage import db
-    from riskops.storage.retrain_state import set_firing
+    from riskops.storage.rule_firings import set_firing
 
     try:
         result = trigger_job(ws, RETRAIN_JOB, {"model": firing.model, "firing": firing.key})

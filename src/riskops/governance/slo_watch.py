@@ -14,7 +14,6 @@ whichever scheduler ran each minute.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +21,7 @@ from riskops.config import Workspace
 from riskops.governance.policy import governance_policy
 from riskops.governance.slo_status import SHORT_NAMES, ScenarioSlo, slo_status
 from riskops.monitoring.slo import burn_windows
-from riskops.storage import db
-from riskops.storage.tables import RuleStateRow
+from riskops.storage import db, rule_firings
 
 
 def run(ws: Workspace, metadata: dict[str, Any]) -> dict[str, Any]:
@@ -61,21 +59,18 @@ def _transitions(session: Any, ws: Workspace, item: ScenarioSlo, *, now: datetim
             key = f"slo-burn:{item.scenario}:{objective.name}:{alert.name}"[:256]
             firing = alert.name in objective.alerts
             long_rate = objective.burn_rates[SHORT_NAMES[alert.long]]
-            row = session.get(RuleStateRow, key)
-            was = bool(row is not None and row.firing)
-            if row is None:
-                row = RuleStateRow(key=key, firing=False, evaluated_at=now)
-                session.add(row)
-            row.evaluated_at, row.value = now, long_rate
-            if firing == was:
-                continue
-            row.firing, row.since = firing, now if firing else None
+            state = rule_firings.rule_state(session, key)
+            was = bool(state and state["firing"])
             data = {"scenario": item.scenario, "objective": objective.name,
                     "alert": alert.name, "burnRate": long_rate, "threshold": alert.rate,
                     "shortBurnRate": objective.burn_rates[SHORT_NAMES[alert.short]],
                     "budgetRemaining": objective.budget_remaining,
                     "requests": objective.total}
-            row.data = json.dumps(data)
+            since = (state["since"] if state and firing == was else now) if firing else None
+            rule_firings.save_rule_state(session, key, since=since, firing=firing,
+                                         evaluated_at=now, value=long_rate, data=data)
+            if firing == was:
+                continue
             kind = "ml.slo.burn_rate.alert" if firing else "ml.slo.burn_rate.resolved"
             emit(session, ws, type=kind, subject=item.scenario, data=data,
                  source="riskops/slo-watch")

@@ -8,6 +8,7 @@ return value; the caller decides what error that is.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -189,3 +190,26 @@ def stage_samples(database_url: str, *, scenario: str, since: datetime, until: d
                 overrides=int(reviewed[1] or 0),
                 outcomes=[(float(s), str(label)) for s, label in labelled]))
     return samples
+
+
+def critical_feedback(database_url: str, *, model: str, version: int, since: datetime,
+                      until: datetime) -> list[dict[str, Any]]:
+    """Feedback of severity ``critical`` recorded in ``[since, until]`` on predictions of
+    ``model`` v``version``, oldest first, each with its prediction (``inputs`` parsed)."""
+    f, p = FeedbackRow, PredictionRow
+    query = (select(f.id, f.created_at, f.actor, f.label, f.override, f.comment,
+                    p.id, p.created_at, p.tenant_id, p.scenario, p.model_version,
+                    p.manifest_version, p.route, p.inputs, p.score, p.label)
+             .join(p, p.id == f.prediction_id)
+             .where(f.severity == "critical", f.created_at >= since, f.created_at <= until,
+                    p.model_name == model, p.model_version == version)
+             .order_by(f.created_at, f.id))
+    with db.get_engine(database_url).connect() as conn:
+        return [{"feedback_id": r[0], "created_at": r[1], "actor": r[2], "label": r[3],
+                 "override": bool(r[4]), "comment": r[5],
+                 "prediction": {"id": r[6], "created_at": r[7], "tenant_id": r[8],
+                                "scenario": r[9], "model_version": r[10],
+                                "manifest_version": r[11], "route": r[12],
+                                "inputs": json.loads(r[13]), "score": r[14],
+                                "label": r[15]}}
+                for r in conn.execute(query)]

@@ -1,12 +1,13 @@
-"""Statements on ``rule_state`` and ``rule_firings`` as the retrain rules use them.
+"""Statements on ``rule_state`` and ``rule_firings``: where each automatic rule stands, and
+the firings it claimed. Shared by the retrain triggers and the rollback rules.
 
 A firing is claimed by inserting its unique ``key``: of several schedulers,
-workers or redelivered messages that see the same firing, exactly one insert
-succeeds. The ``retrain`` job then moves the firing's ``status`` forward with
-a conditional update (``queued`` -> ``training``), so a second delivery of the
-same trigger finds nothing to take. Functions taking a ``session`` flush and
-never commit: the caller's transaction carries the change with its events and
-audit entries.
+workers, servers or redelivered messages that see the same firing, exactly one
+insert succeeds. The ``retrain`` job then moves the firing's ``status``
+forward with a conditional update (``queued`` -> ``training``), so a second
+delivery of the same trigger finds nothing to take. Functions taking a
+``session`` flush and never commit: the caller's transaction carries the
+change with its events and audit entries.
 """
 
 from __future__ import annotations
@@ -46,16 +47,7 @@ def save_rule_state(session: Session, key: str, *, since: datetime | None, firin
     session.flush()
 
 
-def firing_keys(session: Session, keys: list[str]) -> set[str]:
-    """Those of ``keys`` already claimed."""
-    found: set[str] = set()
-    for chunk in db.in_chunks(keys):
-        found.update(session.scalars(select(RuleFiringRow.key)
-                                     .where(RuleFiringRow.key.in_(chunk))))
-    return found
-
-
-def claim_firing(session: Session, *, key: str, kind: str, model: str, rule: str,
+def claim_firing(session: Session, key: str, *, kind: str, model: str, rule: str,
                  fired_at: datetime, status: str, data: dict[str, Any]) -> bool:
     """Insert the firing ``key``; ``False`` (nothing written) when it was already claimed."""
     try:
@@ -66,6 +58,21 @@ def claim_firing(session: Session, *, key: str, kind: str, model: str, rule: str
     except IntegrityError:
         return False
     return True
+
+
+def claimed(session: Session, key: str) -> dict[str, Any] | None:
+    """The firing claimed under ``key`` in the caller's transaction, or ``None``."""
+    row = session.scalars(select(RuleFiringRow).where(RuleFiringRow.key == key)).first()
+    return None if row is None else _firing_dict(row)
+
+
+def firing_keys(session: Session, keys: list[str]) -> set[str]:
+    """Those of ``keys`` already claimed."""
+    found: set[str] = set()
+    for chunk in db.in_chunks(keys):
+        found.update(session.scalars(select(RuleFiringRow.key)
+                                     .where(RuleFiringRow.key.in_(chunk))))
+    return found
 
 
 def take_firing(database_url: str, key: str, *, expected: str, status: str) -> bool:
@@ -94,17 +101,21 @@ def set_firing(session: Session, key: str, *, status: str,
 def firing(database_url: str, key: str) -> dict[str, Any] | None:
     """The firing ``key`` as a dict (``data`` parsed), or ``None``."""
     with db.read_session(database_url) as session:
-        row = session.scalars(select(RuleFiringRow).where(RuleFiringRow.key == key)).first()
-        return None if row is None else _firing_dict(row)
+        return claimed(session, key)
 
 
 def firings(database_url: str, *, kind: str, model: str | None = None,
-            limit: int = 50) -> list[dict[str, Any]]:
-    """The newest firings of ``kind`` (of ``model``), newest first."""
+            limit: int | None = 50, newest_first: bool = True) -> list[dict[str, Any]]:
+    """The firings of ``kind`` (of ``model``), newest first unless ``newest_first`` is
+    false; at most ``limit`` (``None``: all)."""
     query = select(RuleFiringRow).where(RuleFiringRow.kind == kind)
     if model is not None:
         query = query.where(RuleFiringRow.model_name == model)
-    query = query.order_by(RuleFiringRow.fired_at.desc(), RuleFiringRow.id.desc()).limit(limit)
+    order = (RuleFiringRow.fired_at.desc(), RuleFiringRow.id.desc()) if newest_first \
+        else (RuleFiringRow.id,)
+    query = query.order_by(*order)
+    if limit is not None:
+        query = query.limit(limit)
     with db.read_session(database_url) as session:
         return [_firing_dict(r) for r in session.scalars(query)]
 
