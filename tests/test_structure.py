@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: Top-level packages and modules of riskops, lowest layer first. A module may
 #: import its own layer and the layers below it, never one above.
 LAYERS: list[set[str]] = [
-    {"riskops", "errors", "roles"},
+    {"riskops", "errors", "roles", "times"},
     {"config", "files", "arrays", "audit_chain", "user_tables", "user_columns", "metrics",
      "scenarios", "binning", "profiles", "toml_files", "tracking"},
     {"storage"},

@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -190,17 +190,3 @@ def progress(quiet: bool, what: str) -> Iterator[Callable[[str, int, int], None]
 
         yield update
 
-
-def parse_now(text: str | None, option: str = "--now") -> datetime:
-    """``text`` as an aware UTC time (a date or a time without zone is UTC); ``None`` is now.
-
-    Raises ``InputError`` naming ``option`` when ``text`` is not ISO 8601.
-    """
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"{option} {text[:40]!r} is not an ISO 8601 time; use e.g. 2026-03-01 "
-                         "or 2026-03-01T12:00:00Z.") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

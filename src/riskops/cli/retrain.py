@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from riskops.cli.common import HomeOption, JsonFlag, open_ws, out, print_json
+from riskops.times import parse_time
 
 app = typer.Typer(help="Retraining: eligibility and triggers.", no_args_is_help=True)
 
@@ -30,11 +31,10 @@ def check(
     Exit 0 when eligible, 1 when a condition fails.
     """
     from riskops.governance.retrain_eligibility import check_eligibility
-    from riskops.governance.retrain_triggers import parse_now
     from riskops.registry.service import check_model_name
 
     check_model_name(model)
-    moment = parse_now(now, where="--now")
+    moment = parse_time(now, where="--now")
     result = check_eligibility(open_ws(home), model, now=moment)
     if as_json:
         print_json(result.as_dict())
@@ -62,12 +62,12 @@ def triggers(
 
     Each new firing gets its event and audit entry, and an eligible model the retrain job.
     """
-    from riskops.governance.retrain_triggers import evaluate_triggers, parse_now
+    from riskops.governance.retrain_triggers import evaluate_triggers
     from riskops.registry.service import check_model_name
 
     for name in model or []:
         check_model_name(name)
-    moment = parse_now(now, where="--now")
+    moment = parse_time(now, where="--now")
     ws = open_ws(home, None if dry_run else "operate")
     result = evaluate_triggers(ws, now=moment, models=model or None, act=not dry_run)
     if as_json:

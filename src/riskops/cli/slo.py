@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from riskops.cli.common import HomeOption, JsonFlag, number, open_ws, out, parse_now, print_json
+from riskops.cli.common import HomeOption, JsonFlag, number, open_ws, out, print_json
+from riskops.times import parse_time
 
 app = typer.Typer(help="Service-level objectives and error budgets, from the inference log.",
                   no_args_is_help=True)
@@ -29,7 +30,7 @@ def status(
     """Each scenario's availability and latency objectives: budget left and burn rates."""
     from riskops.governance.slo_status import slo_status
 
-    moment = parse_now(now)
+    moment = parse_time(now, where="--now")
     ws = open_ws(home)
     rows = slo_status(ws, now=moment, scenarios=scenario or None)
     if as_json:

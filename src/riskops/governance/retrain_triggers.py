@@ -42,6 +42,7 @@ from riskops.errors import InputError, RiskopsError
 from riskops.governance.automation_policy import RetrainPolicy, RetrainSource
 from riskops.governance.retrain_eligibility import Eligibility
 from riskops.jobs.cron import Schedule
+from riskops.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ def event_data(firing: Firing, eligibility: Eligibility) -> dict[str, Any]:
 def run_retrain_triggers(ws: Workspace, metadata: dict[str, Any]) -> dict[str, Any]:
     """The ``retrain-triggers`` job: evaluate every trigger now (or at ``metadata["now"]``,
     ISO 8601) and act on new firings. ``metadata["models"]`` limits the models."""
-    now = parse_now(metadata.get("now"), where="metadata now")
+    now = parse_time(metadata.get("now"), where="metadata now")
     models = metadata.get("models")
     if models is not None and (not isinstance(models, list)
                                or not all(isinstance(m, str) for m in models)):
@@ -224,21 +225,6 @@ def run_retrain_triggers(ws: Workspace, metadata: dict[str, Any]) -> dict[str, A
     return {**result, "fired": len(fired),
             "queued": sum(1 for f in fired if f["status"] == QUEUED),
             "not_eligible": sum(1 for f in fired if f["status"] == NOT_ELIGIBLE)}
-
-
-def parse_now(value: Any, *, where: str) -> datetime:
-    """``value`` (ISO 8601 text; without a zone read as UTC) as an aware UTC time, or the
-    current time when ``None``."""
-    if value is None:
-        return datetime.now(UTC)
-    if not isinstance(value, str):
-        raise InputError(f"{where} must be an ISO 8601 time, e.g. 2026-09-08T02:00:00Z.")
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(f"{where} {value!r} is not an ISO 8601 time; use e.g. 2026-09-08 "
-                         "or 2026-09-08T02:00:00Z.") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # --- helpers ---------------------------------------------------------------------------

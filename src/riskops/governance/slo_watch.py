@@ -14,7 +14,7 @@ whichever scheduler ran each minute.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from riskops.config import Workspace
@@ -22,13 +22,14 @@ from riskops.governance.policy import governance_policy
 from riskops.governance.slo_status import SHORT_NAMES, ScenarioSlo, slo_status
 from riskops.monitoring.slo import burn_windows
 from riskops.storage import db, rule_firings
+from riskops.times import parse_time
 
 
 def run(ws: Workspace, metadata: dict[str, Any]) -> dict[str, Any]:
     """Job entry point; ``metadata["now"]`` (ISO 8601) evaluates as of that time."""
     from riskops.governance.auto_rollback import check_budget_rules, check_critical_rules
 
-    now = _now(metadata.get("now"))
+    now = parse_time(metadata.get("now"), where="metadata now")
     alerts = check_burn_alerts(ws, now=now)
     budgets = check_budget_rules(ws, now=now)
     labels = check_critical_rules(ws, now=now)
@@ -77,11 +78,3 @@ def _transitions(session: Any, ws: Workspace, item: ScenarioSlo, *, now: datetim
             changes.append({"type": kind, **data})
     return changes
 
-
-def _now(value: Any) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    if not isinstance(value, str):
-        raise ValueError(f"metadata now must be an ISO 8601 time string, got {value!r}")
-    moment = datetime.fromisoformat(value)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
