@@ -119,6 +119,21 @@ def _row(index: int) -> dict:
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
 
 
+def _served_version(url: str, headers: dict[str, str], *, becomes: int,
+                    seconds: float = 20.0) -> int | None:
+    """The version answering ``/risk/fraud`` once it is ``becomes`` (replicas follow the new
+    manifest within their poll interval), or the last one seen after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    version = None
+    while time.monotonic() < deadline:
+        version = httpx.post(f"{url}/risk/fraud", json=_row(4), headers=headers,
+                             timeout=30).json()["risk_model_version"]
+        if version == becomes:
+            break
+        time.sleep(0.2)
+    return version
+
+
 def _messages(channel, queue: str, *, want: str, seconds: float = 20.0) -> list[dict]:
     got: list[dict] = []
     deadline = time.monotonic() + seconds
@@ -154,15 +169,7 @@ def test_three_critical_labels_roll_production_back_by_themselves(
     rollback = answers[2]["rollback"]
     assert rollback["status"] == "rolled-back" and (rollback["from"], rollback["to"]) == (2, 1)
 
-    deadline = time.monotonic() + 20
-    version = None
-    while time.monotonic() < deadline:
-        version = httpx.post(f"{url}/risk/fraud", json=_row(4), headers=scorer,
-                             timeout=30).json()["risk_model_version"]
-        if version == 1:
-            break
-        time.sleep(0.2)
-    assert version == 1
+    assert _served_version(url, scorer, becomes=1) == 1
 
     messages = _messages(channel, queue, want="ml.model.rolled_back")
     [event] = [m for m in messages if m["type"] == "ml.model.rolled_back"]
@@ -225,15 +232,7 @@ def test_a_stream_of_model_failures_rolls_production_back_after_the_configured_m
     assert report["action"]["status"] == "rolled-back"
     assert (report["action"]["from"], report["action"]["to"]) == (2, 1)
 
-    deadline = time.monotonic() + 20
-    version = None
-    while time.monotonic() < deadline:
-        version = httpx.post(f"{url}/risk/fraud", json=_row(4), headers=scorer,
-                             timeout=30).json()["risk_model_version"]
-        if version == 1:
-            break
-        time.sleep(0.2)
-    assert version == 1
+    assert _served_version(url, scorer, becomes=1) == 1
     messages = _messages(channel, queue, want="ml.model.rolled_back")
     [event] = [m for m in messages if m["type"] == "ml.model.rolled_back"]
     assert event["data"]["rule"] == "error-budget" and event["data"]["automatic"] is True
