@@ -137,6 +137,16 @@ def test_two_critical_labels_do_not_fire_three_do(live_ws: Workspace) -> None:
     assert production(live_ws) == (1, [1])
 
 
+def test_critical_labels_repeated_on_one_prediction_count_once(live_ws: Workspace) -> None:
+    t0 = datetime.now(UTC) + MINUTE
+    ids = predictions(live_ws, [t0] * 2)
+    for i in range(3):
+        critical(live_ws, ids[0], t0 + i * MINUTE)
+    critical(live_ws, ids[1], t0 + 3 * MINUTE)
+    assert check_critical_labels(live_ws, "fraud", 2, now=t0 + 3 * MINUTE) is None
+    assert production(live_ws)[0] == 2
+
+
 def test_labels_59_minutes_apart_fire_61_do_not(live_ws: Workspace) -> None:
     t0 = datetime.now(UTC) + MINUTE
     ids = predictions(live_ws, [t0] * 3)

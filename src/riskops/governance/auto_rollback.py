@@ -71,6 +71,18 @@ def labels_in_window(times: list[datetime], *, now: datetime, window: timedelta)
     return sum(1 for t in times if now - window <= t <= now)
 
 
+def first_per_prediction(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first of ``labels`` (oldest first) on each prediction: one reviewer repeating a
+    critical label on one prediction is one harmed decision, not three."""
+    seen: set[str] = set()
+    first = []
+    for label in labels:
+        if label["prediction"]["id"] not in seen:
+            seen.add(label["prediction"]["id"])
+            first.append(label)
+    return first
+
+
 def breach_start(previous: datetime | None, *, under: bool, now: datetime) -> datetime | None:
     """When the current breach began: ``previous`` while it lasts, ``now`` when it starts,
     ``None`` once an evaluation sees the budget at or over the limit."""
@@ -245,8 +257,8 @@ def check_critical_labels(ws: Workspace, model: str, version: int, *,
         return None
     window = timedelta(minutes=rules.critical_window_minutes)
     since = max(now - window, live.since)
-    found = critical_feedback(ws.database_url, model=model, version=version,
-                                             since=since, until=now)
+    found = first_per_prediction(critical_feedback(
+        ws.database_url, model=model, version=version, since=since, until=now))
     count = labels_in_window([f["created_at"] for f in found], now=now, window=window)
     if count < rules.critical_labels:
         return None
