@@ -158,3 +158,47 @@ def test_bad_metadata_and_no_data(live_ws: Workspace) -> None:
     with pytest.raises(InvalidTrainingData, match="no prediction logged"):
         retrain_job.lake_file(ws, get_scenario("fraud"), since=datetime(2026, 1, 1, tzinfo=UTC),
                               until=datetime(2026, 2, 1, tzinfo=UTC), out=ws.home / "x.parquet")
+
+
+@pytest.fixture
+def broker(live_ws: Workspace, amqp_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """``live_ws`` with RabbitMQ configured: its own exchange and worker queue, deleted after."""
+    import uuid
+
+    import pika
+
+    tag = uuid.uuid4().hex[:10]
+    monkeypatch.setenv("RISKOPS_AMQP_URL", amqp_url)
+    ws = configure(live_ws, f'[worker]\nexchange = "riskops.test.{tag}"\n'
+                            f'queue = "test_retrain_{tag}"\n')
+    yield ws
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = connection.channel()
+    for queue in (f"test_retrain_{tag}", f"test_retrain_{tag}.dead"):
+        channel.queue_delete(queue=queue)
+    for exchange in (f"riskops.test.{tag}", f"test_retrain_{tag}.dead"):
+        channel.exchange_delete(exchange=exchange)
+    connection.close()
+
+
+def test_with_a_broker_the_worker_trains_the_candidate_once(broker: Workspace) -> None:
+    """The firing is handed to RabbitMQ, the worker trains it; a second trigger message for
+    the same firing (a second scheduler, the outbox's copy) finds it taken and trains
+    nothing."""
+    from riskops.jobs.trigger import trigger_job
+    from riskops.jobs.worker import Worker
+
+    record_bias(broker, "fraud", 1, "pass")
+    ws, now = _scheduled(broker)
+    result = evaluate_triggers(ws, now=now, models=["fraud"])
+    (fired,) = result["models"][0]["firings"]
+    assert fired["status"] == "queued" and fired["job"]["mode"] == "queued", fired
+    assert _versions(ws) == [1]  # nothing trained in the scheduler's process
+    again = trigger_job(ws, "retrain", {"model": "fraud", "firing": fired["key"]})
+    assert again["mode"] == "queued"
+    stats = Worker(ws).run(max_messages=2, install_signals=False)
+    assert stats.succeeded == 2 and stats.failed == 0
+    assert _versions(ws) == [1, 2]
+    firing = rule_firings.firing(ws.database_url, fired["key"])
+    assert firing is not None and firing["status"] == "trained"
+    assert Registry(ws).show_model("fraud")["stages"]["production"] == 1
