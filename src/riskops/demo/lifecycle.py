@@ -209,7 +209,8 @@ def run_demo(
                     "\"distance_from_home_km\": 4100, \"failed_auth_7d\": 3, "
                     "\"card_present\": \"no\", \"channel\": \"web\", "
                     "\"new_device\": \"yes\"}'",
-                    f"{exe} events list", f"{exe} monitor run", f"{exe} jobs list",
+                    f"{exe} events list", f"{exe} monitor run", f"{exe} slo status",
+                    f"{exe} retrain check {MODEL}", f"{exe} jobs list",
                     f"cat {ws.home}/events.jsonl"):
         say(f"  {command}")
     return {"home": str(ws.home), "versions": [v1["version"], v2["version"]],

@@ -172,8 +172,11 @@ def serve_and_monitor(ws: Workspace, *, model: str, production: int, reference: 
     overrides = sum(s["overrides"] for s in fraud)
     served_lines = [line for line in metrics.splitlines()
                     if line.startswith("ml_predictions_total{")]
-    say(f"    /risk/insights: {overrides} overrides in the last 7 days; /metrics: "
-        + "; ".join(served_lines))
+    budgets = ", ".join(f"{name} {left:.0%}" for name, left in
+                        sorted(insights["error_budget_remaining"].items()))
+    say(f"    /risk/insights: {overrides} overrides in the last 7 days; error budget left "
+        f"(30 days, from the inference log): {budgets or 'no model-routed requests yet'}; "
+        "/metrics: " + "; ".join(served_lines))
     return {"url": url, "requests": len(sent["responses"]), "rate": sent["rate"],
             "imported": imported, "overrides": overrides,
             "drift_checked": monitoring["driftChecked"],
