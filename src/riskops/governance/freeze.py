@@ -137,8 +137,9 @@ def unfreeze(ws: Workspace, who: Identity, model: str, *, reason: str) -> dict[s
 def _reason(reason: str, command: str, model: str) -> str:
     reason = plain_text(reason, where=f"the {command} reason", limit=MAX_REASON_CHARS)
     if not reason:
+        done = "frozen" if command == "freeze" else "unfrozen"
         raise InputError(f"the {command} reason is empty: say in 1-{MAX_REASON_CHARS} "
-                         f"characters why {model} is {command}d (--reason).")
+                         f"characters why {model} is {done} (--reason).")
     return reason
 
 
