@@ -230,7 +230,7 @@ def test_symlink_in_the_store_is_critical(ws: Workspace, cli, tmp_path: Path) ->
 def test_unexpected_files_are_medium_and_do_not_fail(ws: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
     (ws.store_dir / "models/fraud/1/backdoor.py").write_text("import os\n")
     stray = ws.store_dir / "blobs/sha256/ab" / ("ab" + "0" * 62)
-    stray.parent.mkdir()
+    stray.parent.mkdir(exist_ok=True)  # a real blob's digest may start with "ab" too
     stray.write_bytes(b"?")
     (ws.store_dir / "README").write_text("?")
     result, document = _scan(cli)
