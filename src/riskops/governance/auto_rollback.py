@@ -3,9 +3,9 @@
 Per model, from ``[governance.rollback]`` (``governance_policy(ws).rollback``):
 
 ``critical-labels``
-    ``critical_labels`` (3) feedback rows of severity ``critical`` recorded
-    within ``critical_window_minutes`` (60, both ends included) on predictions
-    of the model's production version. Checked when a critical label is
+    Feedback of severity ``critical`` on ``critical_labels`` (3) distinct
+    predictions of the model's production version, recorded within
+    ``critical_window_minutes`` (60, both ends included). Checked when a critical label is
     committed (``serving.app`` calls ``after_critical_feedback``) and by
     ``check_critical_rules`` for jobs.
 ``error-budget``
@@ -30,6 +30,7 @@ servers and schedulers act on it once.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -126,8 +127,6 @@ def live_version(ws: Workspace, model: str) -> LiveVersion | None:
 
 
 def _history(text: str) -> list[int]:
-    import json
-
     value = json.loads(text or "[]")
     return [int(v) for v in value] if isinstance(value, list) else []
 
@@ -206,7 +205,6 @@ def _roll_back(ws: Workspace, firing: Firing, *, now: datetime) -> dict[str, Any
     except (ConcurrentUpdate, InputError) as exc:
         # Production moved under us (a person rolled back or promoted): nothing to undo.
         return {"status": "skipped", "detail": str(exc).splitlines()[0]}
-    sync_manifest_files(ws)
     log.warning("automatic rollback of %s v%s (%s): production now %s; incident %s",
                 live.model, live.version, firing.rule,
                 "heuristic" if result["to"] is None else f"v{result['to']}",

@@ -63,8 +63,8 @@ def freeze(ws: Workspace, who: Identity, model: str, *, reason: str) -> dict[str
     reason = _reason(reason, "freeze", model)
     _check_model(ws, model)
     with db.write_transaction(ws.database_url) as session:
-        if freezes.freeze_of(session, model) is not None:
-            current = freezes.freeze_of(session, model)
+        current = freezes.freeze_of(session, model)
+        if current is not None:
             return {"model": model, "changed": False, **_shown(current)}
         result = freeze_in(session, ws, model, actor=who.actor, reason=reason,
                            now=datetime.now(UTC))

@@ -234,7 +234,8 @@ def _model_rules(session: Any, ws: Workspace, model: str, source: RetrainSource,
                  policy: RetrainPolicy, *, now: datetime, save: bool
                  ) -> tuple[dict[str, Any], list[Firing]]:
     """Each rule of ``model`` at ``now`` (what it saw) and the firings it yields."""
-    from riskops.storage.retrain_reads import firing_drift_alerts, review_counts
+    from riskops.storage.feedback import review_counts
+    from riskops.storage.retrain_reads import firing_drift_alerts
     from riskops.storage.rule_firings import rule_state, save_rule_state
 
     rules: dict[str, Any] = {}

@@ -67,7 +67,8 @@ def _transitions(session: Any, ws: Workspace, item: ScenarioSlo, *, now: datetim
                     "shortBurnRate": objective.burn_rates[SHORT_NAMES[alert.short]],
                     "budgetRemaining": objective.budget_remaining,
                     "requests": objective.total}
-            since = (state["since"] if state and firing == was else now) if firing else None
+            # A raised alert keeps the time it was raised; a new one starts now.
+            since = None if not firing else state["since"] if state and was else now
             rule_firings.save_rule_state(session, key, since=since, firing=firing,
                                          evaluated_at=now, value=long_rate, data=data)
             if firing == was:

@@ -31,8 +31,8 @@ class BurnWindow:
     rate: float
 
 
-#: The design's two alerts: page on a fast burn, ticket on a slow one.
 def burn_windows(fast_rate: float = 14.4, slow_rate: float = 6.0) -> tuple[BurnWindow, ...]:
+    """The design's two alerts: page on a fast burn, ticket on a slow one."""
     return (BurnWindow("fast", timedelta(hours=1), timedelta(minutes=5), fast_rate),
             BurnWindow("slow", timedelta(hours=6), timedelta(minutes=30), slow_rate))
 

@@ -346,12 +346,11 @@ def _add_review_routes(app: FastAPI) -> None:
                        _: Identity = Depends(require(*REVIEWER_ROLES, "platform_owner"))) -> Any:
         """Per scenario and tenant: override rate, feedback, versions live, error budget,
         last drift and performance results; canary and production side by side."""
+        from riskops.governance.slo_status import slo_status
         from riskops.serving.stage_insights import stages_side_by_side
 
         state = serving_state(request)
         now = datetime.now(UTC)
-        from riskops.governance.slo_status import slo_status
-
         rows = await run_in_threadpool(
             lambda: feedback_store.insights(state.ws.database_url, now=now))
         slo = await run_in_threadpool(lambda: slo_status(state.ws, now=now))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, insert, select
+from sqlalchemy import Connection, Select, case, func, insert, select
 
 from riskops.storage import db
 from riskops.storage.tables import FeedbackRow, OutcomeRow, PredictionRow
@@ -110,7 +110,7 @@ def insight_counts(database_url: str, *, since: datetime, until: datetime) -> In
     Predictions count by their creation time; feedback and outcomes by when they
     were recorded, whatever the age of the prediction they are about.
     """
-    p, f, o = PredictionRow, FeedbackRow, OutcomeRow
+    p, o = PredictionRow, OutcomeRow
     with db.get_engine(database_url).connect() as conn:
         served = conn.execute(
             select(p.scenario, p.tenant_id, p.method, p.model_name, p.model_version,
@@ -118,14 +118,7 @@ def insight_counts(database_url: str, *, since: datetime, until: datetime) -> In
             .where(p.created_at > since, p.created_at <= until)
             .group_by(p.scenario, p.tenant_id, p.method, p.model_name, p.model_version)
         ).all()
-        reviewed = conn.execute(
-            select(p.scenario, p.tenant_id, func.count(),
-                   func.sum(case((f.override.is_(True), 1), else_=0)),
-                   func.sum(case((f.severity == "critical", 1), else_=0)))
-            .select_from(f).join(p, p.id == f.prediction_id)
-            .where(f.created_at > since, f.created_at <= until)
-            .group_by(p.scenario, p.tenant_id)
-        ).all()
+        reviewed = conn.execute(_reviewed(since, until)).all()
         observed = conn.execute(
             select(p.scenario, p.tenant_id, func.count())
             .select_from(o).join(p, p.id == o.prediction_id)
@@ -135,6 +128,29 @@ def insight_counts(database_url: str, *, since: datetime, until: datetime) -> In
     return InsightCounts(served=[tuple(r) for r in served],
                          reviewed=[tuple(r) for r in reviewed],
                          observed=[tuple(r) for r in observed])
+
+
+def review_counts(database_url: str, scenario: str, *, since: datetime,
+                  until: datetime) -> tuple[int, int]:
+    """``(feedback, overrides)`` recorded in ``(since, until]`` on predictions of
+    ``scenario``, over every tenant: the counts ``/risk/insights`` divides for its
+    override rate (the same statement as ``insight_counts``)."""
+    with db.get_engine(database_url).connect() as conn:
+        rows = conn.execute(_reviewed(since, until, scenario=scenario)).all()
+    return sum(int(r[2] or 0) for r in rows), sum(int(r[3] or 0) for r in rows)
+
+
+def _reviewed(since: datetime, until: datetime, *, scenario: str | None = None) -> Select[Any]:
+    """Feedback recorded in ``(since, until]`` per (scenario, tenant): count, overrides,
+    critical."""
+    p, f = PredictionRow, FeedbackRow
+    query = (select(p.scenario, p.tenant_id, func.count(),
+                    func.sum(case((f.override.is_(True), 1), else_=0)),
+                    func.sum(case((f.severity == "critical", 1), else_=0)))
+             .select_from(f).join(p, p.id == f.prediction_id)
+             .where(f.created_at > since, f.created_at <= until)
+             .group_by(p.scenario, p.tenant_id))
+    return query if scenario is None else query.where(p.scenario == scenario)
 
 
 def known_prediction_ids(conn: Connection, ids: Sequence[str]) -> set[str]:

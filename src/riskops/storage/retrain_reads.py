@@ -1,8 +1,8 @@
 """The reads the retrain rules and the ``retrain`` job make of the inference log.
 
-Plain values in, plain rows out: labelled predictions since a moment, reviews
-and overrides in a window, the drift alerts firing for a model, and the
-labelled rows of the lake (logged inputs joined with outcomes and feedback).
+Plain values in, plain rows out: labelled predictions since a moment, the drift
+alerts firing for a model, and the labelled rows of the lake (logged inputs
+joined with outcomes and feedback).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from riskops.storage import db
 from riskops.storage.tables import AlertStateRow, FeedbackRow, OutcomeRow, PredictionRow
@@ -29,19 +29,6 @@ def labelled_predictions(database_url: str, scenario: str, *, since: datetime | 
         return int(conn.execute(
             select(func.count(func.distinct(f.prediction_id)))
             .select_from(f).join(p, p.id == f.prediction_id).where(*window)).scalar_one())
-
-
-def review_counts(database_url: str, scenario: str, *, since: datetime,
-                  until: datetime) -> tuple[int, int]:
-    """``(feedback, overrides)`` recorded in ``(since, until]`` on predictions of
-    ``scenario``: the counts ``/risk/insights`` divides for its override rate."""
-    p, f = PredictionRow, FeedbackRow
-    with db.get_engine(database_url).connect() as conn:
-        count, overrides = conn.execute(
-            select(func.count(), func.sum(case((f.override.is_(True), 1), else_=0)))
-            .select_from(f).join(p, p.id == f.prediction_id)
-            .where(p.scenario == scenario, f.created_at > since, f.created_at <= until)).one()
-    return int(count or 0), int(overrides or 0)
 
 
 @dataclass(frozen=True)
