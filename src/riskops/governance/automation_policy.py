@@ -200,9 +200,9 @@ def _retrain_source(raw: dict[str, Any], where: str) -> RetrainSource:
                 raise InputError(f"{where}.schedule must be a cron string or "
                                  "{ cron = \"...\", timezone = \"...\" }.")
             schedule = parse_schedule(value["cron"], value.get("timezone", "UTC"),
-                                      job=f"{where}.schedule")
+                                      where=f"{where}.schedule")
         else:
-            schedule = parse_schedule(value, job=f"{where}.schedule")
+            schedule = parse_schedule(value, where=f"{where}.schedule")
     data = raw.get("data")
     if data is not None and (not isinstance(data, str) or not data.strip()
                              or len(data) > 4096 or "\x00" in data):

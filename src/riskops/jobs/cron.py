@@ -98,8 +98,10 @@ class Schedule:
         return self.expression if self.timezone == "UTC" else f"{self.expression} ({self.timezone})"
 
 
-def parse_schedule(expression: object, timezone: object = "UTC", *, job: str) -> Schedule:
-    """Validate a cron ``expression`` and ``timezone`` for ``job``.
+def parse_schedule(expression: object, timezone: object = "UTC", *, job: str = "",
+                   where: str | None = None) -> Schedule:
+    """Validate a cron ``expression`` and ``timezone`` for ``job`` (errors start
+    ``job NAME:``), or for the config key ``where`` (errors start with it).
 
     Raises
     ------
@@ -113,43 +115,46 @@ def parse_schedule(expression: object, timezone: object = "UTC", *, job: str) ->
     >>> parse_schedule("0 2 * * 2#2", job="retrain").next_after(datetime(2026, 1, 1, tzinfo=UTC))
     datetime.datetime(2026, 1, 13, 2, 0, tzinfo=datetime.timezone.utc)
     """
+    label = where or f"job {job}"
     if not isinstance(expression, str) or not expression.strip():
-        raise InputError(f"job {job}: the schedule must be a cron expression string, "
+        raise InputError(f"{label}: the schedule must be a cron expression string, "
                          f"{_EXAMPLE}; got {expression!r}.")
     text = " ".join(expression.split())
-    zone = check_timezone(timezone, job=job)
+    zone = check_timezone(timezone, job=job, where=where)
     if text.startswith("@"):
         if text.lower() not in SHORTHANDS:
-            raise InputError(f"job {job}: schedule {text!r} is not a known shorthand; use one "
+            raise InputError(f"{label}: schedule {text!r} is not a known shorthand; use one "
                              f"of {', '.join(SHORTHANDS)} or five cron fields, {_EXAMPLE}.")
         text = text.lower()
     else:
         fields = text.split(" ")
         if len(fields) != 5:
             raise InputError(
-                f"job {job}: schedule {text!r} has {len(fields)} fields; riskops takes five "
+                f"{label}: schedule {text!r} has {len(fields)} fields; riskops takes five "
                 f"(minute hour day-of-month month day-of-week), {_EXAMPLE}.")
     schedule = Schedule(text, zone)
     try:
         schedule.next_after(datetime(2000, 1, 1, tzinfo=UTC))
     except CroniterBadDateError:
-        raise InputError(f"job {job}: schedule {text!r} never fires (no date matches every "
+        raise InputError(f"{label}: schedule {text!r} never fires (no date matches every "
                          "field, e.g. February 30th); fix the day or month fields.") from None
     except (CroniterError, ValueError, KeyError, IndexError) as exc:
-        raise InputError(f"job {job}: schedule {text!r} is not a valid cron expression "
+        raise InputError(f"{label}: schedule {text!r} is not a valid cron expression "
                          f"({_reason(exc)}); {_EXAMPLE}.") from None
     return schedule
 
 
-def check_timezone(timezone: object, *, job: str) -> str:
-    """``timezone`` if it names an IANA zone (``UTC``, ``Europe/Berlin``), else InputError."""
+def check_timezone(timezone: object, *, job: str = "", where: str | None = None) -> str:
+    """``timezone`` if it names an IANA zone (``UTC``, ``Europe/Berlin``), else InputError
+    naming ``job`` (or the config key ``where``)."""
+    label = where or f"job {job}"
     if not isinstance(timezone, str) or not timezone.strip():
-        raise InputError(f"job {job}: timezone must be an IANA zone name such as 'UTC' or "
+        raise InputError(f"{label}: timezone must be an IANA zone name such as 'UTC' or "
                          f"'Europe/Berlin'; got {timezone!r}.")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"job {job}: timezone {timezone!r} is not a known IANA zone; use "
+        raise InputError(f"{label}: timezone {timezone!r} is not a known IANA zone; use "
                          "e.g. 'UTC', 'Europe/Berlin' or 'America/New_York'.") from None
     return timezone
 
