@@ -33,9 +33,11 @@ from riskops.errors import InputError, IntegrityError
 from riskops.files import atomic_write
 from riskops.monitoring.alerting import is_drift_check, record_alerts
 from riskops.monitoring.checks import model_id, monitor_frames
+from riskops.monitoring.history import history_points
 from riskops.monitoring.inference_log import open_windows
 from riskops.monitoring.signed_profiles import load_profiles
 from riskops.monitoring.windows import MonitoringConfig
+from riskops.storage.monitoring_points import append_points
 from riskops.tracking import ENV_TRACKING_URI, one_line, redact_uri
 
 if TYPE_CHECKING:
@@ -80,9 +82,12 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
     event_ids = record_alerts(ws, results, now=config.now, consecutive=config.consecutive,
                               degradation=config.degradation)
     _update_metrics(results)
+    ran_at = datetime.now(UTC)
+    append_points(ws.database_url, history_points(results), ran_at=ran_at,
+                  window_end=config.now)
     head = {
         "job": JOB_NAME,
-        "ranAt": datetime.now(UTC).isoformat(),
+        "ranAt": ran_at.isoformat(),
         "now": config.now.isoformat(),
         "windows": config.windows(),
         "source": source,

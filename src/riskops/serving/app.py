@@ -175,6 +175,8 @@ def create_app(ws: Workspace | None = None, *, settings: ServingSettings | None 
     _add_review_routes(app)
     _add_registry_routes(app)
     _add_ops_routes(app, settings)
+    from riskops.serving.console import add_console_routes
+    add_console_routes(app)
     from riskops.serving.v2 import add_v2_routes
     add_v2_routes(app)
     return app

@@ -482,3 +482,31 @@ class IncidentRow(Base):
     from_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     to_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     record: Mapped[str] = mapped_column(Text)
+
+
+# --- monitoring history (migration 0008) ---------------------------------------------
+
+
+class MonitoringPointRow(Base):
+    """One monitored number of one run, for charts over time.
+
+    ``check_name`` is ``data_drift``, ``prediction_drift`` or ``performance``;
+    ``feature`` is ``""`` for performance; ``metric`` names the number (``psi``,
+    ``z_score``, ``brier``, ``roc_auc`` ...); ``breach`` whether the run found it
+    over its threshold. ``window_end`` is the end of the current window the run
+    looked at (``--now``), ``ran_at`` the wall clock of the run.
+    """
+
+    __tablename__ = "monitoring_points"
+    __table_args__ = (Index("ix_monitoring_points_model_window", "model_id", "window_end"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ran_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    window_end: Mapped[datetime] = mapped_column(UtcDateTime())
+    tenant_id: Mapped[str] = mapped_column(String(128))
+    model_id: Mapped[str] = mapped_column(String(160))
+    check_name: Mapped[str] = mapped_column(String(32))
+    feature: Mapped[str] = mapped_column(String(256))
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    breach: Mapped[bool] = mapped_column(Boolean)

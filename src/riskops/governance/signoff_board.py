@@ -1,0 +1,128 @@
+"""The sign-off board: every model's versions with their stage and approval verdict.
+
+What the web console shows a risk lead: which versions wait for sign-off,
+who has approved them and which roles are still missing. It judges each
+version with ``approvals.approval_verdict``, the same pure function the
+promotion gate uses, so the console never disagrees with ``riskops gates``.
+Reads are bulk (one query per table, not one per version) so a registry of
+100 models with 50 versions each answers in one round of statements.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+
+from riskops.config import Workspace
+from riskops.errors import UnknownModel
+from riskops.governance.approvals import approval_verdict, decision_of, model_context
+from riskops.governance.digests import artifacts_digest
+from riskops.governance.policy import GovernancePolicy, governance_policy
+from riskops.registry.service import check_model_name
+from riskops.storage import db, repository
+from riskops.storage.tables import ApprovalRow, ArtifactRow, ModelRow, ModelVersionRow
+
+
+def model_summaries(ws: Workspace) -> list[dict[str, Any]]:
+    """One row per model: stages, version count, newest version, retired or not."""
+    with db.read_session(ws.database_url) as session:
+        counts: dict[str, list[int]] = defaultdict(list)
+        for name, version in session.execute(
+                select(ModelVersionRow.model_name, ModelVersionRow.version)):
+            counts[name].append(version)
+        return [{"model": m.name, "stages": _stages(m),
+                 "versions": len(counts[m.name]), "latest": max(counts[m.name], default=None),
+                 "retired": m.retired_at is not None}
+                for m in repository.list_models(session)]
+
+
+def version_board(ws: Workspace, model: str,
+                  policy: GovernancePolicy | None = None) -> dict[str, Any]:
+    """``model``'s versions, newest first, each with its stages and approval verdict."""
+    check_model_name(model)
+    policy = policy or governance_policy(ws)
+    with db.read_session(ws.database_url) as session:
+        row = repository.get_model(session, model)
+        if row is None:
+            raise UnknownModel(f"no model named {model!r}; `riskops models list` shows them.")
+        boards = _judge_all(session, [row], policy)
+    return {"model": model, "stages": _stages(row), "retired": row.retired_at is not None,
+            "versions": boards.get(model, [])}
+
+
+def pending_approvals(ws: Workspace, policy: GovernancePolicy | None = None
+                      ) -> list[dict[str, Any]]:
+    """Versions waiting for sign-off: newer than production, not rejected, incomplete.
+
+    Versions of retired models are listed too (they come back only through
+    every gate); older versions than production are not (they were passed over).
+    """
+    policy = policy or governance_policy(ws)
+    with db.read_session(ws.database_url) as session:
+        models = repository.list_models(session)
+        boards = _judge_all(session, models, policy)
+    pending = []
+    for m in models:
+        floor = m.production_version or 0
+        for entry in boards.get(m.name, []):
+            if entry["version"] > floor and not entry["complete"] and not entry["rejected_by"]:
+                pending.append({"model": m.name, **entry})
+    return sorted(pending, key=lambda e: (e["model"], -e["version"]))
+
+
+def _stages(row: ModelRow) -> dict[str, Any]:
+    return {"production": row.production_version, "staging": row.staging_version,
+            "canary": None if row.canary_version is None else
+            {"version": row.canary_version, "percent": row.canary_percent}}
+
+
+def _judge_all(session: Any, models: list[ModelRow], policy: GovernancePolicy
+               ) -> dict[str, list[dict[str, Any]]]:
+    """Per model name: its versions, newest first, judged against ``policy``."""
+    names = [m.name for m in models]
+    if not names:
+        return {}
+    versions: dict[str, list[ModelVersionRow]] = defaultdict(list)
+    files: dict[tuple[str, int], list[tuple[str, str, int]]] = defaultdict(list)
+    decisions: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    for chunk in db.in_chunks(names):
+        for v in session.scalars(select(ModelVersionRow)
+                                 .where(ModelVersionRow.model_name.in_(chunk))):
+            versions[v.model_name].append(v)
+        for a in session.scalars(select(ArtifactRow).where(ArtifactRow.model_name.in_(chunk))):
+            files[(a.model_name, a.version)].append((a.path, a.sha256, a.size))
+        for d in session.scalars(select(ApprovalRow).where(ApprovalRow.model_name.in_(chunk))
+                                 .order_by(ApprovalRow.id)):
+            decisions[(d.model_name, d.version)].append(decision_of(d))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for m in models:
+        context = model_context(session, m.name)
+        required = policy.roles_for(context.tier)
+        live = _live_labels(m)
+        entries = []
+        for v in sorted(versions[m.name], key=lambda v: -v.version):
+            verdict = approval_verdict(decisions[(m.name, v.version)], required_roles=required,
+                            digest=artifacts_digest(files[(m.name, v.version)]),
+                            author=v.author, author_may_approve=policy.author_may_approve,
+                            builders=context.builders, not_before=context.signoffs_since)
+            entries.append({
+                "version": v.version, "created_at": v.created_at.isoformat(),
+                "author": v.author, "stages": live.get(v.version, []),
+                "required_roles": list(required), "approved": verdict.approved,
+                "missing_roles": list(verdict.missing_roles),
+                "rejected_by": list(verdict.rejected_by), "complete": verdict.complete,
+                "summary": verdict.summary(),
+            })
+        out[m.name] = entries
+    return out
+
+
+def _live_labels(row: ModelRow) -> dict[int, list[str]]:
+    labels: dict[int, list[str]] = defaultdict(list)
+    for stage, version in (("production", row.production_version),
+                           ("canary", row.canary_version), ("staging", row.staging_version)):
+        if version is not None:
+            labels[version].append(stage)
+    return labels
