@@ -75,9 +75,9 @@ class GrafanaSink:
             what = "refused the token" if status == 401 else "says the token may not do this"
             raise PermanentFailure(self._redact(
                 f"{reason}: Grafana {what} ({response.text[:200]!r}); check [grafana] token: "
-                f"export {self.settings.token_env}=<a service-account token with the "
-                "annotations:write permission, the dashboard's org>, restart the dispatcher, "
-                "then riskops events retry --all-failed."))
+                f"export {self.settings.token_env}=<a service-account token of the dashboard's "
+                "organisation allowed to write annotations>, restart the dispatcher, then "
+                "riskops events retry --all-failed."))
         if response.is_redirect:
             raise DeliveryFailed(self._redact(
                 f"{reason}: redirected to {response.headers.get('location', '?')!r} (redirects "
@@ -176,9 +176,11 @@ def describe(type_: str, subject: str, data: dict[str, Any]) -> str:
             else ""
         return f"{model}{version} failed its bias audit{why}"
     if type_ == "ml.slo.burn_rate.alert":
-        return (f"{data.get('scenario', subject)} {data.get('objective', '')} error budget "
-                f"burning at {_number(data.get('burnRate'))}x ({data.get('alert', '')} alert, "
-                f"threshold {_number(data.get('threshold'))}x)").replace("  ", " ")
+        budget = " ".join(str(v) for v in (data.get("scenario", subject), data.get("objective"))
+                          if v)
+        alert = f"{data['alert']} alert, " if data.get("alert") else ""
+        return (f"{budget} error budget burning at {_number(data.get('burnRate'))}x "
+                f"({alert}threshold {_number(data.get('threshold'))}x)")
     return f"{type_} for {subject}"
 
 
