@@ -38,9 +38,9 @@ _KNOWN_KEYS: dict[str, set[str]] = {
     "trust": {"keys"},
 }
 #: Sections whose keys the owning package validates (``Settings.section``):
-#: ``riskops.events`` reads [events], ``riskops.jobs`` [scheduler] and [worker],
+#: ``riskops.events`` reads [events] and [grafana], ``riskops.jobs`` [scheduler] and [worker],
 #: ``riskops.serving`` [serving], ``riskops.governance`` [governance].
-DELEGATED_SECTIONS = ("events", "scheduler", "worker", "serving", "governance")
+DELEGATED_SECTIONS = ("events", "grafana", "scheduler", "worker", "serving", "governance")
 DEFAULT_MAX_ARTIFACT_BYTES = 8 * 1024**3
 FINGERPRINT_PREFIX = "sha256:"
 

@@ -134,7 +134,9 @@ class Dispatcher:
     def _claim_size(self) -> int:
         """Claims taken at once: few enough to all be sent before their lease runs out,
         even if every send waits for its full timeout."""
-        slowest = max(self.settings.webhook_timeout_seconds, self.settings.amqp_timeout_seconds)
+        grafana = self.settings.grafana
+        slowest = max(self.settings.webhook_timeout_seconds, self.settings.amqp_timeout_seconds,
+                      grafana.timeout_seconds if grafana is not None else 0.0)
         return max(1, int(self.settings.lease_seconds // (2 * max(slowest, 0.1))))
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from riskops.config import Workspace
 from riskops.errors import InputError
 from riskops.events.envelope import build_envelope, dumps
+from riskops.events.grafana import annotates
 from riskops.events.settings import load_settings
 from riskops.storage import db, deliveries, outbox
 from riskops.storage.db import Session
@@ -30,8 +31,10 @@ def emit(
     """Add one event to the outbox inside the caller's transaction; return its id.
 
     Writes the CloudEvents envelope and one pending delivery per sink of
-    ``[events] sinks``. Does not commit: the event is durable exactly when the
-    caller's transaction commits, and vanishes if it rolls back.
+    ``[events] sinks`` that takes the type (the grafana sink only takes
+    :data:`~riskops.events.grafana.ANNOTATED_TYPES`). Does not commit: the event
+    is durable exactly when the caller's transaction commits, and vanishes if it
+    rolls back.
 
     Raises
     ------
@@ -45,8 +48,9 @@ def emit(
     outbox.serialize_emitters(session)
     now = datetime.now(UTC)
     envelope = build_envelope(type=type, subject=subject, data=data, source=source, time=now)
+    sinks = [s for s in settings.sinks if s != "grafana" or annotates(type)]
     outbox.add_event(session, event_id=envelope["id"], type=type, source=envelope["source"],
-                     subject=subject, time=now, envelope=dumps(envelope), sinks=settings.sinks)
+                     subject=subject, time=now, envelope=dumps(envelope), sinks=sinks)
     return str(envelope["id"])
 
 

@@ -19,8 +19,8 @@ def build_sinks(settings: EventSettings) -> dict[str, Sink]:
     Raises
     ------
     InputError
-        ``webhook`` or ``amqp`` is listed without its URL (``load_settings``
-        refuses such a config; settings built by hand may not).
+        ``webhook``, ``amqp`` or ``grafana`` is listed without its URL
+        (``load_settings`` refuses such a config; settings built by hand may not).
     """
     sinks: dict[str, Sink] = {}
     for name in settings.sinks:
@@ -45,4 +45,12 @@ def build_sinks(settings: EventSettings) -> dict[str, Sink]:
                                  '"amqp" from sinks.')
             sinks[name] = AmqpSink(settings.amqp_url, exchange=settings.exchange,
                                    timeout=settings.amqp_timeout_seconds)
+        elif name == "grafana":
+            from riskops.events.grafana import GrafanaSink
+
+            if settings.grafana is None:
+                raise InputError('[events] sinks lists the grafana sink but [grafana] url is '
+                                 'not set; add [grafana] url = "https://grafana.example.com" '
+                                 'or remove "grafana" from sinks.')
+            sinks[name] = GrafanaSink(settings.grafana)
     return sinks
