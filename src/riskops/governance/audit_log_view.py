@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
-
 from riskops.config import Workspace
 from riskops.governance.audit_check import check_audit_log
-from riskops.storage import db
-from riskops.storage.tables import AuditEntryRow
+from riskops.storage import board_reads, db
 
 
 def recent_with_verdict(ws: Workspace, limit: int = 50) -> dict[str, Any]:
@@ -18,8 +15,7 @@ def recent_with_verdict(ws: Workspace, limit: int = 50) -> dict[str, Any]:
     ``riskops audit-log verify`` checks it, and the newest ``limit`` entries, newest first."""
     check = check_audit_log(ws)
     with db.read_session(ws.database_url) as session:
-        rows = session.scalars(select(AuditEntryRow).order_by(AuditEntryRow.seq.desc())
-                               .limit(limit)).all()
+        rows = board_reads.newest_audit_entries(session, limit)
         entries = [{"seq": r.seq, "ts": r.ts, "actor": r.actor, "action": r.action,
                     "subject": r.subject, "data": _parsed(r.data), "hash": r.hash}
                    for r in rows]

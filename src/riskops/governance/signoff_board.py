@@ -13,25 +13,20 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
-
 from riskops.config import Workspace
 from riskops.errors import UnknownModel
 from riskops.governance.approvals import approval_verdict, decision_of, model_context
 from riskops.governance.digests import artifacts_digest
 from riskops.governance.policy import GovernancePolicy, governance_policy
 from riskops.registry.service import check_model_name
-from riskops.storage import db, repository
-from riskops.storage.tables import ApprovalRow, ArtifactRow, ModelRow, ModelVersionRow
+from riskops.storage import board_reads, db, repository
+from riskops.storage.tables import ModelRow
 
 
 def model_summaries(ws: Workspace) -> list[dict[str, Any]]:
     """One row per model: stages, version count, newest version, retired or not."""
     with db.read_session(ws.database_url) as session:
-        counts: dict[str, list[int]] = defaultdict(list)
-        for name, version in session.execute(
-                select(ModelVersionRow.model_name, ModelVersionRow.version)):
-            counts[name].append(version)
+        counts = board_reads.version_numbers(session)
         return [{"model": m.name, "stages": _stages(m),
                  "versions": len(counts[m.name]), "latest": max(counts[m.name], default=None),
                  "retired": m.retired_at is not None}
@@ -84,29 +79,22 @@ def _judge_all(session: Any, models: list[ModelRow], policy: GovernancePolicy
     names = [m.name for m in models]
     if not names:
         return {}
-    versions: dict[str, list[ModelVersionRow]] = defaultdict(list)
-    files: dict[tuple[str, int], list[tuple[str, str, int]]] = defaultdict(list)
-    decisions: dict[tuple[str, int], list[Any]] = defaultdict(list)
-    for chunk in db.in_chunks(names):
-        for v in session.scalars(select(ModelVersionRow)
-                                 .where(ModelVersionRow.model_name.in_(chunk))):
-            versions[v.model_name].append(v)
-        for a in session.scalars(select(ArtifactRow).where(ArtifactRow.model_name.in_(chunk))):
-            files[(a.model_name, a.version)].append((a.path, a.sha256, a.size))
-        for d in session.scalars(select(ApprovalRow).where(ApprovalRow.model_name.in_(chunk))
-                                 .order_by(ApprovalRow.id)):
-            decisions[(d.model_name, d.version)].append(decision_of(d))
+    versions = board_reads.versions_of(session, names)
+    files = board_reads.artifacts_of(session, names)
+    approvals = board_reads.approvals_of(session, names)
     out: dict[str, list[dict[str, Any]]] = {}
     for m in models:
         context = model_context(session, m.name)
         required = policy.roles_for(context.tier)
         live = _live_labels(m)
         entries = []
-        for v in sorted(versions[m.name], key=lambda v: -v.version):
-            verdict = approval_verdict(decisions[(m.name, v.version)], required_roles=required,
-                            digest=artifacts_digest(files[(m.name, v.version)]),
-                            author=v.author, author_may_approve=policy.author_may_approve,
-                            builders=context.builders, not_before=context.signoffs_since)
+        for v in sorted(versions.get(m.name, []), key=lambda v: -v.version):
+            decisions = [decision_of(row) for row in approvals.get((m.name, v.version), [])]
+            verdict = approval_verdict(
+                decisions, required_roles=required,
+                digest=artifacts_digest(files.get((m.name, v.version), [])),
+                author=v.author, author_may_approve=policy.author_may_approve,
+                builders=context.builders, not_before=context.signoffs_since)
             entries.append({
                 "version": v.version, "created_at": v.created_at.isoformat(),
                 "author": v.author, "stages": live.get(v.version, []),
