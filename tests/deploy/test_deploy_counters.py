@@ -9,10 +9,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import make_model_dir
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from conftest import make_model_dir
 from riskops.config import Workspace
 from riskops.jobs.runner import run_job
 from riskops.serving.state import ServingState
