@@ -127,3 +127,10 @@ def test_prometheus_reads_the_mounted_config_and_rules(services: dict[str, Any])
     rules = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())["rule_files"]
     for rule_file in rules:
         assert f"./prometheus/{rule_file}:{Path(config_file).parent / rule_file}:ro" in volumes
+
+
+def test_named_volumes_are_declared(services: dict[str, Any]) -> None:
+    declared = set(yaml.safe_load(COMPOSE.read_text())["volumes"])
+    used = {volume.split(":", 1)[0] for service in services.values()
+            for volume in service.get("volumes", []) if not volume.startswith((".", "/"))}
+    assert used == declared
