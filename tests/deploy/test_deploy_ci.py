@@ -4,6 +4,7 @@ uploaded even when a check failed."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -83,3 +84,14 @@ def test_gitlab_keeps_all_reports_always_and_fails_on_any_check() -> None:
     assert len(checks) == 4 and all(line.endswith("|| status=1") for line in checks)
     assert script[-1] == "exit $status"
     assert script.index("status=0") < script.index(checks[0])
+
+
+def test_commands_in_the_deployment_doc_are_real() -> None:
+    doc = (DEPLOY.parent / "docs" / "deployment.md").read_text()
+    blocks = re.findall(r"```console\n(.*?)```", doc, flags=re.S)
+    shell = "\n".join(line.removeprefix("$ ") for block in blocks
+                      for line in block.splitlines())
+    commands = riskops_commands(shell)
+    assert len(commands) >= 4
+    assert {" ".join(c): cli_problems(c) for c in commands} == {
+        " ".join(c): [] for c in commands}
