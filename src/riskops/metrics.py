@@ -6,6 +6,12 @@ One module owns them all so a name is defined once. ``riskops serve
 worker writes its samples to memory-mapped files there, and ``/metrics``
 merges them (``registry_for_scrape``). Gauges say how to merge across
 workers (``multiprocess_mode``); ``mostrecent`` keeps the newest value.
+
+Three counters go beyond DESIGN.md's list, for the alert rules in
+``deploy/prometheus/alerts.yml``: ``ml_model_integrity_failures_total``,
+``ml_model_bias_alerts_total`` and ``batch_job_failures_total``, each counted
+where its event (``model_integrity_failed``, ``model_bias_alert``,
+``workflow.job.failed``) is produced.
 """
 
 from __future__ import annotations
@@ -75,9 +81,24 @@ BATCH_JOB_DURATION = Histogram(
     "batch_job_duration_seconds", "Wall time of batch job runs.", ["job_name"],
     buckets=_JOB_BUCKETS,
 )
+BATCH_JOB_FAILURES = Counter(
+    "batch_job_failures_total",
+    "Batch job runs recorded failed (each one also emits workflow.job.failed).",
+    ["job_name"],
+)
 BATCH_JOB_TRIGGERS = Counter(
     "batch_job_triggers_total", "Batch job runs triggered (schedule, message or manual).",
     ["batch_job"],
+)
+MODEL_INTEGRITY_FAILURES = Counter(
+    "ml_model_integrity_failures_total",
+    "Integrity failures found (each emits model_integrity_failed), per model named; a "
+    "failure of the manifest itself counts under model=\"manifest.json\".",
+    ["model"],
+)
+MODEL_BIAS_ALERTS = Counter(
+    "ml_model_bias_alerts_total",
+    "Bias audits of a version that failed (each emits model_bias_alert).", ["model"],
 )
 MODEL_INFO = Gauge(
     "ml_model_info", "1 for each model version loaded for serving.",

@@ -37,6 +37,7 @@ from riskops.errors import InputError
 from riskops.governance.approvals import version_digest
 from riskops.governance.bias import bias_report
 from riskops.governance.policy import BiasLimits, governance_policy
+from riskops.metrics import MODEL_BIAS_ALERTS
 from riskops.training.reports import EVALUATION_FILE, HOLDOUT_FILE, REPRODUCIBILITY_FILE
 from riskops.user_tables import Column, TableSpec, read_table_file, validate_table
 
@@ -207,6 +208,8 @@ def audit_version(ws: Workspace, model: str, version: int, *, actor: str) -> dic
             emit(session, ws, type="model_bias_alert", subject=model, source="governance",
                  data={"modelId": model, "version": version, "status": "fail",
                        "reasons": report["reasons"]})
+    if report["status"] == "fail":  # counted once the alert is stored with the audit
+        MODEL_BIAS_ALERTS.labels(model=model).inc()
     sync_manifest_files(ws)
     return report
 

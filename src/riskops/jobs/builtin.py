@@ -6,6 +6,7 @@ from typing import Any
 
 from riskops.config import Workspace
 from riskops.errors import IntegrityError
+from riskops.metrics import MODEL_INTEGRITY_FAILURES
 
 
 def integrity_check(ws: Workspace, metadata: dict[str, Any]) -> dict[str, Any]:
@@ -35,8 +36,10 @@ def integrity_check(ws: Workspace, metadata: dict[str, Any]) -> dict[str, Any]:
     failures = [f.as_dict() for f in report.failures]
     models = sorted({f.path.split("/")[1] for f in report.failures
                      if f.path.startswith("models/") and f.path.count("/") >= 2})
-    emit_now(ws, type="model_integrity_failed",
-             subject=models[0] if len(models) == 1 else ws.manifest_path.name,
+    subject = models[0] if len(models) == 1 else ws.manifest_path.name
+    for name in models or [subject]:
+        MODEL_INTEGRITY_FAILURES.labels(model=name).inc()
+    emit_now(ws, type="model_integrity_failed", subject=subject,
              data={**summary, "models": models, "failures": failures,
                    "problem": f"{len(failures)} integrity failure(s)"},
              source="riskops/jobs")

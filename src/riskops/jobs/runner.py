@@ -22,7 +22,7 @@ from riskops.config import Workspace
 from riskops.errors import InputError, RiskopsError
 from riskops.jobs import catalog
 from riskops.jobs.settings import SchedulerSettings, load_scheduler_settings
-from riskops.metrics import BATCH_JOB_DURATION, BATCH_JOB_TRIGGERS
+from riskops.metrics import BATCH_JOB_DURATION, BATCH_JOB_FAILURES, BATCH_JOB_TRIGGERS
 from riskops.storage import db, job_runs
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,12 @@ def record_end(ws: Workspace, outcome: RunOutcome) -> None:
 
 
 def emit_failed(session: Any, ws: Workspace, outcome: RunOutcome) -> None:
-    """Add ``workflow.job.failed`` for ``outcome`` to the caller's transaction, if it can."""
+    """Add ``workflow.job.failed`` for ``outcome`` to the caller's transaction, if it can.
+
+    Counts the failed run in ``batch_job_failures_total`` either way, so the alert
+    on it fires even when the event cannot be recorded.
+    """
+    BATCH_JOB_FAILURES.labels(job_name=outcome.job).inc()
     try:
         from riskops.events import emit
     except ImportError as exc:

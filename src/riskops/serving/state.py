@@ -83,6 +83,7 @@ class ServingState:
         from riskops.events import emit_now
 
         subject = str(data.get("modelId") or data.get("subject") or "manifest.json")
+        metrics.MODEL_INTEGRITY_FAILURES.labels(model=subject).inc()
         emit_now(self.ws, type="model_integrity_failed", subject=subject,
                  data={**data, "problem": problem}, source="riskops/serving")
 
