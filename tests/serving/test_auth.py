@@ -19,7 +19,9 @@ from riskops.tokens import revoke_token
 
 OPEN = {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect",
         "/redoc", "/v2/health/live", "/v2/health/ready", "/v2/models/{name}/ready",
-        "/v2/models/{name}/versions/{version}/ready"}
+        "/v2/models/{name}/versions/{version}/ready",
+        # The console's static page and assets: no data in them (docs/console.md).
+        "/console", "/console/assets/{name}"}
 # A role that must be refused on each protected path (never admin).
 WRONG_ROLE = {
     "/risk/{scenario}": "reviewer", "/plan/compliance": "reviewer", "/risk": "reviewer",
@@ -32,6 +34,10 @@ WRONG_ROLE = {
     "/models/{name}/pins": "scorer", "/models/{name}/pins/{tenant}": "reviewer",
     "/inventory": None,  # every reader role may read the inventory
     "/models/{name}/retire": "scorer",
+    # The console's reads: every reader role (its actions use the governed endpoints above).
+    **{path: None for path in ("/console/api/me", "/console/api/models",
+                               "/console/api/models/{name}", "/console/api/pending",
+                               "/console/api/monitoring", "/console/api/audit")},
 }
 
 
