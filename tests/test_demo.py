@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from riskops.config import open_workspace
 
 
-def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_demo_end_to_end_then_again(tmp_path: Path, cli,  # type: ignore[no-untyped-def]
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # The user's own workspace, named as a README session names it: the demo leaves it alone.
+    monkeypatch.setenv("RISKOPS_HOME", str(tmp_path / ".riskops"))
     first = cli("demo", "--json")
     assert first.code == 0, first.err
     summary = first.json()
     home = Path(summary["home"])
-    assert home == (tmp_path / ".riskops").resolve()  # the default workspace location
+    assert home == (tmp_path / ".riskops-demo").resolve()  # the demo's own workspace
+    assert not (tmp_path / ".riskops").exists()
     assert summary["versions"] == [1, 2] and summary["production"] == 1
     assert summary["reproduced"] is True and summary["comparison"] == "compared"
     assert all(0.0 <= s <= 1.0 for s in summary["scores"])
@@ -65,6 +71,8 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignor
     again = cli("demo")
     assert again.code == 0, again.err
     assert "reused" in again.out and "fraud v3" in again.out
+    assert f"  export RISKOPS_HOME={home}\n" in again.out  # how to look at it afterwards
+    assert not (tmp_path / ".riskops").exists()
     assert "approved by rita (risk_lead), paul (platform_owner), vera (validator)" in again.out
     assert "17. inventory: fraud production, tier high, owner rita" in again.out
     assert "deal calibration by region, from the recorded outcomes: apac Brier" in again.out

@@ -41,6 +41,8 @@ from riskops.workspace import init_workspace
 MODEL = "fraud"
 ACTOR = "demo"
 ROWS = 20_000
+#: The demo's own workspace, beside (never inside) the user's ``./.riskops``.
+DEMO_HOME = ".riskops-demo"
 
 
 def _riskops_command() -> str:
@@ -71,13 +73,14 @@ def _promotion(ws: Any, model: str, result: dict[str, Any], people: dict[str, An
 def run_demo(
     home: str | Path | None = None, *, say: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    """Run the demo; return a summary. Raises ``CheckFailed`` if a check fails."""
+    """Run the demo in the workspace at ``home`` (default ``./.riskops-demo``, never
+    ``$RISKOPS_HOME``); return a summary. Raises ``CheckFailed`` if a check fails."""
     from riskops.scenarios import get_scenario
     from riskops.scenarios.generate import generate_to_file
     from riskops.training.pipeline import train_scenario
     from riskops.training.reproduce import reproduce_version
 
-    init = init_workspace(home, actor=ACTOR)
+    init = init_workspace(Path(home or DEMO_HOME), actor=ACTOR)
     ws = init.workspace
     say(f"1. workspace {ws.home} ({'created' if init.created else 'reused'})")
     if init.admin_token:
@@ -190,7 +193,8 @@ def run_demo(
             (cards / f"{MODEL}-{version}-{name}").write_bytes(data)
         say(f"    model card of v{version} ({card['model_card_status']}): "
             f"{cards}/{MODEL}-{version}-{CARD_JSON} and .md")
-    say("\nLook at:")
+    say(f"\nThe demo's workspace is {ws.home}, apart from your own (./.riskops or "
+        "$RISKOPS_HOME). Look at it:")
     say(f"  export RISKOPS_HOME={ws.home}")
     exe = _riskops_command()
     for command in (f"{exe} models show {MODEL}", f"{exe} models history {MODEL}",
