@@ -12,10 +12,17 @@ from riskops.config import open_workspace
 
 def test_demo_end_to_end_then_again(tmp_path: Path, cli,  # type: ignore[no-untyped-def]
                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    # The user's own workspace, named as a README session names it: the demo leaves it alone.
+    # The user's own workspace and its settings, exported as a README session exports them:
+    # the demo leaves them alone and runs on embedded defaults.
     monkeypatch.setenv("RISKOPS_HOME", str(tmp_path / ".riskops"))
+    monkeypatch.setenv("RISKOPS_DATABASE_URL", f"sqlite:///{tmp_path / 'mine.db'}")
+    monkeypatch.setenv("RISKOPS_TRUSTED_KEYS", "sha256:" + "0" * 64)
+    monkeypatch.setenv("RISKOPS_TOKEN", "rko_the-users-own-token")
     first = cli("demo", "--json")
     assert first.code == 0, first.err
+    assert "the demo ignores RISKOPS_DATABASE_URL, RISKOPS_HOME, RISKOPS_TOKEN, " \
+        "RISKOPS_TRUSTED_KEYS" in first.err
+    assert not (tmp_path / "mine.db").exists()
     summary = first.json()
     home = Path(summary["home"])
     assert home == (tmp_path / ".riskops-demo").resolve()  # the demo's own workspace
@@ -78,5 +85,7 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli,  # type: ignore[no-unty
     assert "deal calibration by region, from the recorded outcomes: apac Brier" in again.out
     assert again.out.count("(ece over 0.10)") == 1 and "emea Brier" in again.out
     assert "PASS approvals" in again.out and "PASS smoke" in again.out
+    for name in ("RISKOPS_DATABASE_URL", "RISKOPS_TRUSTED_KEYS", "RISKOPS_TOKEN"):
+        monkeypatch.delenv(name)  # the user's own, which the demo ignored
     assert cli("verify", "--home", home).code == 0
     assert cli("audit-log", "verify", "--home", home).code == 0
