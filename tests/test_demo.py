@@ -79,6 +79,8 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli,  # type: ignore[no-unty
     assert again.code == 0, again.err
     assert "reused" in again.out and "fraud v3" in again.out
     assert f"  export RISKOPS_HOME={home}\n" in again.out  # how to look at it afterwards
+    assert "  export RISKOPS_TRUSTED_KEYS=sha256:" in again.out
+    assert "  export TOKEN=rko_" in again.out  # the curl line's $TOKEN, a scorer's
     assert not (tmp_path / ".riskops").exists()
     assert "approved by rita (risk_lead), paul (platform_owner), vera (validator)" in again.out
     assert "17. inventory: fraud production, tier high, owner rita" in again.out

@@ -196,6 +196,10 @@ def run_demo(
     say(f"\nThe demo's workspace is {ws.home}, apart from your own (./.riskops or "
         "$RISKOPS_HOME). Look at it:")
     say(f"  export RISKOPS_HOME={ws.home}")
+    say("  unset RISKOPS_TOKEN RISKOPS_DATABASE_URL   # your own workspace's, if you set them")
+    if init.anchor:
+        say(f"  export RISKOPS_TRUSTED_KEYS={init.anchor}   # the demo's signing key")
+    say(f"  export TOKEN={served['scorer_token']}   # the demo's scorer token, for curl")
     exe = _riskops_command()
     for command in (f"{exe} models show {MODEL}", f"{exe} models history {MODEL}",
                     f"{exe} inventory --csv", f"{exe} models card {MODEL} {rolled['to']}",
@@ -206,7 +210,7 @@ def run_demo(
                     f"{v2['version']} && {exe} evidence verify evidence-{MODEL}-{v2['version']}",
                     f"{exe} train --reproduce {MODEL} {v2['version']}",
                     f"cat {ws.store_dir}/models/{MODEL}/{v2['version']}/evaluation-report.json",
-                    f"{exe} serve    # then, with a scorer token (riskops token create):",
+                    f"{exe} serve &    # then:",
                     "curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: "
                     "application/json' localhost:4006/risk/fraud -d '{\"amount\": 912.5, "
                     "\"hour_of_day\": 3, \"account_age_days\": 12, \"txn_count_24h\": 9, "
