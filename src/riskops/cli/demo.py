@@ -28,8 +28,9 @@ def demo(home: DemoHomeOption = None, as_json: JsonFlag = False) -> None:
 
     with _without_your_settings() as ignored:
         if ignored:
-            err.print(f"the demo ignores {', '.join(ignored)}: they belong to your own "
-                      "workspace", markup=False)
+            they = "it belongs" if len(ignored) == 1 else "they belong"
+            err.print(f"the demo ignores {', '.join(ignored)}: {they} to your own workspace",
+                      markup=False)
         summary = run_demo(home or Path(DEMO_HOME), say=(lambda _m: None) if as_json else _say)
     if as_json:
         print_json(summary)
