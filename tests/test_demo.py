@@ -5,15 +5,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from riskops.config import open_workspace
 
 
-def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_demo_end_to_end_then_again(tmp_path: Path, cli,  # type: ignore[no-untyped-def]
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # The user's own workspace and its settings, exported as a README session exports them:
+    # the demo leaves them alone and runs on embedded defaults.
+    monkeypatch.setenv("RISKOPS_HOME", str(tmp_path / ".riskops"))
+    monkeypatch.setenv("RISKOPS_DATABASE_URL", f"sqlite:///{tmp_path / 'mine.db'}")
+    monkeypatch.setenv("RISKOPS_TRUSTED_KEYS", "sha256:" + "0" * 64)
+    monkeypatch.setenv("RISKOPS_TOKEN", "rko_the-users-own-token")
     first = cli("demo", "--json")
     assert first.code == 0, first.err
+    assert "the demo ignores RISKOPS_DATABASE_URL, RISKOPS_HOME, RISKOPS_TOKEN, " \
+        "RISKOPS_TRUSTED_KEYS" in first.err
+    assert not (tmp_path / "mine.db").exists()
     summary = first.json()
     home = Path(summary["home"])
-    assert home == (tmp_path / ".riskops").resolve()  # the default workspace location
+    assert home == (tmp_path / ".riskops-demo").resolve()  # the demo's own workspace
+    assert not (tmp_path / ".riskops").exists()
     assert summary["versions"] == [1, 2] and summary["production"] == 1
     assert summary["reproduced"] is True and summary["comparison"] == "compared"
     assert all(0.0 <= s <= 1.0 for s in summary["scores"])
@@ -65,10 +78,16 @@ def test_demo_end_to_end_then_again(tmp_path: Path, cli) -> None:  # type: ignor
     again = cli("demo")
     assert again.code == 0, again.err
     assert "reused" in again.out and "fraud v3" in again.out
+    assert f"  export RISKOPS_HOME={home}\n" in again.out  # how to look at it afterwards
+    assert "  export RISKOPS_TRUSTED_KEYS=sha256:" in again.out
+    assert "  export TOKEN=rko_" in again.out  # the curl line's $TOKEN, a scorer's
+    assert not (tmp_path / ".riskops").exists()
     assert "approved by rita (risk_lead), paul (platform_owner), vera (validator)" in again.out
     assert "17. inventory: fraud production, tier high, owner rita" in again.out
     assert "deal calibration by region, from the recorded outcomes: apac Brier" in again.out
     assert again.out.count("(ece over 0.10)") == 1 and "emea Brier" in again.out
     assert "PASS approvals" in again.out and "PASS smoke" in again.out
+    for name in ("RISKOPS_DATABASE_URL", "RISKOPS_TRUSTED_KEYS", "RISKOPS_TOKEN"):
+        monkeypatch.delenv(name)  # the user's own, which the demo ignored
     assert cli("verify", "--home", home).code == 0
     assert cli("audit-log", "verify", "--home", home).code == 0

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,3 +134,37 @@ def test_rotation_interrupted_after_commit_is_finished_by_init(
     assert not list(home.rglob("*.next"))
     assert cli("verify", "--home", home).code == 0
     assert cli("audit-log", "verify", "--home", home).code == 0
+
+
+def test_env_prints_export_lines_a_shell_can_eval(tmp_path: Path) -> None:
+    home = tmp_path / "my ws"  # a space: the values are shell-quoted
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKOPS_")}
+    env["RISKOPS_STATE_DIR"] = str(tmp_path / "host-state")
+    riskops = shlex.quote(str(Path(sys.executable).parent / "riskops"))
+    script = (f'eval "$({riskops} init --home {shlex.quote(str(home))} --env)"\n'
+              f"{riskops} token create --name app --role scorer --quiet\n"
+              'echo "$RISKOPS_HOME|$RISKOPS_TRUSTED_KEYS"\n')
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    token, where = done.stdout.strip().splitlines()
+    assert token.startswith("rko_")  # made with the admin token that eval exported
+    assert where.split("|")[0] == str(home.resolve())
+    assert where.split("|")[1].startswith("sha256:")
+
+
+def test_env_on_a_workspace_that_exists_says_why_no_token(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "ws"
+    assert cli("init", "--home", home).code == 0
+    again = cli("init", "--home", home, "--env")
+    assert again.code == 0, again.err
+    assert "RISKOPS_TOKEN" not in again.out
+    assert again.out.splitlines()[0] == f"export RISKOPS_HOME={shlex.quote(str(home.resolve()))}"
+    assert again.out.splitlines()[1].startswith("export RISKOPS_TRUSTED_KEYS=sha256:")
+    assert "already had one" in again.err
+
+
+def test_env_and_json_together_is_a_usage_error(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    both = cli("init", "--home", tmp_path / "ws", "--env", "--json")
+    assert both.code == 2 and "--json or --env" in both.err
+    assert not (tmp_path / "ws").exists()

@@ -77,6 +77,19 @@ def test_create_json(workspace: Workspace, cli) -> None:  # type: ignore[no-unty
     assert document["token"].startswith("rko_")
 
 
+def test_create_quiet_prints_only_the_token(workspace: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("token", "create", "--name", "app", "--role", "scorer", "--quiet")
+    assert result.code == 0, result.err
+    assert TOKEN.fullmatch(result.out.strip()) and result.out.count("\n") == 1
+    whoami = cli("models", "list", token=result.out.strip())
+    assert whoami.code == 0, whoami.err
+
+
+def test_create_quiet_and_json_together_is_a_usage_error(workspace: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    _fails(cli("token", "create", "--name", "app", "--role", "scorer", "--quiet", "--json"),
+           2, "--json or --quiet")
+
+
 def test_tokens_are_unique(workspace: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
     tokens = {_create(cli, f"user{i}") for i in range(3)}
     assert len(tokens) == 3

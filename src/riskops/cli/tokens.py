@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from riskops.cli.common import HomeOption, JsonFlag, open_ws, out, print_json
+from riskops.errors import InputError
 
 app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 
@@ -24,16 +25,23 @@ def create(
         "platform_owner.")] = None,
     home: HomeOption = None,
     as_json: JsonFlag = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print only the token, for TOKEN=$(riskops token create …).",
+    )] = False,
 ) -> None:
     """Create an API token for a user; printed once, stored hashed (admin only)."""
     from riskops.tokens import authorize, create_token, current_identity
 
+    if as_json and quiet:
+        raise InputError("give --json or --quiet, not both")
     ws = open_ws(home)
     who = authorize(current_identity(ws), "manage_tokens")
     token = create_token(ws, name=name, role=role, user=user, actor=who.actor)
     owner = user or name
     if as_json:
         print_json({"name": name, "user": owner, "role": role, "token": token})
+    elif quiet:
+        out.print(token, markup=False)
     else:
         held = f" ({role})" if role else ""
         out.print(f"token {name} for user {owner}{held}, shown once:\n  {token}", markup=False)

@@ -41,6 +41,8 @@ from riskops.workspace import init_workspace
 MODEL = "fraud"
 ACTOR = "demo"
 ROWS = 20_000
+#: The demo's own workspace, beside (never inside) the user's ``./.riskops``.
+DEMO_HOME = ".riskops-demo"
 
 
 def _riskops_command() -> str:
@@ -71,13 +73,14 @@ def _promotion(ws: Any, model: str, result: dict[str, Any], people: dict[str, An
 def run_demo(
     home: str | Path | None = None, *, say: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    """Run the demo; return a summary. Raises ``CheckFailed`` if a check fails."""
+    """Run the demo in the workspace at ``home`` (default ``./.riskops-demo``, never
+    ``$RISKOPS_HOME``); return a summary. Raises ``CheckFailed`` if a check fails."""
     from riskops.scenarios import get_scenario
     from riskops.scenarios.generate import generate_to_file
     from riskops.training.pipeline import train_scenario
     from riskops.training.reproduce import reproduce_version
 
-    init = init_workspace(home, actor=ACTOR)
+    init = init_workspace(Path(home or DEMO_HOME), actor=ACTOR)
     ws = init.workspace
     say(f"1. workspace {ws.home} ({'created' if init.created else 'reused'})")
     if init.admin_token:
@@ -190,8 +193,13 @@ def run_demo(
             (cards / f"{MODEL}-{version}-{name}").write_bytes(data)
         say(f"    model card of v{version} ({card['model_card_status']}): "
             f"{cards}/{MODEL}-{version}-{CARD_JSON} and .md")
-    say("\nLook at:")
+    say(f"\nThe demo's workspace is {ws.home}, apart from your own (./.riskops or "
+        "$RISKOPS_HOME). Look at it:")
     say(f"  export RISKOPS_HOME={ws.home}")
+    say("  unset RISKOPS_TOKEN RISKOPS_DATABASE_URL   # your own workspace's, if you set them")
+    if init.anchor:
+        say(f"  export RISKOPS_TRUSTED_KEYS={init.anchor}   # the demo's signing key")
+    say(f"  export TOKEN={served['scorer_token']}   # the demo's scorer token, for curl")
     exe = _riskops_command()
     for command in (f"{exe} models show {MODEL}", f"{exe} models history {MODEL}",
                     f"{exe} inventory --csv", f"{exe} models card {MODEL} {rolled['to']}",
@@ -202,7 +210,7 @@ def run_demo(
                     f"{v2['version']} && {exe} evidence verify evidence-{MODEL}-{v2['version']}",
                     f"{exe} train --reproduce {MODEL} {v2['version']}",
                     f"cat {ws.store_dir}/models/{MODEL}/{v2['version']}/evaluation-report.json",
-                    f"{exe} serve    # then, with a scorer token (riskops token create):",
+                    f"{exe} serve &    # then:",
                     "curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: "
                     "application/json' localhost:4006/risk/fraud -d '{\"amount\": 912.5, "
                     "\"hour_of_day\": 3, \"account_age_days\": 12, \"txn_count_24h\": 9, "
