@@ -235,11 +235,13 @@ function saveJson(filename, value) {
 }
 
 function decisionControls(model, v) {
-  const roles = state.me.signoff_roles.filter((r) => v.required_roles.includes(r));
-  if (!state.me.may.approve || !roles.length) return [];
-  const open = roles.filter((r) => v.missing_roles.includes(r));
+  // Offer only what the server would accept: a role the user holds that is still missing,
+  // and only to someone who has not signed this version off already (one approval per person).
+  const open = state.me.signoff_roles.filter((r) => v.missing_roles.includes(r));
+  const signed = Object.values(v.approved).includes(state.me.actor);
+  if (!state.me.may.approve || !open.length || signed) return [];
   const role = el("select", { "aria-label": "Sign off as role", class: "role" },
-                  (open.length ? open : roles).map((r) => el("option", { value: r }, r)));
+                  open.map((r) => el("option", { value: r }, r)));
   const comment = el("input", { type: "text", placeholder: "comment", class: "comment",
                                 "aria-label": "Comment", maxlength: 2000 });
   const decide = (decision) => async () => {
