@@ -136,3 +136,31 @@ def test_the_audit_view_reports_a_tampered_chain(client: TestClient, console_ws:
                         .values(actor="mallory"))
     bad = client.get("/console/api/audit", headers=_as(console_tokens, "rex")).json()
     assert not bad["verification"]["ok"] and bad["verification"]["problem"]["seq"] == 2
+
+
+def test_monitoring_history_says_when_older_points_were_left_out(
+        client: TestClient, console_ws: Workspace, console_tokens: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from riskops.storage import monitoring_points
+
+    now = datetime.now(UTC)
+    for day in range(5):  # windows ending 9.5, 8.5, 7.5, 6.5 and 5.5 days ago
+        end = now - timedelta(days=9.5 - day)
+        monitoring_points.append_points(console_ws.database_url, [
+            {"tenant_id": "default", "model_id": "fraud", "check_name": "data_drift",
+             "feature": "amount", "metric": "psi", "value": day / 10, "breach": False}],
+            ran_at=end, window_end=end)
+    whole = client.get("/console/api/monitoring?model=fraud", headers=_as(console_tokens, "rex"))
+    assert not whole.json()["truncated"]
+    assert [p["value"] for p in whole.json()["points"]] == [0.0, 0.1, 0.2, 0.3, 0.4]
+    monkeypatch.setattr(monitoring_points, "MAX_POINTS", 3)  # read at each call
+
+    cut = client.get("/console/api/monitoring?model=fraud", headers=_as(console_tokens, "rex"))
+    assert cut.json()["truncated"]
+    assert [p["value"] for p in cut.json()["points"]] == [0.2, 0.3, 0.4]  # the newest three
+    short = client.get("/console/api/monitoring?model=fraud&days=7",
+                       headers=_as(console_tokens, "rex")).json()
+    assert [p["value"] for p in short["points"]] == [0.3, 0.4]  # older than 7 days: out
+    assert not short["truncated"]

@@ -116,7 +116,7 @@ def add_console_routes(app: FastAPI) -> None:
                          days: int = Query(90, ge=1, le=MAX_HISTORY_DAYS),
                          _: Identity = Depends(permit("read"))) -> Any:
         """Drift and performance over time: the models with history, and ``model``'s points."""
-        from riskops.storage.monitoring_points import monitored_models, read_series
+        from riskops.storage.monitoring_points import MAX_POINTS, monitored_models, read_series
 
         url = serving_state(request).ws.database_url
         names = await run_in_threadpool(monitored_models, url)
@@ -127,9 +127,11 @@ def add_console_routes(app: FastAPI) -> None:
                                      "run `riskops monitor run` first.")
         since = datetime.now(UTC) - timedelta(days=days)
         points = await run_in_threadpool(
-            lambda: read_series(url, model, tenant_id=tenant, since=since))
+            lambda: read_series(url, model, tenant_id=tenant, since=since,
+                                limit=MAX_POINTS + 1))
+        truncated = len(points) > MAX_POINTS  # the oldest point is the extra one
         return {"models": names, "model": model, "tenant": tenant, "days": days,
-                "points": points}
+                "truncated": truncated, "points": points[1:] if truncated else points}
 
     @app.get("/console/api/audit", tags=["console"], dependencies=[Depends(_no_store)])
     async def audit(request: Request,

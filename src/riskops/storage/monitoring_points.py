@@ -28,14 +28,17 @@ def append_points(database_url: str, points: Iterable[Mapping[str, Any]], *,
 
 def read_series(database_url: str, model_id: str, *, tenant_id: str | None = None,
                 since: datetime | None = None, limit: int = MAX_POINTS) -> list[dict[str, Any]]:
-    """The newest ``limit`` points of ``model_id``, returned oldest window first."""
+    """The newest ``limit`` points of ``model_id``, returned oldest window first.
+
+    Ask for ``limit + 1`` to learn whether older points were left out.
+    """
     query = select(MonitoringPointRow).where(MonitoringPointRow.model_id == model_id)
     if tenant_id is not None:
         query = query.where(MonitoringPointRow.tenant_id == tenant_id)
     if since is not None:
         query = query.where(MonitoringPointRow.window_end >= since)
     query = query.order_by(MonitoringPointRow.window_end.desc(),
-                           MonitoringPointRow.id.desc()).limit(max(1, min(limit, MAX_POINTS)))
+                           MonitoringPointRow.id.desc()).limit(max(1, min(limit, MAX_POINTS + 1)))
     with db.read_session(database_url) as session:
         rows = session.scalars(query).all()
         out = [{"window_end": r.window_end.isoformat(), "ran_at": r.ran_at.isoformat(),

@@ -314,7 +314,8 @@ async function monitoringView() {
   const holder = el("div", { class: "charts" });
   const draw = async () => {
     const data = await api(`/console/api/monitoring?model=${encodeURIComponent(picker.value)}`);
-    holder.replaceChildren(...charts(data.points));
+    const note = data.truncated ? [el("p", { class: "muted" }, `Showing the newest ${data.points.length} points of the last ${data.days} days.`)] : [];
+    holder.replaceChildren(...note, ...charts(data.points));
   };
   picker.addEventListener("change", () => draw().catch((e) => say(e.message, "error")));
   await draw();
