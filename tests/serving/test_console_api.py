@@ -164,3 +164,46 @@ def test_monitoring_history_says_when_older_points_were_left_out(
                        headers=_as(console_tokens, "rex")).json()
     assert [p["value"] for p in short["points"]] == [0.3, 0.4]  # older than 7 days: out
     assert not short["truncated"]
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/console/assets/nope", 404), ("GET", "/console/api/me", 401),
+    ("GET", "/console/api/audit?limit=0", 422), ("POST", "/console/api/me", 405),
+    ("GET", "/console/api/monitoring?model=zzz", 404), ("HEAD", "/console", 200)])
+def test_refusals_carry_the_security_headers_too(client: TestClient,
+                                                 console_tokens: dict[str, str],
+                                                 method: str, path: str, status: int) -> None:
+    headers = {} if path.endswith("/me") else _as(console_tokens, "rex")
+    answer = client.request(method, path, headers=headers)
+    assert answer.status_code == status
+    assert answer.headers["content-security-policy"] == CSP
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["cache-control"] == "no-store"
+    assert client.get("/health").headers.get("content-security-policy") is None  # console only
+
+
+@pytest.mark.parametrize("version", ["9223372036854775808", "99999999999999999999999", "0", "-1"])
+def test_an_impossible_version_number_is_422_not_a_database_error(
+        client: TestClient, console_tokens: dict[str, str], version: str) -> None:
+    approve = {"decision": "approve", "role": "platform_owner", "comment": ""}
+    answer = client.post(f"/models/fraud/versions/{version}/approvals", json=approve,
+                         headers=_as(console_tokens, "ben"))
+    assert answer.status_code == 422 and "version" in answer.text
+    gates = client.get(f"/models/fraud/versions/{version}/gates",
+                       headers=_as(console_tokens, "ben"))
+    assert gates.status_code == 422
+
+
+def test_the_insights_tab_is_offered_to_the_roles_that_may_read_insights(
+        client: TestClient, console_ws: Workspace, console_tokens: dict[str, str]) -> None:
+    from riskops.tokens import add_user, create_token
+
+    add_user(console_ws, name="app", roles=("scorer",), actor="admin")
+    app_token = create_token(console_ws, name="app-token", user="app", actor="admin")
+    for user, may in (("rex", True), ("ana", True), ("ben", True)):
+        me = client.get("/console/api/me", headers=_as(console_tokens, user)).json()
+        assert me["may"]["insights"] is may, user
+    me = client.get("/console/api/me", headers={"Authorization": f"Bearer {app_token}"}).json()
+    assert me["may"]["insights"] is False
+    assert client.get("/risk/insights",
+                      headers={"Authorization": f"Bearer {app_token}"}).status_code == 403

@@ -192,3 +192,13 @@ def test_a_reviewer_sees_insights_and_charts_but_no_sign_off_controls(
     page.screenshot(path=str(_shots(tmp_path) / "6-monitoring.png"), full_page=True)
     page.click("nav button[data-view=insights]")
     page.wait_for_selector("#insights-table")
+
+
+def test_the_author_is_offered_no_sign_off_of_their_own_version(
+        browser, server: Server, console_tokens: dict[str, str]) -> None:
+    page = browser.new_page()
+    _sign_in(page, server, console_tokens["trainer"])  # a risk lead who trained fraud v1
+    page.click("nav button[data-view=approvals]")
+    row = page.wait_for_selector("#pending-table tr[data-model=fraud][data-version='1']")
+    assert "risk_lead" in row.query_selector(".missing").inner_text()
+    assert row.query_selector("button.approve") is None  # the server would refuse the author

@@ -99,6 +99,7 @@ def _judge_all(session: Any, models: list[ModelRow], policy: GovernancePolicy
                 "version": v.version, "created_at": v.created_at.isoformat(),
                 "author": v.author, "stages": live.get(v.version, []),
                 "required_roles": list(required), "approved": verdict.approved,
+                "author_may_approve": policy.author_may_approve,
                 "missing_roles": list(verdict.missing_roles),
                 "rejected_by": list(verdict.rejected_by), "complete": verdict.complete,
                 "summary": verdict.summary(),

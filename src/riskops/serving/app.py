@@ -21,9 +21,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -71,7 +71,9 @@ from riskops.serving.settings import ServingSettings, serving_settings
 from riskops.serving.state import ServingState, serving_state
 from riskops.tokens import Identity
 
-#: Largest canary share the HTTP API sets without the production gates.
+#: A version number in a path: 1 .. 2**31 - 1 (an INTEGER column on PostgreSQL); anything
+#: else is 422 naming ``path.version``, never a database overflow.
+_VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _unprocessable(errors: list[dict[str, Any]]) -> JSONResponse:
@@ -406,7 +408,7 @@ def _add_registry_routes(app: FastAPI) -> None:
         return await run_in_threadpool(Registry(serving_state(request).ws).show_model, name[:128])
 
     @app.get("/models/{name}/versions/{version}/gates", tags=["governance"])
-    async def gates(name: str, version: int, request: Request,
+    async def gates(name: str, version: _VersionPath, request: Request,
                     stage: Literal["production", "canary", "staging"] = "production",
                     _: Identity = Depends(permit("read"))) -> Any:
         """Every promotion gate of a version with pass/fail and its evidence."""
@@ -419,8 +421,8 @@ def _add_registry_routes(app: FastAPI) -> None:
         return report.as_dict()
 
     @app.post("/models/{name}/versions/{version}/approvals", tags=["governance"])
-    async def approvals(name: str, version: int, body: schemas.ApprovalIn, request: Request,
-                        who: Identity = Depends(permit("approve"))) -> Any:
+    async def approvals(name: str, version: _VersionPath, body: schemas.ApprovalIn,
+                        request: Request, who: Identity = Depends(permit("approve"))) -> Any:
         """Approve or reject a version under a role the caller holds."""
         from riskops.governance.approvals import decide
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from riskops.roles import PERMISSIONS, allowed
 from riskops.serving.auth import permit
@@ -53,38 +54,58 @@ def _asset(name: str) -> bytes:
     return resources.files("riskops.serving").joinpath("console_assets", name).read_bytes()
 
 
-def _headers(response: Response) -> Response:
-    response.headers.update(SECURITY_HEADERS)
-    return response
+class ConsoleHeaders:
+    """ASGI middleware: ``SECURITY_HEADERS`` on every response under ``/console``, whatever
+    its status (a 401, 404 or 422 replaces the route's response, so a route dependency
+    could not add them)."""
 
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._raw = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                     for k, v in SECURITY_HEADERS.items()]
 
-def _no_store(response: Response) -> None:
-    response.headers.update(SECURITY_HEADERS)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path != "/console" and not path.startswith("/console/"):
+            await self.app(scope, receive, send)
+            return
+        names = {k for k, _ in self._raw}
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message = {**message, "headers": kept + self._raw}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def add_console_routes(app: FastAPI) -> None:
     """``GET /console``, its assets, and the JSON reads under ``/console/api``."""
+    app.add_middleware(ConsoleHeaders)
 
-    @app.get("/console", include_in_schema=False)
+    @app.api_route("/console", methods=["GET", "HEAD"], include_in_schema=False)
     async def console_page() -> Response:
-        return _headers(Response(_asset("index.html"), media_type="text/html; charset=utf-8"))
+        return Response(_asset("index.html"), media_type="text/html; charset=utf-8")
 
     @app.get("/console/assets/{name}", include_in_schema=False)
     async def console_asset(name: str) -> Response:
         if name not in ASSETS:
             raise HTTPException(404, "no such console asset.")
-        return _headers(Response(_asset(name), media_type=ASSETS[name]))
+        return Response(_asset(name), media_type=ASSETS[name])
 
-    @app.get("/console/api/me", tags=["console"], dependencies=[Depends(_no_store)])
+    @app.get("/console/api/me", tags=["console"])
     async def me(who: Identity = Depends(permit("read"))) -> Any:
         """Who the token is and what the console may offer them (the server still checks)."""
         may = {action: allowed(action, who.roles) for action in
                ("approve", "promote", "rollback", "review", "operate")}
+        # GET /risk/insights: reviewers and platform owners (serving.app, REVIEWER_ROLES).
+        may["insights"] = may["review"] or "platform_owner" in who.roles
         signoff_roles = sorted(r for r in who.roles if r in PERMISSIONS["approve"])
         return {"actor": who.actor, "roles": list(who.roles), "may": may,
                 "signoff_roles": signoff_roles}
 
-    @app.get("/console/api/models", tags=["console"], dependencies=[Depends(_no_store)])
+    @app.get("/console/api/models", tags=["console"])
     async def models(request: Request, _: Identity = Depends(permit("read"))) -> Any:
         """Every model: stages, how many versions, the newest, retired or not."""
         from riskops.governance.signoff_board import model_summaries
@@ -92,7 +113,7 @@ def add_console_routes(app: FastAPI) -> None:
         ws = serving_state(request).ws
         return {"models": await run_in_threadpool(model_summaries, ws)}
 
-    @app.get("/console/api/models/{name}", tags=["console"], dependencies=[Depends(_no_store)])
+    @app.get("/console/api/models/{name}", tags=["console"])
     async def versions(name: str, request: Request,
                        _: Identity = Depends(permit("read"))) -> Any:
         """One model's versions, newest first, with stages and approval verdicts."""
@@ -101,7 +122,7 @@ def add_console_routes(app: FastAPI) -> None:
         ws = serving_state(request).ws
         return await run_in_threadpool(version_board, ws, name[:128])
 
-    @app.get("/console/api/pending", tags=["console"], dependencies=[Depends(_no_store)])
+    @app.get("/console/api/pending", tags=["console"])
     async def pending(request: Request, _: Identity = Depends(permit("read"))) -> Any:
         """Versions waiting for sign-off, with the roles still missing."""
         from riskops.governance.signoff_board import pending_approvals
@@ -109,7 +130,7 @@ def add_console_routes(app: FastAPI) -> None:
         ws = serving_state(request).ws
         return {"pending": await run_in_threadpool(pending_approvals, ws)}
 
-    @app.get("/console/api/monitoring", tags=["console"], dependencies=[Depends(_no_store)])
+    @app.get("/console/api/monitoring", tags=["console"])
     async def monitoring(request: Request,
                          model: str | None = Query(None, max_length=160),
                          tenant: str | None = Query(None, max_length=128),
@@ -133,7 +154,7 @@ def add_console_routes(app: FastAPI) -> None:
         return {"models": names, "model": model, "tenant": tenant, "days": days,
                 "truncated": truncated, "points": points[1:] if truncated else points}
 
-    @app.get("/console/api/audit", tags=["console"], dependencies=[Depends(_no_store)])
+    @app.get("/console/api/audit", tags=["console"])
     async def audit(request: Request,
                     limit: int = Query(50, ge=1, le=MAX_AUDIT_ENTRIES),
                     _: Identity = Depends(permit("read"))) -> Any:

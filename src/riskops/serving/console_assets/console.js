@@ -105,6 +105,7 @@ async function start() {
   $("nav").hidden = false;
   $("who").hidden = false;
   $("who-name").textContent = `${state.me.actor} (${state.me.roles.join(", ")})`;
+  document.querySelector("#nav button[data-view=insights]").hidden = !state.me.may.insights;
   $("view").hidden = false;
   await show(state.view);
 }
@@ -184,7 +185,7 @@ function versionRow(model, v) {
   const gatesButton = el("button", { type: "button", onclick: () => showGates(model, v.version, detail) },
                          "Gates");
   const actions = el("div", { class: "actions" }, gatesButton);
-  if (state.me.may.promote && !(v.stages || []).includes("production")) {
+  if (state.me.may.promote && !(v.stages || []).includes("production") && !v.rejected_by.length) {
     actions.append(el("button", { type: "button", class: "promote", "data-version": v.version,
                                   onclick: () => promote(model, v.version) }, "Promote"));
   }
@@ -239,7 +240,8 @@ function decisionControls(model, v) {
   // and only to someone who has not signed this version off already (one approval per person).
   const open = state.me.signoff_roles.filter((r) => v.missing_roles.includes(r));
   const signed = Object.values(v.approved).includes(state.me.actor);
-  if (!state.me.may.approve || !open.length || signed) return [];
+  const author = v.author === state.me.actor && !v.author_may_approve;
+  if (!state.me.may.approve || !open.length || signed || author) return [];
   const role = el("select", { "aria-label": "Sign off as role", class: "role" },
                   open.map((r) => el("option", { value: r }, r)));
   const comment = el("input", { type: "text", placeholder: "comment", class: "comment",
@@ -420,7 +422,7 @@ async function auditView() {
   const v = data.verification;
   const banner = v.ok
     ? el("p", { class: "banner ok", id: "audit-verdict" },
-         `Chain verifies: ${v.entries} entries, head ${String(v.head_hash).slice(0, 16)}…`,
+         `Chain verifies: ${v.entries} ${v.entries === 1 ? "entry" : "entries"}, head ${String(v.head_hash).slice(0, 16)}…`,
          v.anchored_seq ? `, anchored in signed manifests up to #${v.anchored_seq}` : "")
     : el("p", { class: "banner bad", id: "audit-verdict" },
          `Chain does NOT verify at entry #${v.problem.seq}: ${v.problem.reason}`);
