@@ -195,12 +195,15 @@ def test_invalid_grafana_config_names_file_key_and_fix(
     assert "hunter2" not in text and "glsa_in_the_file" not in text and TOKEN not in text
 
 
-def test_url_without_a_token_names_the_variable(workspace: Workspace) -> None:
+def test_url_without_a_token_names_the_variable_when_delivering(workspace: Workspace) -> None:
+    from riskops.events.sink_factory import build_sinks
+
     ws = configure_grafana(workspace, 'url = "https://grafana.example.com"')
+    settings = load_settings(ws)  # storing events needs no token
     with pytest.raises(InputError, match=r"\[grafana\] url is set but no token was found: "
                                          "environment variable RISKOPS_GRAFANA_TOKEN is unset "
                                          "or empty; export RISKOPS_GRAFANA_TOKEN="):
-        load_settings(ws)
+        build_sinks(settings)
 
 
 def test_a_token_that_cannot_be_a_header_is_refused_without_quoting_it(
@@ -252,16 +255,23 @@ def test_a_bad_grafana_config_exits_2_on_the_command_line(
     assert "[grafana]" in lines[0] and "hunter2" not in lines[0]
 
 
-def test_a_promotion_without_the_token_is_refused_and_changes_nothing(
+def test_a_promotion_without_the_token_goes_ahead_and_its_annotation_waits(
     workspace: Workspace, tmp_path: Path, cli,  # type: ignore[no-untyped-def]
 ) -> None:
+    """A shell without the Grafana token promotes (governance never waits on a dashboard);
+    the dispatcher without it refuses with one line naming the variable, and the
+    annotation stays pending in the outbox."""
     assert cli("models", "register", "fraud", "--from", make_model_dir(tmp_path / "m")).code == 0
     ws = configure_grafana(workspace, 'url = "https://grafana.example.com"')
     result = cli("promote", "fraud", "1", "--break-glass", "set-up", token=admin_token())
-    assert result.code == 2
-    assert "RISKOPS_GRAFANA_TOKEN is unset or empty" in result.err
-    assert cli("models", "show", "fraud", "--json").json()["stages"]["production"] is None
-    assert _deliveries(ws) == []
+    assert result.code == 0, result.err
+    assert cli("models", "show", "fraud", "--json").json()["stages"]["production"] == 1
+    waiting = [d for d in _deliveries(ws) if d[1] == "grafana"]
+    assert waiting and all(d[2] == "pending" for d in waiting), waiting
+    dispatched = cli("events", "dispatch", token=admin_token())
+    assert dispatched.code == 2
+    assert "RISKOPS_GRAFANA_TOKEN is unset or empty" in dispatched.err
+    assert [d for d in _deliveries(ws) if d[1] == "grafana"] == waiting
 
 
 # --- delivery ----------------------------------------------------------------------------

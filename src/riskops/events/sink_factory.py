@@ -52,5 +52,13 @@ def build_sinks(settings: EventSettings) -> dict[str, Sink]:
                 raise InputError('[events] sinks lists the grafana sink but [grafana] url is '
                                  'not set; add [grafana] url = "https://grafana.example.com" '
                                  'or remove "grafana" from sinks.')
-            sinks[name] = GrafanaSink(settings.grafana)
+            grafana = settings.grafana
+            if not grafana.token:
+                raise InputError(
+                    f"{grafana.where} url is set but no token was found: environment variable "
+                    f"{grafana.token_env} is unset or empty; export {grafana.token_env}=<a "
+                    "Grafana service-account token allowed to write annotations> where events "
+                    "are dispatched, or remove url from [grafana]. The annotations wait in the "
+                    "outbox until then.")
+            sinks[name] = GrafanaSink(grafana)
     return sinks
