@@ -13,7 +13,7 @@ publishes the manifest listing it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +26,7 @@ from riskops.governance.policy import VALIDATOR, GovernancePolicy, governance_po
 from riskops.registry.publish import record_change, sync_manifest_files
 from riskops.registry.service import check_model_name
 from riskops.storage import db, repository
-from riskops.storage.tables import ApprovalRow
+from riskops.storage.tables import ApprovalRow, InventoryRow, ModelRow
 from riskops.tokens import Identity, authorize
 
 DECISIONS = ("approve", "reject")
@@ -160,9 +160,16 @@ def person(actor: str) -> str:
 
 
 def model_context(session: Any, model: str) -> ModelContext:
-    inventory = repository.get_inventory(session, model)
-    row = repository.get_model(session, model)
-    builders = {person(v.author) for v in repository.list_versions(session, model)}
+    return context_of(repository.get_inventory(session, model),
+                      repository.get_model(session, model),
+                      (v.author for v in repository.list_versions(session, model)))
+
+
+def context_of(inventory: InventoryRow | None, row: ModelRow | None,
+               authors: Iterable[str]) -> ModelContext:
+    """The ``ModelContext`` of a model from rows already read: its inventory entry, its
+    model row and the authors of its versions (``model_context`` reads them itself)."""
+    builders = {person(author) for author in authors}
     if inventory is not None:
         builders.update(json.loads(inventory.former_owners or "[]"))
         if inventory.owner:

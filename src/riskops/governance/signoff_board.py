@@ -15,7 +15,7 @@ from typing import Any
 
 from riskops.config import Workspace
 from riskops.errors import UnknownModel
-from riskops.governance.approvals import approval_verdict, decision_of, model_context
+from riskops.governance.approvals import approval_verdict, context_of, decision_of
 from riskops.governance.digests import artifacts_digest
 from riskops.governance.policy import GovernancePolicy, governance_policy
 from riskops.registry.service import check_model_name
@@ -82,9 +82,11 @@ def _judge_all(session: Any, models: list[ModelRow], policy: GovernancePolicy
     versions = board_reads.versions_of(session, names)
     files = board_reads.artifacts_of(session, names)
     approvals = board_reads.approvals_of(session, names)
+    inventory = {row.model_name: row for row in repository.all_inventory(session)}
     out: dict[str, list[dict[str, Any]]] = {}
     for m in models:
-        context = model_context(session, m.name)
+        context = context_of(inventory.get(m.name), m,
+                             (v.author for v in versions.get(m.name, [])))
         required = policy.roles_for(context.tier)
         live = _live_labels(m)
         entries = []
