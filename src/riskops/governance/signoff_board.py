@@ -18,7 +18,7 @@ from riskops.errors import UnknownModel
 from riskops.governance.approvals import approval_verdict, context_of, decision_of
 from riskops.governance.digests import artifacts_digest
 from riskops.governance.policy import GovernancePolicy, governance_policy
-from riskops.registry.service import check_model_name
+from riskops.registry.service import check_model_name, stage_pointers, unknown_model_message
 from riskops.storage import board_reads, db, repository
 from riskops.storage.tables import ModelRow
 
@@ -27,7 +27,7 @@ def model_summaries(ws: Workspace) -> list[dict[str, Any]]:
     """One row per model: stages, version count, newest version, retired or not."""
     with db.read_session(ws.database_url) as session:
         counts = board_reads.version_numbers(session)
-        return [{"model": m.name, "stages": _stages(m),
+        return [{"model": m.name, "stages": stage_pointers(m),
                  "versions": len(counts[m.name]), "latest": max(counts[m.name], default=None),
                  "retired": m.retired_at is not None}
                 for m in repository.list_models(session)]
@@ -41,9 +41,9 @@ def version_board(ws: Workspace, model: str,
     with db.read_session(ws.database_url) as session:
         row = repository.get_model(session, model)
         if row is None:
-            raise UnknownModel(f"no model named {model!r}; `riskops models list` shows them.")
+            raise UnknownModel(unknown_model_message(model, session))
         boards = _judge_all(session, [row], policy)
-    return {"model": model, "stages": _stages(row), "retired": row.retired_at is not None,
+    return {"model": model, "stages": stage_pointers(row), "retired": row.retired_at is not None,
             "versions": boards.get(model, [])}
 
 
@@ -65,12 +65,6 @@ def pending_approvals(ws: Workspace, policy: GovernancePolicy | None = None
             if entry["version"] > floor and not entry["complete"] and not entry["rejected_by"]:
                 pending.append({"model": m.name, **entry})
     return sorted(pending, key=lambda e: (e["model"], -e["version"]))
-
-
-def _stages(row: ModelRow) -> dict[str, Any]:
-    return {"production": row.production_version, "staging": row.staging_version,
-            "canary": None if row.canary_version is None else
-            {"version": row.canary_version, "percent": row.canary_percent}}
 
 
 def _judge_all(session: Any, models: list[ModelRow], policy: GovernancePolicy

@@ -31,7 +31,7 @@ from riskops.registry.production_history import rollback_refusal
 from riskops.registry.publish import record_change, sync_manifest_files
 from riskops.registry.targets import verify_version_artifacts
 from riskops.storage import db, repository
-from riskops.storage.tables import ArtifactRow, ModelVersionRow, PointerChangeRow
+from riskops.storage.tables import ArtifactRow, ModelRow, ModelVersionRow, PointerChangeRow
 
 MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 STAGES = ("production", "staging", "canary")
@@ -57,6 +57,13 @@ def check_model_name(name: str) -> str:
             "'.', starting with a letter or digit."
         )
     return name
+
+
+def stage_pointers(row: ModelRow) -> dict[str, Any]:
+    """The live stage pointers of a model row, as the registry views show them."""
+    return {"production": row.production_version, "staging": row.staging_version,
+            "canary": None if row.canary_version is None else
+            {"version": row.canary_version, "percent": row.canary_percent}}
 
 
 def _now() -> datetime:
@@ -383,7 +390,7 @@ class Registry:
         with db.read_session(self.url) as session:
             row = repository.get_model(session, model)
             if row is None:
-                raise UnknownModel(_unknown_model(model, session))
+                raise UnknownModel(unknown_model_message(model, session))
             versions = {v.version for v in repository.list_versions(session, model)}
             return _ModelState(row.revision, row.production_version, json.loads(row.history),
                                versions, row.retired_at)
@@ -470,16 +477,14 @@ class Registry:
         with db.read_session(self.url) as session:
             row = repository.get_model(session, model)
             if row is None:
-                raise UnknownModel(_unknown_model(model, session))
+                raise UnknownModel(unknown_model_message(model, session))
             artifacts: dict[int, list[dict[str, Any]]] = {}
             for a in repository.list_artifacts(session, model):
                 artifacts.setdefault(a.version, []).append(
                     {"path": a.path, "sha256": a.sha256, "size": a.size})
             return {
                 "model": model,
-                "stages": {"production": row.production_version, "staging": row.staging_version,
-                           "canary": None if row.canary_version is None else
-                           {"version": row.canary_version, "percent": row.canary_percent}},
+                "stages": stage_pointers(row),
                 "history": json.loads(row.history),
                 "pins": json.loads(row.pins or "{}"),
                 "retired": None if row.retired_at is None else {
@@ -507,7 +512,7 @@ class Registry:
         check_model_name(model)
         with db.read_session(self.url) as session:
             if repository.get_model(session, model) is None:
-                raise UnknownModel(_unknown_model(model, session))
+                raise UnknownModel(unknown_model_message(model, session))
             return [
                 {"at": c.changed_at.isoformat(), "stage": c.stage, "action": c.action,
                  "from": c.from_version, "to": c.to_version, "percent": c.percent,
@@ -559,7 +564,8 @@ def choose_entrypoint(names: list[str], requested: str | None, source: Path) -> 
     return None
 
 
-def _unknown_model(model: str, session: Any) -> str:
+def unknown_model_message(model: str, session: Any) -> str:
+    """Why ``model`` is unknown, naming the registered models."""
     known = ", ".join(m.name for m in repository.list_models(session)) or "none registered"
     return f"model {model!r} is not registered (models: {known}); see riskops models list."
 

@@ -47,6 +47,7 @@ from riskops.roles import PERMISSIONS
 from riskops.scenarios.base import Scenario
 from riskops.serving import schemas
 from riskops.serving.auth import (
+    INSIGHTS_ROLES,
     READER_ROLES,
     REVIEWER_ROLES,
     SCORER_ROLES,
@@ -347,7 +348,7 @@ def _add_review_routes(app: FastAPI) -> None:
 
     @app.get("/risk/insights", tags=["feedback"])
     async def insights(request: Request,
-                       _: Identity = Depends(require(*REVIEWER_ROLES, "platform_owner"))) -> Any:
+                       _: Identity = Depends(require(*INSIGHTS_ROLES))) -> Any:
         """Per scenario and tenant: override rate, feedback, versions live, error budget,
         last drift and performance results; canary and production side by side."""
         from riskops.governance.slo_status import slo_status

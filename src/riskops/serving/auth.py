@@ -25,6 +25,8 @@ TOKEN_CACHE_SECONDS = 5.0
 SCORER_ROLES = PERMISSIONS["score"]
 #: Who may review: feedback, outcomes, insights.
 REVIEWER_ROLES = PERMISSIONS["review"]
+#: Who may read ``GET /risk/insights``: reviewers, and platform owners who run the service.
+INSIGHTS_ROLES = (*REVIEWER_ROLES, "platform_owner")
 #: Who may read models, metadata and (when closed) health.
 READER_ROLES = PERMISSIONS["read"]
 _MAX_TOKEN_CHARS = 512

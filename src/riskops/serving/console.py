@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from riskops.roles import PERMISSIONS, allowed
-from riskops.serving.auth import permit
+from riskops.serving.auth import INSIGHTS_ROLES, permit
 from riskops.serving.state import serving_state
 from riskops.tokens import Identity
 
@@ -63,17 +63,18 @@ class ConsoleHeaders:
         self.app = app
         self._raw = [(k.lower().encode("latin-1"), v.encode("latin-1"))
                      for k, v in SECURITY_HEADERS.items()]
+        self._names = {k for k, _ in self._raw}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if path != "/console" and not path.startswith("/console/"):
             await self.app(scope, receive, send)
             return
-        names = {k for k, _ in self._raw}
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                kept = [(k, v) for k, v in message.get("headers", [])
+                        if k.lower() not in self._names]
                 message = {**message, "headers": kept + self._raw}
             await send(message)
 
@@ -99,8 +100,7 @@ def add_console_routes(app: FastAPI) -> None:
         """Who the token is and what the console may offer them (the server still checks)."""
         may = {action: allowed(action, who.roles) for action in
                ("approve", "promote", "rollback", "review", "operate")}
-        # GET /risk/insights: reviewers and platform owners (serving.app, REVIEWER_ROLES).
-        may["insights"] = may["review"] or "platform_owner" in who.roles
+        may["insights"] = "admin" in who.roles or any(r in INSIGHTS_ROLES for r in who.roles)
         signoff_roles = sorted(r for r in who.roles if r in PERMISSIONS["approve"])
         return {"actor": who.actor, "roles": list(who.roles), "may": may,
                 "signoff_roles": signoff_roles}
