@@ -20,7 +20,7 @@ import httpx
 
 from riskops.errors import DeliveryFailed, PermanentFailure
 from riskops.events.settings import GrafanaSettings
-from riskops.events.webhook import RETRYABLE_4XX
+from riskops.events.webhook import failure_for
 
 #: Event types posted as annotations.
 ANNOTATED_TYPES = (
@@ -83,10 +83,7 @@ class GrafanaSink:
                 f"{reason}: redirected to {response.headers.get('location', '?')!r} (redirects "
                 "are not followed, so the token goes nowhere else); set [grafana] url to "
                 "Grafana's final base address."))
-        reason = self._redact(f"{reason} {response.text[:200]!r}")
-        if 400 <= status < 500 and status not in RETRYABLE_4XX:
-            raise PermanentFailure(reason)
-        raise DeliveryFailed(reason)
+        raise failure_for(status, self._redact(f"{reason} {response.text[:200]!r}"))
 
     def close(self) -> None:
         if self._client is not None:

@@ -27,6 +27,14 @@ RESOLVES = {"ml.model.drift.resolved": "ml.model.drift.detected",
             "ml.model.performance.recovered": "ml.model.performance.degraded"}
 #: HTTP statuses worth retrying; any other 4xx means the payload will never be accepted.
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+
+
+def failure_for(status: int, reason: str) -> DeliveryFailed:
+    """The failure a non-2xx answer ``status`` means: permanent for a 4xx a retry cannot
+    fix, else one to retry (5xx, and the 4xx in ``RETRYABLE_4XX``)."""
+    if 400 <= status < 500 and status not in RETRYABLE_4XX:
+        return PermanentFailure(reason)
+    return DeliveryFailed(reason)
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
@@ -57,10 +65,8 @@ class WebhookSink:
             raise DeliveryFailed(f"POST {self.url}: {type(exc).__name__}: {exc}") from None
         if response.is_success:
             return
-        reason = f"POST {self.url}: HTTP {response.status_code} {response.text[:200]!r}"
-        if 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_4XX:
-            raise PermanentFailure(reason)
-        raise DeliveryFailed(reason)
+        raise failure_for(response.status_code,
+                          f"POST {self.url}: HTTP {response.status_code} {response.text[:200]!r}")
 
     def close(self) -> None:
         if self._client is not None:
