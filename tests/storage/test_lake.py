@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from riskops.config import Workspace
-from riskops.errors import InputError
+from riskops.errors import CheckFailed, InputError
 from riskops.serving.records import PredictionRecord, new_prediction_id
 from riskops.storage.feedback import add_feedback, add_outcomes
 from riskops.storage.lake import (
@@ -184,6 +184,36 @@ def test_export_job_reports_counts(workspace: Workspace) -> None:
     assert export_job(workspace, {"lag_seconds": 0})["rows"] == 0
     with pytest.raises(InputError, match="lag_seconds must be a non-negative number"):
         export_job(workspace, {"lag_seconds": "soon"})
+
+
+def test_a_full_disk_fails_the_export_and_keeps_nothing_half_done(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    records = _seed(workspace)
+    real_write = pq.write_table
+    calls = []
+
+    def write_until_full(table: object, where: object, **kwargs: object) -> None:
+        calls.append(where)
+        if len(calls) > 1:  # the first part file fits, the second does not
+            raise OSError(28, "Error writing bytes to file. Detail: [errno 28] No space "
+                              "left on device")
+        real_write(table, where, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", write_until_full)
+    with pytest.raises(CheckFailed) as failed:
+        export_predictions(workspace, now=LATER)
+    assert str(failed.value) == (
+        f"cannot write the Parquet lake at {predictions_dir(workspace)}: no space left on "
+        "device. Nothing was exported: the watermark did not move, the 1 part file(s) this "
+        "run had written were removed and the rows stay in the database. Free space there "
+        "(or fix the folder), then run riskops jobs run lake-export again.")
+    assert [p for p in predictions_dir(workspace).rglob("*") if p.is_file()] == [
+        predictions_dir(workspace) / ".export.lock"]
+
+    monkeypatch.setattr(pq, "write_table", real_write)
+    assert export_predictions(workspace, now=LATER)["rows"] == len(records)
+    assert sorted(read_predictions(workspace)["id"]) == sorted(r.id for r in records)
 
 
 def test_a_damaged_watermark_is_reported(workspace: Workspace) -> None:

@@ -11,16 +11,19 @@ after its ``created_at`` (group commit, another replica, a busy database) is not
 skipped by a watermark that already moved past it. Part files are written to a
 temporary name and renamed; their names derive from the watermark the export
 started at, so an export that crashed before saving its new watermark rewrites
-the same files on the next run instead of duplicating rows.
+the same files on the next run instead of duplicating rows. An export the file
+system refuses (a full disk) removes the parts it wrote and raises ``CheckFailed``
+naming the folder; the watermark stays.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +31,7 @@ from urllib.parse import quote
 
 from sqlalchemy import and_, exists, or_, select
 
-from riskops.errors import InputError
+from riskops.errors import CheckFailed, InputError
 from riskops.files import atomic_path, atomic_write
 from riskops.storage.db import get_engine
 from riskops.storage.tables import FeedbackRow, OutcomeRow, PredictionRow
@@ -63,34 +66,41 @@ def export_predictions(ws: Workspace, *, now: datetime | None = None,
     now = datetime.now(UTC) if now is None else _aware(now, name="now")
     cutoff = now - lag
     root = predictions_dir(ws)
-    root.mkdir(parents=True, exist_ok=True)
-    with _export_lock(root):
-        # Temporary files left by an export that crashed mid-write.
-        for pattern in ("scenario=*/date=*/.part-*.tmp", f".{WATERMARK_NAME}.*.tmp"):
-            for stale in root.glob(pattern):
-                stale.unlink(missing_ok=True)
-        start = _read_watermark(root)
-        files: list[str] = []
-        rows = 0
-        newest = start
-        engine = get_engine(ws.database_url)
-        with engine.connect() as conn:
-            scenarios = list(conn.execute(select(PredictionRow.scenario).distinct()).scalars())
-            for scenario in sorted(scenarios):
-                after = start
-                while True:
-                    chunk = conn.execute(_chunk_query(scenario, after, cutoff)).all()
-                    if not chunk:
-                        break
-                    files += _write_chunk(root, scenario, chunk, after)
-                    rows += len(chunk)
-                    after = (chunk[-1].created_at, chunk[-1].id)
-                    if newest is None or after > newest:
-                        newest = after
-                    if len(chunk) < CHUNK_ROWS:
-                        break
-        if newest is not None and newest != start:
-            _write_watermark(root, newest, exported_at=now)
+    files: list[Path] = []
+    rows = removed = 0
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with _export_lock(root):
+            # Temporary files left by an export that crashed mid-write.
+            for pattern in ("scenario=*/date=*/.part-*.tmp", f".{WATERMARK_NAME}.*.tmp"):
+                for stale in root.glob(pattern):
+                    stale.unlink(missing_ok=True)
+            start = newest = _read_watermark(root)
+            try:
+                engine = get_engine(ws.database_url)
+                with engine.connect() as conn:
+                    scenarios = list(
+                        conn.execute(select(PredictionRow.scenario).distinct()).scalars())
+                    for scenario in sorted(scenarios):
+                        after = start
+                        while True:
+                            chunk = conn.execute(_chunk_query(scenario, after, cutoff)).all()
+                            if not chunk:
+                                break
+                            _write_chunk(root, scenario, chunk, after, written=files)
+                            rows += len(chunk)
+                            after = (chunk[-1].created_at, chunk[-1].id)
+                            if newest is None or after > newest:
+                                newest = after
+                            if len(chunk) < CHUNK_ROWS:
+                                break
+                if newest is not None and newest != start:
+                    _write_watermark(root, newest, exported_at=now)
+            except OSError:
+                removed = _discard_unsaved(root, files, start)
+                raise
+    except OSError as exc:
+        raise CheckFailed(_write_failure(root, exc, removed=removed)) from None
     return {
         "rows": rows,
         "files": [str(Path(f).relative_to(ws.lake_dir)) for f in files],
@@ -226,14 +236,15 @@ def _chunk_query(scenario: str, after: tuple[datetime, str] | None, cutoff: date
 
 
 def _write_chunk(root: Path, scenario: str, chunk: list[Any],
-                 after: tuple[datetime, str] | None) -> list[Path]:
+                 after: tuple[datetime, str] | None, *, written: list[Path]) -> None:
+    """Write ``chunk``'s part files, one per day, appending each to ``written`` once it
+    is in place."""
     import pyarrow.parquet as pq
 
     by_day: dict[date, list[Any]] = defaultdict(list)
     for row in chunk:
         by_day[row.created_at.astimezone(UTC).date()].append(row)
     start_key = "start" if after is None else f"{after[0].isoformat()}|{after[1]}"
-    written = []
     for day, rows in sorted(by_day.items()):
         folder = root / f"scenario={_partition_value(scenario)}" / f"date={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -242,7 +253,27 @@ def _write_chunk(root: Path, scenario: str, chunk: list[Any],
         with atomic_path(target) as tmp:  # .part-<name>.parquet.<random>.tmp
             pq.write_table(_arrow_table(rows), tmp)
         written.append(target)
-    return written
+
+
+def _discard_unsaved(root: Path, files: list[Path], start: tuple[datetime, str] | None
+                     ) -> int:
+    """Remove the part files of an export that failed before its watermark was saved.
+
+    They hold rows after the watermark, which the next run writes again under the same
+    names; removed, they neither keep the space of a full disk nor show readers of the
+    raw files rows the lake has not exported. Kept if the new watermark did land.
+    """
+    try:
+        if _read_watermark(root) != start:
+            return 0
+    except (OSError, InputError):
+        return 0
+    removed = 0
+    for path in files:
+        with suppress(OSError):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _arrow_table(rows: list[Any]) -> pa.Table:
@@ -305,6 +336,16 @@ def _read_watermark(root: Path) -> tuple[datetime, str] | None:
             f"{path} is not a valid lake watermark ({exc}); restore it from a backup, or "
             "delete it together with the lake's predictions/ folder to export everything again."
         ) from None
+
+
+def _write_failure(root: Path, exc: OSError, *, removed: int) -> str:
+    """One line for an export the file system refused: the folder, the reason, what
+    was kept, the next step."""
+    reason = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
+    return (f"cannot write the Parquet lake at {root}: {reason.lower()}. Nothing was "
+            f"exported: the watermark did not move, the {removed} part file(s) this run had "
+            "written were removed and the rows stay in the database. Free space there (or "
+            "fix the folder), then run riskops jobs run lake-export again.")
 
 
 def _write_watermark(root: Path, key: tuple[datetime, str], *, exported_at: datetime) -> None:
