@@ -239,6 +239,13 @@ def prepare(folder: Path, rows: int) -> tuple[Path, str, str, dict]:
     return setup.home, setup.token, admin, setup.row
 
 
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--replicas", default="1,2,3",
@@ -266,8 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     before = load_average()
     rows: list[Row] = []
-    with fresh_database(args.database_url) as url:
+    saved = os.environ.get("RISKOPS_DATABASE_URL")
+    with fresh_database(args.database_url) as url, contextlib.ExitStack() as restore:
         os.environ["RISKOPS_DATABASE_URL"] = url  # every riskops child shares it
+        restore.callback(_restore_env, "RISKOPS_DATABASE_URL", saved)
         home, token, admin, row = prepare(folder, args.rows)
         servers = [replica_server(home, token, row, i, folder) for i in range(max(args.counts))]
         with contextlib.ExitStack() as stack:
