@@ -243,3 +243,27 @@ def test_a_redelivered_trigger_without_an_id_is_not_started_again(workspace: Wor
     assert worker._begin(trigger, redelivered=False).action == "run"
     again = worker._begin(trigger, redelivered=True)
     assert again.action == "dead" and "without a message id" in again.reason
+
+
+def test_a_database_outage_returns_the_trigger_to_the_queue_and_the_worker_goes_on(
+        broker_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    ws = scheduled_ws(broker_ws)
+    real_begin = Worker._begin
+    calls = []
+
+    def begin(self, trigger, *, redelivered):  # type: ignore[no-untyped-def]
+        calls.append(redelivered)
+        if len(calls) == 1:  # the database is down when the first copy arrives
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        return real_begin(self, trigger, redelivered=redelivered)
+
+    monkeypatch.setattr(Worker, "_begin", begin)
+    envelope = amqp.trigger_envelope("record", {"n": 1})
+    publish_raw(ws, json.dumps(envelope).encode(), message_id=envelope["id"])
+    stats = Worker(ws).run(max_messages=2, install_signals=False)
+    assert calls == [False, True]
+    assert stats.succeeded == 1
+    assert [c["metadata"] for c in calls_for(ws)] == [{"n": 1}]
+    assert [r.status for r in runs(ws)] == ["succeeded"]

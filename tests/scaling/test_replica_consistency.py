@@ -83,6 +83,7 @@ def test_approve_on_two_replicas_promote_on_a_third_and_every_replica_follows(
         lags = _lags(watch, target, started)
         time.sleep(0.5)
     assert (promoted["to"], promoted["manifest_version"]) == (2, target), promoted
+    print(f"promotion reached the replicas after {', '.join(f'{x:.2f}' for x in lags)} s")
     assert max(lags) < BOUND_SECONDS, lags
     _check_answers(fleet, watch)
     assert {s.model_version for u in urls for s in watch.seen[u]} == {1, 2}
@@ -107,6 +108,8 @@ def test_pin_and_rollback_through_different_replicas_reach_every_replica(
         rollback_lags = _lags(default, version + 2, started)
         time.sleep(0.5)
     assert (rolled["from"], rolled["to"], rolled["manifest_version"]) == (2, None, version + 2)
+    print(f"pin after {', '.join(f'{x:.2f}' for x in pin_lags)} s, rollback after "
+          f"{', '.join(f'{x:.2f}' for x in rollback_lags)} s")
     assert max(pin_lags + rollback_lags) < BOUND_SECONDS, (pin_lags, rollback_lags)
     _check_answers(fleet, pinned, tenant="acme")
     _check_answers(fleet, default)

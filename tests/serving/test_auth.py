@@ -97,6 +97,21 @@ def test_revoked_token_stops_working_after_the_cache_ttl(client, tokens, served_
                        headers=auth(tokens["scorer"])).status_code == 401
 
 
+def test_a_token_that_cannot_be_checked_is_503_not_500(client, tokens, served_ws, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def unreachable(session, digest):  # type: ignore[no-untyped-def]
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    client.app.state.tokens = TokenCache(served_ws, ttl=0.0)
+    monkeypatch.setattr("riskops.serving.auth.identity_of", unreachable)
+    r = client.post("/risk/fraud", json=example_row("fraud"), headers=auth(tokens["scorer"]))
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "1"
+    assert r.json() == {"detail": "the API token cannot be checked because the database "
+                                  "does not answer; retry."}
+
+
 def test_health_and_metrics_can_be_closed(served_ws, tokens):
     from fastapi.testclient import TestClient
 

@@ -229,3 +229,25 @@ def test_malformed_database_url(tmp_path: Path, monkeypatch, cli, url: str, need
     assert len(lines) == 1 and lines[0].startswith("error: database URL"), result.err
     assert needle in lines[0]
     assert "Traceback" not in result.err and "internal error" not in result.err
+
+
+def test_a_server_that_never_answers_fails_the_connection_after_the_timeout(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A partitioned database (TCP accepted, no PostgreSQL handshake ever) must not hang a
+    request or the inference log's writer: the connection fails after connect_timeout."""
+    import socket
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    monkeypatch.setattr(db, "PG_CONNECT_TIMEOUT", 1)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nobody ever speaks
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        engine = db.get_engine(f"postgresql+psycopg://u@127.0.0.1:{port}/x")
+        with pytest.raises(OperationalError, match="timeout"), engine.connect():
+            pass
+        assert time.monotonic() - started < 15
+    db.dispose_engines()

@@ -179,7 +179,8 @@ class Worker:
         """Consume until stopped (SIGTERM, SIGINT, ``stop()``) or ``max_messages`` handled.
 
         A broker that cannot be reached at the start raises BrokerUnavailable;
-        a connection lost later is re-established with backoff.
+        a connection lost later is re-established with backoff, and so is the
+        consumer after a database error (the trigger in hand is redelivered).
         """
         previous = self._install_signals() if install_signals else {}
         try:
@@ -189,6 +190,15 @@ class Worker:
                     self._consume(max_messages)
                     connected_once = True
                     backoff = 1.0
+                except db.DatabaseError as exc:
+                    # The message being handled is not acknowledged: closing the
+                    # connection returns it to the queue, to be run once the database
+                    # answers again (here or by another worker), not lost with the process.
+                    log.warning("worker lost the database (%s); the trigger goes back to the "
+                                "queue; reconnecting in %.0f s",
+                                " ".join(str(exc).split())[:300], backoff)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, reconnect_max_seconds)
                 except (amqp.BrokerUnavailable, pika.exceptions.AMQPError, OSError) as exc:
                     if not connected_once and self.stats.received == 0 and isinstance(
                             exc, amqp.BrokerUnavailable):

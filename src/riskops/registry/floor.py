@@ -300,6 +300,16 @@ class Admission:
     #: The mark this verdict was made against (merged from legacy files on a first run).
     mark: Mark = Mark()
 
+    @property
+    def behind_database(self) -> bool:
+        """The only objection is that the verified manifest on disk is older than the
+        database's newest: what a reader sees between a publisher's commit and its file
+        write (``publish.sync_manifest_files``), or after a publish was interrupted."""
+        if self.verified is None or self.floor is None or self.floor.database is None:
+            return False
+        stale = self.verified.manifest.manifest_version < self.floor.database
+        return stale and len(self.problems) == 1 and not self.trust.problems
+
     def record(self) -> None:
         """Raise this host's high-water mark to the admitted manifest (no-op when refused)."""
         if self.refused or self.verified is None:

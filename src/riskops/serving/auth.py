@@ -3,11 +3,14 @@
 Tokens are the ones ``riskops token create`` makes; the server keeps a short
 cache of digest → identity so a request costs a dictionary look-up, and
 re-reads a digest after ``TOKEN_CACHE_SECONDS`` so a revocation takes effect
-within that time on every replica. ``admin`` may call everything.
+within that time on every replica; while the database cannot be read, a token due
+for re-reading is answered 503 (never served from a stale entry: it may have been
+revoked). ``admin`` may call everything.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -20,7 +23,11 @@ from riskops.roles import PERMISSIONS
 from riskops.storage import db
 from riskops.tokens import Identity, hash_token, identity_of
 
+log = logging.getLogger("riskops.serving")
+
 TOKEN_CACHE_SECONDS = 5.0
+#: ``Retry-After`` seconds of the 503 answered when the token store cannot be read.
+TOKENS_RETRY_AFTER = 1
 #: Who may score (``/risk``, ``/plan``, V2 infer); from the one role table, ``riskops.roles``.
 SCORER_ROLES = PERMISSIONS["score"]
 #: Who may review: feedback, outcomes, insights.
@@ -56,8 +63,17 @@ class TokenCache:
             return found
         digest = hash_token(token)
         now = time.monotonic()
-        with db.read_session(self._ws.database_url) as session:
-            found = identity_of(session, digest)
+        try:
+            with db.read_session(self._ws.database_url) as session:
+                found = identity_of(session, digest)
+        except db.DatabaseError as exc:
+            # The token cannot be checked, so the request is not served; it is the
+            # database that failed, not the client: 503, never a 500 with a traceback.
+            log.warning("API token not checked: %s", " ".join(str(exc).split())[:300])
+            raise HTTPException(
+                status_code=503, headers={"Retry-After": str(TOKENS_RETRY_AFTER)},
+                detail="the API token cannot be checked because the database does not "
+                       "answer; retry.") from None
         with self._lock:
             if len(self._entries) >= self._max:
                 self._entries.clear()

@@ -13,6 +13,12 @@ scenarios then answer from their heuristics), records why for ``/ready`` and
 reports the failure once per distinct problem through ``on_integrity_failure``.
 A manifest whose ``manifest_version`` is lower than one already served is
 refused: replaying an old, validly signed manifest cannot roll serving back.
+
+A manifest on disk that is older than the database's newest is what every
+replica sees for a moment while another one publishes (the database commit
+comes first, then the files): for ``PUBLISH_GRACE_SECONDS`` the pool keeps its
+models and says nothing, then treats it as an interrupted publish (refused and
+reported like any stale manifest).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -41,6 +48,9 @@ log = logging.getLogger("riskops.serving")
 
 #: Rows scored once through every newly loaded version before it takes traffic.
 WARMUP_ROWS = 8
+#: How long a manifest on disk may lag the database's newest before it counts as an
+#: interrupted publish (refused and reported) rather than one still being written.
+PUBLISH_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +136,8 @@ class ModelPool:
         self._reported: set[str] = set()
         #: Warm-up rows by scenario and schema (a custom scenario's schema may change).
         self._samples: dict[tuple[str, str], pd.DataFrame] = {}
+        #: Since when the manifest on disk has been behind the database (``_publishing``).
+        self._behind_since: float | None = None
 
     @property
     def snapshot(self) -> Snapshot:
@@ -150,6 +162,8 @@ class ModelPool:
             self._report(problem, {"subject": "manifest.json", "reason": str(exc)})
             self._snapshot = _with_problems(current, (problem,))
             return True
+        if self._publishing(admission):
+            return False
         for problem in admission.problems:
             self._report(problem, {"subject": "manifest.json", "reason": problem})
         evicted = _eviction(current, admission)
@@ -186,6 +200,25 @@ class ModelPool:
             for v in slot.versions():
                 log.info("serving %s v%s (manifest v%s)", name, v.version,
                          manifest.manifest_version)
+        return True
+
+    def _publishing(self, admission: Admission) -> bool:
+        """True while the manifest on disk is behind the database for less than
+        ``PUBLISH_GRACE_SECONDS``: a publisher has committed a newer manifest and is
+        writing its files. The current models stay, nothing is reported, and the next poll
+        looks again (the files it is waiting for change the file key anyway). Past the
+        grace the publish is taken as interrupted and refused and reported as before."""
+        if not admission.behind_database:
+            self._behind_since = None
+            return False
+        now = time.monotonic()
+        if self._behind_since is None:
+            self._behind_since = now
+        if now - self._behind_since >= PUBLISH_GRACE_SECONDS:
+            return False
+        self._seen = None
+        log.info("manifest.json is behind the database's newest (a publish in progress); "
+                 "keeping manifest v%s", self._snapshot.manifest_version)
         return True
 
     def _custom_scenarios(self, verified: VerifiedManifest,

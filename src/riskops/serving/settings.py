@@ -11,7 +11,7 @@ Every key is optional::
     request_timeout_seconds = 10  # a model call; past it the heuristic answers
     header_timeout_seconds = 10   # a request head not complete by then: connection closed
     body_timeout_seconds = 10     # a request body not all in by then: 408
-    manifest_poll_seconds = 2   # how often replicas look for a new manifest
+    manifest_poll_seconds = 0.5 # how often replicas look for a new manifest (4 stat calls)
     dispatch_events = true      # deliver outbox events from the server process
     model_threads = 1           # native (OpenMP/BLAS) threads per model call
 
@@ -45,7 +45,7 @@ class ServingSettings:
     request_timeout_seconds: float = 10.0
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 10.0
-    manifest_poll_seconds: float = 2.0
+    manifest_poll_seconds: float = 0.5
     dispatch_events: bool = True
     model_threads: int = 1
     ml_enabled: bool = True

@@ -37,6 +37,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest migration. Kept here so an up-to-date database is recognised
 # without importing Alembic (a test checks it against the migration scripts).
 SCHEMA_HEAD = "0008"
+#: Seconds a new PostgreSQL connection may take (libpq ``connect_timeout``).
+PG_CONNECT_TIMEOUT = 5
 # Arbitrary constant naming riskops' registry lock among PostgreSQL advisory locks.
 _PG_WRITE_LOCK = 0x7269736B6F7073  # "riskops"
 _ENGINES: dict[str, Engine] = {}
@@ -83,7 +85,12 @@ def _create_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args={"timeout": 30})
             _configure_sqlite(engine)
         elif url.startswith("postgresql"):
-            engine = create_engine(url, pool_pre_ping=True)
+            # A server that does not answer (a partition, not a refusal) fails a new
+            # connection after PG_CONNECT_TIMEOUT seconds instead of hanging the request
+            # or the inference log's writer; ?connect_timeout= in the URL wins.
+            connect = {} if "connect_timeout=" in url else {"connect_timeout":
+                                                            PG_CONNECT_TIMEOUT}
+            engine = create_engine(url, pool_pre_ping=True, connect_args=connect)
         else:
             raise InputError(
                 f"database URL scheme of {_redact(url)!r} is not supported; "
