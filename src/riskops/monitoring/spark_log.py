@@ -1,0 +1,402 @@
+"""The inference log of the two monitoring windows, read from the Parquet lake with Spark SQL.
+
+    with open_spark_windows(ws, config, model_id=model_id, spark=spark) as (ref, cur, source):
+        ...   # the same windows and groups as inference_log.open_windows hands out
+
+``monitor run --engine spark``: the engine-neutral interface of
+``inference_log`` (``LogWindow`` / ``LogGroup``: ``keys``, ``prepare``,
+``select``, then per group ``numbers``, ``counts``, ``labelled`` ...) over a
+Spark DataFrame of the lake instead of a DuckDB view, so ``checks`` and the
+pure statistics run unchanged.
+
+In Spark, on the executors: the scan of ``lake/predictions`` (``scenario`` and
+``date`` partitions pruned, ``created_at``, tenant and watermark filters pushed
+into the Parquet reader), the JSON extraction of the inputs into typed
+columns (``get_json_object``, the DuckDB engine's extraction rules), and
+every aggregate: rows per (tenant, scenario, model), per served version,
+category counts, predicted-label counts, the mode of the threshold, distinct
+counts. To the driver: those aggregates, and the one numeric column of one
+(tenant, scenario, model) a numeric statistic sorts (8 bytes a row, as Arrow),
+the scores and outcomes of its labelled rows, the text of a text feature.
+The rows the database holds after the lake's watermark (at most the export
+lag) and the outcomes recorded after export are read from the database, as
+the DuckDB engine does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from riskops.errors import InputError
+from riskops.monitoring.inference_log import _RAW_COLUMNS, INFER_SAMPLE, Key, ModelId, _merged
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from riskops.config import Workspace
+    from riskops.monitoring.windows import MonitoringConfig
+
+_TYPES = {"id": "string", "created_at": "timestamp", "tenant_id": "string",
+          "scenario": "string", "model_name": "string", "model_version": "bigint",
+          "method": "string", "inputs": "string", "score": "double", "label": "string",
+          "threshold": "double", "outcome": "string", "override": "boolean"}
+_MICROSECOND = timedelta(microseconds=1)
+_BASE = ("score", "threshold", "label", "outcome", "override")
+
+
+@contextmanager
+def open_spark_windows(
+    ws: Workspace, config: MonitoringConfig, *, model_id: ModelId, spark: SparkSession,
+) -> Iterator[tuple[SparkLogWindow, SparkLogWindow, str]]:
+    """The reference and current windows of ``config`` over the lake, and ``"lake"``.
+
+    Raises ``InputError`` when the lake has never been exported to.
+    """
+    from riskops.storage import lake
+
+    mark = lake.watermark(ws)
+    root = lake.predictions_dir(ws)
+    if mark is None or not any(root.glob("*/*/*.parquet")):
+        raise InputError(f"--engine spark reads the Parquet lake, and {root} has not been "
+                         "exported to; run 'riskops jobs run lake-export' first, or use "
+                         "--engine duckdb.")
+    windows = []
+    try:
+        for name, (start, end) in (("reference", config.reference_window),
+                                   ("current", config.current_window)):
+            rows = _window_rows(spark, ws, start, end, config, mark)
+            windows.append(SparkLogWindow(spark, rows, name, model_id))
+        yield windows[0], windows[1], "lake"
+    finally:
+        for window in windows:
+            window.release()
+
+
+def _window_rows(spark: SparkSession, ws: Workspace, start: datetime, end: datetime,
+                 config: MonitoringConfig, mark: tuple[datetime, str]) -> DataFrame:
+    """The window's predictions, raw columns: the lake through its watermark, the
+    database after it, outcomes and overrides the database learnt since export."""
+    from pyspark.sql import functions as F
+
+    from riskops.storage import lake
+    from riskops.storage.predictions import read_window_columns, read_window_outcomes
+
+    root = lake.predictions_dir(ws)
+    scan = spark.read.option("basePath", str(root)).parquet(str(root))
+    last_day = (end - _MICROSECOND).date()
+    condition = ((F.col("date") >= start.date().isoformat())
+                 & (F.col("date") <= last_day.isoformat())
+                 & (F.col("created_at") >= F.lit(start)) & (F.col("created_at") < F.lit(end))
+                 & ((F.col("created_at") < F.lit(mark[0]))
+                    | ((F.col("created_at") == F.lit(mark[0])) & (F.col("id") <= mark[1]))))
+    if config.scenarios:
+        condition &= F.col("scenario").isin(list(config.scenarios))
+    if config.tenants:
+        condition &= F.col("tenant_id").isin(list(config.tenants))
+    rows = scan.where(condition).select(*[F.col(c).cast(_TYPES[c]) for c in _RAW_COLUMNS])
+    window = {"start": start, "end": end, "tenants": config.tenants,
+              "scenarios": config.scenarios}
+    known = read_window_outcomes(ws.database_url, **window)
+    if known["id"]:
+        facts = _frame(spark, known, ("id", "outcome", "override")).withColumnsRenamed(
+            {"outcome": "k_outcome", "override": "k_override"})
+        rows = (rows.join(F.broadcast(facts) if len(known["id"]) < 1_000_000 else facts,
+                          on="id", how="left")
+                .withColumn("outcome", F.coalesce("k_outcome", "outcome"))
+                .withColumn("override", F.coalesce("override", F.lit(False))
+                            | F.coalesce("k_override", F.lit(False)))
+                .select(*_RAW_COLUMNS))
+    tail = read_window_columns(ws.database_url, **window, after=mark)
+    if tail["id"]:
+        rows = rows.unionByName(_frame(spark, tail, _RAW_COLUMNS))
+    return rows
+
+
+def _frame(spark: SparkSession, columns: Mapping[str, list[Any]],
+           names: Sequence[str]) -> DataFrame:
+    schema = ", ".join(f"{n} {_TYPES[n]}" for n in names)
+    return spark.createDataFrame(list(zip(*(columns[n] for n in names), strict=True)),
+                                 schema=schema)
+
+
+class SparkLogWindow:
+    """One window of the inference log as a Spark DataFrame (``inference_log.LogWindow``)."""
+
+    def __init__(self, spark: SparkSession, rows: DataFrame, name: str,
+                 model_id: ModelId) -> None:
+        self._spark, self._rows, self.name, self._model_id = spark, rows, name, model_id
+        self._sizes: dict[Key, int] | None = None
+        self._with_model: DataFrame | None = None
+        self._tables: dict[str, DataFrame] = {}
+        self._columns: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def release(self) -> None:
+        """Drop the window's cached tables from the executors."""
+        for table in self._tables.values():
+            table.unpersist()
+
+    def keys(self) -> list[Key]:
+        """Every (tenant, scenario, model) with predictions in the window, sorted."""
+        return sorted(self._key_sizes())
+
+    def _key_sizes(self) -> dict[Key, int]:
+        if self._sizes is None:
+            rows = self._rows.groupBy("tenant_id", "scenario", "method", "model_name") \
+                .count().collect()
+            sizes: dict[Key, int] = {}
+            for tenant, scenario, method, name, n in rows:
+                key = (tenant, scenario, self._model_id(scenario, method, name))
+                sizes[key] = sizes.get(key, 0) + int(n)
+            models = sorted({(s, m, n, self._model_id(s, m, n)) for _, s, m, n, _ in rows},
+                            key=str)
+            self._sizes = sizes
+            self._with_model = self._models_joined(models)
+        return self._sizes
+
+    def _models_joined(self, models: list[tuple[str, str | None, str | None, str]]
+                       ) -> DataFrame:
+        """The rows with their ``model_id``, from the few (scenario, method, model name)
+        combinations the window holds (a broadcast join, null-safe)."""
+        from pyspark.sql import functions as F
+
+        names = self._spark.createDataFrame(
+            models or [("", None, None, "")],
+            schema="m_scenario string, m_method string, m_name string, model_id string")
+        on = (F.col("scenario").eqNullSafe(F.col("m_scenario"))
+              & F.col("method").eqNullSafe(F.col("m_method"))
+              & F.col("model_name").eqNullSafe(F.col("m_name")))
+        return self._rows.join(F.broadcast(names), on=on, how="left") \
+            .drop("m_scenario", "m_method", "m_name")
+
+    def served_versions(self) -> dict[tuple[str, int], int]:
+        """Rows per (model name, version) of the predictions that name both, sorted."""
+        rows = self._rows.where("model_name IS NOT NULL AND model_version IS NOT NULL") \
+            .groupBy("model_name", "model_version").count().collect()
+        return {(str(m), int(v)): int(n) for m, v, n in sorted(rows)}
+
+    def input_types(self, scenario: str) -> dict[tuple[str, str], dict[str, str]]:
+        """Per (tenant, model) of ``scenario``: each input key and its JSON type, from at
+        most about ``INFER_SAMPLE`` rows of each (a hash of the prediction id picks them;
+        Spark's hash, so a key seen only outside the sample may differ from DuckDB's)."""
+        from pyspark.sql import functions as F
+
+        rates = [(t, m, min(1.0, INFER_SAMPLE / n))
+                 for (t, s, m), n in self._key_sizes().items() if s == scenario]
+        if not rates:
+            return {}
+        assert self._with_model is not None
+        table = self._spark.createDataFrame(rates, "q_tenant string, q_model string, rate double")
+        rows = (self._with_model.where(F.col("scenario") == scenario)
+                .join(F.broadcast(table), (F.col("tenant_id") == F.col("q_tenant"))
+                      & (F.col("model_id") == F.col("q_model")))
+                .where((F.col("rate") >= 1)
+                       | (F.pmod(F.xxhash64("id"), F.lit(1_000_000)) < F.col("rate") * 1_000_000))
+                .groupBy("tenant_id", "model_id", "inputs").count()
+                .select("tenant_id", "model_id", "inputs").toLocalIterator())
+        seen: dict[tuple[str, str], dict[str, set[str]]] = {}
+        for tenant, model, inputs in rows:
+            try:
+                parsed = json.loads(inputs) if inputs else None
+            except ValueError:
+                continue
+            if not isinstance(parsed, dict):
+                continue
+            keys = seen.setdefault((tenant, model), {})
+            for key, value in parsed.items():
+                keys.setdefault(str(key), set()).add(_json_type(value))
+        return {group: {key: _merged(kinds) for key, kinds in keys.items()}
+                for group, keys in seen.items()}
+
+    def prepare(self, scenario: str, inputs: Mapping[str, str]) -> None:
+        """Extract ``inputs`` (name -> ``"numeric"`` or another kind) of ``scenario`` once,
+        into a cached table of typed columns (the DuckDB engine's extraction rules)."""
+        from pyspark.sql import functions as F
+
+        if scenario in self._tables:
+            return
+        self._key_sizes()
+        assert self._with_model is not None
+        columns: dict[str, tuple[str, str]] = {}
+        select = [F.col(c) for c in ("tenant_id", "model_id", "model_name", "model_version",
+                                     "score", "threshold", "label", "outcome")]
+        select.append(F.coalesce(F.col("override"), F.lit(False)).alias("override"))
+        for i, name in enumerate(inputs):
+            kind = "DOUBLE" if inputs[name] == "numeric" else "VARCHAR"
+            column = f"f{i}"
+            columns[name] = (column, kind)
+            select.append(_extracted(name, kind).alias(column))
+        table = self._with_model.where(F.col("scenario") == scenario).select(*select)
+        table = table.persist()
+        self._tables[scenario] = table
+        self._columns[scenario] = columns
+
+    def select(self, tenant: str, scenario: str, model: str) -> SparkLogGroup:
+        """The predictions of one (tenant, scenario, model) in this window."""
+        self.prepare(scenario, {})
+        return SparkLogGroup(self._tables[scenario], self._columns[scenario], (tenant, model),
+                             self._key_sizes().get((tenant, scenario, model), 0))
+
+
+class SparkLogGroup:
+    """The rows of one (tenant, scenario, model) in one window (``inference_log.LogGroup``)."""
+
+    def __init__(self, table: DataFrame, columns: Mapping[str, tuple[str, str]],
+                 key: tuple[str, str], rows: int,
+                 served_by: tuple[str, int] | None = None) -> None:
+        from pyspark.sql import functions as F
+
+        self._table, self._columns, self._key, self._rows = table, columns, key, rows
+        condition = (F.col("tenant_id") == key[0]) & (F.col("model_id") == key[1])
+        if served_by is not None:
+            condition &= ((F.col("model_name") == served_by[0])
+                          & (F.col("model_version") == served_by[1]))
+        self._frame = table.where(condition)
+        self._versions: dict[tuple[str, int], int] | None = None
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def versions(self) -> dict[tuple[str, int], int]:
+        """Rows per (model name, version) among the group's rows that name both, sorted."""
+        if self._versions is None:
+            rows = [] if self._rows == 0 else self._frame.where(
+                "model_name IS NOT NULL AND model_version IS NOT NULL") \
+                .groupBy("model_name", "model_version").count().collect()
+            self._versions = {(str(m), int(v)): int(n) for m, v, n in sorted(rows)}
+        return dict(self._versions)
+
+    def version(self, model: str, version: int) -> SparkLogGroup:
+        """The rows of this group that ``model`` version ``version`` served."""
+        rows = self.versions().get((model, version), 0)
+        return SparkLogGroup(self._table, self._columns, self._key, rows, (model, version))
+
+    def _column(self, name: str, kind: str) -> Any:
+        from pyspark.sql import functions as F
+
+        if name in _BASE:
+            return F.col(name)
+        column, stored = self._columns.get(name, ("", "VARCHAR"))
+        if not column:
+            return F.lit(None).cast("double" if kind == "DOUBLE" else "string")
+        if kind == "DOUBLE" and stored != "DOUBLE":
+            return F.expr(f"try_cast({column} AS DOUBLE)")
+        if kind == "VARCHAR" and stored == "DOUBLE":
+            return F.col(column).cast("string")
+        return F.col(column)
+
+    def _fetch(self, column: Any, frame: DataFrame | None = None) -> Any:
+        table = (self._frame if frame is None else frame).select(column.alias("v")).toArrow()
+        return table.column("v")
+
+    def numbers(self, name: str) -> np.ndarray:
+        """``name`` as floats, missing values (and values that are not numbers) NaN."""
+        if self._rows == 0:
+            return np.empty(0)
+        return _floats(self._fetch(self._column(name, "DOUBLE")))
+
+    def values(self, name: str) -> np.ndarray:
+        """``name`` as an object array of strings, ``None`` where missing."""
+        if self._rows == 0:
+            return np.empty(0, dtype=object)
+        return np.asarray(self._fetch(self._column(name, "VARCHAR")).to_pylist(), dtype=object)
+
+    def counts(self, name: str) -> dict[str | None, int]:
+        """How many rows hold each value of ``name`` (as text); ``None`` counts the missing."""
+        if self._rows == 0:
+            return {}
+        rows = self._frame.groupBy(self._column(name, "VARCHAR").alias("v")).count().collect()
+        return {value: int(n) for value, n in rows}
+
+    def numbers_where(self, name: str, column: str, value: str) -> np.ndarray:
+        """``name`` as floats over the rows whose ``column`` (as text) equals ``value``."""
+        if self._rows == 0:
+            return np.empty(0)
+        frame = self._frame.where(self._column(column, "VARCHAR") == value)
+        return _floats(self._fetch(self._column(name, "DOUBLE"), frame))
+
+    def flags(self, name: str) -> np.ndarray:
+        """A boolean column (``override``) as a bool array, missing as False."""
+        if self._rows == 0:
+            return np.empty(0, dtype=bool)
+        values = self._fetch(self._column(name, "BOOLEAN")).fill_null(False)
+        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
+
+    def mode(self, name: str) -> Any:
+        """The most common non-missing value of ``name`` (the smallest among ties), or ``None``."""
+        if self._rows == 0:
+            return None
+        row = (self._frame.select(self._column(name, "DOUBLE").alias("v"))
+               .where("v IS NOT NULL").groupBy("v").count()
+               .orderBy("count", "v", ascending=[False, True]).limit(1).collect())
+        return row[0][0] if row else None
+
+    def distinct(self, name: str) -> int:
+        """How many distinct non-missing values ``name`` has (compared as text)."""
+        from pyspark.sql import functions as F
+
+        if self._rows == 0:
+            return 0
+        row = self._frame.select(F.countDistinct(self._column(name, "VARCHAR"))).collect()
+        return int(row[0][0])
+
+    def labelled(self) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and outcome labels of the rows with an outcome."""
+        scores, outcomes, _ = self._labelled(None)
+        return scores, outcomes
+
+    def labelled_by(self, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``labelled()`` with each row's ``column`` (as text, ``None`` where missing)."""
+        return self._labelled(column)
+
+    def _labelled(self, column: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from pyspark.sql import functions as F
+
+        if self._rows == 0:
+            return np.empty(0), np.empty(0, dtype=object), np.empty(0, dtype=object)
+        picked = [F.col("score"), F.col("outcome")]
+        if column is not None:
+            picked.append(self._column(column, "VARCHAR").alias("g"))
+        table = self._frame.where("outcome IS NOT NULL").select(*picked).toArrow()
+        groups = (np.asarray(table.column("g").to_pylist(), dtype=object)
+                  if column is not None else np.empty(0, dtype=object))
+        return (_floats(table.column("score")),
+                np.asarray(table.column("outcome").to_pylist(), dtype=object), groups)
+
+
+def _floats(column: Any) -> np.ndarray:
+    """An Arrow double column as floats, nulls as NaN."""
+    return np.asarray(column.fill_null(float("nan")).to_numpy(zero_copy_only=False), dtype=float)
+
+
+def _json_type(value: Any) -> str:
+    """The type DuckDB's ``json_structure`` names for a parsed JSON value."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int):
+        return "BIGINT"
+    if isinstance(value, float):
+        return "DOUBLE"
+    return "VARCHAR" if isinstance(value, str) else "JSON"
+
+
+def _extracted(name: str, kind: str) -> Any:
+    """Input ``name`` of the JSON ``inputs``: DOUBLE (a number, a number as text, true/false
+    as 1/0, else NULL) or VARCHAR (the JSON text of a value, a string unquoted)."""
+    from pyspark.sql import functions as F
+
+    if '"' in name:
+        return F.lit(None).cast("double" if kind == "DOUBLE" else "string")
+    path = "$['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']"
+    raw = F.get_json_object(F.col("inputs"), path)
+    if kind == "VARCHAR":
+        return raw
+    return (F.when(raw == "true", F.lit(1.0)).when(raw == "false", F.lit(0.0))
+            .otherwise(raw.try_cast("double")))
