@@ -34,7 +34,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from riskops.errors import InputError
+from riskops.monitoring.drift import NumericSummary, numeric_summary
 from riskops.monitoring.inference_log import _RAW_COLUMNS, INFER_SAMPLE, Key, ModelId, _merged
+from riskops.monitoring.spark_numbers import SparkNumbers
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -72,6 +74,9 @@ def open_spark_windows(
                                    ("current", config.current_window)):
             rows = _window_rows(spark, ws, start, end, config, mark)
             windows.append(SparkLogWindow(spark, rows, name, model_id))
+        numbers = SparkNumbers(windows[0], windows[1])
+        for window in windows:
+            window.numbers = numbers
         yield windows[0], windows[1], "lake"
     finally:
         for window in windows:
@@ -135,6 +140,18 @@ class SparkLogWindow:
         self._with_model: DataFrame | None = None
         self._tables: dict[str, DataFrame] = {}
         self._columns: dict[str, dict[str, tuple[str, str]]] = {}
+        #: Numeric summaries of both windows (``spark_numbers``), set by ``open_spark_windows``.
+        self.numbers: SparkNumbers | None = None
+
+    def prepared(self, scenario: str) -> DataFrame:
+        """The cached table of ``scenario``'s typed columns (``prepare``)."""
+        self.prepare(scenario, {})
+        return self._tables[scenario]
+
+    def prepared_columns(self, scenario: str) -> dict[str, tuple[str, str]]:
+        """Input name -> (its column in ``prepared(scenario)``, DOUBLE or VARCHAR)."""
+        self.prepare(scenario, {})
+        return dict(self._columns[scenario])
 
     def release(self) -> None:
         """Drop the window's cached tables from the executors."""
@@ -240,7 +257,8 @@ class SparkLogWindow:
         """The predictions of one (tenant, scenario, model) in this window."""
         self.prepare(scenario, {})
         return SparkLogGroup(self._tables[scenario], self._columns[scenario], (tenant, model),
-                             self._key_sizes().get((tenant, scenario, model), 0))
+                             self._key_sizes().get((tenant, scenario, model), 0),
+                             numbers=(self.numbers, scenario))
 
 
 class SparkLogGroup:
@@ -248,10 +266,12 @@ class SparkLogGroup:
 
     def __init__(self, table: DataFrame, columns: Mapping[str, tuple[str, str]],
                  key: tuple[str, str], rows: int,
-                 served_by: tuple[str, int] | None = None) -> None:
+                 served_by: tuple[str, int] | None = None,
+                 numbers: tuple[SparkNumbers | None, str] | None = None) -> None:
         from pyspark.sql import functions as F
 
         self._table, self._columns, self._key, self._rows = table, columns, key, rows
+        self._numbers = numbers if served_by is None else None
         condition = (F.col("tenant_id") == key[0]) & (F.col("model_id") == key[1])
         if served_by is not None:
             condition &= ((F.col("model_name") == served_by[0])
@@ -319,6 +339,21 @@ class SparkLogGroup:
             return np.empty(0)
         frame = self._frame.where(self._column(column, "VARCHAR") == value)
         return _floats(self._fetch(self._column(name, "DOUBLE"), frame))
+
+    def compare_numbers(self, current: SparkLogGroup, name: str, *, bins: int,
+                        where: tuple[str, str] | None = None) -> NumericSummary:
+        """``drift.NumericSummary`` of ``name`` here (the reference) and in ``current``,
+        computed in Spark for every group of the scenario at once (``spark_numbers``);
+        ``where=(column, value)`` narrows both to the rows whose ``column`` is ``value``."""
+        if self._numbers is not None and self._numbers[0] is not None:
+            summary = self._numbers[0].summary(self._numbers[1], *self._key, name, bins=bins,
+                                               where=where)
+            if summary is not None:
+                return summary
+        if where is None:
+            return numeric_summary(self.numbers(name), current.numbers(name), bins=bins)
+        return numeric_summary(self.numbers_where(name, *where),
+                               current.numbers_where(name, *where), bins=bins)
 
     def flags(self, name: str) -> np.ndarray:
         """A boolean column (``override``) as a bool array, missing as False."""
