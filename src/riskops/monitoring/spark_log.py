@@ -135,13 +135,41 @@ class SparkLogWindow:
 
     def __init__(self, spark: SparkSession, rows: DataFrame, name: str,
                  model_id: ModelId) -> None:
-        self._spark, self._rows, self.name, self._model_id = spark, rows, name, model_id
+        self.spark, self._rows, self.name, self._model_id = spark, rows, name, model_id
         self._sizes: dict[Key, int] | None = None
         self._with_model: DataFrame | None = None
         self._tables: dict[str, DataFrame] = {}
         self._columns: dict[str, dict[str, tuple[str, str]]] = {}
         #: Numeric summaries of both windows (``spark_numbers``), set by ``open_spark_windows``.
         self.numbers: SparkNumbers | None = None
+        self._categorical: dict[str, list[str]] = {}
+        self._counts: dict[str, dict[tuple[str, str, str], dict[str | None, int]]] = {}
+
+    def category_counts(self, scenario: str, tenant: str, model: str,
+                        name: str) -> dict[str | None, int] | None:
+        """Counts per value of a categorical input (or ``label``) of one (tenant, model),
+        from one Spark job over every group and categorical column of ``scenario``;
+        ``None`` for another column (the caller counts it alone)."""
+        from pyspark.sql import functions as F
+
+        self.prepare(scenario, {})
+        names = ["label", *self._categorical[scenario]]
+        if name not in names:
+            return None
+        if scenario not in self._counts:
+            columns = self._columns[scenario]
+            entries = [F.struct(F.lit(n).alias("k"),
+                                F.col(n if n == "label" else columns[n][0]).alias("v"))
+                       for n in names]
+            rows = (self._tables[scenario]
+                    .select("tenant_id", "model_id", F.explode(F.array(*entries)).alias("e"))
+                    .groupBy("tenant_id", "model_id", F.col("e.k").alias("k"),
+                             F.col("e.v").alias("v")).count().collect())
+            counts: dict[tuple[str, str, str], dict[str | None, int]] = {}
+            for tenant_id, model_id, key, value, n in rows:
+                counts.setdefault((tenant_id, model_id, key), {})[value] = int(n)
+            self._counts[scenario] = counts
+        return dict(self._counts[scenario].get((tenant, model, name), {}))
 
     def prepared(self, scenario: str) -> DataFrame:
         """The cached table of ``scenario``'s typed columns (``prepare``)."""
@@ -176,13 +204,22 @@ class SparkLogWindow:
             self._with_model = self._models_joined(models)
         return self._sizes
 
+    def _models_table(self) -> DataFrame:
+        """The window's rows with their ``model_id`` (``_models_joined``), built once."""
+        if self._with_model is None:
+            self._sizes = None
+            self._key_sizes()
+        if self._with_model is None:  # _key_sizes sets it
+            raise RuntimeError("the window's models were not read")
+        return self._with_model
+
     def _models_joined(self, models: list[tuple[str, str | None, str | None, str]]
                        ) -> DataFrame:
         """The rows with their ``model_id``, from the few (scenario, method, model name)
         combinations the window holds (a broadcast join, null-safe)."""
         from pyspark.sql import functions as F
 
-        names = self._spark.createDataFrame(
+        names = self.spark.createDataFrame(
             models or [("", None, None, "")],
             schema="m_scenario string, m_method string, m_name string, model_id string")
         on = (F.col("scenario").eqNullSafe(F.col("m_scenario"))
@@ -207,9 +244,9 @@ class SparkLogWindow:
                  for (t, s, m), n in self._key_sizes().items() if s == scenario]
         if not rates:
             return {}
-        assert self._with_model is not None
-        table = self._spark.createDataFrame(rates, "q_tenant string, q_model string, rate double")
-        rows = (self._with_model.where(F.col("scenario") == scenario)
+        with_model = self._models_table()
+        table = self.spark.createDataFrame(rates, "q_tenant string, q_model string, rate double")
+        rows = (with_model.where(F.col("scenario") == scenario)
                 .join(F.broadcast(table), (F.col("tenant_id") == F.col("q_tenant"))
                       & (F.col("model_id") == F.col("q_model")))
                 .where((F.col("rate") >= 1)
@@ -237,8 +274,7 @@ class SparkLogWindow:
 
         if scenario in self._tables:
             return
-        self._key_sizes()
-        assert self._with_model is not None
+        with_model = self._models_table()
         columns: dict[str, tuple[str, str]] = {}
         select = [F.col(c) for c in ("tenant_id", "model_id", "model_name", "model_version",
                                      "score", "threshold", "label", "outcome")]
@@ -248,17 +284,21 @@ class SparkLogWindow:
             column = f"f{i}"
             columns[name] = (column, kind)
             select.append(_extracted(name, kind).alias(column))
-        table = self._with_model.where(F.col("scenario") == scenario).select(*select)
+        parsed = F.from_json(F.col("inputs"), "map<string,string>").alias("p")
+        table = with_model.where(F.col("scenario") == scenario) \
+            .select("*", parsed).select(*select)
         table = table.persist()
         self._tables[scenario] = table
         self._columns[scenario] = columns
+        self._categorical[scenario] = [n for n, kind in inputs.items()
+                                       if kind == "categorical"]
 
     def select(self, tenant: str, scenario: str, model: str) -> SparkLogGroup:
         """The predictions of one (tenant, scenario, model) in this window."""
         self.prepare(scenario, {})
         return SparkLogGroup(self._tables[scenario], self._columns[scenario], (tenant, model),
                              self._key_sizes().get((tenant, scenario, model), 0),
-                             numbers=(self.numbers, scenario))
+                             numbers=(self.numbers, scenario), window=(self, scenario))
 
 
 class SparkLogGroup:
@@ -267,11 +307,13 @@ class SparkLogGroup:
     def __init__(self, table: DataFrame, columns: Mapping[str, tuple[str, str]],
                  key: tuple[str, str], rows: int,
                  served_by: tuple[str, int] | None = None,
-                 numbers: tuple[SparkNumbers | None, str] | None = None) -> None:
+                 numbers: tuple[SparkNumbers | None, str] | None = None,
+                 window: tuple[SparkLogWindow, str] | None = None) -> None:
         from pyspark.sql import functions as F
 
         self._table, self._columns, self._key, self._rows = table, columns, key, rows
         self._numbers = numbers if served_by is None else None
+        self._window = window if served_by is None else None
         condition = (F.col("tenant_id") == key[0]) & (F.col("model_id") == key[1])
         if served_by is not None:
             condition &= ((F.col("model_name") == served_by[0])
@@ -330,6 +372,10 @@ class SparkLogGroup:
         """How many rows hold each value of ``name`` (as text); ``None`` counts the missing."""
         if self._rows == 0:
             return {}
+        if self._window is not None:
+            counted = self._window[0].category_counts(self._window[1], *self._key, name)
+            if counted is not None:
+                return counted
         rows = self._frame.groupBy(self._column(name, "VARCHAR").alias("v")).count().collect()
         return {value: int(n) for value, n in rows}
 
@@ -423,14 +469,14 @@ def _json_type(value: Any) -> str:
 
 
 def _extracted(name: str, kind: str) -> Any:
-    """Input ``name`` of the JSON ``inputs``: DOUBLE (a number, a number as text, true/false
-    as 1/0, else NULL) or VARCHAR (the JSON text of a value, a string unquoted)."""
+    """Input ``name`` of the parsed JSON ``inputs`` (``p``, a map of JSON texts): DOUBLE
+    (a number, a number as text, true/false as 1/0, else NULL) or VARCHAR (the JSON
+    text of a value, a string unquoted)."""
     from pyspark.sql import functions as F
 
     if '"' in name:
         return F.lit(None).cast("double" if kind == "DOUBLE" else "string")
-    path = "$['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']"
-    raw = F.get_json_object(F.col("inputs"), path)
+    raw = F.col("p").getItem(name)
     if kind == "VARCHAR":
         return raw
     return (F.when(raw == "true", F.lit(1.0)).when(raw == "false", F.lit(0.0))

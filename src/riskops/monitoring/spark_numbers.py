@@ -1,5 +1,5 @@
 """Numeric drift pushed down to Spark: the ``drift.NumericSummary`` of every numeric column
-of every (tenant, model) of a scenario, both windows, in five Spark jobs.
+of every (tenant, model) of a scenario, both windows, in three Spark jobs.
 
     numbers = SparkNumbers(reference_window, current_window)
     numbers.summary("fraud", "acme", "fraud", "amount", bins=10)        # NumericSummary
@@ -120,35 +120,54 @@ def _summaries(windows: tuple[SparkLogWindow, SparkLogWindow], scenario: str,
             F.stddev_samp(number).alias("sd")).collect():
         totals[((row.t, row.m, row.k, row.s), row.w)] = row
 
+    # The ranks the reference's quantile edges read, known from its size alone.
+    ranks: dict[Part, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for (key, w), row in totals.items():
+        cur = totals.get((key, 1))
+        if w == 0 and row.n > 0 and cur is not None and cur.n > 0:
+            ranks[key] = quantile_ranks(int(row.n), bins=bins)
+    wanted = windows[0].spark.createDataFrame(
+        [(*key, sorted({int(i) for i in (*lower, *upper)}))
+         for key, (lower, upper, _) in ranks.items()] or [("", "", "", "", [])],
+        "t string, m string, k string, s string, wanted array<long>")
     distinct = (long.where(finite).groupBy(*_KEYS, "v")
                 .agg(F.sum(F.when(F.col("w") == 0, 1).otherwise(0)).alias("r"),
-                     F.sum(F.when(F.col("w") == 1, 1).otherwise(0)).alias("c")))
-    part = Window.partitionBy(*_KEYS)
-    upto = part.orderBy("v").rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    both = (F.col("n") > 0) & (F.col("nc") > 0)
-    cdf = (distinct.select(
-        *_KEYS, "v", "r", "c",
-        F.sum("r").over(upto).alias("cr"), F.sum("c").over(upto).alias("cc"),
-        F.sum("r").over(part).alias("n"), F.sum("c").over(part).alias("nc"),
-        F.lead("v").over(part.orderBy("v")).alias("next"),
-        F.sum(F.when(F.col("r") > 0, 1).otherwise(0)).over(upto).alias("rank"))
-        .withColumn("gap", F.when(both, F.abs(F.col("cr") / F.col("n")
-                                              - F.col("cc") / F.col("nc")))))
-    cdf = cdf.persist()
+                     F.sum(F.when(F.col("w") == 1, 1).otherwise(0)).alias("c"))).persist()
     try:
-        distances = {(r.t, r.m, r.k, r.s): (float(r.ks), float(r.wass or 0.0))
-                     for r in cdf.where(both).groupBy(*_KEYS).agg(
-                         F.max("gap").alias("ks"),
-                         F.sum(F.col("gap") * (F.col("next") - F.col("v"))).alias("wass"))
-                     .collect()}
-        firsts: dict[Part, list[float]] = {}
-        for r in cdf.where((F.col("r") > 0) & (F.col("rank") <= bins + 1)) \
-                .select(*_KEYS, "v").collect():
-            firsts.setdefault((r.t, r.m, r.k, r.s), []).append(float(r.v))
-        drawn = _bins(cdf, totals, firsts, distances, bins)
-        counts = _bin_counts(cdf, drawn)
+        part = Window.partitionBy(*_KEYS)
+        upto = part.orderBy("v").rowsBetween(Window.unboundedPreceding, Window.currentRow)
+        cdf = distinct.join(F.broadcast(wanted), on=_KEYS).select(
+            *_KEYS, "v", "r", "wanted",
+            F.sum("r").over(upto).alias("cr"), F.sum("c").over(upto).alias("cc"),
+            F.sum("r").over(part).alias("n"), F.sum("c").over(part).alias("nc"),
+            F.lead("v").over(part.orderBy("v")).alias("next"),
+            F.sum(F.when(F.col("r") > 0, 1).otherwise(0)).over(upto).alias("rank"))
+        gap = F.abs(F.col("cr") / F.col("n") - F.col("cc") / F.col("nc"))
+        # The reference ranks this distinct value holds: (cr - r) values lie below it.
+        held = F.filter("wanted", lambda i: (F.col("cr") - F.col("r") <= i) & (i < F.col("cr")))
+        found = F.transform(held, lambda i: F.struct(i.alias("i"), F.col("v").alias("v")))
+        rows = cdf.groupBy(*_KEYS).agg(
+            F.max(gap).alias("ks"),
+            F.sum(gap * (F.col("next") - F.col("v"))).alias("wass"),
+            F.sort_array(F.collect_list(F.when((F.col("r") > 0)
+                                               & (F.col("rank") <= bins + 1), F.col("v"))))
+            .alias("firsts"),
+            F.flatten(F.collect_list(F.when(F.size(held) > 0, found))).alias("found"),
+        ).collect()
+        distances: dict[Part, tuple[float, float]] = {}
+        drawn: dict[Part, Bins] = {}
+        for r in rows:
+            key = (r.t, r.m, r.k, r.s)
+            distances[key] = (float(r.ks), float(r.wass or 0.0))
+            values = {int(f.i): float(f.v) for f in r.found}
+            lower, upper, weight = ranks[key]
+            firsts = [float(v) for v in r.firsts]
+            drawn[key] = bins_of_order_statistics(
+                firsts, *(([values[int(i)] for i in lower], [values[int(i)] for i in upper],
+                           weight) if len(firsts) > bins else ([], [], [])), bins=bins)
+        counts = _bin_counts(distinct, drawn)
     finally:
-        cdf.unpersist()
+        distinct.unpersist()
     out: dict[Part, NumericSummary] = {}
     for key in {key for key, _ in totals}:
         ref, cur = totals.get((key, 0)), totals.get((key, 1))
@@ -168,53 +187,21 @@ def _summaries(windows: tuple[SparkLogWindow, SparkLogWindow], scenario: str,
     return out
 
 
-def _bins(cdf: DataFrame, totals: dict[tuple[Part, int], Any], firsts: dict[Part, list[float]],
-          distances: dict[Part, Any], bins: int) -> dict[Part, Bins]:
-    """The reference bins of every part both windows have values of."""
-    from pyspark.sql import functions as F
-
-    wanted = []
-    ranks: dict[Part, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for key in distances:
-        if len(firsts.get(key, ())) > bins:
-            ranks[key] = quantile_ranks(int(totals[(key, 0)].n), bins=bins)
-            wanted += [(*key, int(rank)) for rank in set(ranks[key][0]) | set(ranks[key][1])]
-    values: dict[tuple[Part, int], float] = {}
-    if wanted:
-        spark = cdf.sparkSession
-        asked = spark.createDataFrame(wanted, "t string, m string, k string, s string, i long")
-        found = (cdf.join(F.broadcast(asked), on=_KEYS)
-                 .where((F.col("cr") - F.col("r") <= F.col("i")) & (F.col("i") < F.col("cr")))
-                 .select(*_KEYS, "i", "v").collect())
-        values = {((r.t, r.m, r.k, r.s), int(r.i)): float(r.v) for r in found}
-    drawn = {}
-    for key in distances:
-        if key in ranks:
-            lower, upper, weight = ranks[key]
-            drawn[key] = bins_of_order_statistics(
-                firsts[key], [values[(key, int(i))] for i in lower],
-                [values[(key, int(i))] for i in upper], weight, bins=bins)
-        else:
-            drawn[key] = bins_of_order_statistics(sorted(firsts.get(key, ())), [], [], [],
-                                                  bins=bins)
-    return drawn
-
-
-def _bin_counts(cdf: DataFrame, drawn: dict[Part, Bins]) -> dict[Part, dict[int, tuple[int, int]]]:
+def _bin_counts(distinct: DataFrame,
+                drawn: dict[Part, Bins]) -> dict[Part, dict[int, tuple[int, int]]]:
     """Each window's count in each reference bin (``Bins.index``, in Spark SQL)."""
     from pyspark.sql import functions as F
 
     if not drawn:
         return {}
-    spark = cdf.sparkSession
-    table = spark.createDataFrame(
+    table = distinct.sparkSession.createDataFrame(
         [(*key, b.kind, [float(p) for p in b.points]) for key, b in drawn.items()],
         "t string, m string, k string, s string, kind string, points array<double>")
     below = F.size(F.filter("points", lambda e: e < F.col("v")))
     at_or_below = F.size(F.filter("points", lambda e: e <= F.col("v")))
     index = F.when(F.col("kind") == "quantiles", at_or_below).otherwise(
         2 * below + F.when(F.array_contains("points", F.col("v")), 1).otherwise(0))
-    rows = (cdf.join(F.broadcast(table), on=_KEYS).groupBy(*_KEYS, index.alias("i"))
+    rows = (distinct.join(F.broadcast(table), on=_KEYS).groupBy(*_KEYS, index.alias("i"))
             .agg(F.sum("r").alias("r"), F.sum("c").alias("c")).collect())
     out: dict[Part, dict[int, tuple[int, int]]] = {}
     for r in rows:
