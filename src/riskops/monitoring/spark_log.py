@@ -12,7 +12,7 @@ pure statistics run unchanged.
 In Spark, on the executors: the scan of ``lake/predictions`` (``scenario`` and
 ``date`` partitions pruned, ``created_at``, tenant and watermark filters pushed
 into the Parquet reader), the JSON extraction of the inputs into typed
-columns (``get_json_object``, the DuckDB engine's extraction rules), and
+columns (one ``from_json`` parse per row, the DuckDB engine's rules), and
 every aggregate: rows per (tenant, scenario, model), per served version,
 category counts, predicted-label counts, the mode of the threshold, distinct
 counts, and the numeric drift summaries (``spark_numbers``). To the driver:

@@ -12,11 +12,11 @@ The rows stay on the executors; the driver gets per (tenant, model, column):
    within each (tenant, model, column) by a window function: the KS statistic
    (the largest gap between the two empirical CDFs) and the Wasserstein
    distance (the gaps times the widths between consecutive values, summed);
-3. the reference's smallest ``bins + 1`` distinct values and its values at the
-   ranks ``binning.quantile_ranks`` names: the driver draws the reference bins
-   from them (``binning.bins_of_order_statistics``, ``np.quantile``'s edges bit
+   in the same pass, the reference's smallest ``bins + 1`` distinct values and
+   its values at the ranks ``binning.quantile_ranks`` names: the driver draws
+   the reference bins from them (``binning.bins_of_order_statistics``, ``np.quantile``'s edges bit
    for bit);
-4. each window's count in each of those bins (the histogram PSI and
+3. each window's count in each of those bins (the histogram PSI and
    Jensen-Shannon read).
 
 Every statistic is then computed by the same pure functions as for the DuckDB
