@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskops.binning import Bins, reference_bins, shares_in, shares_in_sorted
+from riskops.binning import (
+    Bins,
+    bins_of_order_statistics,
+    quantile_ranks,
+    reference_bins,
+    shares_in,
+    shares_in_sorted,
+)
 
 values = st.lists(st.sampled_from([-2.0, -0.0, 0.0, 0.5, 1.0, 3.0, 7.5]) | st.floats(
     -1e6, 1e6, allow_nan=False), min_size=1, max_size=300)
@@ -39,3 +46,26 @@ def test_shares_by_hand(bins: Bins, current: list[float], expected: list[int]) -
     shares = shares_in_sorted(bins, np.asarray(current))
     assert (shares * len(current)).round().astype(int).tolist() == expected
     assert shares.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bins_from_order_statistics_equal_reference_bins_bit_for_bit(seed: int):
+    # What a query engine reads of a sorted reference (a few ranks, the first distinct
+    # values) gives np.quantile's edges exactly, not approximately.
+    rng = np.random.default_rng(seed)
+    for n, bins in [(5_000, 10), (1_234, 7), (97, 20), (12, 3)]:
+        reference = np.sort(rng.lognormal(size=n) * 1e3)
+        lower, upper, weight = quantile_ranks(n, bins=bins)
+        got = bins_of_order_statistics(np.unique(reference)[:bins + 1], reference[lower],
+                                       reference[upper], weight, bins=bins)
+        assert got == reference_bins(reference, bins=bins)
+
+
+def test_bins_from_order_statistics_of_few_values_are_value_bins():
+    reference = np.array([1.0, 1.0, 2.0, 5.0])
+    lower, upper, weight = quantile_ranks(reference.size, bins=4)
+
+    got = bins_of_order_statistics([1.0, 2.0, 5.0], reference[lower], reference[upper], weight,
+                                   bins=4)
+
+    assert got == reference_bins(reference, bins=4) == Bins("values", (1.0, 2.0, 5.0))

@@ -88,7 +88,7 @@ BAD_CONFIGS = {
     "latin1": ('[database]\nurl = "sqlite:///caf\u00e9.db"\n'.encode("latin-1"), ["not UTF-8"]),
     "unknown-section": (b"[workspace]\nformat = 1\n[servr]\nport = 1\n",
                         ["unknown section [servr]",
-                         "amqp, database, events, governance, grafana, registry, scheduler"]),
+                         "amqp, database, events, governance, grafana, monitoring, registry"]),
     "unknown-top-level-key": (b"debug = true\n", ["unknown section [debug]"]),
     "section-not-a-table": (b"database = 5\n", ["[database] must be a table"]),
     "unknown-key": (b"[database]\nurll = \"sqlite:///x.db\"\n",

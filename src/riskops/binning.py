@@ -17,7 +17,8 @@ import numpy as np
 
 from riskops.arrays import float_vector
 
-__all__ = ["Bins", "reference_bins", "shares_in", "shares_in_sorted"]
+__all__ = ["Bins", "bins_of_order_statistics", "quantile_ranks", "reference_bins", "shares_in",
+           "shares_in_sorted"]
 
 
 def _finite_1d(values: Any, name: str) -> np.ndarray:
@@ -88,6 +89,58 @@ def reference_bins(reference: Any, *, bins: int = 10) -> Bins:
     probabilities = np.linspace(0.0, 1.0, bins + 1)[1:-1]
     edges = np.unique(np.quantile(reference, probabilities))
     return Bins("quantiles", tuple(float(v) for v in edges))
+
+
+def quantile_ranks(n: int, *, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where ``reference_bins`` reads a sorted sample of ``n`` values for its quantile edges.
+
+    ``(lower, upper, weight)``: the 0-based ranks of the two values each inner
+    edge lies between and the weight of the upper one, exactly as ``np.quantile``
+    (method ``linear``) computes them, so an engine that finds the values at
+    those ranks (a sort on a cluster) gets the same edges, bit for bit.
+
+    Examples
+    --------
+    >>> [r.tolist() for r in quantile_ranks(100, bins=4)]
+    [[24, 49, 74], [25, 50, 75], [0.75, 0.5, 0.25]]
+    """
+    _check_bins(bins)
+    q = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    virtual = (n - 1) * q  # numpy's virtual index for method "linear"
+    previous = np.floor(virtual)
+    weight = virtual - previous
+    lower = previous.astype(np.intp)
+    upper = lower + 1
+    above = virtual >= n - 1
+    lower[above] = upper[above] = n - 1
+    return lower, upper, weight
+
+
+def bins_of_order_statistics(distinct: Any, lower: Any, upper: Any, weight: Any, *,
+                             bins: int = 10) -> Bins:
+    """``reference_bins`` from what an engine read of the sorted reference.
+
+    ``distinct``: the reference's smallest distinct values, at most ``bins + 1``
+    of them (all of them when there are at most ``bins``); ``lower``/``upper``:
+    the values at the ranks ``quantile_ranks`` names, ``weight`` its weights.
+
+    Examples
+    --------
+    >>> bins_of_order_statistics([0.0, 1.0], [], [], [], bins=2)
+    Bins(kind='values', points=(0.0, 1.0))
+    >>> lower, upper, weight = quantile_ranks(100, bins=4)
+    >>> bins_of_order_statistics(range(5), lower, upper, weight, bins=4).points
+    (24.75, 49.5, 74.25)
+    """
+    _check_bins(bins)
+    values = np.asarray(distinct, dtype=float)
+    if values.size <= bins:
+        return Bins("values", tuple(float(v) for v in values))
+    a, b = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    t = np.asarray(weight, dtype=float)
+    diff = b - a  # numpy's _lerp: from the nearer end
+    edges = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+    return Bins("quantiles", tuple(float(v) for v in np.unique(edges)))
 
 
 def shares_in(bins: Bins, values: Any, *, name: str = "values") -> np.ndarray:

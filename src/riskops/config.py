@@ -29,6 +29,8 @@ ENV_DATABASE_URL = "RISKOPS_DATABASE_URL"
 ENV_AMQP_URL = "RISKOPS_AMQP_URL"
 ENV_TRUSTED_KEYS = "RISKOPS_TRUSTED_KEYS"
 ENV_STATE_DIR = "RISKOPS_STATE_DIR"
+ENV_SPARK_MASTER = "RISKOPS_SPARK_MASTER"
+DEFAULT_SPARK_MASTER = "local[2]"
 
 _KNOWN_KEYS: dict[str, set[str]] = {
     "workspace": {"format"},
@@ -36,6 +38,7 @@ _KNOWN_KEYS: dict[str, set[str]] = {
     "registry": {"trusted_types", "max_artifact_bytes"},
     "amqp": {"url"},
     "trust": {"keys"},
+    "monitoring": {"spark_master"},
 }
 #: Sections whose keys the owning package validates (``Settings.section``):
 #: ``riskops.events`` reads [events] and [grafana], ``riskops.jobs`` [scheduler] and [worker],
@@ -67,6 +70,8 @@ class Settings:
     #: ``[trust] keys``: fingerprints of the keys verifiers trust (``RISKOPS_TRUSTED_KEYS``
     #: overrides them; see ``riskops.registry.trust``).
     trusted_keys: tuple[str, ...] = ()
+    #: ``[monitoring] spark_master``: where ``monitor run --engine spark`` runs.
+    spark_master: str | None = None
     #: Raw tables of the delegated sections, validated by their owners.
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -133,6 +138,12 @@ class Workspace:
     def amqp_url(self) -> str | None:
         """``RISKOPS_AMQP_URL``, else ``[amqp] url``; ``None`` means no broker (embedded)."""
         return os.environ.get(ENV_AMQP_URL) or self.settings.amqp_url
+
+    @property
+    def spark_master(self) -> str:
+        """``RISKOPS_SPARK_MASTER``, else ``[monitoring] spark_master``, else ``local[2]``."""
+        return (os.environ.get(ENV_SPARK_MASTER) or self.settings.spark_master
+                or DEFAULT_SPARK_MASTER)
 
 
 def resolve_home(home: str | Path | None = None) -> Path:
@@ -215,6 +226,12 @@ def settings_from_dict(data: dict[str, Any], *, source: str) -> Settings:
         not isinstance(amqp_url, str) or not amqp_url.startswith(("amqp://", "amqps://"))
     ):
         raise InputError(f"{source}: amqp.url must be an amqp:// or amqps:// URL.")
+    spark_master = data.get("monitoring", {}).get("spark_master")
+    if spark_master is not None and (not isinstance(spark_master, str)
+                                     or not spark_master.strip()):
+        raise InputError(f"{source}: monitoring.spark_master must be a non-empty string, "
+                         f"got {spark_master!r}; e.g. spark_master = \"spark://host:7077\" "
+                         "or \"local[4]\".")
     keys = data.get("trust", {}).get("keys", [])
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise InputError(f"{source}: trust.keys must be a list of key fingerprints "
@@ -227,6 +244,6 @@ def settings_from_dict(data: dict[str, Any], *, source: str) -> Settings:
             raise InputError(str(exc)) from None
     return Settings(
         database_url=url, trusted_types=tuple(trusted), max_artifact_bytes=max_bytes,
-        amqp_url=amqp_url, trusted_keys=tuple(pinned),
+        amqp_url=amqp_url, trusted_keys=tuple(pinned), spark_master=spark_master,
         sections={name: dict(data[name]) for name in DELEGATED_SECTIONS if name in data},
     )

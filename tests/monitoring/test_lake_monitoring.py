@@ -233,7 +233,7 @@ def test_numeric_inputs_reach_the_checks_as_float_arrays(workspace: Workspace):
 
 @pytest.mark.parametrize(("option", "value", "message"), [
     ("--source", "spark", "--source 'spark' is not auto, db or lake"),
-    ("--engine", "spark", "--engine 'spark' is not available; use --engine duckdb"),
+    ("--engine", "polars", "--engine 'polars' is not duckdb or spark; e.g. --engine spark"),
 ])
 def test_cli_refuses_unknown_sources_and_engines(cli, workspace: Workspace, option: str,
                                                  value: str, message: str):

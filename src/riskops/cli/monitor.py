@@ -3,7 +3,7 @@
 ``riskops monitor compare``: drift and performance of one file against another.
 
     riskops monitor run [--tenant T]... [--now ISO] [--json-out drift-scan.json] [--json]
-        [--consecutive N] [--report report.html] [--source auto|db|lake] [--engine duckdb]
+        [--consecutive N] [--report report.html] [--source auto|db|lake] [--engine duckdb|spark]
     riskops monitor import --from FILE --scenario S --timestamp-col C --score-col C [...]
     riskops monitor compare --reference A --current B [--timestamp-col C --chunk-period month]
                             [--score-col S --label-col L --segment-col G]... [--json-out F]
@@ -62,7 +62,8 @@ def run(
         help="Read the inference log from auto, db or lake (auto: lake once exported).")]
     = "auto",
     engine: Annotated[str, typer.Option(
-        "--engine", metavar="ENGINE", help="Query engine: duckdb (the only one so far).")]
+        "--engine", metavar="ENGINE",
+        help="Query engine: duckdb, or spark (the lake with Spark SQL; riskops[spark]).")]
     = "duckdb",
     home: HomeOption = None,
     as_json: JsonFlag = False,
@@ -80,9 +81,14 @@ def run(
     if source not in SOURCES:
         raise InputError(f"--source {source!r} is not auto, db or lake; e.g. --source lake "
                          "(the Parquet lake, read with DuckDB).")
-    if engine != "duckdb":
-        raise InputError(f"--engine {engine!r} is not available; use --engine duckdb.")
-    metadata: dict[str, Any] = {"source": source}
+    if engine not in ("duckdb", "spark"):
+        raise InputError(f"--engine {engine!r} is not duckdb or spark; e.g. --engine spark "
+                         "(the Parquet lake with Spark SQL).")
+    if engine == "spark" and source == "db":
+        raise InputError("--engine spark reads the Parquet lake only, and --source db asks for "
+                         "the database; use --source lake (after 'riskops jobs run "
+                         "lake-export') or --engine duckdb.")
+    metadata: dict[str, Any] = {"source": source, "engine": engine}
     if tenant:
         metadata["tenantIds"] = list(tenant)
     if now is not None:

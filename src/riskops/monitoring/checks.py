@@ -1,8 +1,9 @@
 """Every check of one monitoring run, over the two windows of the inference log.
 
-The windows (``inference_log.LogWindow``) hand out one column of one
-(tenant, scenario, model) at a time as an array, or category counts, so no
-check holds a window's rows as Python objects.
+The windows (``inference_log.LogWindow``, or ``spark_log.SparkLogWindow`` with the
+same methods) hand out one column of one (tenant, scenario, model) at a time as
+an array, category counts, or the ``drift.NumericSummary`` of a numeric column in
+both windows, so no check holds a window's rows as Python objects.
 
 For each (tenant, scenario, model) seen in either window:
 
@@ -169,27 +170,28 @@ def _drift_checks(ref: LogGroup, cur: LogGroup, base: dict[str, Any],
                                f"the {floor} a drift check needs"}]
     options = {"min_samples": floor, "psi_threshold": config.psi_threshold}
     numeric = {**options, "bins": config.bins}
-    results = [drift.guard(lambda: drift.check_numeric(ref.numbers("score"), cur.numbers("score"),
-                                                  **numeric),
-                      {"check": "prediction_drift", **base, "feature": "score"})]
+    bins = config.bins
+    results = [drift.guard(lambda: drift.check_numeric_summary(
+        ref.compare_numbers(cur, "score", bins=bins), **options),
+        {"check": "prediction_drift", **base, "feature": "score"})]
     segments = scenario.schema.segments if scenario is not None else ()
     for column in segments:
         values = {v for v in (*ref.counts(column), *cur.counts(column)) if v is not None}
         if not values:
             continue  # the logged inputs do not carry this segment
         for value in sorted(values):
-            opts = {**numeric, "min_samples": max(floor, config.segment_min_samples)}
+            opts = {**options, "min_samples": max(floor, config.segment_min_samples)}
             results.append(drift.guard(
-                lambda c=column, v=value, o=opts: drift.check_numeric(
-                    ref.numbers_where("score", c, v), cur.numbers_where("score", c, v), **o),
+                lambda c=column, v=value, o=opts: drift.check_numeric_summary(
+                    ref.compare_numbers(cur, "score", bins=bins, where=(c, v)), **o),
                 {"check": "prediction_drift", **base, "feature": "score",
                  "segment": f"{column}={value}"}))
     for feature in features:
         name = feature.name
         entry = {"check": "data_drift", **base, "feature": name}
         if feature.kind == "numeric":
-            results.append(drift.guard(lambda n=name: drift.check_numeric(
-                ref.numbers(n), cur.numbers(n), **numeric), entry))
+            results.append(drift.guard(lambda n=name: drift.check_numeric_summary(
+                ref.compare_numbers(cur, n, bins=bins), **options), entry))
         elif feature.kind == "categorical":
             results.append(drift.guard(lambda n=name: drift.check_category_counts(
                 ref.counts(n), cur.counts(n), **options), entry))

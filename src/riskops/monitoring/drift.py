@@ -4,6 +4,7 @@ Pure: samples in, a JSON-ready dict out. ``job.py`` fetches the samples and
 decides what to do with the verdicts.
 
     check_numeric(reference, current)      # PSI, KS, JS, Wasserstein, z-score
+    check_numeric_summary(summary)         # the same from a NumericSummary an engine computed
     check_categorical(reference, current)  # chi-square and PSI over categories
     check_category_counts(ref_counts, cur_counts)  # the same from counts per category
     check_text(reference, current)         # check_numeric on text lengths
@@ -21,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -57,6 +58,52 @@ def _floor(n_reference: int, n_current: int, min_samples: int, what: str) -> str
     return None
 
 
+class NumericSummary(NamedTuple):
+    """What ``check_numeric`` reads of two numeric samples, however an engine got it.
+
+    From arrays: ``numeric_summary``. A query engine that keeps the rows (Spark,
+    ``spark_numbers``) computes the same counts, shares and distances where
+    the rows are and hands over only this.
+    """
+
+    reference_rows: int  # non-missing values
+    current_rows: int
+    reference_missing_share: float
+    current_missing_share: float
+    #: Shares of each sample in the reference's bins (``binning.reference_bins``);
+    #: empty when a sample has no values.
+    reference_shares: np.ndarray
+    current_shares: np.ndarray
+    ks_statistic: float  # sup |F_ref - F_cur|
+    wasserstein: float  # integral |F_ref - F_cur|, unscaled
+    reference_mean: float
+    current_mean: float
+    reference_std: float  # population (ddof=0): scales the Wasserstein distance
+    reference_sample_std: float  # ddof=1 (0.0 for one value): the z-score's spread
+
+
+def numeric_summary(reference: Any, current: Any, *, bins: int = 10) -> NumericSummary:
+    """``NumericSummary`` of two samples of numbers (missing values: None, NaN, infinity).
+
+    Raises ``ValueError`` for a sample that holds something that is not a number.
+    """
+    ref, ref_missing = _numeric(reference, "reference")
+    cur, cur_missing = _numeric(current, "current")
+    # Every statistic is order-free; sorted samples make their own sorts cheap.
+    ref, cur = np.sort(ref), np.sort(cur)
+    if ref.size == 0 or cur.size == 0:
+        empty = np.empty(0)
+        return NumericSummary(int(ref.size), int(cur.size), ref_missing, cur_missing, empty,
+                              empty, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan)
+    drawn = stats.reference_bins(ref, bins=bins)  # once for PSI and JS
+    ks, distance = stats.ks_and_wasserstein_sorted(ref, cur, 0.0)
+    return NumericSummary(
+        int(ref.size), int(cur.size), ref_missing, cur_missing,
+        shares_in_sorted(drawn, ref), shares_in_sorted(drawn, cur), ks.statistic, distance,
+        float(ref.mean()), float(cur.mean()), float(np.std(ref)),
+        float(np.std(ref, ddof=1)) if ref.size > 1 else 0.0)
+
+
 def check_numeric(
     reference: Any, current: Any, *, min_samples: int = MIN_SAMPLES, bins: int = 10,
     psi_threshold: float = DEFAULT_PSI_ALERT,
@@ -67,31 +114,38 @@ def check_numeric(
     A z-score that is infinite (constant reference, moved mean) is reported
     as ``None`` with a note.
     """
-    ref, ref_missing = _numeric(reference, "reference")
-    cur, cur_missing = _numeric(current, "current")
-    # Every statistic is order-free; sorted samples make their own sorts cheap.
-    ref, cur = np.sort(ref), np.sort(cur)
+    return check_numeric_summary(numeric_summary(reference, current, bins=bins),
+                                 min_samples=min_samples, psi_threshold=psi_threshold)
+
+
+def check_numeric_summary(
+    summary: NumericSummary, *, min_samples: int = MIN_SAMPLES,
+    psi_threshold: float = DEFAULT_PSI_ALERT,
+) -> dict[str, Any]:
+    """``check_numeric`` from a ``NumericSummary`` of the two samples."""
+    n_ref, n_cur = summary.reference_rows, summary.current_rows
     result: dict[str, Any] = {
-        "kind": "numeric", "reference_rows": int(ref.size), "current_rows": int(cur.size),
-        "reference_missing_share": ref_missing, "current_missing_share": cur_missing,
+        "kind": "numeric", "reference_rows": n_ref, "current_rows": n_cur,
+        "reference_missing_share": summary.reference_missing_share,
+        "current_missing_share": summary.current_missing_share,
     }
-    reason = _floor(ref.size, cur.size, min_samples, "non-missing values")
+    reason = _floor(n_ref, n_cur, min_samples, "non-missing values")
     if reason is not None:
         return {"status": "skipped", "reason": reason, **result}
-    drawn = stats.reference_bins(ref, bins=bins)  # once for PSI and JS
-    ref_shares = shares_in_sorted(drawn, ref)
-    cur_shares = shares_in_sorted(drawn, cur)
+    ref_shares, cur_shares = summary.reference_shares, summary.current_shares
     psi = stats.psi_of_shares(ref_shares, cur_shares)
-    ks, wasserstein = stats.ks_and_wasserstein_sorted(ref, cur, float(np.std(ref)))
-    z = stats.drift_z_score(ref, cur)
+    scale = summary.reference_std
+    z = stats.z_score_of_means(summary.reference_mean, summary.current_mean,
+                               summary.reference_sample_std, n_cur)
     result.update({
         "status": "checked",
         "psi": psi,
-        "ks_statistic": ks.statistic, "ks_pvalue": ks.pvalue,
+        "ks_statistic": summary.ks_statistic,
+        "ks_pvalue": stats.ks_pvalue(summary.ks_statistic, n_ref, n_cur),
         "jensen_shannon": stats.jensen_shannon_of_shares(ref_shares, cur_shares),
-        "wasserstein_scaled": wasserstein,
+        "wasserstein_scaled": summary.wasserstein / scale if scale > 0 else summary.wasserstein,
         "z_score": _finite_or_none(z),
-        "reference_mean": float(ref.mean()), "current_mean": float(cur.mean()),
+        "reference_mean": summary.reference_mean, "current_mean": summary.current_mean,
         "verdict": psi_verdict(psi), "threshold": psi_threshold,
         "drift": is_drift(psi, psi_threshold),
         "z_score_alert": z > Z_SCORE_ALERT,

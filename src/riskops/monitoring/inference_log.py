@@ -6,6 +6,7 @@
         group = reference.select("acme", "fraud", "fraud")
         len(group), group.numbers("amount"), group.counts("channel")
         group.values("text")                       # raw text, None where missing
+        group.compare_numbers(other, "amount", bins=10)  # drift.NumericSummary of two groups
         current.served_versions()                  # {(model, version): rows}: profiles to load
         group.version("fraud", 3).numbers("amount")  # the rows one version served
 
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from riskops.errors import InputError
+from riskops.monitoring.drift import NumericSummary, numeric_summary
 from riskops.monitoring.windows import SOURCES
 from riskops.storage.lake import sql_literal
 
@@ -359,6 +361,15 @@ class LogGroup:
         values = self._fetch(f"COALESCE({self._column(name, 'DOUBLE')}, 'NaN'::DOUBLE)",
                              f"{self._column(column, 'VARCHAR')} = ?", [value])
         return np.empty(0) if values is None else np.asarray(values, dtype=float)
+
+    def compare_numbers(self, current: LogGroup, name: str, *, bins: int,
+                        where: tuple[str, str] | None = None) -> NumericSummary:
+        """``drift.NumericSummary`` of ``name`` here (the reference) and in ``current``;
+        ``where=(column, value)`` narrows both to the rows whose ``column`` is ``value``."""
+        if where is None:
+            return numeric_summary(self.numbers(name), current.numbers(name), bins=bins)
+        return numeric_summary(self.numbers_where(name, *where),
+                               current.numbers_where(name, *where), bins=bins)
 
     def flags(self, name: str) -> np.ndarray:
         """A boolean column (``override``) as a bool array, missing as False."""

@@ -22,7 +22,8 @@ import json
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,8 +73,7 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
     """
     config = MonitoringConfig.from_metadata(metadata)
     tracked = bool(os.environ.get(ENV_TRACKING_URI))
-    with open_windows(ws, config, model_id=model_id, source=config.source) as (
-            reference, current, source):
+    with _open_log(ws, config) as (reference, current, source):
         # The versions that served the current window, and only those, are profiled.
         profiles = load_profiles(ws, current.served_versions())
         results = json_safe(monitor_frames(reference, current, config, profiles,
@@ -91,6 +91,7 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
         "now": config.now.isoformat(),
         "windows": config.windows(),
         "source": source,
+        "engine": config.engine,
         "tenantIds": list(config.tenants) if config.tenants else None,
         "consecutive": config.consecutive,
     }
@@ -100,6 +101,21 @@ def run_model_monitoring(ws: Workspace, metadata: Mapping[str, Any] | None) -> d
         summary["mlflow"] = _log_to_mlflow(head, results, served)
         _write_atomic(last_run_path(ws), summary)
     return summary
+
+
+@contextmanager
+def _open_log(ws: Workspace, config: MonitoringConfig) -> Iterator[tuple[Any, Any, str]]:
+    """Both windows and the source read, with the run's engine (DuckDB or Spark)."""
+    if config.engine != "spark":
+        with open_windows(ws, config, model_id=model_id, source=config.source) as windows:
+            yield windows
+        return
+    from riskops.monitoring.spark_log import open_spark_windows
+    from riskops.monitoring.spark_session import spark_session
+
+    with spark_session(ws.spark_master) as spark, \
+            open_spark_windows(ws, config, model_id=model_id, spark=spark) as windows:
+        yield windows
 
 
 def _totals(results: list[dict[str, Any]]) -> dict[str, int]:

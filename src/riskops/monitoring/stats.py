@@ -20,6 +20,7 @@ strings. What counts as drift (thresholds, the 30-sample floor) lives in
     chi_square(reference, current)          # Pearson chi-square on category counts
     chi_square_counts(ref_counts, cur_counts)  # the same from the counts
     drift_z_score(reference, current)       # |mean shift| / standard error
+    z_score_of_means(mean_r, mean_c, sd_r, n_c)  # the same from the moments
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ __all__ = [
     "reference_bins",
     "shares_in",
     "wasserstein_scaled",
+    "z_score_of_means",
 ]
 
 
@@ -596,8 +598,22 @@ def drift_z_score(reference: Any, current: Any) -> float:
     """
     reference = _finite_1d(reference, "reference")
     current = _finite_1d(current, "current")
-    shift = abs(float(current.mean()) - float(reference.mean()))
     spread = float(np.std(reference, ddof=1)) if reference.size > 1 else 0.0
-    if spread == 0.0:
+    return z_score_of_means(float(reference.mean()), float(current.mean()), spread,
+                            current.size)
+
+
+def z_score_of_means(reference_mean: float, current_mean: float, reference_std: float,
+                     n_current: int) -> float:
+    """``drift_z_score`` from the means, the reference's sample standard deviation
+    (``ddof=1``; 0.0 for a constant or single-value reference) and the current size.
+
+    Examples
+    --------
+    >>> round(z_score_of_means(1.0, 2.0, 1.414, 4), 3)
+    1.414
+    """
+    shift = abs(current_mean - reference_mean)
+    if reference_std == 0.0:
         return 0.0 if shift == 0.0 else math.inf
-    return shift / (spread / math.sqrt(current.size))
+    return shift / (reference_std / math.sqrt(n_current))

@@ -14,7 +14,9 @@ a key given here overrides), ``segmentBrierThreshold`` (``brierThreshold``) and
 ``segmentEceThreshold`` (0.1): a segment's calibration over them is degraded
 (each in (0, 1]), ``consecutive`` (3: evaluations in a row that fire an
 alert, and clean ones that resolve it; an integer from 1 to 100), ``source``
-(``auto``, ``db`` or ``lake``: where the inference log is read, see ``inference_log``).
+(``auto``, ``db`` or ``lake``: where the inference log is read, see ``inference_log``),
+``engine`` (``duckdb``, or ``spark``: the lake with Spark SQL, see ``spark_log``; not with
+``source`` ``db``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 
 #: Where a run reads the inference log (``riskops.monitoring.inference_log``).
 SOURCES = ("auto", "db", "lake")
+#: What reads it: DuckDB (``inference_log``) or Spark SQL over the lake (``spark_log``).
+ENGINES = ("duckdb", "spark")
 
 #: Rows a segment needs in each window. PSI over 10 bins of two samples from one
 #: distribution averages about 9 * (1/n_ref + 1/n_cur): ~0.2 at 50 rows, ~0.05 at 200.
@@ -66,6 +70,7 @@ class MonitoringConfig:
         default_factory=lambda: dict(DEFAULT_SEGMENT_CALIBRATION))
     consecutive: int = DEFAULT_CONSECUTIVE
     source: str = "auto"
+    engine: str = "duckdb"
 
     @property
     def reference_window(self) -> tuple[datetime, datetime]:
@@ -118,7 +123,11 @@ class MonitoringConfig:
                 "ece": _share(meta, "segmentEceThreshold", DEFAULT_SEGMENT_CALIBRATION["ece"])},
             consecutive=_consecutive(meta.get("consecutive", DEFAULT_CONSECUTIVE)),
             source=_source(meta),
+            engine=_engine(meta),
         )
+        if config.engine == "spark" and config.source == "db":
+            raise InputError("engine spark reads the Parquet lake only, and source is db; "
+                             'set "source": "lake" (after a lake-export) or "engine": "duckdb".')
         if config.reference_from_days <= config.reference_to_days:
             raise InputError(
                 f"referenceFromDays ({config.reference_from_days:g}) must be larger than "
@@ -140,6 +149,14 @@ def _source(meta: Mapping[str, Any]) -> str:
     if value not in SOURCES:
         raise InputError(f"source must be one of {', '.join(SOURCES)}, got {value!r}; "
                          "auto reads the Parquet lake once it has been exported to.")
+    return str(value)
+
+
+def _engine(meta: Mapping[str, Any]) -> str:
+    value = meta.get("engine", "duckdb")
+    if value not in ENGINES:
+        raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {value!r}; "
+                         "spark reads the Parquet lake with Spark SQL (riskops[spark]).")
     return str(value)
 
 
