@@ -236,3 +236,19 @@ def test_scoring_with_the_fast_path_answers_as_the_estimator(
     for batch in (rows[:50], rows[:1], rows):
         assert score_rows(scenario, Route(fast, "production"), batch) == \
             score_rows(scenario, Route(plain, "production"), batch)
+
+
+def test_a_fault_while_compiling_leaves_the_version_to_its_estimator(
+        trained: dict[str, tuple[Scenario, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    import riskops.serving.pool as pool
+
+    def broken(scenario: Scenario, estimator: Any) -> Any:
+        raise AttributeError("output_indices_")
+
+    monkeypatch.setattr(pool, "compile_fast_path", broken)
+    scenario, model = trained["fraud"]
+    served = with_fast_path(scenario, ServedVersion(_loaded(model), 0.5),
+                            scenario.sample_rows(8))
+    assert served.fast is None
+    assert served.estimator_reason == \
+        "fast path not compiled (AttributeError: output_indices_)"

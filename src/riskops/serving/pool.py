@@ -397,6 +397,10 @@ def with_fast_path(scenario: Scenario, served: ServedVersion,
         log.info("%s v%s: no fast path (%s); the estimator scores it", served.model,
                  served.version, exc)
         return replace(served, estimator_reason=f"no fast path: {exc}")
+    except Exception as exc:  # a fault in compiling must not cost the version its serving
+        reason = f"fast path not compiled ({type(exc).__name__}: {exc})"
+        log.error("%s v%s: %s; the estimator scores it", served.model, served.version, reason)
+        return replace(served, estimator_reason=reason)
     try:
         check = compare_with_estimator(scenario, estimator, fast,
                                        golden_rows(scenario, fast, sample))
