@@ -1018,7 +1018,7 @@ def results_table(results: Sequence[Measured]) -> str:
             rows.append([r.name, "failed", *([""] * 9)])
             continue
         mem = r.memory
-        non_2xx = "-" if r.name in (INPROCESS, INPROCESS_1T) else str(r.non_2xx) + (
+        non_2xx = "-" if r.name in (INPROCESS, INPROCESS_1T, INPROCESS_FAST) else str(r.non_2xx) + (
             f" (+{r.socket_errors} socket)" if r.socket_errors else "")
         rows.append([
             r.name,
