@@ -252,3 +252,18 @@ def test_a_fault_while_compiling_leaves_the_version_to_its_estimator(
     assert served.fast is None
     assert served.estimator_reason == \
         "fast path not compiled (AttributeError: output_indices_)"
+
+
+def test_compiled_trees_give_each_boosters_decision_function(
+        trained: dict[str, tuple[Scenario, Any]]) -> None:
+    scenario, model = trained["shortfall"]
+    boosters = [m.estimator for m in model.named_steps["classifier"].calibrated_classifiers_]
+    trees = compile_trees(boosters)
+    rng = np.random.default_rng(2)
+    X = model.named_steps["features"].transform(
+        scenario.model_input(scenario.sample_rows(300))).astype(float)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[rng.random(X.shape) < 0.02] = np.inf
+    expected = np.column_stack([b.decision_function(X) for b in boosters])
+    np.testing.assert_array_equal(trees.decision_functions(X), expected)
+    np.testing.assert_array_equal(trees.decision_functions(X[:1]), expected[:1])
