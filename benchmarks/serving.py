@@ -79,6 +79,12 @@ How to run
         [--targets inprocess,inprocess1,minimal,mlflow,riskops,v2json,v2binary,grpc] \\
         [--data-dir DIR]
 
+Two more targets compare the fast path (``serving/fast_path.py``):
+``inprocessfast`` times its checked ``scores`` on the one-row request, and
+``riskopsoff`` is ``riskops serve`` with ``[serving] fast_path = false``. A
+target named twice runs twice, so ``--targets riskopsoff,riskops,riskopsoff,riskops``
+alternates them in one session.
+
 ``--workers`` applies to the minimal endpoint and riskops (mlflow always runs
 one worker, as the issue asks). ``--native-threads N`` sets
 ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` for every
