@@ -79,6 +79,12 @@ How to run
         [--targets inprocess,inprocess1,minimal,mlflow,riskops,v2json,v2binary,grpc] \\
         [--data-dir DIR]
 
+Two more targets compare the fast path (``serving/fast_path.py``):
+``inprocessfast`` times its checked ``scores`` on the one-row request, and
+``riskopsoff`` is ``riskops serve`` with ``[serving] fast_path = false``. A
+target named twice runs twice, so ``--targets riskopsoff,riskops,riskopsoff,riskops``
+alternates them in one session.
+
 ``--workers`` applies to the minimal endpoint and riskops (mlflow always runs
 one worker, as the issue asks). ``--native-threads N`` sets
 ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` for every
@@ -132,15 +138,22 @@ PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 INPROCESS = "in-process predict_proba"
 INPROCESS_1T = "in-process, 1 native thread"
+INPROCESS_FAST = "in-process fast path"
 MINIMAL = "minimal FastAPI endpoint"
 MLFLOW = "mlflow models serve"
 RISKOPS = "riskops serve"
+RISKOPS_OFF = "riskops serve, fast_path off"
 V2_JSON = "riskops V2 JSON"
 V2_BINARY = "riskops V2 binary"
 V2_GRPC = "riskops V2 gRPC"
-TARGETS = {"inprocess": INPROCESS, "inprocess1": INPROCESS_1T, "minimal": MINIMAL,
-           "mlflow": MLFLOW, "riskops": RISKOPS, "v2json": V2_JSON, "v2binary": V2_BINARY,
-           "grpc": V2_GRPC}
+TARGETS = {"inprocess": INPROCESS, "inprocess1": INPROCESS_1T, "inprocessfast": INPROCESS_FAST,
+           "minimal": MINIMAL, "mlflow": MLFLOW, "riskops": RISKOPS, "riskopsoff": RISKOPS_OFF,
+           "v2json": V2_JSON, "v2binary": V2_BINARY, "grpc": V2_GRPC}
+#: Targets run by default (the fast-path comparisons are asked for by name).
+DEFAULT_TARGETS = ("inprocess", "inprocess1", "minimal", "mlflow", "riskops", "v2json",
+                   "v2binary", "grpc")
+#: Appended to the workspace's riskops.toml for ``riskopsoff`` only.
+FAST_PATH_OFF = "\n[serving]\nfast_path = false\n"
 
 #: The issue's targets.
 MIN_SHARE_OF_MINIMAL = 0.70
@@ -616,7 +629,14 @@ def mlflow_server(python: Path, model_dir: Path, setup: Setup, threads: int) -> 
         score_of=lambda response: float(response["predictions"][0][1]))
 
 
-def riskops_server(setup: Setup, workers: int, threads: int) -> Server:
+def set_fast_path(setup: Setup, enabled: bool) -> None:
+    """``[serving] fast_path`` of the benchmark workspace: the default (on), or off."""
+    config = setup.home / "riskops.toml"
+    text = config.read_text(encoding="utf-8").replace(FAST_PATH_OFF, "")
+    config.write_text(text if enabled else text + FAST_PATH_OFF, encoding="utf-8")
+
+
+def riskops_server(setup: Setup, workers: int, threads: int, *, name: str = RISKOPS) -> Server:
     body = json.dumps(setup.row).encode()
     port = free_port()
 
@@ -627,7 +647,7 @@ def riskops_server(setup: Setup, workers: int, threads: int) -> Server:
         return float(response["risk_score"])
 
     return Server(
-        name=RISKOPS, port=port, env=native_env(threads),
+        name=name, port=port, env=native_env(threads),
         argv=[riskops_exe(), "serve", "--home", str(setup.home), "--port", str(port),
               "--workers", str(workers)],
         path=f"/risk/{MODEL}", ready_path="/ready", body=body,
@@ -774,9 +794,15 @@ def child_inprocess(args: argparse.Namespace) -> dict[str, Any]:
     row = json.loads(args.row)
     frame = pd.DataFrame.from_records([row], columns=scenario.schema.feature_names)
     score = float(scenario.risk_scores(estimator, frame)[0])
+    if args.fast:
+        call = fast_path_call(scenario, estimator, row)
+        score = float(call())
+    else:
+        def call() -> Any:
+            return scenario.risk_scores(estimator, frame)
     deadline = time.perf_counter() + args.warmup
     while time.perf_counter() < deadline:
-        scenario.risk_scores(estimator, frame)
+        call()
     timings: list[float] = []
     cpu_start = time.process_time()
     start = time.perf_counter()
@@ -784,7 +810,7 @@ def child_inprocess(args: argparse.Namespace) -> dict[str, Any]:
     clock = time.perf_counter
     while True:
         t0 = clock()
-        scenario.risk_scores(estimator, frame)
+        call()
         t1 = clock()
         timings.append(t1 - t0)
         if t1 >= deadline:
@@ -801,20 +827,39 @@ def child_inprocess(args: argparse.Namespace) -> dict[str, Any]:
             "threads": len(os.listdir(f"/proc/{pid}/task"))}
 
 
-def measure_inprocess(setup: Setup, args: argparse.Namespace, *, threads: int = 0
-                      ) -> Measured:
-    """``threads`` 0: the native libraries' default thread pools, as in the servers."""
+def fast_path_call(scenario: Any, estimator: Any, row: dict[str, Any]) -> Callable[[], Any]:
+    """The one-row score through the fast path, checked on its golden rows as serving
+    checks it (``serving.pool.with_fast_path``)."""
+    from riskops.serving.fast_path import (
+        compare_with_estimator,
+        compile_fast_path,
+        golden_rows,
+    )
+    from riskops.serving.pool import GOLDEN_SAMPLE_ROWS
+
+    fast = compile_fast_path(scenario, estimator)
+    rows = golden_rows(scenario, fast, scenario.sample_rows(GOLDEN_SAMPLE_ROWS))
+    if not compare_with_estimator(scenario, estimator, fast, rows).identical:
+        raise RuntimeError("the fast path disagrees with the estimator on its golden rows")
+    return lambda: fast.scores([row])[0]
+
+
+def measure_inprocess(setup: Setup, args: argparse.Namespace, *, threads: int = 0,
+                      fast: bool = False) -> Measured:
+    """``threads`` 0: the native libraries' default thread pools, as in the servers.
+    ``fast``: the checked fast path instead of ``risk_scores``."""
     argv = [sys.executable, str(Path(__file__).resolve()), "--child", "inprocess",
             "--home", str(setup.home), "--version", str(setup.version),
             "--row", json.dumps(setup.row), "--duration", str(args.duration),
-            "--warmup", str(args.warmup), "--threads", str(threads)]
+            "--warmup", str(args.warmup), "--threads", str(threads)] + (
+                ["--fast"] if fast else [])
     before = load_average()
     proc = subprocess.run(argv, capture_output=True, text=True,
                           env=native_env(args.native_threads))
     if proc.returncode != 0:
         raise RuntimeError(f"in-process child failed ({proc.returncode}):\n{proc.stderr}")
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    result = Measured(INPROCESS_1T if threads == 1 else INPROCESS)
+    result = Measured(INPROCESS_FAST if fast else INPROCESS_1T if threads == 1 else INPROCESS)
     result.requests_per_s = report["calls"] / report["seconds"]
     result.requests = report["calls"]
     result.p50_ms, result.p99_ms, result.p999_ms = (report["p50_ms"], report["p99_ms"],
@@ -826,7 +871,8 @@ def measure_inprocess(setup: Setup, args: argparse.Namespace, *, threads: int = 
     pools = (f"native pools limited to {threads} (threadpoolctl)" if threads
              else f"native pools capped at {args.native_threads} (environment)"
              if args.native_threads else "default native pools")
-    result.note = (f"one Python thread calling risk_scores, {pools}; mean "
+    called = "the fast path's scores" if fast else "risk_scores"
+    result.note = (f"one Python thread calling {called}, {pools}; mean "
                    f"{report['mean_ms']:.3f} ms; process CPU "
                    f"{report['cpu_s'] / report['seconds']:.0%} of one core")
     return result
@@ -978,7 +1024,7 @@ def results_table(results: Sequence[Measured]) -> str:
             rows.append([r.name, "failed", *([""] * 9)])
             continue
         mem = r.memory
-        non_2xx = "-" if r.name in (INPROCESS, INPROCESS_1T) else str(r.non_2xx) + (
+        non_2xx = "-" if r.name in (INPROCESS, INPROCESS_1T, INPROCESS_FAST) else str(r.non_2xx) + (
             f" (+{r.socket_errors} socket)" if r.socket_errors else "")
         rows.append([
             r.name,
@@ -1080,8 +1126,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "libraries' default, one per core")
     parser.add_argument("--rows", type=int, default=20_000,
                         help="rows the benchmark model is trained on (default 20000)")
-    parser.add_argument("--targets", default=",".join(TARGETS),
-                        help=f"comma-separated subset of {','.join(TARGETS)}")
+    parser.add_argument("--targets", default=",".join(DEFAULT_TARGETS),
+                        help=f"comma-separated subset of {','.join(TARGETS)}, in the order "
+                             "to run (a target named twice runs twice); default "
+                             f"{','.join(DEFAULT_TARGETS)}")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                         help=f"where the workspace, logs and the mlflow venv live (default "
                              f"{DEFAULT_DATA_DIR})")
@@ -1097,6 +1145,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--version", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--row", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -1114,7 +1163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             or args.wrk_threads < 1 or args.wrk_threads > args.connections:
         raise SystemExit("--duration must be > 0, --warmup >= 0, --connections, --workers and "
                          "--wrk-threads >= 1, and --wrk-threads <= --connections")
-    if any(t not in ("inprocess", "inprocess1", "grpc") for t in chosen) \
+    if any(t not in ("inprocess", "inprocess1", "inprocessfast", "grpc") for t in chosen) \
             and not shutil.which("wrk"):
         raise SystemExit(WRK_INSTALL)
     sklearn_version = locked_version("scikit-learn")
@@ -1144,8 +1193,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key in chosen:
         name = TARGETS[key]
         try:
-            if key in ("inprocess", "inprocess1"):
-                result = measure_inprocess(setup, args, threads=1 if key == "inprocess1" else 0)
+            if key in ("inprocess", "inprocess1", "inprocessfast"):
+                result = measure_inprocess(setup, args, threads=1 if key == "inprocess1" else 0,
+                                           fast=key == "inprocessfast")
+                if expected is not None and result.score != expected:
+                    raise RuntimeError(f"{name} scored {result.score!r}, the first in-process "
+                                       f"run {expected!r}: not the same model")
                 expected = result.score if expected is None else expected
             elif key == "grpc":
                 result = measure_grpc(setup, args, folder, expected)
@@ -1160,7 +1213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     server = riskops_v2_server(setup, args.workers, threads,
                                                binary=key == "v2binary")
                 else:
-                    server = riskops_server(setup, args.workers, threads)
+                    set_fast_path(setup, key != "riskopsoff")
+                    server = riskops_server(setup, args.workers, threads, name=name)
                 result = measure_server(server, args, folder, expected)
                 if expected is None:
                     expected = result.score

@@ -38,7 +38,8 @@ server), each caught where it is handled.
     │   └── InferenceLogWriteFailed   the batch holding the record did not commit
     ├── V2Error                       server: a refused Open Inference (V2) request
     ├── InvalidBody                   server: a request body or header fails validation (422)
-    └── PredictionsNotRecorded        server: a request's predictions did not commit (503)
+    ├── PredictionsNotRecorded        server: a request's predictions did not commit (503)
+    └── FastPathUnsupported           server: a model or a row the fast path does not score
 """
 
 from __future__ import annotations
@@ -217,6 +218,11 @@ class PredictionsNotRecorded(Exception):
     def __init__(self) -> None:
         super().__init__("the prediction could not be recorded durably, so it is not "
                          "returned; retry.")
+
+
+class FastPathUnsupported(Exception):
+    """The fast path (``serving/fast_path.py``) does not score this model, or this row: the
+    estimator scores it instead. The message names what it does not know."""
 
 
 def exception_line(exc: BaseException, *, limit: int = 200) -> str:

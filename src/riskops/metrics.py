@@ -104,6 +104,11 @@ MODEL_INFO = Gauge(
     "ml_model_info", "1 for each model version loaded for serving.",
     ["model", "version", "sha256"], multiprocess_mode="livemostrecent",
 )
+MODEL_FAST_PATH = Gauge(
+    "ml_model_fast_path",
+    "1 for a loaded model version scored by its checked fast path, 0 by its estimator.",
+    ["model", "version"], multiprocess_mode="livemostrecent",
+)
 
 
 def registry_for_scrape() -> CollectorRegistry:

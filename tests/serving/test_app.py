@@ -275,7 +275,12 @@ def test_model_exception_answers_from_the_heuristic_and_is_counted(client, token
         def predict_proba(self, frame):
             raise RuntimeError("boom")
 
+        def scores(self, rows):
+            raise RuntimeError("boom")
+
     object.__setattr__(served.loaded, "estimator", Broken())
+    # The fast path fails too (a fault there falls back to the estimator, which fails).
+    object.__setattr__(served, "fast", Broken())
     fallbacks = 'ml_inference_fallbacks_total{error="RuntimeError",scenario="fraud"}'
     before = _sample(client.get("/metrics").text, fallbacks)
     r = client.post("/risk/fraud", json=example_row("fraud"), headers=auth(tokens["scorer"]))

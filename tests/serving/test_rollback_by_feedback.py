@@ -214,7 +214,11 @@ def test_a_stream_of_model_failures_rolls_production_back_after_the_configured_m
         def predict_proba(self, frame):
             raise RuntimeError("model fault")
 
+        def scores(self, rows):
+            raise RuntimeError("model fault")
+
     object.__setattr__(served.loaded, "estimator", Broken())
+    object.__setattr__(served, "fast", Broken())  # the fast path fails too
     scorer = {"Authorization": f"Bearer {create_token(ws, name='s2', role='scorer', actor='t')}"}
     answers = httpx.post(f"{url}/risk/fraud", json=[_row(i) for i in range(20)],
                          headers=scorer, timeout=60).json()["items"]

@@ -31,6 +31,7 @@ def test_values_are_read(workspace):
     ("[serving]\nmax_batch = true\n", "max_batch must be an integer"),
     ("[serving]\nmax_batch = 1.5\n", "max_batch must be an integer"),
     ("[serving]\nopen_health = \"yes\"\n", "open_health must be true or false"),
+    ("[serving]\nfast_path = 1\n", "fast_path must be true or false"),
     ("[serving]\nport = 1\n", "unknown key 'port'"),
     ("[serving]\nrequest_timeout_seconds = 1e9\n", "request_timeout_seconds must be a number"),
     ("[serving]\nheader_timeout_seconds = 0\n",

@@ -24,7 +24,11 @@ def _break(client: TestClient) -> None:
         def predict_proba(self, frame):
             raise RuntimeError("boom")
 
+        def scores(self, rows):
+            raise RuntimeError("boom")
+
     object.__setattr__(served.loaded, "estimator", Broken())
+    object.__setattr__(served, "fast", Broken())  # the fast path fails too
 
 
 def test_two_servers_export_the_budget_of_every_request_either_served(served_ws, tokens):

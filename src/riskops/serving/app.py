@@ -389,6 +389,11 @@ def _live(snapshot: Snapshot) -> dict[str, Any]:
             "canary": ({"version": slot.canary.version, "percent": slot.canary_percent}
                        if slot.canary else None),
             "pins": {t: (v.version if v else "heuristic") for t, v in slot.pins.items()},
+            # What scores each live version: its checked fast path, or its estimator and why.
+            "scoring": {str(v.version): {"path": v.scoring_path,
+                                         **({"why": v.estimator_reason}
+                                            if v.estimator_reason else {})}
+                        for v in slot.versions()},
         }
     return out
 

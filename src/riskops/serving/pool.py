@@ -8,6 +8,11 @@ rows, then the pool swaps in a new immutable ``Snapshot`` with one reference
 assignment. A request takes the snapshot once at its start, so in-flight
 requests finish on the versions they started with.
 
+A version of a model shape the fast path knows (``serving.fast_path``) also gets
+its compiled scorer, used only after it gave the very same score as the signed
+estimator on every golden row (``_with_fast_path``); otherwise, or with
+``[serving] fast_path = false``, the estimator scores it as before.
+
 When verification fails the pool keeps its last good snapshot (or none: the
 scenarios then answer from their heuristics), records why for ``/ready`` and
 reports the failure once per distinct problem through ``on_integrity_failure``.
@@ -35,13 +40,19 @@ from typing import Any
 import pandas as pd
 
 from riskops.config import Workspace
-from riskops.errors import InputError, IntegrityError
+from riskops.errors import FastPathUnsupported, InputError, IntegrityError
 from riskops.registry.definitions import CustomServed, custom_scenario
 from riskops.registry.floor import Admission, admit_manifest
 from riskops.registry.loader import LoadedModel, load_model
 from riskops.registry.manifest import VerifiedManifest
 from riskops.registry.trust import chain_path
 from riskops.scenarios.base import Scenario
+from riskops.serving.fast_path import (
+    FastPath,
+    compare_with_estimator,
+    compile_fast_path,
+    golden_rows,
+)
 from riskops.serving.ranges import TrainingRanges, training_ranges
 
 log = logging.getLogger("riskops.serving")
@@ -51,6 +62,8 @@ WARMUP_ROWS = 8
 #: How long a manifest on disk may lag the database's newest before it counts as an
 #: interrupted publish (refused and reported) rather than one still being written.
 PUBLISH_GRACE_SECONDS = 10.0
+#: Sample rows among the golden rows a fast path is checked on (edge rows are added).
+GOLDEN_SAMPLE_ROWS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +74,15 @@ class ServedVersion:
     loaded: LoadedModel
     threshold: float
     ranges: TrainingRanges | None = None
+    #: The compiled scorer checked against ``loaded.estimator``; None: the estimator scores.
+    fast: FastPath | None = None
+    #: Why the estimator scores this version (None when the fast path does).
+    estimator_reason: str | None = None
+
+    @property
+    def scoring_path(self) -> str:
+        """``fast`` or ``estimator``: what scores this version's requests."""
+        return "fast" if self.fast is not None else "estimator"
 
     @property
     def model(self) -> str:
@@ -126,16 +148,19 @@ class ModelPool:
         scenarios: Mapping[str, Scenario],
         *,
         on_integrity_failure: IntegrityCallback | None = None,
+        fast_path: bool = True,
     ) -> None:
         self._ws = ws
+        self._fast_path = fast_path
         self._scenarios = dict(scenarios)
         self._on_failure = on_integrity_failure
         self._snapshot = Snapshot()
         self._refresh_lock = threading.Lock()
         self._seen: tuple[Any, ...] | None = None
         self._reported: set[str] = set()
-        #: Warm-up rows by scenario and schema (a custom scenario's schema may change).
-        self._samples: dict[tuple[str, str], pd.DataFrame] = {}
+        #: Warm-up and golden sample rows by scenario, schema (a custom scenario's schema
+        #: may change) and count.
+        self._samples: dict[tuple[str, str, int], pd.DataFrame] = {}
         #: Since when the manifest on disk has been behind the database (``_publishing``).
         self._behind_since: float | None = None
 
@@ -305,18 +330,27 @@ class ModelPool:
         served = ServedVersion(loaded, threshold,
                                training_ranges(verified, name, version, scenario.schema))
         self._warm_up(scenario, served)
-        return served
+        return self._with_fast_path(scenario, served)
 
     def _warm_up(self, scenario: Scenario, served: ServedVersion) -> None:
-        key = (scenario.name, repr(scenario.schema))
-        sample = self._samples.get(key)
-        if sample is None:
-            sample = scenario.sample_rows(WARMUP_ROWS)
-            self._samples[key] = sample
+        sample = self._sample(scenario, WARMUP_ROWS)
         try:
             scenario.risk_scores(served.loaded.estimator, sample)
         except Exception as exc:  # a model that cannot score its own schema is not served
             raise InputError(f"warm-up scoring failed ({type(exc).__name__}: {exc})") from None
+
+    def _with_fast_path(self, scenario: Scenario, served: ServedVersion) -> ServedVersion:
+        if not self._fast_path:
+            return replace(served, estimator_reason="fast path turned off ([serving] fast_path)")
+        return with_fast_path(scenario, served, self._sample(scenario, GOLDEN_SAMPLE_ROWS))
+
+    def _sample(self, scenario: Scenario, rows: int) -> pd.DataFrame:
+        key = (scenario.name, repr(scenario.schema), rows)
+        sample = self._samples.get(key)
+        if sample is None:
+            sample = scenario.sample_rows(rows)
+            self._samples[key] = sample
+        return sample
 
     def _report(self, problem: str, data: dict[str, Any]) -> None:
         log.error("%s", problem)
@@ -382,6 +416,40 @@ def _kept_production(previous: ModelSlot | None, target: int | None,
     if had is None or target is None or had.version >= target or str(had.version) not in listed:
         return None
     return had
+
+
+def with_fast_path(scenario: Scenario, served: ServedVersion,
+                   sample: pd.DataFrame) -> ServedVersion:
+    """``served`` with its fast path when one compiles and scores every golden row (made
+    from ``sample``, ``fast_path.golden_rows``) exactly as the signed estimator does;
+    else ``served`` with the reason the estimator scores it."""
+    estimator = served.loaded.estimator
+    try:
+        fast = compile_fast_path(scenario, estimator)
+    except FastPathUnsupported as exc:
+        log.info("%s v%s: no fast path (%s); the estimator scores it", served.model,
+                 served.version, exc)
+        return replace(served, estimator_reason=f"no fast path: {exc}")
+    except Exception as exc:  # a fault in compiling must not cost the version its serving
+        reason = f"fast path not compiled ({type(exc).__name__}: {exc})"
+        log.error("%s v%s: %s; the estimator scores it", served.model, served.version, reason)
+        return replace(served, estimator_reason=reason)
+    try:
+        check = compare_with_estimator(scenario, estimator, fast,
+                                       golden_rows(scenario, fast, sample))
+    except Exception as exc:  # either side failed on a golden row: not checked, not used
+        reason = f"fast path not checked ({type(exc).__name__}: {exc})"
+        log.error("%s v%s: %s; the estimator scores it", served.model, served.version, reason)
+        return replace(served, estimator_reason=reason)
+    if not check.identical:
+        reason = (f"fast path refused: {check.differing} of {check.rows} golden rows scored "
+                  f"differently from the signed estimator (max |difference| "
+                  f"{check.max_abs_difference:.3g})")
+        log.error("%s v%s: %s; the estimator scores it", served.model, served.version, reason)
+        return replace(served, estimator_reason=reason)
+    log.info("%s v%s: fast path checked on %d golden rows", served.model, served.version,
+             check.rows)
+    return replace(served, fast=fast)
 
 
 def version_threshold(metrics: Mapping[str, Any], scenario: Scenario) -> float:

@@ -14,6 +14,7 @@ Every key is optional::
     manifest_poll_seconds = 0.5 # how often replicas look for a new manifest (4 stat calls)
     dispatch_events = true      # deliver outbox events from the server process
     model_threads = 1           # native (OpenMP/BLAS) threads per model call
+    fast_path = true            # compiled scorer for gradient boosting, checked at load
 
 ``RISK_ML_ENABLED=false`` forces every scenario onto its heuristic scorer.
 ``RISKOPS_GRPC_ADDRESS=host:port`` (set by ``riskops serve --grpc-port``) also
@@ -48,6 +49,7 @@ class ServingSettings:
     manifest_poll_seconds: float = 0.5
     dispatch_events: bool = True
     model_threads: int = 1
+    fast_path: bool = True
     ml_enabled: bool = True
     #: ``host:port`` of the gRPC endpoint; None: no gRPC.
     grpc_address: str | None = None
@@ -63,7 +65,7 @@ _LIMITS: dict[str, tuple[type, float, float]] = {
     "manifest_poll_seconds": (float, 0.05, 3600),
     "model_threads": (int, 1, 256),
 }
-_BOOLS = ("open_health", "open_metrics", "dispatch_events")
+_BOOLS = ("open_health", "open_metrics", "dispatch_events", "fast_path")
 
 
 def serving_settings(ws: Workspace, environ: dict[str, str] | None = None) -> ServingSettings:

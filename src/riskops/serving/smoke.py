@@ -4,7 +4,8 @@ The version is loaded the way a replica loads it (signed manifest, every
 artifact's digest, skops type check), its golden rows are validated by the
 scenario's request model exactly as ``POST /risk/{scenario}`` validates a
 body, and they are scored by the serving path (``scoring.score_rows``) with
-the threshold signed with the version. It passes when every row is answered
+the threshold signed with the version, through the version's checked fast path
+when serving would use one (``pool.with_fast_path``). It passes when every row is answered
 by the model (no heuristic fallback) and every score equals the golden
 prediction the training run recorded, within a tolerance.
 """
@@ -23,7 +24,12 @@ from riskops.errors import RiskopsError
 from riskops.registry.loader import load_model
 from riskops.registry.trust import read_workspace_manifest
 from riskops.serving import schemas
-from riskops.serving.pool import ServedVersion, version_threshold
+from riskops.serving.pool import (
+    GOLDEN_SAMPLE_ROWS,
+    ServedVersion,
+    version_threshold,
+    with_fast_path,
+)
 from riskops.serving.routing import Route
 from riskops.serving.scoring import score_rows
 from riskops.serving.settings import serving_settings
@@ -60,8 +66,8 @@ def smoke_test(ws: Workspace, model: str, version: int, *, rows: int = 200,
     gating = holdout[holdout["_slice"] == "golden"].head(rows)
     expected = dict(zip(golden["id"].astype(str), golden["score"].astype(float), strict=True))
     threshold = version_threshold(verified.manifest.version(model, version).metrics, scenario)
-    validator = schemas.request_model(scenario,
-                                      max_text_chars=serving_settings(ws).max_text_chars)
+    settings = serving_settings(ws)
+    validator = schemas.request_model(scenario, max_text_chars=settings.max_text_chars)
     try:
         bodies = [schemas.validated_row(validator, record)
                   for record in _request_bodies(gating, scenario.schema.feature_names)]
@@ -71,6 +77,8 @@ def smoke_test(ws: Workspace, model: str, version: int, *, rows: int = 200,
                 "reason": f"a golden row is refused by the request schema: "
                           f"{'.'.join(map(str, first['loc']))}: {first['msg']}"}
     served = ServedVersion(loaded=loaded, threshold=threshold)
+    if settings.fast_path:
+        served = with_fast_path(scenario, served, scenario.sample_rows(GOLDEN_SAMPLE_ROWS))
     scored = score_rows(scenario, Route(served, "smoke"), bodies)
     ids = gating[scenario.schema.id].astype(str).tolist()
     by_model = sum(s.method == "ml" for s in scored)

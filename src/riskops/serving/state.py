@@ -46,7 +46,8 @@ class ServingState:
         self._catalog_lock = threading.Lock()
         self.incident_text_model = schemas.text_request_model(
             reference["incident"], max_text_chars=settings.max_text_chars)
-        self.pool = ModelPool(ws, reference, on_integrity_failure=self._integrity_failed)
+        self.pool = ModelPool(ws, reference, on_integrity_failure=self._integrity_failed,
+                              fast_path=settings.fast_path)
         self.log = InferenceLog(ws.database_url)
         self.slo_gauge = SloGauge(ws)
         self.batcher = MicroBatcher(model_threads=settings.model_threads)
@@ -126,13 +127,15 @@ class ServingState:
             log.exception("event dispatcher stopped; events stay in the outbox")
 
     def publish_model_info(self) -> None:
-        live = {(v.model, str(v.version), v.loaded.sha256)
-                for slot in self.pool.snapshot.slots.values() for v in slot.versions()}
+        versions = [v for slot in self.pool.snapshot.slots.values() for v in slot.versions()]
+        live = {(v.model, str(v.version), v.loaded.sha256) for v in versions}
         for labels in self._published - live:
             metrics.MODEL_INFO.labels(*labels).set(0)
         for labels in live:
             metrics.MODEL_INFO.labels(*labels).set(1)
         self._published = live
+        for v in versions:
+            metrics.MODEL_FAST_PATH.labels(v.model, str(v.version)).set(v.fast is not None)
 
     def close(self) -> None:
         self.stop.set()
