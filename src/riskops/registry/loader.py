@@ -107,16 +107,8 @@ def load_model(
     entry = verified.manifest.version(model, version)
     if entry.entrypoint is None:
         raise InputError(f"{model} v{version} has no model entrypoint (.skops file) to load.")
-    root = verified.artifact_root
     folder = version_folder(model, version)
-    failures = verify_artifacts(root, entry.artifacts)
-    failures += unlisted_files(root, folder, [a.path for a in entry.artifacts])
-    if failures:
-        raise IntegrityError(
-            f"{model} v{version} failed verification; not {action}: "
-            + "; ".join(f"{f.path}: {f.reason}" for f in failures),
-            [(f.path, f.reason) for f in failures],
-        )
+    verify_version(verified, model, version, action=action)
     listed = {a.path: a for a in entry.artifacts}
     path = f"{folder}/{entry.entrypoint}"
     if path not in listed:
@@ -134,6 +126,29 @@ def load_model(
     estimator = _deserialise(data, trusted_types)
     return LoadedModel(model, version, estimator, listed[path].sha256,
                        verified.manifest.manifest_version, files)
+
+
+def verify_version(verified: VerifiedManifest, model: str, version: int, *,
+                   action: str = "loaded") -> None:
+    """Check every artifact of ``model`` v``version`` on disk against ``verified`` (digest,
+    size, nothing unlisted in its folder) without loading anything.
+
+    Raises
+    ------
+    IntegrityError
+        Naming each file that failed and why ("...; not {action}").
+    """
+    entry = verified.manifest.version(model, version)
+    root = verified.artifact_root
+    failures = verify_artifacts(root, entry.artifacts)
+    failures += unlisted_files(root, version_folder(model, version),
+                               [a.path for a in entry.artifacts])
+    if failures:
+        raise IntegrityError(
+            f"{model} v{version} failed verification; not {action}: "
+            + "; ".join(f"{f.path}: {f.reason}" for f in failures),
+            [(f.path, f.reason) for f in failures],
+        )
 
 
 def load_unregistered(data: bytes, *, trusted_types: Iterable[str], subject: str) -> Any:

@@ -43,7 +43,7 @@ from riskops.config import Workspace
 from riskops.errors import FastPathUnsupported, InputError, IntegrityError
 from riskops.registry.definitions import CustomServed, custom_scenario
 from riskops.registry.floor import Admission, admit_manifest
-from riskops.registry.loader import LoadedModel, load_model
+from riskops.registry.loader import LoadedModel, load_model, verify_version
 from riskops.registry.manifest import VerifiedManifest
 from riskops.registry.trust import chain_path
 from riskops.scenarios.base import Scenario
@@ -62,6 +62,9 @@ WARMUP_ROWS = 8
 #: How long a manifest on disk may lag the database's newest before it counts as an
 #: interrupted publish (refused and reported) rather than one still being written.
 PUBLISH_GRACE_SECONDS = 10.0
+#: Versions per model kept in memory after the manifest stopped routing to them, so a
+#: rollback to one is a swap (``ModelPool._retain``).
+RETAINED_VERSIONS = 2
 #: Sample rows among the golden rows a fast path is checked on (edge rows are added).
 GOLDEN_SAMPLE_ROWS = 64
 
@@ -161,6 +164,8 @@ class ModelPool:
         #: Warm-up and golden sample rows by scenario, schema (a custom scenario's schema
         #: may change) and count.
         self._samples: dict[tuple[str, str, int], pd.DataFrame] = {}
+        #: Versions served before and routed no more, by (model, version) (``_retain``).
+        self._retained: dict[tuple[str, int], ServedVersion] = {}
         #: Since when the manifest on disk has been behind the database (``_publishing``).
         self._behind_since: float | None = None
 
@@ -196,6 +201,7 @@ class ModelPool:
             self._report(evicted, {"subject": "manifest.json", "reason": evicted,
                                    "manifestVersion": current.manifest_version})
             current = Snapshot(problems=(evicted,), loaded_at=datetime.now(UTC))
+            self._retained = {}  # nothing signed under the revoked key stands in again
         verified = admission.verified
         early = (evicted,) if evicted else ()
         if admission.refused or verified is None:
@@ -213,6 +219,7 @@ class ModelPool:
                                                    current.slots.get(name), custom.get(name))
             problems += slot_problems
             slots[name] = slot
+        self._retain(current, slots)
         self._snapshot = Snapshot(manifest_version=manifest.manifest_version, slots=slots,
                                   problems=tuple(problems), loaded_at=datetime.now(UTC),
                                   sha256=verified.sha256, signed_by=verified.signed_by,
@@ -226,6 +233,23 @@ class ModelPool:
                 log.info("serving %s v%s (manifest v%s)", name, v.version,
                          manifest.manifest_version)
         return True
+
+    def _retain(self, current: Snapshot, slots: Mapping[str, ModelSlot]) -> None:
+        """Keep the versions ``current`` served that ``slots`` no longer route to (newest
+        ``RETAINED_VERSIONS`` per model), so that a rollback to one of them is a swap, not
+        a load. One is reused only when the new manifest names the same artifact digest
+        and threshold and its files still verify on disk (``_load``)."""
+        live = {(v.model, v.version) for slot in slots.values() for v in slot.versions()}
+        retained = dict(self._retained)
+        for slot in current.slots.values():
+            for v in slot.versions():
+                retained.pop((v.model, v.version), None)
+                retained[(v.model, v.version)] = v  # newest last
+        kept: dict[tuple[str, int], ServedVersion] = {}
+        for key in reversed([k for k in retained if k not in live]):
+            if sum(1 for k in kept if k[0] == key[0]) < RETAINED_VERSIONS:
+                kept[key] = retained[key]
+        self._retained = kept
 
     def _publishing(self, admission: Admission) -> bool:
         """True while the manifest on disk is behind the database for less than
@@ -325,6 +349,13 @@ class ModelPool:
         if previous is not None and previous.loaded.sha256 == digest \
                 and previous.threshold == threshold:
             return previous
+        again = self._retained.get((name, version))
+        if again is not None and again.loaded.sha256 == digest and again.threshold == threshold:
+            # Served before and routed to again (a rollback): its files must still verify
+            # on disk, as a load would check them; the deserialising, the warm-up and the
+            # fast path's check are what is saved.
+            verify_version(verified, name, version)
+            return again
         loaded = load_model(verified, name, version,
                             trusted_types=self._ws.settings.trusted_types)
         served = ServedVersion(loaded, threshold,
