@@ -96,3 +96,21 @@ def test_within_the_grace_a_lagging_manifest_keeps_the_models_and_is_read_again(
         path.write_bytes(data)
     assert pool.refresh() is True and reports == []
     assert pool.snapshot.slots["fraud"].production.version == 2
+
+
+def test_an_older_manifest_than_this_host_served_is_refused_at_once(served_ws: Workspace
+                                                                    ) -> None:
+    """The grace is for a publish in progress, never for a replay: a manifest older than
+    the one this host verified is refused and reported on the first read."""
+    reports: list[str] = []
+    pool = _pool(served_ws, reports)
+    old = {p: p.read_bytes() for p in (served_ws.manifest_path, served_ws.signature_path)}
+    registry = Registry(served_ws)
+    registry.promote("fraud", 2, actor="local:test", force=True)
+    assert pool.refresh() and pool.snapshot.slots["fraud"].production.version == 2
+    for path, data in old.items():
+        path.write_bytes(data)
+
+    assert pool.refresh() is True
+    assert reports, "a replayed manifest must be reported at once"
+    assert pool.snapshot.slots["fraud"].production.version == 2

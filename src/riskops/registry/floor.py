@@ -303,11 +303,14 @@ class Admission:
     @property
     def behind_database(self) -> bool:
         """The only objection is that the verified manifest on disk is older than the
-        database's newest: what a reader sees between a publisher's commit and its file
-        write (``publish.sync_manifest_files``), or after a publish was interrupted."""
+        database's newest, yet not older than what this host verified before: what a
+        reader sees between a publisher's commit and its file write
+        (``publish.sync_manifest_files``), or after a publish was interrupted. An older
+        manifest than this host's mark is a replay, never this."""
         if self.verified is None or self.floor is None or self.floor.database is None:
             return False
-        stale = self.verified.manifest.manifest_version < self.floor.database
+        version = self.verified.manifest.manifest_version
+        stale = self.mark.manifest_version <= version < self.floor.database
         return stale and len(self.problems) == 1 and not self.trust.problems
 
     def record(self) -> None:
