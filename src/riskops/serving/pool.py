@@ -19,11 +19,12 @@ reports the failure once per distinct problem through ``on_integrity_failure``.
 A manifest whose ``manifest_version`` is lower than one already served is
 refused: replaying an old, validly signed manifest cannot roll serving back.
 
-A manifest on disk that is older than the database's newest is what every
-replica sees for a moment while another one publishes (the database commit
-comes first, then the files): for ``PUBLISH_GRACE_SECONDS`` the pool keeps its
-models and says nothing, then treats it as an interrupted publish (refused and
-reported like any stale manifest).
+A manifest on disk that is older than the database's newest, but not older than
+what this host verified (``Admission.behind_database``), is what every replica
+sees for a moment while another one publishes (the database commit comes first,
+then the files): for ``PUBLISH_GRACE_SECONDS`` the pool keeps its models and says
+nothing, then treats it as an interrupted publish (refused and reported like any
+stale manifest). One older than this host's mark is a replay, refused at once.
 """
 
 from __future__ import annotations
